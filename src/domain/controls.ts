@@ -1,0 +1,87 @@
+import { finalStates, type RollbackScope, type RolloutStatus } from './types.js';
+
+/**
+ * Validators for the rollout's controls. Each returns why a request is refused, or undefined when it is
+ * accepted. They run in update validators, so the caller learns at once; nothing is recorded on refusal.
+ * The approvers allow-list guards approve, resume, retry, skip and rollback; anyone may pause or abort,
+ * since stopping the line must never wait for the right person.
+ */
+export interface Actor {
+  by: string;
+  comment?: string;
+}
+
+type Approvers = readonly string[] | undefined;
+
+function finished(status: RolloutStatus): string | undefined {
+  return finalStates.includes(status.state) ? `rollout ${status.id} has already finished (${status.state})` : undefined;
+}
+
+function identified(by: string): string | undefined {
+  return by.trim() ? undefined : 'say who you are (--as NAME)';
+}
+
+function allowed(by: string, approvers: Approvers): string | undefined {
+  if (approvers && !approvers.includes(by)) return `${by} is not among the plan's approvers (${approvers.join(', ')})`;
+  return identified(by);
+}
+
+function stopping(status: RolloutStatus): string | undefined {
+  return status.state === 'rolling-back' ? `rollout ${status.id} is rolling back` : undefined;
+}
+
+export function refuseApprove(status: RolloutStatus, approvers: Approvers, req: Actor & { phase: string }) {
+  const phase = status.phases.find((p) => p.name === req.phase);
+  if (!phase) return `unknown phase "${req.phase}"; phases: ${status.phases.map((p) => p.name).join(', ')}`;
+  return (
+    finished(status) ??
+    stopping(status) ??
+    allowed(req.by, approvers) ??
+    (phase.approval === 'auto' ? `phase "${phase.name}" does not require approval` : undefined) ??
+    (phase.approvedBy ? `phase "${phase.name}" was already approved by ${phase.approvedBy.by}` : undefined) ??
+    (phase.state !== 'pending' && phase.state !== 'awaiting-approval'
+      ? `phase "${phase.name}" is ${phase.state}, not awaiting approval`
+      : undefined)
+  );
+}
+
+export function refusePause(status: RolloutStatus, req: Actor) {
+  return finished(status) ?? stopping(status) ?? identified(req.by) ?? (status.paused ? 'already paused' : undefined);
+}
+
+export function refuseResume(status: RolloutStatus, approvers: Approvers, req: Actor) {
+  return finished(status) ?? allowed(req.by, approvers) ?? (status.paused ? undefined : 'not paused');
+}
+
+export function refuseAbort(status: RolloutStatus, req: Actor & { reason: string }) {
+  return (
+    finished(status) ??
+    stopping(status) ??
+    identified(req.by) ??
+    (req.reason.trim() ? undefined : 'give a reason for aborting')
+  );
+}
+
+export function refuseRollback(status: RolloutStatus, approvers: Approvers, req: Actor & { scope: RollbackScope }) {
+  return (
+    finished(status) ??
+    stopping(status) ??
+    allowed(req.by, approvers) ??
+    (req.scope === 'phase' || req.scope === 'all' ? undefined : `scope must be "phase" or "all", not "${req.scope}"`)
+  );
+}
+
+/** Retry and skip act on a failed cluster of the phase in progress. */
+export function refuseClusterDecision(status: RolloutStatus, approvers: Approvers, req: Actor & { cluster: string }) {
+  const cluster = status.clusters.find((c) => c.name === req.cluster);
+  if (!cluster) return `unknown cluster "${req.cluster}"`;
+  return (
+    finished(status) ??
+    stopping(status) ??
+    allowed(req.by, approvers) ??
+    (cluster.state === 'failed' ? undefined : `cluster "${cluster.name}" is ${cluster.state}, not failed`) ??
+    (cluster.phase === status.currentPhase
+      ? undefined
+      : `cluster "${cluster.name}" belongs to phase "${cluster.phase}", not the phase in progress`)
+  );
+}

@@ -1,0 +1,70 @@
+import { resolvePhases } from '../plan/resolve.js';
+import type { ClusterStatus, PhaseStatus, RollbackScope, RolloutInput, RolloutStatus } from './types.js';
+
+/** The state a rollout starts in: every phase pending, every cluster pending. */
+export function initialStatus(id: string, input: RolloutInput, now: string): RolloutStatus {
+  const phases = resolvePhases(input.plan);
+  const contexts = new Map(input.plan.spec.clusters.map((c) => [c.name, c.context]));
+  return {
+    id,
+    plan: input.plan.metadata.name,
+    chartVersion: input.chartVersion,
+    operatorVersion: input.operatorVersion,
+    state: 'running',
+    paused: false,
+    startedAt: now,
+    startedBy: input.startedBy,
+    phases: phases.map((p) => ({ ...p, state: 'pending' })),
+    clusters: phases.flatMap((p) =>
+      p.clusters.map((name) => ({ name, context: contexts.get(name) ?? name, phase: p.name, state: 'pending', attempts: 0 })),
+    ),
+    decisions: [],
+  };
+}
+
+export interface PhaseTally {
+  pending: ClusterStatus[];
+  running: number;
+  failed: ClusterStatus[];
+  /** running: clusters still to go; succeeded: all done within budget; over-budget: failures exceed maxFailures. */
+  outcome: 'running' | 'succeeded' | 'over-budget';
+}
+
+/** Counts a phase's clusters and says where the phase stands against its failure budget. */
+export function tallyPhase(status: RolloutStatus, phase: PhaseStatus): PhaseTally {
+  const mine = status.clusters.filter((c) => c.phase === phase.name);
+  const pending = mine.filter((c) => c.state === 'pending');
+  const running = mine.filter((c) => c.state === 'running').length;
+  const failed = mine.filter((c) => c.state === 'failed');
+  const outcome =
+    failed.length > phase.maxFailures ? 'over-budget' : pending.length + running === 0 ? 'succeeded' : 'running';
+  return { pending, running, failed, outcome };
+}
+
+/**
+ * Clusters of the phase to start now: none while paused or stopping, else pending ones in plan order
+ * up to maxParallel in flight. A phase over its failure budget starts nothing more.
+ */
+export function clustersToStart(status: RolloutStatus, phase: PhaseStatus): ClusterStatus[] {
+  if (status.paused || status.state !== 'running') return [];
+  const tally = tallyPhase(status, phase);
+  if (tally.outcome === 'over-budget') return [];
+  return tally.pending.slice(0, Math.max(0, phase.maxParallel - tally.running));
+}
+
+/**
+ * Clusters to roll back, newest change first: every cluster the rollout changed in the current phase
+ * ("phase") or in every phase so far ("all"). Untouched and skipped clusters are left alone.
+ */
+export function rollbackTargets(status: RolloutStatus, scope: RollbackScope, currentPhase: string): ClusterStatus[] {
+  return status.clusters
+    .filter((c) => c.seq !== undefined && c.snapshot !== undefined)
+    .filter((c) => ['succeeded', 'failed', 'cancelled', 'rollback-failed'].includes(c.state))
+    .filter((c) => scope === 'all' || c.phase === currentPhase)
+    .sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0));
+}
+
+/** The next phase index to run, skipping none: phases run strictly in plan order. */
+export function phaseIndex(status: RolloutStatus, name: string): number {
+  return status.phases.findIndex((p) => p.name === name);
+}

@@ -1,0 +1,151 @@
+/**
+ * The rollout's state as plain JSON: what the `status` query returns, what the CLI renders, and what the
+ * domain functions decide on. No Date or class instances: Temporal carries it as JSON.
+ */
+import type { ResolvedPhase } from '../plan/resolve.js';
+import type { ClusterSpec, RolloutPlan } from '../plan/schema.js';
+
+/** What the workflow is given: the validated plan and the versions to roll. No credentials, only names. */
+export interface RolloutInput {
+  plan: RolloutPlan;
+  /** Folder the plan's relative file references are resolved against, on the worker's file system. */
+  baseDir: string;
+  chartVersion: string;
+  operatorVersion: string;
+  /** Who started it, for the record. */
+  startedBy: string;
+}
+
+export type RolloutState =
+  | 'running'
+  | 'paused'
+  | 'awaiting-approval'
+  | 'baking'
+  | 'awaiting-decision'
+  | 'rolling-back'
+  | 'succeeded'
+  | 'rolled-back'
+  | 'aborted'
+  | 'failed';
+
+export const finalStates: readonly RolloutState[] = ['succeeded', 'rolled-back', 'aborted', 'failed'];
+
+export type PhaseState =
+  | 'pending'
+  | 'awaiting-approval'
+  | 'running'
+  | 'baking'
+  | 'succeeded'
+  | 'failed'
+  | 'rolled-back'
+  | 'aborted';
+
+export type ClusterState =
+  | 'pending'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled'
+  | 'rolling-back'
+  | 'rolled-back'
+  | 'rollback-failed';
+
+export const steps = [
+  'snapshot',
+  'upgrade-operator',
+  'run-synchronizer',
+  'wait-cache',
+  'upgrade-chart',
+  'verify',
+  'cleanup-synchronizer',
+] as const;
+export type StepName = (typeof steps)[number];
+
+/** Where a Helm release stood before the rollout touched it; null when it was not installed. */
+export interface ReleaseSnapshot {
+  revision: number;
+  chartVersion: string;
+  valuesDigest: string;
+}
+
+export interface ClusterSnapshot {
+  operator: ReleaseSnapshot | null;
+  chart: ReleaseSnapshot | null;
+  takenAt: string;
+}
+
+export interface ClusterStatus {
+  name: string;
+  context: string;
+  phase: string;
+  state: ClusterState;
+  /** Order in which clusters started changing; rollback walks it backwards. */
+  seq?: number;
+  attempts: number;
+  /** Workflow ID of the latest child run for this cluster, for its live `progress` query. */
+  workflowId?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Step that failed, and why. */
+  failedStep?: StepName;
+  error?: string;
+  snapshot?: ClusterSnapshot;
+  /** Steps whose target was already in place, so nothing was changed. */
+  skippedSteps?: StepName[];
+}
+
+export interface Approval {
+  phase: string;
+  by: string;
+  at: string;
+  comment?: string;
+}
+
+export interface PhaseStatus extends ResolvedPhase {
+  state: PhaseState;
+  startedAt?: string;
+  finishedAt?: string;
+  bakeUntil?: string;
+  /** Set once a person approved this phase (possibly before it was reached). */
+  approvedBy?: Approval;
+}
+
+export type DecisionKind = 'approve' | 'pause' | 'resume' | 'abort' | 'rollback' | 'retry' | 'skip';
+
+/** Every control a person applied, with who, when and why. */
+export interface Decision {
+  kind: DecisionKind;
+  by: string;
+  at: string;
+  comment?: string;
+  phase?: string;
+  cluster?: string;
+  scope?: RollbackScope;
+}
+
+export type RollbackScope = 'phase' | 'all';
+
+export interface RolloutStatus {
+  id: string;
+  plan: string;
+  chartVersion: string;
+  operatorVersion: string;
+  state: RolloutState;
+  paused: boolean;
+  currentPhase?: string;
+  startedAt: string;
+  startedBy: string;
+  finishedAt?: string;
+  phases: PhaseStatus[];
+  clusters: ClusterStatus[];
+  decisions: Decision[];
+  /** Why the rollout stopped, or what it is waiting on. */
+  reason?: string;
+}
+
+export type RolloutResult = Pick<RolloutStatus, 'id' | 'state' | 'reason' | 'finishedAt'> & {
+  clusters: Pick<ClusterStatus, 'name' | 'state' | 'error'>[];
+};
+
+export type { ClusterSpec };

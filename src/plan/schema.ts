@@ -1,0 +1,155 @@
+/**
+ * The rollout plan: the one source of truth for its shape. Types come from z.infer; the JSON Schema in
+ * schemas/ is generated from here. Unknown keys are errors everywhere, so a typo never passes silently.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+// SemVer 2.0.0, as Helm requires of chart versions (https://semver.org).
+const semver =
+  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+
+export const Name = z
+  .string()
+  .max(63)
+  .regex(dns1123, 'must be a lowercase DNS-1123 label (a-z, 0-9, "-"; starts and ends alphanumeric)');
+
+export const Version = z.string().regex(semver, 'must be a SemVer 2 version such as 1.4.2 or 2.0.0-rc.1');
+
+export const Duration = z
+  .string()
+  .refine((s) => parseDuration(s) !== undefined, 'must be a duration such as 90s, 5m, 1h30m or 0s');
+
+/** A path relative to the plan file's folder. */
+export const FileRef = z.string().min(1, 'must be a file path');
+
+const Labels = z.record(
+  z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a Kubernetes label key'),
+  z.string().max(63),
+);
+
+export const ReleaseSpec = z.strictObject({
+  /** Chart reference as Helm takes it: a local path (relative to the plan), repo/chart, or oci:// URL. */
+  chart: z.string().min(1),
+  version: Version,
+  releaseName: Name,
+  namespace: Name,
+  /** Base values files applied to every cluster, before the cluster's own overlay. */
+  values: z.array(FileRef).default([]),
+  timeout: Duration.default('10m'),
+});
+
+const Template = z.strictObject({
+  /** A Job manifest file with {{version}}, {{cluster}}, {{cacheKey}} placeholders. */
+  file: FileRef.optional(),
+  /** The same, inline. */
+  inline: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const SynchronizerSpec = z.strictObject({
+  template: Template.refine((t) => (t.file === undefined) !== (t.inline === undefined), {
+    message: 'set exactly one of file or inline',
+  }),
+  namespace: Name,
+  /** Template of the cache key, e.g. "{{cluster}}/{{version}}". */
+  cacheKey: z.string().min(1).default('{{cluster}}/{{version}}'),
+  timeout: Duration.default('30m'),
+});
+
+const ObjectFieldCheck = z.strictObject({
+  type: z.literal('object-field'),
+  apiVersion: z.string().min(1),
+  kind: z.string().min(1),
+  namespace: Name.optional(),
+  name: z.string().min(1),
+  /** Dotted path into the object, e.g. data.readyVersion or status.version. */
+  field: z.string().min(1),
+  /** Expected value, templated like the synchronizer, e.g. "{{version}}". */
+  equals: z.string(),
+});
+
+const HttpCheck = z.strictObject({
+  type: z.literal('http'),
+  url: z.url(),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  /** Optional substring the body must contain (templated). */
+  bodyContains: z.string().optional(),
+});
+
+export const CacheSpec = z.strictObject({
+  check: z.discriminatedUnion('type', [ObjectFieldCheck, HttpCheck]),
+  timeout: Duration.default('30m'),
+});
+
+const WorkloadRef = z.strictObject({
+  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']),
+  name: z.string().min(1),
+  namespace: Name.optional(),
+});
+
+export const VerifySpec = z.strictObject({
+  /** "release": every Deployment, StatefulSet and DaemonSet of the chart's release; or an explicit list. */
+  workloads: z.union([z.literal('release'), z.array(WorkloadRef).min(1)]).default('release'),
+  http: z.array(HttpCheck.omit({ type: true })).default([]),
+  timeout: Duration.default('10m'),
+  /** How often verification repeats during a phase's bake time. */
+  interval: Duration.default('30s'),
+});
+
+export const ClusterSpec = z.strictObject({
+  name: Name,
+  /** Kube context name in the worker's kubeconfig. Only this name crosses into workflows, never credentials. */
+  context: z.string().min(1),
+  /** This cluster's values overlay, e.g. overlays/<region>/<cluster>/values.yaml. */
+  values: FileRef.optional(),
+  labels: Labels.default({}),
+});
+
+export const PhaseSpec = z
+  .strictObject({
+    name: Name,
+    clusters: z.array(Name).min(1).optional(),
+    selector: z.strictObject({ matchLabels: Labels }).optional(),
+    approval: z.enum(['required', 'auto']).default('required'),
+    /** Time to wait after the phase, verification repeating, before the next phase may start. */
+    bake: Duration.default('0s'),
+    maxParallel: z.number().int().min(1).default(1),
+    /** Failed clusters the phase tolerates before the failure policy applies. */
+    maxFailures: z.number().int().min(0).default(0),
+  })
+  .refine((p) => (p.clusters === undefined) !== (p.selector === undefined), {
+    message: 'set exactly one of clusters or selector',
+  });
+
+export const FailurePolicy = z.strictObject({
+  action: z.enum(['pause', 'rollback']).default('pause'),
+  rollbackScope: z.enum(['phase', 'all']).default('phase'),
+});
+
+export const RolloutPlan = z.strictObject({
+  apiVersion: z.literal('phased-rollout.dev/v1alpha1'),
+  kind: z.literal('RolloutPlan'),
+  metadata: z.strictObject({ name: Name, description: z.string().optional() }),
+  spec: z.strictObject({
+    release: z.strictObject({ operator: ReleaseSpec, chart: ReleaseSpec }),
+    synchronizer: SynchronizerSpec.optional(),
+    cache: CacheSpec.optional(),
+    verify: VerifySpec.prefault({}),
+    clusters: z.array(ClusterSpec).min(1),
+    phases: z.array(PhaseSpec).min(1),
+    onFailure: FailurePolicy.prefault({}),
+    /** When set, only these people may approve or decide. */
+    approvers: z.array(z.string().min(1)).optional(),
+  }),
+});
+
+export type RolloutPlan = z.infer<typeof RolloutPlan>;
+export type RolloutPlanInput = z.input<typeof RolloutPlan>;
+export type ReleaseSpec = z.infer<typeof ReleaseSpec>;
+export type ClusterSpec = z.infer<typeof ClusterSpec>;
+export type PhaseSpec = z.infer<typeof PhaseSpec>;
+export type CacheSpec = z.infer<typeof CacheSpec>;
+export type VerifySpec = z.infer<typeof VerifySpec>;
+export type SynchronizerSpec = z.infer<typeof SynchronizerSpec>;
+export type FailurePolicy = z.infer<typeof FailurePolicy>;

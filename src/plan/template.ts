@@ -1,0 +1,15 @@
+/** Variables a plan's templates may use. */
+export interface TemplateVars {
+  cluster: string;
+  version: string;
+  cacheKey?: string;
+}
+
+/** Replaces {{cluster}}, {{version}} and {{cacheKey}}; any other placeholder is an error, not left in place. */
+export function renderTemplate(text: string, vars: TemplateVars): string {
+  return text.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => {
+    const value = (vars as unknown as Record<string, string | undefined>)[name];
+    if (value === undefined) throw new Error(`unknown template variable {{${name}}} in "${text}"`);
+    return value;
+  });
+}

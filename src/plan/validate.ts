@@ -1,0 +1,73 @@
+import type { PlanIssue } from './errors.js';
+import { phaseClusters } from './resolve.js';
+import type { RolloutPlan } from './schema.js';
+
+/** Checks what types cannot: references resolve, names are unique, each cluster is in exactly one phase. */
+export function semanticIssues(plan: RolloutPlan): PlanIssue[] {
+  const issues: PlanIssue[] = [];
+  const { clusters, phases, synchronizer, cache } = plan.spec;
+
+  duplicates(clusters.map((c) => c.name)).forEach((i) =>
+    issues.push({ path: `spec.clusters[${i}].name`, message: `duplicate cluster name "${clusters[i]?.name}"` }),
+  );
+  duplicates(clusters.map((c) => c.context)).forEach((i) =>
+    issues.push({
+      path: `spec.clusters[${i}].context`,
+      message: `context "${clusters[i]?.context}" is already used by another cluster; one cluster, one context`,
+    }),
+  );
+  duplicates(phases.map((p) => p.name)).forEach((i) =>
+    issues.push({ path: `spec.phases[${i}].name`, message: `duplicate phase name "${phases[i]?.name}"` }),
+  );
+
+  const known = new Set(clusters.map((c) => c.name));
+  const owner = new Map<string, string>();
+  phases.forEach((phase, pi) => {
+    phase.clusters?.forEach((name, ci) => {
+      if (!known.has(name)) {
+        issues.push({ path: `spec.phases[${pi}].clusters[${ci}]`, message: `unknown cluster "${name}"` });
+      }
+    });
+    const selected = phaseClusters(phase, clusters);
+    if (selected.length === 0) {
+      issues.push({
+        path: `spec.phases[${pi}].${phase.clusters ? 'clusters' : 'selector'}`,
+        message: `phase "${phase.name}" selects no cluster`,
+      });
+    }
+    duplicates(selected).forEach((i) =>
+      issues.push({ path: `spec.phases[${pi}].clusters[${i}]`, message: `cluster "${selected[i]}" is listed twice` }),
+    );
+    for (const name of new Set(selected)) {
+      const first = owner.get(name);
+      if (first !== undefined && known.has(name)) {
+        issues.push({
+          path: `spec.phases[${pi}]`,
+          message: `cluster "${name}" is already in phase "${first}"; a cluster belongs to one phase`,
+        });
+      } else owner.set(name, phase.name);
+    }
+  });
+  clusters.forEach((c, i) => {
+    if (!owner.has(c.name)) {
+      issues.push({ path: `spec.clusters[${i}]`, message: `cluster "${c.name}" is in no phase, so it would never roll` });
+    }
+  });
+  if (synchronizer && !cache) {
+    issues.push({
+      path: 'spec.cache',
+      message: 'a synchronizer needs a cache check, to know when the cache it builds is ready',
+    });
+  }
+  return issues;
+}
+
+/** Indexes of the entries that repeat an earlier one. */
+function duplicates(values: readonly string[]): number[] {
+  const seen = new Set<string>();
+  return values.flatMap((v, i) => {
+    if (seen.has(v)) return [i];
+    seen.add(v);
+    return [];
+  });
+}

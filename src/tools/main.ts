@@ -1,0 +1,23 @@
+/**
+ * `npm run tools [-- group...]`: provides the project's real servers and CLIs (all groups by default),
+ * building any that PATH and the cache lack. Idempotent: a second run only checks.
+ */
+import { ensureTool, toolGroups, type ToolName } from './toolchain.js';
+
+const groups = toolGroups();
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((g) => !(g in groups));
+if (unknown.length > 0) {
+  console.error(`unknown tool group(s): ${unknown.join(', ')}; known: ${Object.keys(groups).join(', ')}`);
+  process.exit(2);
+}
+try {
+  for (const group of wanted.length > 0 ? wanted : Object.keys(groups)) {
+    for (const tool of groups[group] as readonly ToolName[]) {
+      console.error(`[tools] ${tool}: ${await ensureTool(tool)}`);
+    }
+  }
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(1);
+}

@@ -1,0 +1,293 @@
+/**
+ * Provides the real servers and CLIs the project runs against (Temporal dev server, Kubernetes control
+ * plane binaries, etcd, kwok, Helm): a binary already on PATH when its version fits, else one built from
+ * Go modules into a per-user cache outside the repository, so later runs and fresh clones reuse it.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+export type ToolName =
+  | 'temporal'
+  | 'helm'
+  | 'kwok'
+  | 'kwokctl'
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kubectl';
+
+interface Bundle {
+  /** Cache folder name, includes the version so upgrades never reuse a stale build. */
+  readonly dir: string;
+  readonly tools: readonly ToolName[];
+  /** Whether a binary found on PATH is acceptable, from its version output. */
+  readonly accepts: (tool: ToolName, versionOutput: string) => boolean;
+  readonly versionArgs: (tool: ToolName) => string[];
+  readonly build: (outDir: string, log: (line: string) => void) => Promise<void>;
+  readonly note: string;
+}
+
+export const versions = {
+  temporal: '1.5.1',
+  helm: '3.22.0',
+  kwok: '0.8.0',
+  etcd: '3.6.14',
+  kubernetes: '1.36.3',
+} as const;
+
+const k8sTools = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'] as const;
+
+const bundles: Record<string, Bundle> = {
+  temporal: {
+    dir: `temporal-${versions.temporal}`,
+    tools: ['temporal'],
+    accepts: (_t, out) => atLeast(/temporal version (\d+\.\d+\.\d+)/.exec(out)?.[1], versions.temporal),
+    versionArgs: () => ['--version'],
+    note: 'about 5 minutes on 2 cores',
+    build: (out, log) =>
+      goInstall(
+        out,
+        [
+          '-ldflags',
+          `-X github.com/temporalio/cli/temporalcli.Version=${versions.temporal}`,
+          `github.com/temporalio/cli/cmd/temporal@v${versions.temporal}`,
+        ],
+        log,
+      ),
+  },
+  helm: {
+    dir: `helm-${versions.helm}`,
+    tools: ['helm'],
+    accepts: (_t, out) => out.trim().startsWith(`v${minor(versions.helm)}.`),
+    versionArgs: () => ['version', '--short'],
+    note: 'about 3 minutes',
+    build: (out, log) =>
+      goInstall(
+        out,
+        [
+          '-ldflags',
+          `-X helm.sh/helm/v3/internal/version.version=v${versions.helm}`,
+          `helm.sh/helm/v3/cmd/helm@v${versions.helm}`,
+        ],
+        log,
+      ),
+  },
+  kwok: {
+    dir: `kwok-${versions.kwok}`,
+    tools: ['kwok', 'kwokctl'],
+    accepts: (_t, out) => out.includes(`v${versions.kwok}`),
+    versionArgs: () => ['--version'],
+    note: 'about 4 minutes',
+    build: (out, log) =>
+      goInstall(
+        out,
+        [
+          '-ldflags',
+          `-X sigs.k8s.io/kwok/pkg/consts.Version=v${versions.kwok}`,
+          `sigs.k8s.io/kwok/cmd/kwok@v${versions.kwok}`,
+          `sigs.k8s.io/kwok/cmd/kwokctl@v${versions.kwok}`,
+        ],
+        log,
+      ),
+  },
+  etcd: {
+    dir: `etcd-${versions.etcd}`,
+    tools: ['etcd'],
+    accepts: (_t, out) => out.includes(`etcd Version: ${minor(versions.etcd)}.`),
+    versionArgs: () => ['--version'],
+    note: 'about 3 minutes',
+    build: (out, log) => buildEtcd(out, log),
+  },
+  kubernetes: {
+    dir: `kubernetes-${versions.kubernetes}`,
+    tools: [...k8sTools],
+    accepts: (tool, out) =>
+      tool === 'kubectl'
+        ? out.includes(`"gitVersion": "v${minor(versions.kubernetes)}.`)
+        : out.includes(`Kubernetes v${minor(versions.kubernetes)}.`),
+    versionArgs: (tool) => (tool === 'kubectl' ? ['version', '--client', '-o', 'json'] : ['--version']),
+    note: 'about 25-40 minutes on 2 cores',
+    build: (out, log) => buildKubernetes(out, log),
+  },
+};
+
+/** The per-user cache root; override with PHASED_ROLLOUT_CACHE. */
+export function cacheRoot(): string {
+  return (
+    process.env['PHASED_ROLLOUT_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'phased-rollout')
+  );
+}
+
+function bundleOf(tool: ToolName): [string, Bundle] {
+  const entry = Object.entries(bundles).find(([, b]) => b.tools.includes(tool));
+  if (!entry) throw new Error(`unknown tool ${tool}`);
+  return entry;
+}
+
+/** Returns the path of a usable binary for `tool`, or undefined when it must be built first. */
+export async function findTool(tool: ToolName): Promise<string | undefined> {
+  const [, bundle] = bundleOf(tool);
+  const cached = join(cacheRoot(), bundle.dir, 'bin', tool);
+  if (existsSync(cached)) return cached;
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    const candidate = join(dir, tool);
+    if (!dir || !existsSync(candidate)) continue;
+    try {
+      const { stdout, stderr } = await exec(candidate, bundle.versionArgs(tool), { timeout: 15_000 });
+      if (bundle.accepts(tool, stdout + stderr)) return candidate;
+    } catch {
+      // A binary that cannot report its version is not one we can vouch for.
+    }
+  }
+  return undefined;
+}
+
+/** Like findTool, but builds the tool's bundle into the cache when needed. */
+export async function ensureTool(tool: ToolName, log: (line: string) => void = console.error): Promise<string> {
+  const found = await findTool(tool);
+  if (found) return found;
+  const [name, bundle] = bundleOf(tool);
+  const final = join(cacheRoot(), bundle.dir);
+  log(`[tools] building ${name} (${bundle.tools.join(', ')}) into ${final}; ${bundle.note} the first time`);
+  await mkdir(cacheRoot(), { recursive: true });
+  const staging = await mkdtemp(join(cacheRoot(), `.${bundle.dir}-`));
+  try {
+    await bundle.build(join(staging, 'bin'), log);
+    for (const t of bundle.tools) {
+      if (!existsSync(join(staging, 'bin', t))) throw new Error(`build of ${name} produced no ${t} binary`);
+    }
+    await rm(final, { recursive: true, force: true });
+    await rename(staging, final);
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw new Error(
+      `could not build ${name}: ${(err as Error).message}\n` +
+        `Check that Go is installed and the Go module proxy is reachable (go env GOPROXY), then run 'npm run tools' again.`,
+    );
+  }
+  log(`[tools] ${name} ready`);
+  return join(final, 'bin', tool);
+}
+
+/** Every tool the project knows, grouped as they are built. */
+export function toolGroups(): Record<string, readonly ToolName[]> {
+  return Object.fromEntries(Object.entries(bundles).map(([k, b]) => [k, b.tools]));
+}
+
+function minor(version: string): string {
+  return version.split('.').slice(0, 2).join('.');
+}
+
+function atLeast(found: string | undefined, wanted: string): boolean {
+  if (!found) return false;
+  const a = found.split('.').map(Number);
+  const b = wanted.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv }, log: (l: string) => void) {
+  return new Promise<void>((resolve, reject) => {
+    log(`[tools] $ ${cmd} ${args.join(' ')}`);
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const collect = (chunk: Buffer) => {
+      tail = (tail + chunk.toString()).slice(-4000);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args[0] ?? ''} exited with ${code}:\n${tail}`)),
+    );
+  });
+}
+
+function goInstall(outDir: string, args: string[], log: (l: string) => void) {
+  return run('go', ['install', '-trimpath', ...args], { env: { GOBIN: outDir, CGO_ENABLED: '0' } }, log);
+}
+
+async function wrapperModule(name: string, log: (l: string) => void): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `phased-rollout-${name}-`));
+  await run('go', ['mod', 'init', `local/${name}`], { cwd: dir }, log);
+  return dir;
+}
+
+async function buildEtcd(outDir: string, log: (l: string) => void) {
+  const dir = await wrapperModule('etcdbin', log);
+  try {
+    await run('go', ['get', `go.etcd.io/etcd/server/v3@v${versions.etcd}`], { cwd: dir }, log);
+    await run(
+      'go',
+      ['build', '-trimpath', '-o', join(outDir, 'etcd'), 'go.etcd.io/etcd/server/v3'],
+      { cwd: dir, env: { CGO_ENABLED: '0' } },
+      log,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function buildKubernetes(outDir: string, log: (l: string) => void) {
+  const v = versions.kubernetes;
+  const dir = await wrapperModule('k8sbin', log);
+  try {
+    // k8s.io/kubernetes replaces its staging modules with ./staging paths; point each at its published
+    // v0.x.y twin instead, read from the module's own go.mod.
+    const { stdout } = await exec('go', ['mod', 'download', '-json', `k8s.io/kubernetes@v${v}`], {
+      cwd: dir,
+      maxBuffer: 16 << 20,
+    });
+    const goMod = (JSON.parse(stdout) as { GoMod: string }).GoMod;
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(goMod, 'utf8');
+    const staging = [...text.matchAll(/^\s*(k8s\.io\/[\w.-]+)\s+=>\s+\.\/staging\//gm)].map((m) => m[1] as string);
+    const stagingVersion = `v0.${v.split('.').slice(1).join('.')}`;
+    for (const mod of staging) {
+      await exec('go', ['mod', 'edit', `-replace=${mod}=${mod}@${stagingVersion}`], { cwd: dir });
+    }
+    await writeFile(join(dir, 'tools.go'), toolsGo(), 'utf8');
+    const cmds = k8sTools.map((t) => `k8s.io/kubernetes/cmd/${t}`);
+    await run('go', ['get', ...cmds.map((c) => `${c}@v${v}`)], { cwd: dir }, log);
+    const [major, minorPart] = v.split('.');
+    const ldflags = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
+      .flatMap((pkg) => [
+        `-X ${pkg}.gitVersion=v${v}`,
+        `-X ${pkg}.gitMajor=${major}`,
+        `-X ${pkg}.gitMinor=${minorPart}`,
+        `-X ${pkg}.gitTreeState=clean`,
+        `-X ${pkg}.buildDate=1970-01-01T00:00:00Z`,
+      ])
+      .join(' ');
+    for (const [i, cmd] of cmds.entries()) {
+      await run(
+        'go',
+        ['build', '-trimpath', '-ldflags', ldflags, '-o', join(outDir, k8sTools[i] as string), cmd],
+        { cwd: dir, env: { CGO_ENABLED: '0' } },
+        log,
+      );
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function toolsGo(): string {
+  return [
+    '//go:build tools',
+    'package tools',
+    'import (',
+    ...k8sTools.map((t) => `\t_ "k8s.io/kubernetes/cmd/${t}"`),
+    ')',
+    '',
+  ].join('\n');
+}

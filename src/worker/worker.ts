@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Activities } from '../activities/contracts.js';
+import { createActivities } from '../activities/index.js';
+import type { TemporalConfig } from '../common/temporal-config.js';
+
+const bundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+
+/** Where the worker finds workflow code: the prebuilt bundle in production, the sources in development. */
+export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (existsSync(bundlePath)) return { workflowBundle: { codePath: bundlePath } };
+  return { workflowsPath: existsSync(workflowsPath) ? workflowsPath : workflowsPath.replace(/\.js$/, '.ts') };
+}
+
+/**
+ * The composition root: connects to Temporal, builds the real activities from real clients, and
+ * registers the workflows. `activities` may be overridden (tests pass doubles).
+ */
+export async function createWorker(
+  config: TemporalConfig,
+  overrides: { activities?: Activities; identity?: string } = {},
+): Promise<{ worker: Worker; close: () => Promise<void> }> {
+  const connectionOptions = { address: config.address, tls: config.tls, apiKey: config.apiKey };
+  const native = await NativeConnection.connect(connectionOptions);
+  const clientConnection = await Connection.connect(connectionOptions);
+  const client = new Client({ connection: clientConnection, namespace: config.namespace });
+  const worker = await Worker.create({
+    connection: native,
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    identity: overrides.identity,
+    activities: overrides.activities ?? createActivities({ temporal: client }),
+    ...workflowSource(),
+    shutdownGraceTime: '10s',
+  });
+  return {
+    worker,
+    close: async () => {
+      await clientConnection.close();
+      await native.close();
+    },
+  };
+}

@@ -1,0 +1,148 @@
+import {
+  ApplicationFailure,
+  getExternalWorkflowHandle,
+  isCancellation,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ClusterTarget } from '../activities/contracts.js';
+import type { ClusterSnapshot, StepName } from '../domain/types.js';
+import type { CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
+import { renderTemplate } from '../plan/template.js';
+import { activitiesFor, quick } from './activity-options.js';
+import { progressQuery, snapshotSignal, type ClusterProgress } from './definitions.js';
+
+export interface ClusterRolloutInput extends ClusterTarget {
+  rolloutId: string;
+  baseDir: string;
+  overlay?: string;
+  operator: ReleaseSpec;
+  chart: ReleaseSpec;
+  operatorVersion: string;
+  chartVersion: string;
+  synchronizer?: SynchronizerSpec;
+  cache?: CacheSpec;
+  verify: VerifySpec;
+  /** The snapshot from an earlier attempt: a retry must not mistake its own half-done work for the baseline. */
+  snapshot?: ClusterSnapshot;
+}
+
+export interface ClusterRolloutResult {
+  snapshot: ClusterSnapshot;
+  skipped: StepName[];
+}
+
+/** Details attached to a cluster's failure, so the rollout knows where it stopped. */
+export interface ClusterFailureDetails {
+  failedStep: StepName;
+  snapshot?: ClusterSnapshot;
+}
+
+/**
+ * One cluster, in order: snapshot, upgrade operator, run synchronizer Job, wait for the cache, upgrade
+ * the chart, verify, clean up the Job. Steps whose target is already in place report `changed: false`
+ * and are recorded as skipped.
+ */
+export async function clusterRollout(input: ClusterRolloutInput): Promise<ClusterRolloutResult> {
+  const progress: ClusterProgress = { cluster: input.cluster, done: [], skipped: [] };
+  setHandler(progressQuery, () => progress);
+  const target: ClusterTarget = { cluster: input.cluster, context: input.context };
+  const vars = { cluster: input.cluster, version: input.chartVersion };
+  let snapshot = input.snapshot;
+
+  async function step<T>(name: StepName, run: () => Promise<T>, changed?: (r: T) => boolean): Promise<T> {
+    progress.step = name;
+    const result = await run();
+    progress.done.push(name);
+    if (changed && !changed(result)) progress.skipped.push(name);
+    progress.step = undefined;
+    return result;
+  }
+
+  try {
+    if (!snapshot) {
+      const taken = await step('snapshot', () =>
+        quick.snapshotCluster({ ...target, operator: input.operator, chart: input.chart }),
+      );
+      snapshot = taken;
+      await getExternalWorkflowHandle(workflowInfo().parent?.workflowId ?? input.rolloutId).signal(snapshotSignal, {
+        cluster: input.cluster,
+        snapshot: taken,
+      });
+    }
+    await step(
+      'upgrade-operator',
+      () =>
+        activitiesFor(input.operator.timeout).upgradeRelease({
+          ...target,
+          role: 'operator',
+          release: input.operator,
+          version: input.operatorVersion,
+          baseDir: input.baseDir,
+        }),
+      (r) => r.changed,
+    );
+    const cacheKey = input.synchronizer ? renderTemplate(input.synchronizer.cacheKey, vars) : '';
+    const job = input.synchronizer
+      ? await step(
+          'run-synchronizer',
+          () =>
+            activitiesFor(input.synchronizer?.timeout ?? '30m').runSynchronizerJob({
+              ...target,
+              synchronizer: input.synchronizer as SynchronizerSpec,
+              version: input.chartVersion,
+              cacheKey,
+              baseDir: input.baseDir,
+              rolloutId: input.rolloutId,
+            }),
+          (r) => r.changed,
+        )
+      : undefined;
+    if (input.cache) {
+      const cache = input.cache;
+      await step('wait-cache', () =>
+        activitiesFor(cache.timeout).waitForCacheReady({ ...target, cache, version: input.chartVersion, cacheKey }),
+      );
+    }
+    await step(
+      'upgrade-chart',
+      () =>
+        activitiesFor(input.chart.timeout).upgradeRelease({
+          ...target,
+          role: 'chart',
+          release: input.chart,
+          version: input.chartVersion,
+          baseDir: input.baseDir,
+          overlay: input.overlay,
+        }),
+      (r) => r.changed,
+    );
+    await step('verify', () =>
+      activitiesFor(input.verify.timeout).verifyWorkloads({
+        ...target,
+        release: input.chart,
+        verify: input.verify,
+        version: input.chartVersion,
+      }),
+    );
+    if (job) await step('cleanup-synchronizer', () => quick.cleanupSynchronizerJob({ ...target, ...job }));
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const failedStep = progress.step ?? 'snapshot';
+    const details: ClusterFailureDetails = { failedStep, snapshot };
+    throw ApplicationFailure.create({
+      type: 'ClusterStepFailed',
+      message: `${input.cluster}: ${failedStep} failed: ${rootMessage(err)}`,
+      nonRetryable: true,
+      details: [details],
+    });
+  }
+  return { snapshot: snapshot as ClusterSnapshot, skipped: progress.skipped };
+}
+
+/** The innermost message of a Temporal failure chain: what actually went wrong. */
+export function rootMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e && typeof e === 'object' && e.cause) e = e.cause as typeof e;
+  return e?.message ?? String(err);
+}

@@ -1,0 +1,6 @@
+/** Every workflow the worker registers. */
+export { rollout } from './rollout.js';
+export { clusterRollout } from './cluster-rollout.js';
+export { clusterRollback } from './cluster-rollback.js';
+export { phaseBake } from './phase-bake.js';
+export { clusterLock } from './cluster-lock.js';

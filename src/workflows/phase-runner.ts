@@ -1,0 +1,203 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  condition,
+  executeChild,
+  isCancellation,
+  startChild,
+} from '@temporalio/workflow';
+import { clustersToStart, tallyPhase } from '../domain/progress.js';
+import type { ClusterStatus, PhaseStatus, RolloutInput, RolloutStatus } from '../domain/types.js';
+import { durationMs } from '../plan/duration.js';
+import { nowIso, nowMs } from './clock.js';
+import { clusterRollout, rootMessage, type ClusterFailureDetails } from './cluster-rollout.js';
+import { phaseBake, type BakeFailureDetails } from './phase-bake.js';
+import type { Controls } from './rollout-controls.js';
+
+/** Everything one rollout run shares between its parts. */
+export interface RolloutRun {
+  input: RolloutInput;
+  status: RolloutStatus;
+  ctl: Controls;
+  /** In-flight cluster workflows, by cluster, so abort and rollback can cancel them. */
+  inFlight: Map<string, { scope: CancellationScope; done: Promise<void> }>;
+  seq: number;
+  /** Called after every state change; publishes search attributes and UI details. */
+  publish: () => void;
+  /** What publish last upserted, so unchanged attributes cost no history event. */
+  published?: string;
+}
+
+/** How a phase ended: all clusters done (and baked), or a stop the caller must carry out. */
+export type PhaseEnd = 'done' | 'stop';
+
+/**
+ * Runs one phase: its clusters as child workflows (at most maxParallel at once), then its bake. On
+ * failures beyond maxFailures the plan's policy applies: wait for a person's decision, or request a rollback.
+ */
+export async function runPhase(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEnd> {
+  const { status, ctl } = run;
+  phase.state = 'running';
+  phase.startedAt ??= nowIso();
+  for (;;) {
+    const end = await runClusters(run, phase);
+    if (end === 'stop') return 'stop';
+    const bakeFailed = await bake(run, phase);
+    if (ctl.stop) return 'stop';
+    if (!bakeFailed) break;
+    status.state = 'running';
+  }
+  phase.state = 'succeeded';
+  phase.finishedAt = nowIso();
+  return 'done';
+}
+
+async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEnd> {
+  const { status, ctl } = run;
+  const policy = run.input.plan.spec.onFailure;
+  for (;;) {
+    if (ctl.stop) return 'stop';
+    const tally = tallyPhase(status, phase);
+    if (tally.outcome === 'over-budget') {
+      const failed = tally.failed.map((c) => `${c.name}: ${c.error ?? 'failed'}`).join('; ');
+      if (policy.action === 'rollback') {
+        if (tally.running === 0) {
+          ctl.stop = { kind: 'rollback', scope: policy.rollbackScope, reason: `failure policy: ${failed}` };
+          return 'stop';
+        }
+      } else if (status.state !== 'awaiting-decision') {
+        status.state = 'awaiting-decision';
+        status.reason = `waiting for a decision (retry, skip, rollback or abort): ${failed}`;
+        run.publish();
+      }
+    } else if (status.state === 'awaiting-decision') {
+      status.state = 'running';
+      status.reason = undefined;
+      run.publish();
+    }
+    if (tally.outcome === 'succeeded') return 'done';
+    clustersToStart(status, phase).forEach((c) => launch(run, c));
+    const seen = ctl.version;
+    await condition(() => ctl.version !== seen || ctl.stop !== undefined);
+  }
+}
+
+function launch(run: RolloutRun, c: ClusterStatus): void {
+  const { input, status, ctl } = run;
+  const spec = input.plan.spec;
+  const cluster = spec.clusters.find((x) => x.name === c.name);
+  c.state = 'running';
+  c.attempts += 1;
+  c.seq ??= ++run.seq;
+  c.startedAt = nowIso();
+  c.workflowId = `${status.id}:${c.name}${c.attempts > 1 ? `:attempt-${c.attempts}` : ''}`;
+  const workflowId = c.workflowId;
+  const scope = new CancellationScope();
+  const done = scope
+    .run(async () => {
+      const child = await startChild(clusterRollout, {
+        workflowId,
+        args: [
+          {
+            rolloutId: status.id,
+            cluster: c.name,
+            context: c.context,
+            baseDir: input.baseDir,
+            overlay: cluster?.values,
+            operator: spec.release.operator,
+            chart: spec.release.chart,
+            operatorVersion: input.operatorVersion,
+            chartVersion: input.chartVersion,
+            synchronizer: spec.synchronizer,
+            cache: spec.cache,
+            verify: spec.verify,
+            snapshot: c.snapshot,
+          },
+        ],
+      });
+      return child.result();
+    })
+    .then(
+      (r) => {
+        Object.assign(c, { state: 'succeeded', snapshot: c.snapshot ?? r.snapshot, skippedSteps: r.skipped });
+      },
+      (err: unknown) => {
+        if (isCancellation(err)) {
+          c.state = 'cancelled';
+          return;
+        }
+        const details = failureDetails<ClusterFailureDetails>(err);
+        Object.assign(c, { state: 'failed', error: rootMessage(err), failedStep: details?.failedStep });
+        c.snapshot ??= details?.snapshot;
+      },
+    )
+    .finally(() => {
+      c.finishedAt = nowIso();
+      run.inFlight.delete(c.name);
+      ctl.version++;
+      run.publish();
+    });
+  run.inFlight.set(c.name, { scope, done });
+}
+
+/** The phase's bake; returns true when verification failed (the cluster is then marked failed). */
+async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
+  const { input, status, ctl } = run;
+  const ms = durationMs(phase.bake);
+  const clusters = status.clusters.filter((c) => c.phase === phase.name && c.state === 'succeeded');
+  if (ms === 0 || clusters.length === 0) return false;
+  phase.state = 'baking';
+  status.state = 'baking';
+  const until = new Date(nowMs() + ms).toISOString();
+  phase.bakeUntil = until;
+  run.publish();
+  const scope = new CancellationScope();
+  const outcome = scope.run(() =>
+    executeChild(phaseBake, {
+      workflowId: `${status.id}:bake:${phase.name}:${run.ctl.version}`,
+      args: [
+        {
+          phase: phase.name,
+          clusters: clusters.map((c) => ({ cluster: c.name, context: c.context })),
+          release: input.plan.spec.release.chart,
+          verify: input.plan.spec.verify,
+          version: input.chartVersion,
+          until,
+        },
+      ],
+    }).then(
+      () => undefined,
+      (err: unknown) => err,
+    ),
+  );
+  let settled = false;
+  let result: unknown;
+  void outcome.then((r) => {
+    settled = true;
+    result = r;
+  });
+  await condition(() => settled || ctl.stop !== undefined);
+  if (!settled) {
+    scope.cancel();
+    await outcome;
+    return false;
+  }
+  phase.state = 'running';
+  status.state = 'running';
+  if (result === undefined) return false;
+  if (isCancellation(result)) return false;
+  const failed = failureDetails<BakeFailureDetails>(result);
+  const c = status.clusters.find((x) => x.name === failed?.cluster);
+  if (!c) throw result;
+  Object.assign(c, { state: 'failed', failedStep: 'verify', error: rootMessage(result), finishedAt: nowIso() });
+  ctl.version++;
+  run.publish();
+  return true;
+}
+
+/** The details a child workflow attached to its ApplicationFailure, if any. */
+function failureDetails<T>(err: unknown): T | undefined {
+  const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure ? (cause.details?.[0] as T | undefined) : undefined;
+}

@@ -1,0 +1,119 @@
+import { setHandler } from '@temporalio/workflow';
+import {
+  refuseAbort,
+  refuseApprove,
+  refuseClusterDecision,
+  refusePause,
+  refuseResume,
+  refuseRollback,
+} from '../domain/controls.js';
+import type { Decision, RollbackScope, RolloutStatus } from '../domain/types.js';
+import { nowIso } from './clock.js';
+import {
+  abortUpdate,
+  approveUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  retryUpdate,
+  rollbackUpdate,
+  skipUpdate,
+  snapshotSignal,
+  statusQuery,
+} from './definitions.js';
+
+/** What people asked the rollout to do that the main loop must act on. */
+export interface StopRequest {
+  kind: 'abort' | 'rollback';
+  scope?: RollbackScope;
+  reason: string;
+}
+
+export interface Controls {
+  stop?: StopRequest;
+  /** Bumped on every change the main loop may be waiting for. */
+  version: number;
+}
+
+function reject(reason: string | undefined): void {
+  if (reason) throw new Error(reason);
+}
+
+/**
+ * Installs the status query, the snapshot signal and every control update. Validators refuse with a
+ * reason; accepted requests are recorded as decisions (who, when, comment) and change state at once.
+ */
+export function installControls(status: RolloutStatus, approvers: readonly string[] | undefined): Controls {
+  const ctl: Controls = { version: 0 };
+  const record = (d: Omit<Decision, 'at'>) => {
+    status.decisions.push({ ...d, at: nowIso() });
+    ctl.version++;
+    return status;
+  };
+
+  setHandler(statusQuery, () => status);
+  setHandler(snapshotSignal, ({ cluster, snapshot }) => {
+    const c = status.clusters.find((x) => x.name === cluster);
+    if (c && !c.snapshot) c.snapshot = snapshot;
+  });
+
+  setHandler(
+    approveUpdate,
+    (req) => {
+      const phase = status.phases.find((p) => p.name === req.phase);
+      if (phase) phase.approvedBy = { phase: req.phase, by: req.by, at: nowIso(), comment: req.comment };
+      return record({ kind: 'approve', by: req.by, comment: req.comment, phase: req.phase });
+    },
+    { validator: (req) => reject(refuseApprove(status, approvers, req)) },
+  );
+  setHandler(
+    pauseUpdate,
+    (req) => {
+      status.paused = true;
+      return record({ kind: 'pause', by: req.by, comment: req.comment });
+    },
+    { validator: (req) => reject(refusePause(status, req)) },
+  );
+  setHandler(
+    resumeUpdate,
+    (req) => {
+      status.paused = false;
+      return record({ kind: 'resume', by: req.by, comment: req.comment });
+    },
+    { validator: (req) => reject(refuseResume(status, approvers, req)) },
+  );
+  setHandler(
+    abortUpdate,
+    (req) => {
+      ctl.stop = { kind: 'abort', reason: `aborted by ${req.by}: ${req.reason}` };
+      return record({ kind: 'abort', by: req.by, comment: req.reason });
+    },
+    { validator: (req) => reject(refuseAbort(status, req)) },
+  );
+  setHandler(
+    rollbackUpdate,
+    (req) => {
+      ctl.stop = { kind: 'rollback', scope: req.scope, reason: `rollback (${req.scope}) requested by ${req.by}` };
+      return record({ kind: 'rollback', by: req.by, comment: req.comment, scope: req.scope });
+    },
+    { validator: (req) => reject(refuseRollback(status, approvers, req)) },
+  );
+  setHandler(
+    retryUpdate,
+    (req) => {
+      const c = status.clusters.find((x) => x.name === req.cluster);
+      if (c) Object.assign(c, { state: 'pending', error: undefined, failedStep: undefined, finishedAt: undefined });
+      return record({ kind: 'retry', by: req.by, comment: req.comment, cluster: req.cluster });
+    },
+    { validator: (req) => reject(refuseClusterDecision(status, approvers, req)) },
+  );
+  setHandler(
+    skipUpdate,
+    (req) => {
+      const c = status.clusters.find((x) => x.name === req.cluster);
+      if (c) c.state = 'skipped';
+      return record({ kind: 'skip', by: req.by, comment: req.comment, cluster: req.cluster });
+    },
+    { validator: (req) => reject(refuseClusterDecision(status, approvers, req)) },
+  );
+  return ctl;
+}
