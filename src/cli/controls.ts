@@ -1,4 +1,4 @@
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { RolloutStatus } from '../domain/types.js';
 import {
@@ -31,6 +31,9 @@ async function send<A extends object>(
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new CliError(`refused: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+      }
+      if (err instanceof WorkflowNotFoundError) {
+        throw new CliError(`refused: rollout ${id} does not exist or has already finished (${err.message})`);
       }
       throw new CliError(`cannot reach rollout ${id}: ${(err as Error).message}`);
     }

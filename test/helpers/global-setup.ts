@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../../src/tools/dev-server.js';
@@ -22,6 +22,7 @@ export default async function setup(project: TestProject) {
   const server = await startDevServer({ ui: false, log: (l) => console.error(l) });
   const { code } = await bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
+    logger: new DefaultLogger('WARN'),
   });
   const dir = await mkdtemp(join(tmpdir(), 'phased-rollout-test-'));
   const bundlePath = join(dir, 'workflow-bundle.js');

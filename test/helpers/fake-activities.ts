@@ -1,0 +1,158 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Activities } from '../../src/activities/contracts.js';
+import type { ClusterSnapshot } from '../../src/domain/types.js';
+
+/**
+ * Test doubles for the activities: an in-memory fleet of clusters whose releases change only through
+ * these calls, and that behave as the real activities promise (idempotent upgrades, rollback to a
+ * snapshot). Tests inject failures and gates and read back every call and the fleet's final state.
+ */
+export interface FakeRelease {
+  version: string;
+  revision: number;
+}
+
+export interface Call {
+  activity: keyof Activities;
+  cluster: string;
+  role?: string;
+  version?: string;
+  /** True when the call changed something. */
+  changed?: boolean;
+  /** True when the call failed. */
+  failed?: boolean;
+}
+
+type Step = 'snapshot' | 'operator' | 'synchronizer' | 'cache' | 'chart' | 'verify' | 'rollback';
+
+export class FakeFleet {
+  readonly releases = new Map<string, { operator?: FakeRelease; chart?: FakeRelease }>();
+  readonly calls: Call[] = [];
+  /** Failures to inject: `${cluster}:${step}` -> how many more times to fail (Infinity: always). */
+  readonly failures = new Map<string, number>();
+  /** Gates: `${cluster}:${step}` -> a promise the step waits on before doing its work. */
+  readonly gates = new Map<string, Promise<void>>();
+  delayMs = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+
+  constructor(clusters: string[], initial = { operator: '1.0.0', chart: '2.0.0' }) {
+    for (const c of clusters) {
+      this.releases.set(c, {
+        operator: { version: initial.operator, revision: 1 },
+        chart: { version: initial.chart, revision: 1 },
+      });
+    }
+  }
+
+  /** Makes a step fail `times` times; with `version`, only when acting on that version (a bad release). */
+  fail(cluster: string, step: Step, times = Infinity, version?: string): void {
+    this.failures.set(`${cluster}:${step}${version ? `@${version}` : ''}`, times);
+  }
+
+  /** Makes a step wait until the returned function is called. */
+  hold(cluster: string, step: Step): () => void {
+    let release!: () => void;
+    this.gates.set(`${cluster}:${step}`, new Promise<void>((r) => (release = r)));
+    return release;
+  }
+
+  callsFor(cluster: string): Call[] {
+    return this.calls.filter((c) => c.cluster === cluster);
+  }
+
+  private async enter(cluster: string, step: Step, version?: string): Promise<void> {
+    const gate = this.gates.get(`${cluster}:${step}`);
+    if (gate) await heartbeatUntil(gate);
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    const key = [`${cluster}:${step}@${version}`, `${cluster}:${step}`].find((k) => this.failures.has(k)) ?? '';
+    const left = this.failures.get(key) ?? 0;
+    if (left > 0) {
+      this.failures.set(key, left - 1);
+      throw ApplicationFailure.nonRetryable(`injected failure of ${step} on ${cluster}`, 'Injected');
+    }
+  }
+
+  private async track<T>(call: Call, step: Step, work: () => T): Promise<T> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await this.enter(call.cluster, step, call.version);
+      const result = work();
+      this.calls.push(call);
+      return result;
+    } catch (err) {
+      this.calls.push({ ...call, failed: true });
+      throw err;
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  activities(): Activities {
+    return {
+      snapshotCluster: ({ cluster }) =>
+        this.track({ activity: 'snapshotCluster', cluster }, 'snapshot', (): ClusterSnapshot => {
+          const r = this.releases.get(cluster) ?? {};
+          const snap = (x?: FakeRelease) =>
+            x ? { revision: x.revision, chartVersion: x.version, valuesDigest: 'sha256:fake' } : null;
+          return { operator: snap(r.operator), chart: snap(r.chart), takenAt: new Date().toISOString() };
+        }),
+      upgradeRelease: ({ cluster, role, version }) => {
+        const call: Call = { activity: 'upgradeRelease', cluster, role, version };
+        return this.track(call, role === 'operator' ? 'operator' : 'chart', () => {
+          const r = this.releases.get(cluster) ?? {};
+          const cur = r[role];
+          call.changed = cur?.version !== version;
+          if (call.changed) r[role] = { version, revision: (cur?.revision ?? 0) + 1 };
+          this.releases.set(cluster, r);
+          const now = r[role] as FakeRelease;
+          return { changed: call.changed, revision: now.revision, chartVersion: now.version, valuesDigest: 'sha256:fake' };
+        });
+      },
+      runSynchronizerJob: ({ cluster, version }) =>
+        this.track({ activity: 'runSynchronizerJob', cluster, version }, 'synchronizer', () => ({
+          jobName: `sync-${cluster}-${version}`,
+          namespace: 'express',
+          changed: true,
+        })),
+      waitForCacheReady: ({ cluster, version }) =>
+        this.track({ activity: 'waitForCacheReady', cluster, version }, 'cache', () => ({
+          observed: `cache ready for ${version}`,
+        })),
+      cleanupSynchronizerJob: async ({ cluster }) => {
+        this.calls.push({ activity: 'cleanupSynchronizerJob', cluster });
+      },
+      verifyWorkloads: ({ cluster, version }) =>
+        this.track({ activity: 'verifyWorkloads', cluster, version }, 'verify', () => ({ checked: [`fe ${version}`] })),
+      rollbackRelease: ({ cluster, role, to }) => {
+        const call: Call = { activity: 'rollbackRelease', cluster, role, version: to?.chartVersion };
+        return this.track(call, 'rollback', () => {
+          const r = this.releases.get(cluster) ?? {};
+          const cur = r[role];
+          if (to === null) {
+            call.changed = cur !== undefined;
+            delete r[role];
+            return { changed: call.changed, revision: null };
+          }
+          call.changed = cur?.version !== to.chartVersion;
+          if (call.changed) r[role] = { version: to.chartVersion, revision: (cur?.revision ?? 0) + 1 };
+          return { changed: call.changed, revision: r[role]?.revision ?? null };
+        });
+      },
+      lockHolder: async () => undefined,
+    };
+  }
+}
+
+/** Waits like a real long step: heartbeating, so cancellation reaches it, and giving up when cancelled. */
+async function heartbeatUntil(gate: Promise<void>): Promise<void> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), 200);
+  try {
+    await Promise.race([gate, ctx.cancelled]);
+  } finally {
+    clearInterval(beat);
+  }
+}

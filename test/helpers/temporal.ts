@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import type { Activities } from '../../src/activities/contracts.js';
+import { createLockActivities } from '../../src/activities/locks.js';
+import type { RolloutInput, RolloutStatus } from '../../src/domain/types.js';
+import { statusQuery } from '../../src/workflows/definitions.js';
+import { rollout } from '../../src/workflows/rollout.js';
+
+// Workers log only warnings and errors, so a failing test's output shows what matters.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+/** A client and workers against the shared real dev server; each test file gets its own task queue. */
+export class TemporalTestEnv {
+  readonly taskQueue = `test-${randomUUID()}`;
+  private workers: { worker: Worker; running: Promise<void> }[] = [];
+  private constructor(
+    readonly client: Client,
+    private readonly connection: Connection,
+    private readonly native: NativeConnection,
+  ) {}
+
+  static async create(): Promise<TemporalTestEnv> {
+    const address = inject('temporalAddress');
+    const connection = await Connection.connect({ address });
+    const native = await NativeConnection.connect({ address });
+    return new TemporalTestEnv(new Client({ connection }), connection, native);
+  }
+
+  /** Starts a worker with the given activity doubles (plus the real lock lookup), replacing any running one. */
+  async startWorker(activities: Activities): Promise<Worker> {
+    for (const w of [...this.workers]) await this.stopWorker(w.worker);
+    const worker = await Worker.create({
+      connection: this.native,
+      taskQueue: this.taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities: { ...activities, ...createLockActivities(this.client) },
+      shutdownGraceTime: '1s',
+    });
+    const running = worker.run();
+    this.workers.push({ worker, running });
+    return worker;
+  }
+
+  async stopWorker(worker: Worker): Promise<void> {
+    const entry = this.workers.find((w) => w.worker === worker);
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await entry?.running;
+    this.workers = this.workers.filter((w) => w !== entry);
+  }
+
+  async start(input: RolloutInput, id = `rollout-test-${randomUUID()}`): Promise<WorkflowHandle<typeof rollout>> {
+    return this.client.workflow.start(rollout, { taskQueue: this.taskQueue, workflowId: id, args: [input] });
+  }
+
+  async close(): Promise<void> {
+    for (const w of [...this.workers]) await this.stopWorker(w.worker);
+    await this.connection.close();
+    await this.native.close();
+  }
+}
+
+/** Polls the status query until `pred` holds (queries cost no history), or fails after `ms`. */
+export async function waitForStatus(
+  handle: WorkflowHandle,
+  pred: (s: RolloutStatus) => boolean,
+  ms = 30_000,
+): Promise<RolloutStatus> {
+  const deadline = Date.now() + ms;
+  let last: RolloutStatus | undefined;
+  while (Date.now() < deadline) {
+    last = await handle.query(statusQuery);
+    if (pred(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`status never matched; last: ${JSON.stringify(last, null, 1)}`);
+}
