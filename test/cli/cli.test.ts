@@ -1,0 +1,112 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { FakeFleet } from '../helpers/fake-activities.js';
+import { rolloutCli } from '../helpers/cli.js';
+import { TemporalTestEnv } from '../helpers/temporal.js';
+
+describe('rollout validate', () => {
+  it('prints the resolved order of a valid plan', async () => {
+    const r = await rolloutCli(['validate', 'rollout-plans/lab.yaml']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('1. canary: lab-1  [starts automatically');
+    expect(r.stdout).toContain('2. wave-1: lab-2, lab-3  [approval required; maxParallel 2');
+  });
+
+  it('lists every problem with path and position, and exits 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-'));
+    const bad = readFileSync('rollout-plans/lab.yaml', 'utf8')
+      .replace('maxParallel: 2', 'maxParalel: 2')
+      .replace('bake: 20s', 'bake: later')
+      .replaceAll('../', `${process.cwd()}/`);
+    writeFileSync(join(dir, 'bad.yaml'), bad);
+    const r = await rolloutCli(['validate', join(dir, 'bad.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('invalid rollout plan (2 problems)');
+    expect(r.stderr).toMatch(/bad\.yaml:59:13: spec\.phases\[0\]\.bake: must be a duration/);
+    expect(r.stderr).toMatch(/bad\.yaml:64:7: spec\.phases\[1\]\.maxParalel: unknown key/);
+  });
+
+  it('names missing referenced files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-'));
+    writeFileSync(join(dir, 'lab.yaml'), readFileSync('rollout-plans/lab.yaml', 'utf8'));
+    const r = await rolloutCli(['validate', join(dir, 'lab.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('spec.clusters[0].values: file not found: ../overlays/lab/lab-1/values.yaml');
+  });
+
+  it('exits 2 on an unreadable plan and on unknown commands', async () => {
+    expect((await rolloutCli(['validate', 'nope.yaml'])).code).toBe(2);
+    expect((await rolloutCli(['frobnicate'])).code).toBe(2);
+  });
+});
+
+describe('rollout start, status, approve, watch, list against a real server', () => {
+  let env: TemporalTestEnv;
+  let fleet: FakeFleet;
+  let cliEnv: Record<string, string>;
+  const id = `rollout-lab-cli-${Date.now()}`;
+
+  beforeAll(async () => {
+    env = await TemporalTestEnv.create();
+    fleet = new FakeFleet(['lab-1', 'lab-2', 'lab-3']);
+    await env.startWorker(fleet.activities());
+    cliEnv = { TEMPORAL_ADDRESS: inject('temporalAddress'), ROLLOUT_TASK_QUEUE: env.taskQueue, ROLLOUT_USER: 'cli-user' };
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('refuses a bad version before starting anything', async () => {
+    const r = await rolloutCli(['start', 'rollout-plans/lab.yaml', '--chart-version', 'two', '--id', id], cliEnv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--chart-version two: must be a SemVer 2 version');
+    const list = await rolloutCli(['list', '--plan', 'lab'], cliEnv);
+    expect(list.stdout).not.toContain(id);
+  });
+
+  it('runs a rollout through its approval gate', async () => {
+    const started = await rolloutCli(
+      ['start', 'rollout-plans/lab.yaml', '--chart-version', '2.2.0', '--id', id],
+      cliEnv,
+    );
+    expect(started.code).toBe(0);
+    expect(started.stdout).toContain(`started ${id}`);
+
+    const watched = await rolloutCli(['watch', id, '--interval', '0.3'], cliEnv);
+    expect(watched.code).toBe(0);
+    expect(watched.stdout).toMatch(/waiting for a person: phase "wave-1" awaits approval/);
+
+    const again = await rolloutCli(['start', 'rollout-plans/lab.yaml', '--id', `${id}-b`], cliEnv);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`lab-1 (held by ${id})`);
+
+    const refused = await rolloutCli(['approve', id, '--phase', 'canary'], cliEnv);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('refused: phase "canary" does not require approval');
+
+    const approved = await rolloutCli(['approve', id, '--phase', 'wave-1', '-m', 'canary looks good'], cliEnv);
+    expect(approved.code).toBe(0);
+
+    const done = await rolloutCli(['watch', id, '--interval', '0.3'], cliEnv);
+    expect(done.code).toBe(0);
+    const json = await rolloutCli(['status', id, '-o', 'json'], cliEnv);
+    expect(json.code).toBe(0);
+    const status = JSON.parse(json.stdout);
+    expect(status.state).toBe('succeeded');
+    expect(status.chartVersion).toBe('2.2.0');
+    expect(status.decisions).toEqual([
+      expect.objectContaining({ kind: 'approve', phase: 'wave-1', by: 'cli-user', comment: 'canary looks good' }),
+    ]);
+    for (const c of ['lab-1', 'lab-2', 'lab-3']) expect(fleet.releases.get(c)?.chart?.version).toBe('2.2.0');
+
+    const table = await rolloutCli(['status', id], cliEnv);
+    expect(table.stdout).toContain('state: succeeded');
+    expect(table.stdout).toContain('approved by cli-user');
+
+    const list = await rolloutCli(['list', '--plan', 'lab', '--state', 'succeeded'], cliEnv);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(id);
+  });
+});

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import {
+  refuseAbort,
+  refuseApprove,
+  refuseClusterDecision,
+  refusePause,
+  refuseResume,
+} from '../../src/domain/controls.js';
+import { clustersToStart, initialStatus, rollbackTargets, tallyPhase } from '../../src/domain/progress.js';
+import type { ClusterState, RolloutStatus } from '../../src/domain/types.js';
+import { testInput } from '../helpers/plans.js';
+
+function status(): RolloutStatus {
+  return initialStatus(
+    'r1',
+    testInput([
+      { name: 'canary', clusters: ['a'], approval: 'auto' },
+      { name: 'wave', clusters: ['b', 'c', 'd'], maxParallel: 2, maxFailures: 1 },
+    ]),
+    '2026-01-01T00:00:00Z',
+  );
+}
+
+function set(s: RolloutStatus, states: Record<string, ClusterState>) {
+  for (const c of s.clusters) if (states[c.name]) c.state = states[c.name] as ClusterState;
+}
+
+const wave = (s: RolloutStatus) => s.phases[1]!;
+
+describe('phase progress', () => {
+  it('starts pending clusters in plan order up to maxParallel', () => {
+    const s = status();
+    expect(clustersToStart(s, wave(s)).map((c) => c.name)).toEqual(['b', 'c']);
+    set(s, { b: 'running' });
+    expect(clustersToStart(s, wave(s)).map((c) => c.name)).toEqual(['c']);
+  });
+
+  it('starts nothing while paused or not running', () => {
+    const s = status();
+    s.paused = true;
+    expect(clustersToStart(s, wave(s))).toEqual([]);
+    s.paused = false;
+    s.state = 'awaiting-decision';
+    expect(clustersToStart(s, wave(s))).toEqual([]);
+  });
+
+  it('tolerates maxFailures, then is over budget', () => {
+    const s = status();
+    set(s, { b: 'failed', c: 'succeeded', d: 'succeeded' });
+    expect(tallyPhase(s, wave(s)).outcome).toBe('succeeded');
+    set(s, { c: 'failed' });
+    expect(tallyPhase(s, wave(s)).outcome).toBe('over-budget');
+    expect(clustersToStart(s, wave(s))).toEqual([]);
+  });
+
+  it('counts skipped clusters as done, not failed', () => {
+    const s = status();
+    set(s, { b: 'skipped', c: 'succeeded', d: 'skipped' });
+    expect(tallyPhase(s, wave(s)).outcome).toBe('succeeded');
+  });
+});
+
+describe('rollback targets', () => {
+  it('are the changed clusters in scope, newest change first, with snapshots', () => {
+    const s = status();
+    const snap = { operator: null, chart: null, takenAt: 'x' };
+    s.clusters.forEach((c, i) => Object.assign(c, { seq: i + 1, snapshot: snap, state: 'succeeded' }));
+    set(s, { d: 'pending' });
+    s.clusters[3]!.seq = undefined;
+    expect(rollbackTargets(s, 'phase', 'wave').map((c) => c.name)).toEqual(['c', 'b']);
+    expect(rollbackTargets(s, 'all', 'wave').map((c) => c.name)).toEqual(['c', 'b', 'a']);
+    set(s, { c: 'skipped' });
+    expect(rollbackTargets(s, 'all', 'wave').map((c) => c.name)).toEqual(['b', 'a']);
+  });
+});
+
+describe('control validators', () => {
+  it('approve: unknown phase, auto phase, allow-list, twice, finished', () => {
+    const s = status();
+    expect(refuseApprove(s, undefined, { phase: 'x', by: 'a' })).toMatch(/unknown phase "x"/);
+    expect(refuseApprove(s, undefined, { phase: 'canary', by: 'a' })).toMatch(/does not require approval/);
+    expect(refuseApprove(s, ['bob'], { phase: 'wave', by: 'eve' })).toMatch(/eve is not among/);
+    expect(refuseApprove(s, ['bob'], { phase: 'wave', by: 'bob' })).toBeUndefined();
+    wave(s).approvedBy = { phase: 'wave', by: 'bob', at: 'x' };
+    expect(refuseApprove(s, undefined, { phase: 'wave', by: 'bob' })).toMatch(/already approved by bob/);
+    s.state = 'succeeded';
+    expect(refuseApprove(s, undefined, { phase: 'wave', by: 'bob' })).toMatch(/already finished/);
+  });
+
+  it('pause and abort are open to anyone; resume is not', () => {
+    const s = status();
+    expect(refusePause(s, { by: 'eve' })).toBeUndefined();
+    expect(refuseAbort(s, { by: 'eve', reason: 'fire' })).toBeUndefined();
+    s.paused = true;
+    expect(refusePause(s, { by: 'eve' })).toMatch(/already paused/);
+    expect(refuseResume(s, ['bob'], { by: 'eve' })).toMatch(/not among/);
+    expect(refuseResume(s, ['bob'], { by: 'bob' })).toBeUndefined();
+  });
+
+  it('retry and skip need a failed cluster of the phase in progress', () => {
+    const s = status();
+    s.currentPhase = 'wave';
+    set(s, { a: 'failed', b: 'failed', c: 'running' });
+    expect(refuseClusterDecision(s, undefined, { cluster: 'b', by: 'x' })).toBeUndefined();
+    expect(refuseClusterDecision(s, undefined, { cluster: 'c', by: 'x' })).toMatch(/is running, not failed/);
+    expect(refuseClusterDecision(s, undefined, { cluster: 'a', by: 'x' })).toMatch(/not the phase in progress/);
+    expect(refuseClusterDecision(s, undefined, { cluster: 'z', by: 'x' })).toMatch(/unknown cluster/);
+  });
+});

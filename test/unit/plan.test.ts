@@ -1,0 +1,127 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { PlanError } from '../../src/plan/errors.js';
+import { parsePlan } from '../../src/plan/load.js';
+import { resolvePhases } from '../../src/plan/resolve.js';
+import { parseDuration } from '../../src/plan/duration.js';
+import { renderTemplate } from '../../src/plan/template.js';
+
+const plansDir = fileURLToPath(new URL('../../rollout-plans/', import.meta.url));
+const lab = readFileSync(`${plansDir}lab.yaml`, 'utf8');
+
+function issuesOf(text: string) {
+  try {
+    parsePlan(text, 'plan.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(PlanError);
+    return (err as PlanError).issues;
+  }
+  throw new Error('plan was accepted');
+}
+
+/** The lab plan with one text replacement, which must occur. */
+function labWith(from: string | RegExp, to: string): string {
+  const out = lab.replace(from, to);
+  expect(out, `replacement of ${String(from)} did not apply`).not.toBe(lab);
+  return out;
+}
+
+describe('shipped plans', () => {
+  it.each(readdirSync(plansDir).filter((f) => f.endsWith('.yaml')))('%s validates', (file) => {
+    const plan = parsePlan(readFileSync(plansDir + file, 'utf8'), file);
+    expect(resolvePhases(plan).every((p) => p.clusters.length > 0)).toBe(true);
+  });
+
+  it('resolves the lab plan into a canary then a wave of two', () => {
+    const phases = resolvePhases(parsePlan(lab, 'lab.yaml'));
+    expect(phases.map((p) => [p.name, p.clusters, p.approval, p.maxParallel])).toEqual([
+      ['canary', ['lab-1'], 'auto', 1],
+      ['wave-1', ['lab-2', 'lab-3'], 'required', 2],
+    ]);
+  });
+});
+
+describe('invalid plans: every problem, with its path and position', () => {
+  const cases: [string, string, string, RegExp, number?][] = [
+    ['unknown top-level spec key', 'onFailure:', 'onFailur:', /^spec\.onFailur$/, 65],
+    ['misspelled phase key', 'maxParallel: 2', 'maxParalel: 2', /^spec\.phases\[1\]\.maxParalel$/, 64],
+    ['maxParallel zero', 'maxParallel: 2', 'maxParallel: 0', /^spec\.phases\[1\]\.maxParallel$/, 64],
+    ['negative maxFailures', 'maxParallel: 2', 'maxParallel: 2\n      maxFailures: -1', /^spec\.phases\[1\]\.maxFailures$/],
+    ['bad duration', 'bake: 20s', 'bake: 20 seconds', /^spec\.phases\[0\]\.bake$/, 59],
+    ['chart version not semver', 'version: 2.1.0', "version: '2.1'", /^spec\.release\.chart\.version$/],
+    ['operator version not semver', 'version: 1.1.0', 'version: latest', /^spec\.release\.operator\.version$/],
+    ['version as a number', 'version: 2.1.0', 'version: 2.1', /^spec\.release\.chart\.version$/],
+    ['wrong apiVersion', 'phased-rollout.dev/v1alpha1', 'phased-rollout.dev/v9', /^apiVersion$/, 2],
+    ['wrong kind', 'kind: RolloutPlan', 'kind: Plan', /^kind$/, 3],
+    ['bad plan name', 'name: lab\n', 'name: Lab_Plan\n', /^metadata\.name$/],
+    ['bad approval', 'approval: required', 'approval: maybe', /^spec\.phases\[1\]\.approval$/],
+    ['bad failure action', 'action: rollback', 'action: explode', /^spec\.onFailure\.action$/],
+    ['bad rollback scope', 'rollbackScope: phase', 'rollbackScope: world', /^spec\.onFailure\.rollbackScope$/],
+    ['unknown cache check type', 'type: object-field', 'type: s3-object', /^spec\.cache\.check\.type$/],
+    ['http check with bad url', "type: object-field", "type: http\n      url: not a url\n      x: 1", /^spec\.cache\.check/],
+    ['phase with both list and selector', 'clusters: [lab-1]', 'clusters: [lab-1]\n      selector: { matchLabels: { a: b } }', /^spec\.phases\[0\]$/],
+    ['synchronizer with no template', "file: ../charts/synchronizer-job.yaml", "{}", /^spec\.synchronizer\.template/],
+    ['unknown cluster in a phase', 'clusters: [lab-1]', 'clusters: [lab-1, lab-9]', /^spec\.phases\[0\]\.clusters\[1\]$/],
+    ['selector matching nothing', 'matchLabels: { tier: wave }', 'matchLabels: { tier: nothing }', /^spec\.phases\[1\]\.selector$/],
+    ['cluster in two phases', 'clusters: [lab-1]', 'clusters: [lab-1, lab-2]', /^spec\.phases\[1\]$/],
+    ['duplicate cluster name', 'name: lab-3', 'name: lab-2', /^spec\.clusters\[2\]\.name$/],
+    ['duplicate context', 'context: kwok-lab-3', 'context: kwok-lab-2', /^spec\.clusters\[2\]\.context$/],
+    ['duplicate phase name', 'name: wave-1', 'name: canary', /^spec\.phases\[1\]\.name$/],
+    ['missing release name', '      releaseName: express\n', '', /^spec\.release\.chart\.releaseName$/],
+    ['bad label key', 'tier: canary', '"bad key!": canary', /^spec\.clusters\[0\]\.labels/],
+  ];
+
+  it.each(cases)('%s', (_name, from, to, path, line) => {
+    const issues = issuesOf(labWith(from, to));
+    const hit = issues.find((i) => path.test(i.path));
+    expect(hit, JSON.stringify(issues)).toBeDefined();
+    expect(hit?.message.length).toBeGreaterThan(3);
+    if (line !== undefined) expect(hit?.line).toBe(line);
+    else expect(hit?.line).toBeGreaterThan(0);
+  });
+
+  it('reports a synchronizer without a cache check', () => {
+    const issues = issuesOf(labWith(/ {2}cache:\n(?: {4}.*\n)+/, ''));
+    expect(issues).toContainEqual(expect.objectContaining({ path: 'spec.cache' }));
+  });
+
+  it('reports a cluster that no phase rolls', () => {
+    // lab-3 is the last cluster labelled tier: wave; relabelled, the wave's selector no longer takes it.
+    const issues = issuesOf(labWith(/tier: wave \}(?![\s\S]*tier: wave \})/, 'tier: spare }'));
+    expect(issues).toContainEqual(
+      expect.objectContaining({ path: 'spec.clusters[2]', message: expect.stringMatching(/in no phase/) }),
+    );
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    const issues = issuesOf(labWith('tier: canary }', 'tier: canary, bad: [ }'));
+    expect(issues[0]).toMatchObject({ path: '', line: 46 });
+  });
+
+  it('lists every problem at once', () => {
+    const issues = issuesOf(labWith('maxParallel: 2', 'maxParalel: 2').replace('bake: 20s', 'bake: soon'));
+    expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining(['spec.phases[1].maxParalel', 'spec.phases[0].bake']));
+  });
+
+  it('says what to do with a version written as a number', () => {
+    const [issue] = issuesOf(labWith('version: 2.1.0', 'version: 2.1'));
+    expect(issue?.message).toMatch(/quote it/);
+  });
+});
+
+describe('durations and templates', () => {
+  it('parses Go-style durations', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('0s')).toBe(0);
+    expect(parseDuration('5')).toBeUndefined();
+    expect(parseDuration('-1s')).toBeUndefined();
+  });
+
+  it('renders known variables and refuses unknown ones', () => {
+    expect(renderTemplate('{{cluster}}/{{ version }}', { cluster: 'a', version: '1.0.0' })).toBe('a/1.0.0');
+    expect(() => renderTemplate('{{region}}', { cluster: 'a', version: '1' })).toThrow(/unknown template variable/);
+  });
+});
