@@ -30,7 +30,7 @@ async function send<A extends object>(
       print(done(status));
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
-        throw new CliError(`refused: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+        throw new CliError(`refused: ${err.cause?.message ?? err.message}`);
       }
       if (err instanceof WorkflowNotFoundError) {
         throw new CliError(`refused: rollout ${id} does not exist or has already finished (${err.message})`);
@@ -51,7 +51,12 @@ export const pauseCommand = (id: string, o: Common) =>
 export const resumeCommand = (id: string, o: Common) => send(id, resumeUpdate, who(o), () => `resumed ${id}`);
 
 export const abortCommand = (id: string, o: Common & { reason: string }) =>
-  send(id, abortUpdate, { by: actor(o.as), reason: o.reason }, () => `aborting ${id}: clusters in flight are cancelled`);
+  send(
+    id,
+    abortUpdate,
+    { by: actor(o.as), reason: o.reason },
+    () => `aborting ${id}: clusters in flight are cancelled`,
+  );
 
 export const rollbackCommand = (id: string, o: Common & { scope: string }) => {
   if (o.scope !== 'phase' && o.scope !== 'all') throw new CliError(`--scope must be phase or all`, 2);

@@ -1,5 +1,11 @@
 import Table from 'cli-table3';
-import { RolloutPhaseKey, RolloutPlanKey, RolloutStateKey, ChartVersionKey, OperatorVersionKey } from '../workflows/search-attributes.js';
+import {
+  RolloutPhaseKey,
+  RolloutPlanKey,
+  RolloutStateKey,
+  ChartVersionKey,
+  OperatorVersionKey,
+} from '../workflows/search-attributes.js';
 import { CliError, print, withClient } from './shared.js';
 
 const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;

@@ -30,14 +30,18 @@ const as = () => new Option('--as <name>', 'who is acting (default: $ROLLOUT_USE
 const comment = () => new Option('-m, --comment <text>', 'why, for the record');
 let exitCode: number = exitCodes.ok;
 
-program.command('validate').argument('<plan>', 'plan file').description('check a plan and print the order it rolls in').action(validateCommand);
+program
+  .command('validate')
+  .argument('<plan>', 'plan file')
+  .description('check a plan and print the order it rolls in')
+  .action(validateCommand);
 
 program
   .command('start')
   .argument('<plan>', 'plan file')
   .description('start a rollout; prints its workflow ID and Web UI link')
-  .option('--chart-version <version>', 'chart version to roll (default: the plan\'s)')
-  .option('--operator-version <version>', 'operator chart version to roll (default: the plan\'s)')
+  .option('--chart-version <version>', "chart version to roll (default: the plan's)")
+  .option('--operator-version <version>', "operator chart version to roll (default: the plan's)")
   .option('--id <workflowId>', 'workflow ID (default: rollout-<plan>-<chart version>)')
   .addOption(as())
   .action(startCommand);
@@ -69,8 +73,20 @@ program
   .description('approve a phase gate')
   .action(approveCommand);
 
-program.command('pause').argument('<id>').addOption(as()).addOption(comment()).description('start no new clusters until resumed').action(pauseCommand);
-program.command('resume').argument('<id>').addOption(as()).addOption(comment()).description('resume a paused rollout').action(resumeCommand);
+program
+  .command('pause')
+  .argument('<id>')
+  .addOption(as())
+  .addOption(comment())
+  .description('start no new clusters until resumed')
+  .action(pauseCommand);
+program
+  .command('resume')
+  .argument('<id>')
+  .addOption(as())
+  .addOption(comment())
+  .description('resume a paused rollout')
+  .action(resumeCommand);
 program
   .command('abort')
   .argument('<id>')

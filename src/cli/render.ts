@@ -12,8 +12,7 @@ export function renderStatus(s: RolloutStatus, progress: Map<string, ClusterProg
   if (s.reason) head.push(`reason: ${s.reason}`);
   const phases = new Table({ head: ['phase', 'state', 'gate', 'clusters'], style: { head: [] } });
   for (const p of s.phases) {
-    const gate =
-      p.approval === 'auto' ? 'auto' : p.approvedBy ? `approved by ${p.approvedBy.by}` : 'approval required';
+    const gate = p.approval === 'auto' ? 'auto' : p.approvedBy ? `approved by ${p.approvedBy.by}` : 'approval required';
     phases.push([p.name, p.state, gate, String(p.clusters.length)]);
   }
   const clusters = new Table({ head: ['cluster', 'phase', 'state', 'step', 'attempts', 'note'], style: { head: [] } });

@@ -36,7 +36,10 @@ export function loadPlanFile(file: string): LoadedPlan {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CliError(`${file}: cannot read plan: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
+    throw new CliError(
+      `${file}: cannot read plan: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      2,
+    );
   }
   try {
     const plan = parsePlan(text, file);

@@ -40,7 +40,10 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
   };
   const workflowId = opts.id ?? `rollout-${plan.metadata.name}-${input.chartVersion}`;
   await withClient(async (client, config) => {
-    await refuseHeldClusters(client, plan.spec.clusters.map((c) => c.name));
+    await refuseHeldClusters(
+      client,
+      plan.spec.clusters.map((c) => c.name),
+    );
     try {
       await client.workflow.start('rollout', {
         taskQueue: config.taskQueue,

@@ -67,7 +67,9 @@ export function refuseRollback(status: RolloutStatus, approvers: Approvers, req:
     finished(status) ??
     stopping(status) ??
     allowed(req.by, approvers) ??
-    (req.scope === 'phase' || req.scope === 'all' ? undefined : `scope must be "phase" or "all", not "${req.scope}"`)
+    (req.scope === 'phase' || req.scope === 'all'
+      ? undefined
+      : `scope must be "phase" or "all", not "${String(req.scope)}"`)
   );
 }
 

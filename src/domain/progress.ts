@@ -16,7 +16,13 @@ export function initialStatus(id: string, input: RolloutInput, now: string): Rol
     startedBy: input.startedBy,
     phases: phases.map((p) => ({ ...p, state: 'pending' })),
     clusters: phases.flatMap((p) =>
-      p.clusters.map((name) => ({ name, context: contexts.get(name) ?? name, phase: p.name, state: 'pending', attempts: 0 })),
+      p.clusters.map((name) => ({
+        name,
+        context: contexts.get(name) ?? name,
+        phase: p.name,
+        state: 'pending',
+        attempts: 0,
+      })),
     ),
     decisions: [],
   };

@@ -31,14 +31,7 @@ export type RolloutState =
 export const finalStates: readonly RolloutState[] = ['succeeded', 'rolled-back', 'aborted', 'failed'];
 
 export type PhaseState =
-  | 'pending'
-  | 'awaiting-approval'
-  | 'running'
-  | 'baking'
-  | 'succeeded'
-  | 'failed'
-  | 'rolled-back'
-  | 'aborted';
+  'pending' | 'awaiting-approval' | 'running' | 'baking' | 'succeeded' | 'failed' | 'rolled-back' | 'aborted';
 
 export type ClusterState =
   | 'pending'

@@ -22,7 +22,10 @@ export function parsePlan(text: string, file: string): RolloutPlan {
   }
   const result = RolloutPlan.safeParse(doc.toJS());
   if (!result.success) {
-    throw new PlanError(file, result.error.issues.flatMap((i) => zodIssues(i, doc, lines)));
+    throw new PlanError(
+      file,
+      result.error.issues.flatMap((i) => zodIssues(i, doc, lines)),
+    );
   }
   const semantic = semanticIssues(result.data);
   if (semantic.length > 0) {
@@ -38,22 +41,29 @@ function zodIssues(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter): 
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
       const path = [...issue.path, key];
-      return { path: formatPath(path), message: 'unknown key (check its spelling and level)', ...locate(doc, lines, path, true) };
+      return {
+        path: formatPath(path),
+        message: 'unknown key (check its spelling and level)',
+        ...locate(doc, lines, path, true),
+      };
     });
   }
   let message = issue.message;
   if (issue.code === 'invalid_type') {
     const got = valueAt(doc, issue.path);
     if (got === undefined) message = 'required';
-    else if (issue.expected === 'string' && typeof got !== 'object') {
-      message = `expected a string, got ${typeof got} ${String(got)} (quote it: '${String(got)}')`;
+    else if (issue.expected === 'string' && (typeof got === 'number' || typeof got === 'boolean')) {
+      message = `expected a string, got ${typeof got} ${got} (quote it: '${got}')`;
     }
   }
   return [{ path: formatPath(issue.path), message, ...locate(doc, lines, issue.path) }];
 }
 
 function valueAt(doc: Document, path: readonly PropertyKey[]): unknown {
-  const node = doc.getIn(path.map((k) => (typeof k === 'symbol' ? String(k) : k)), false);
+  const node = doc.getIn(
+    path.map((k) => (typeof k === 'symbol' ? String(k) : k)),
+    false,
+  );
   return isScalar(node) ? node.value : node;
 }
 

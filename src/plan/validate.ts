@@ -50,7 +50,10 @@ export function semanticIssues(plan: RolloutPlan): PlanIssue[] {
   });
   clusters.forEach((c, i) => {
     if (!owner.has(c.name)) {
-      issues.push({ path: `spec.clusters[${i}]`, message: `cluster "${c.name}" is in no phase, so it would never roll` });
+      issues.push({
+        path: `spec.clusters[${i}]`,
+        message: `cluster "${c.name}" is in no phase, so it would never roll`,
+      });
     }
   });
   if (synchronizer && !cache) {

@@ -121,7 +121,8 @@ const bundles: Record<string, Bundle> = {
 /** The per-user cache root; override with PHASED_ROLLOUT_CACHE. */
 export function cacheRoot(): string {
   return (
-    process.env['PHASED_ROLLOUT_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'phased-rollout')
+    process.env['PHASED_ROLLOUT_CACHE'] ??
+    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'phased-rollout')
   );
 }
 
@@ -198,7 +199,11 @@ function atLeast(found: string | undefined, wanted: string): boolean {
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv }, log: (l: string) => void) {
   return new Promise<void>((resolve, reject) => {
     log(`[tools] $ ${cmd} ${args.join(' ')}`);
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let tail = '';
     const collect = (chunk: Buffer) => {
       tail = (tail + chunk.toString()).slice(-4000);

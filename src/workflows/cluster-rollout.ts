@@ -137,12 +137,12 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       details: [details],
     });
   }
-  return { snapshot: snapshot as ClusterSnapshot, skipped: progress.skipped };
+  return { snapshot, skipped: progress.skipped };
 }
 
 /** The innermost message of a Temporal failure chain: what actually went wrong. */
 export function rootMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e && typeof e === 'object' && e.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
+  let e: unknown = err;
+  while (e instanceof Error && e.cause) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
 }

@@ -189,7 +189,7 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
   if (isCancellation(result)) return false;
   const failed = failureDetails<BakeFailureDetails>(result);
   const c = status.clusters.find((x) => x.name === failed?.cluster);
-  if (!c) throw result;
+  if (!c) throw result as Error; // not a bake verdict: fail the rollout with the child's own failure
   Object.assign(c, { state: 'failed', failedStep: 'verify', error: rootMessage(result), finishedAt: nowIso() });
   ctl.version++;
   run.publish();

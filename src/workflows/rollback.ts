@@ -53,5 +53,6 @@ export async function rollBack(run: RolloutRun, scope: RollbackScope): Promise<v
   for (const p of status.phases) if (touched.has(p.name)) p.state = 'rolled-back';
   const failures = status.clusters.filter((c) => c.state === 'rollback-failed');
   status.state = failures.length > 0 ? 'failed' : 'rolled-back';
-  if (failures.length > 0) status.reason = `${status.reason ?? ''}; rollback failed on ${failures.map((c) => c.name).join(', ')}`;
+  if (failures.length > 0)
+    status.reason = `${status.reason ?? ''}; rollback failed on ${failures.map((c) => c.name).join(', ')}`;
 }

@@ -8,6 +8,7 @@ import {
   refuseRollback,
 } from '../domain/controls.js';
 import type { Decision, RollbackScope, RolloutStatus } from '../domain/types.js';
+import type { Actor } from '../domain/controls.js';
 import { nowIso } from './clock.js';
 import {
   abortUpdate,
@@ -63,7 +64,7 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
       if (phase) phase.approvedBy = { phase: req.phase, by: req.by, at: nowIso(), comment: req.comment };
       return record({ kind: 'approve', by: req.by, comment: req.comment, phase: req.phase });
     },
-    { validator: (req) => reject(refuseApprove(status, approvers, req)) },
+    { validator: (req: Actor & { phase: string }) => reject(refuseApprove(status, approvers, req)) },
   );
   setHandler(
     pauseUpdate,
@@ -71,7 +72,7 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
       status.paused = true;
       return record({ kind: 'pause', by: req.by, comment: req.comment });
     },
-    { validator: (req) => reject(refusePause(status, req)) },
+    { validator: (req: Actor) => reject(refusePause(status, req)) },
   );
   setHandler(
     resumeUpdate,
@@ -79,7 +80,7 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
       status.paused = false;
       return record({ kind: 'resume', by: req.by, comment: req.comment });
     },
-    { validator: (req) => reject(refuseResume(status, approvers, req)) },
+    { validator: (req: Actor) => reject(refuseResume(status, approvers, req)) },
   );
   setHandler(
     abortUpdate,
@@ -87,7 +88,7 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
       ctl.stop = { kind: 'abort', reason: `aborted by ${req.by}: ${req.reason}` };
       return record({ kind: 'abort', by: req.by, comment: req.reason });
     },
-    { validator: (req) => reject(refuseAbort(status, req)) },
+    { validator: (req: Actor & { reason: string }) => reject(refuseAbort(status, req)) },
   );
   setHandler(
     rollbackUpdate,
@@ -95,7 +96,7 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
       ctl.stop = { kind: 'rollback', scope: req.scope, reason: `rollback (${req.scope}) requested by ${req.by}` };
       return record({ kind: 'rollback', by: req.by, comment: req.comment, scope: req.scope });
     },
-    { validator: (req) => reject(refuseRollback(status, approvers, req)) },
+    { validator: (req: Actor & { scope: RollbackScope }) => reject(refuseRollback(status, approvers, req)) },
   );
   setHandler(
     retryUpdate,
@@ -104,7 +105,7 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
       if (c) Object.assign(c, { state: 'pending', error: undefined, failedStep: undefined, finishedAt: undefined });
       return record({ kind: 'retry', by: req.by, comment: req.comment, cluster: req.cluster });
     },
-    { validator: (req) => reject(refuseClusterDecision(status, approvers, req)) },
+    { validator: (req: Actor & { cluster: string }) => reject(refuseClusterDecision(status, approvers, req)) },
   );
   setHandler(
     skipUpdate,
@@ -113,7 +114,7 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
       if (c) c.state = 'skipped';
       return record({ kind: 'skip', by: req.by, comment: req.comment, cluster: req.cluster });
     },
-    { validator: (req) => reject(refuseClusterDecision(status, approvers, req)) },
+    { validator: (req: Actor & { cluster: string }) => reject(refuseClusterDecision(status, approvers, req)) },
   );
   return ctl;
 }

@@ -29,7 +29,6 @@ import {
   RolloutStateKey,
 } from './search-attributes.js';
 
-
 /**
  * A whole rollout: takes every cluster's lock, then walks the phases in order (approval gate, clusters,
  * bake), honours pause/abort/rollback at every wait, and ends by releasing the locks.
@@ -107,7 +106,10 @@ async function acquireLocks(clusters: string[]): Promise<string[]> {
   const other = results.find((r) => r.status === 'rejected')?.reason as unknown;
   if (!(other instanceof WorkflowExecutionAlreadyStartedError)) throw other;
   const holders = await Promise.all(
-    refused.map(async (c) => `${c} (held by ${(await quick.lockHolder({ lockWorkflowId: lockWorkflowId(c) })) ?? 'another rollout'})`),
+    refused.map(
+      async (c) =>
+        `${c} (held by ${(await quick.lockHolder({ lockWorkflowId: lockWorkflowId(c) })) ?? 'another rollout'})`,
+    ),
   );
   throw ApplicationFailure.create({
     type: 'ClusterLocked',
@@ -117,7 +119,13 @@ async function acquireLocks(clusters: string[]): Promise<string[]> {
 }
 
 async function releaseLocks(lockIds: string[]): Promise<void> {
-  await Promise.all(lockIds.map((id) => getExternalWorkflowHandle(id).signal(releaseSignal).catch(() => undefined)));
+  await Promise.all(
+    lockIds.map((id) =>
+      getExternalWorkflowHandle(id)
+        .signal(releaseSignal)
+        .catch(() => undefined),
+    ),
+  );
 }
 
 /** Upserts the search attributes when they change (one history event each time) and the UI details always. */
@@ -137,7 +145,13 @@ function publish(run: RolloutRun): void {
   }
   const rows = status.phases.map((p) => `| ${p.name} | ${p.state} | ${clusterSummary(run, p.name)} |`);
   setCurrentDetails(
-    [`**${state}**${status.reason ? `: ${status.reason}` : ''}`, '', '| phase | state | clusters |', '|---|---|---|', ...rows].join('\n'),
+    [
+      `**${state}**${status.reason ? `: ${status.reason}` : ''}`,
+      '',
+      '| phase | state | clusters |',
+      '|---|---|---|',
+      ...rows,
+    ].join('\n'),
   );
 }
 

@@ -24,8 +24,8 @@ describe('rollout validate', () => {
     const r = await rolloutCli(['validate', join(dir, 'bad.yaml')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('invalid rollout plan (2 problems)');
-    expect(r.stderr).toMatch(/bad\.yaml:59:13: spec\.phases\[0\]\.bake: must be a duration/);
-    expect(r.stderr).toMatch(/bad\.yaml:64:7: spec\.phases\[1\]\.maxParalel: unknown key/);
+    expect(r.stderr).toMatch(/bad\.yaml:60:13: spec\.phases\[0\]\.bake: must be a duration/);
+    expect(r.stderr).toMatch(/bad\.yaml:65:7: spec\.phases\[1\]\.maxParalel: unknown key/);
   });
 
   it('names missing referenced files', async () => {
@@ -52,7 +52,11 @@ describe('rollout start, status, approve, watch, list against a real server', ()
     env = await TemporalTestEnv.create();
     fleet = new FakeFleet(['lab-1', 'lab-2', 'lab-3']);
     await env.startWorker(fleet.activities());
-    cliEnv = { TEMPORAL_ADDRESS: inject('temporalAddress'), ROLLOUT_TASK_QUEUE: env.taskQueue, ROLLOUT_USER: 'cli-user' };
+    cliEnv = {
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      ROLLOUT_TASK_QUEUE: env.taskQueue,
+      ROLLOUT_USER: 'cli-user',
+    };
   });
   afterAll(async () => {
     await env?.close();

@@ -108,7 +108,12 @@ export class FakeFleet {
           if (call.changed) r[role] = { version, revision: (cur?.revision ?? 0) + 1 };
           this.releases.set(cluster, r);
           const now = r[role] as FakeRelease;
-          return { changed: call.changed, revision: now.revision, chartVersion: now.version, valuesDigest: 'sha256:fake' };
+          return {
+            changed: call.changed,
+            revision: now.revision,
+            chartVersion: now.version,
+            valuesDigest: 'sha256:fake',
+          };
         });
       },
       runSynchronizerJob: ({ cluster, version }) =>
@@ -121,8 +126,9 @@ export class FakeFleet {
         this.track({ activity: 'waitForCacheReady', cluster, version }, 'cache', () => ({
           observed: `cache ready for ${version}`,
         })),
-      cleanupSynchronizerJob: async ({ cluster }) => {
+      cleanupSynchronizerJob: ({ cluster }) => {
         this.calls.push({ activity: 'cleanupSynchronizerJob', cluster });
+        return Promise.resolve();
       },
       verifyWorkloads: ({ cluster, version }) =>
         this.track({ activity: 'verifyWorkloads', cluster, version }, 'verify', () => ({ checked: [`fe ${version}`] })),
@@ -141,7 +147,7 @@ export class FakeFleet {
           return { changed: call.changed, revision: r[role]?.revision ?? null };
         });
       },
-      lockHolder: async () => undefined,
+      lockHolder: () => Promise.resolve(undefined),
     };
   }
 }

@@ -24,7 +24,14 @@ export function testInput(
       },
       synchronizer: { template: { inline: { kind: 'Job' } }, namespace: 'app' },
       cache: {
-        check: { type: 'object-field', apiVersion: 'v1', kind: 'ConfigMap', name: 'cache', field: 'data.v', equals: '{{version}}' },
+        check: {
+          type: 'object-field',
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          name: 'cache',
+          field: 'data.v',
+          equals: '{{version}}',
+        },
       },
       verify: { interval: '1s' },
       clusters: names.map((n) => ({ name: n, context: `ctx-${n}` })),
@@ -32,5 +39,11 @@ export function testInput(
       ...spec,
     },
   });
-  return { plan, baseDir: '/plans', chartVersion: versions.chart, operatorVersion: versions.operator, startedBy: 'tester' };
+  return {
+    plan,
+    baseDir: '/plans',
+    chartVersion: versions.chart,
+    operatorVersion: versions.operator,
+    startedBy: 'tester',
+  };
 }

@@ -6,6 +6,7 @@ import { parsePlan } from '../../src/plan/load.js';
 import { resolvePhases } from '../../src/plan/resolve.js';
 import { parseDuration } from '../../src/plan/duration.js';
 import { renderTemplate } from '../../src/plan/template.js';
+import { planJsonSchema } from '../../src/plan/json-schema.js';
 
 const plansDir = fileURLToPath(new URL('../../rollout-plans/', import.meta.url));
 const lab = readFileSync(`${plansDir}lab.yaml`, 'utf8');
@@ -18,6 +19,11 @@ function issuesOf(text: string) {
     return (err as PlanError).issues;
   }
   throw new Error('plan was accepted');
+}
+
+/** 1-based line of the first occurrence of `needle` in `text`. */
+function lineOf(text: string, needle: string): number {
+  return text.slice(0, text.indexOf(needle)).split('\n').length;
 }
 
 /** The lab plan with one text replacement, which must occur. */
@@ -43,27 +49,52 @@ describe('shipped plans', () => {
 });
 
 describe('invalid plans: every problem, with its path and position', () => {
-  const cases: [string, string, string, RegExp, number?][] = [
-    ['unknown top-level spec key', 'onFailure:', 'onFailur:', /^spec\.onFailur$/, 65],
-    ['misspelled phase key', 'maxParallel: 2', 'maxParalel: 2', /^spec\.phases\[1\]\.maxParalel$/, 64],
-    ['maxParallel zero', 'maxParallel: 2', 'maxParallel: 0', /^spec\.phases\[1\]\.maxParallel$/, 64],
-    ['negative maxFailures', 'maxParallel: 2', 'maxParallel: 2\n      maxFailures: -1', /^spec\.phases\[1\]\.maxFailures$/],
-    ['bad duration', 'bake: 20s', 'bake: 20 seconds', /^spec\.phases\[0\]\.bake$/, 59],
+  const cases: [string, string, string, RegExp, boolean?][] = [
+    ['unknown top-level spec key', 'onFailure:', 'onFailur:', /^spec\.onFailur$/, true],
+    ['misspelled phase key', 'maxParallel: 2', 'maxParalel: 2', /^spec\.phases\[1\]\.maxParalel$/, true],
+    ['maxParallel zero', 'maxParallel: 2', 'maxParallel: 0', /^spec\.phases\[1\]\.maxParallel$/, true],
+    [
+      'negative maxFailures',
+      'maxParallel: 2',
+      'maxParallel: 2\n      maxFailures: -1',
+      /^spec\.phases\[1\]\.maxFailures$/,
+    ],
+    ['bad duration', 'bake: 20s', 'bake: 20 seconds', /^spec\.phases\[0\]\.bake$/, true],
     ['chart version not semver', 'version: 2.1.0', "version: '2.1'", /^spec\.release\.chart\.version$/],
     ['operator version not semver', 'version: 1.1.0', 'version: latest', /^spec\.release\.operator\.version$/],
     ['version as a number', 'version: 2.1.0', 'version: 2.1', /^spec\.release\.chart\.version$/],
-    ['wrong apiVersion', 'phased-rollout.dev/v1alpha1', 'phased-rollout.dev/v9', /^apiVersion$/, 2],
-    ['wrong kind', 'kind: RolloutPlan', 'kind: Plan', /^kind$/, 3],
+    ['wrong apiVersion', 'phased-rollout.dev/v1alpha1', 'phased-rollout.dev/v9', /^apiVersion$/, true],
+    ['wrong kind', 'kind: RolloutPlan', 'kind: Plan', /^kind$/, true],
     ['bad plan name', 'name: lab\n', 'name: Lab_Plan\n', /^metadata\.name$/],
     ['bad approval', 'approval: required', 'approval: maybe', /^spec\.phases\[1\]\.approval$/],
     ['bad failure action', 'action: rollback', 'action: explode', /^spec\.onFailure\.action$/],
     ['bad rollback scope', 'rollbackScope: phase', 'rollbackScope: world', /^spec\.onFailure\.rollbackScope$/],
     ['unknown cache check type', 'type: object-field', 'type: s3-object', /^spec\.cache\.check\.type$/],
-    ['http check with bad url', "type: object-field", "type: http\n      url: not a url\n      x: 1", /^spec\.cache\.check/],
-    ['phase with both list and selector', 'clusters: [lab-1]', 'clusters: [lab-1]\n      selector: { matchLabels: { a: b } }', /^spec\.phases\[0\]$/],
-    ['synchronizer with no template', "file: ../charts/synchronizer-job.yaml", "{}", /^spec\.synchronizer\.template/],
-    ['unknown cluster in a phase', 'clusters: [lab-1]', 'clusters: [lab-1, lab-9]', /^spec\.phases\[0\]\.clusters\[1\]$/],
-    ['selector matching nothing', 'matchLabels: { tier: wave }', 'matchLabels: { tier: nothing }', /^spec\.phases\[1\]\.selector$/],
+    [
+      'http check with bad url',
+      'type: object-field',
+      'type: http\n      url: not a url\n      x: 1',
+      /^spec\.cache\.check/,
+    ],
+    [
+      'phase with both list and selector',
+      'clusters: [lab-1]',
+      'clusters: [lab-1]\n      selector: { matchLabels: { a: b } }',
+      /^spec\.phases\[0\]$/,
+    ],
+    ['synchronizer with no template', 'file: ../charts/synchronizer-job.yaml', '{}', /^spec\.synchronizer\.template/],
+    [
+      'unknown cluster in a phase',
+      'clusters: [lab-1]',
+      'clusters: [lab-1, lab-9]',
+      /^spec\.phases\[0\]\.clusters\[1\]$/,
+    ],
+    [
+      'selector matching nothing',
+      'matchLabels: { tier: wave }',
+      'matchLabels: { tier: nothing }',
+      /^spec\.phases\[1\]\.selector$/,
+    ],
     ['cluster in two phases', 'clusters: [lab-1]', 'clusters: [lab-1, lab-2]', /^spec\.phases\[1\]$/],
     ['duplicate cluster name', 'name: lab-3', 'name: lab-2', /^spec\.clusters\[2\]\.name$/],
     ['duplicate context', 'context: kwok-lab-3', 'context: kwok-lab-2', /^spec\.clusters\[2\]\.context$/],
@@ -72,13 +103,15 @@ describe('invalid plans: every problem, with its path and position', () => {
     ['bad label key', 'tier: canary', '"bad key!": canary', /^spec\.clusters\[0\]\.labels/],
   ];
 
-  it.each(cases)('%s', (_name, from, to, path, line) => {
-    const issues = issuesOf(labWith(from, to));
+  it.each(cases)('%s', (_name, from, to, path, atReplacement) => {
+    const text = labWith(from, to);
+    const issues = issuesOf(text);
     const hit = issues.find((i) => path.test(i.path));
     expect(hit, JSON.stringify(issues)).toBeDefined();
     expect(hit?.message.length).toBeGreaterThan(3);
-    if (line !== undefined) expect(hit?.line).toBe(line);
-    else expect(hit?.line).toBeGreaterThan(0);
+    expect(hit?.line).toBeGreaterThan(0);
+    // Where the problem is on the edited line itself, the position must point at it.
+    if (atReplacement) expect(hit?.line).toBe(lineOf(text, to));
   });
 
   it('reports a synchronizer without a cache check', () => {
@@ -96,12 +129,15 @@ describe('invalid plans: every problem, with its path and position', () => {
 
   it('reports YAML syntax errors with line and column', () => {
     const issues = issuesOf(labWith('tier: canary }', 'tier: canary, bad: [ }'));
-    expect(issues[0]).toMatchObject({ path: '', line: 46 });
+    expect(issues[0]).toMatchObject({ path: '' });
+    expect(issues[0]?.line).toBe(lineOf(lab, 'tier: canary }'));
   });
 
   it('lists every problem at once', () => {
     const issues = issuesOf(labWith('maxParallel: 2', 'maxParalel: 2').replace('bake: 20s', 'bake: soon'));
-    expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining(['spec.phases[1].maxParalel', 'spec.phases[0].bake']));
+    expect(issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining(['spec.phases[1].maxParalel', 'spec.phases[0].bake']),
+    );
   });
 
   it('says what to do with a version written as a number', () => {
@@ -123,5 +159,15 @@ describe('durations and templates', () => {
   it('renders known variables and refuses unknown ones', () => {
     expect(renderTemplate('{{cluster}}/{{ version }}', { cluster: 'a', version: '1.0.0' })).toBe('a/1.0.0');
     expect(() => renderTemplate('{{region}}', { cluster: 'a', version: '1' })).toThrow(/unknown template variable/);
+  });
+});
+
+describe('JSON Schema for editors', () => {
+  it('is generated from the zod schema and up to date (npm run schema)', () => {
+    const committed = readFileSync(
+      fileURLToPath(new URL('../../schemas/rollout-plan.schema.json', import.meta.url)),
+      'utf8',
+    );
+    expect(committed).toBe(planJsonSchema());
   });
 });

@@ -74,10 +74,12 @@ describe('rollout durability', () => {
       });
     }
     // The interrupted chart upgrade is the only step that ran twice, and it changed the release once.
-    expect(fleet.callsFor(c1).filter((call) => call.role === 'chart').map((call) => !!call.failed)).toEqual([
-      true,
-      false,
-    ]);
+    expect(
+      fleet
+        .callsFor(c1)
+        .filter((call) => call.role === 'chart')
+        .map((call) => !!call.failed),
+    ).toEqual([true, false]);
     recorded.push(handle.workflowId);
   });
 
@@ -110,7 +112,10 @@ describe('rollout durability', () => {
     const histories = [];
     const children = await Promise.all(
       recorded.map(async (id) => {
-        const status = await env.client.workflow.getHandle(id).query(statusQuery).catch(() => undefined);
+        const status = await env.client.workflow
+          .getHandle(id)
+          .query(statusQuery)
+          .catch(() => undefined);
         return (status?.clusters ?? []).flatMap((c) => (c.workflowId ? [c.workflowId] : []));
       }),
     );
@@ -134,7 +139,10 @@ describe('rollout durability', () => {
       }
     }
     expect(histories.length).toBeGreaterThanOrEqual(6);
-    const results = Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, histories);
+    const results = Worker.runReplayHistories(
+      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      histories,
+    );
     let replayed = 0;
     for await (const r of results) {
       expect(r.error, `${r.workflowId}: ${String(r.error)}`).toBeUndefined();

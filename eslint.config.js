@@ -1,0 +1,85 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+/** Imports each layer may not use: the dependency rule of the architecture, enforced. */
+const pureLayer = {
+  patterns: [
+    {
+      group: ['@temporalio/*', '@kubernetes/*', 'node:*'],
+      message: 'plan and domain are pure: zod and each other only.',
+    },
+    {
+      group: ['**/workflows/**', '**/activities/**', '**/worker/**', '**/cli/**'],
+      message: 'plan and domain do not depend on outer layers.',
+    },
+  ],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'schemas/', 'test/fixtures/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    plugins: { 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'import-x/no-cycle': 'error',
+    },
+  },
+  { files: ['src/plan/**', 'src/domain/**'], rules: { 'no-restricted-imports': ['error', pureLayer] } },
+  {
+    files: ['src/workflows/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@kubernetes/client-node', message: 'workflows never talk to Kubernetes; call an activity.' },
+          ],
+          patterns: [
+            { group: ['node:*'], message: 'workflows are deterministic: no Node I/O.' },
+            {
+              group: ['**/activities/*', '!**/activities/contracts.js'],
+              message: 'workflows import activity types only (contracts).',
+            },
+            {
+              group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'],
+              message: 'workflows use @temporalio/workflow.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'not deterministic; use uuid4().' },
+      ],
+    },
+  },
+  {
+    files: ['src/activities/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@temporalio/workflow', message: 'activities never import workflow code.' }] },
+      ],
+    },
+  },
+  {
+    files: ['test/**'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+    },
+  },
+);
