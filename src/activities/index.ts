@@ -1,23 +1,28 @@
 import type { Client } from '@temporalio/client';
+import { createCheckActivities } from './checks.js';
 import type { Activities } from './contracts.js';
+import type { KubeFactory } from './kube.js';
 import { createLockActivities } from './locks.js';
-import { notImplemented } from './not-implemented.js';
+import { createReleaseActivities } from './releases.js';
+import { createSynchronizerActivities } from './synchronizer.js';
 
 export interface ActivityDeps {
   /** Temporal client, for looking up which rollout holds a cluster lock. */
   temporal: Client;
+  /** Kubernetes clients per kube context, from the worker's kubeconfig. */
+  kube: KubeFactory;
+  /** The helm binary. */
+  helm: string;
+  /** Kubeconfig file passed to helm (the same one the Kubernetes clients load). */
+  kubeconfig?: string;
 }
 
 /** The worker's real activities, built from their dependencies (the composition root passes real ones). */
 export function createActivities(deps: ActivityDeps): Activities {
   return {
-    snapshotCluster: notImplemented('snapshotCluster'),
-    upgradeRelease: notImplemented('upgradeRelease'),
-    runSynchronizerJob: notImplemented('runSynchronizerJob'),
-    waitForCacheReady: notImplemented('waitForCacheReady'),
-    cleanupSynchronizerJob: notImplemented('cleanupSynchronizerJob'),
-    verifyWorkloads: notImplemented('verifyWorkloads'),
-    rollbackRelease: notImplemented('rollbackRelease'),
+    ...createReleaseActivities(deps),
+    ...createSynchronizerActivities(deps),
+    ...createCheckActivities(deps),
     ...createLockActivities(deps.temporal),
   };
 }

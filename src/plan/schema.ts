@@ -32,6 +32,8 @@ const Labels = z.record(
 export const ReleaseSpec = z.strictObject({
   /** Chart reference as Helm takes it: a local path (relative to the plan), repo/chart, or oci:// URL. */
   chart: z.string().min(1),
+  /** Chart repository URL (helm --repo), when `chart` is a name in that repository. */
+  repository: z.url().optional(),
   version: Version,
   releaseName: Name,
   namespace: Name,
@@ -95,6 +97,8 @@ export const VerifySpec = z.strictObject({
   timeout: Duration.default('10m'),
   /** How often verification repeats during a phase's bake time. */
   interval: Duration.default('30s'),
+  /** After the rollout is complete, how long pods must stay Ready without restarting. */
+  window: Duration.default('5s'),
 });
 
 export const ClusterSpec = z.strictObject({

@@ -4,6 +4,8 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from '../activities/contracts.js';
 import { createActivities } from '../activities/index.js';
+import { createKubeFactory } from '../activities/kube.js';
+import { findTool } from '../tools/toolchain.js';
 import type { TemporalConfig } from '../common/temporal-config.js';
 
 const bundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
@@ -31,8 +33,15 @@ export async function createWorker(
     connection: native,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
-    identity: overrides.identity,
-    activities: overrides.activities ?? createActivities({ temporal: client }),
+    ...(overrides.identity ? { identity: overrides.identity } : {}),
+    activities:
+      overrides.activities ??
+      createActivities({
+        temporal: client,
+        kube: createKubeFactory(),
+        helm: await helmBinary(),
+        kubeconfig: process.env['KUBECONFIG'],
+      }),
     ...workflowSource(),
     shutdownGraceTime: '10s',
   });
@@ -43,4 +52,9 @@ export async function createWorker(
       await native.close();
     },
   };
+}
+
+/** Helm from ROLLOUT_HELM, else the project's tool cache or PATH (`npm run tools` provides it). */
+async function helmBinary(): Promise<string> {
+  return process.env['ROLLOUT_HELM'] ?? (await findTool('helm')) ?? 'helm';
 }

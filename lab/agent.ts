@@ -1,0 +1,108 @@
+/**
+ * The lab agent, a background process of the lab (never of the product):
+ * - serves the lab's chart repository on loopback (index.yaml and packaged charts);
+ * - stands in for the synchronizer's container: in a real cluster that container writes the cache; in
+ *   the lab nothing runs inside pods, so when a synchronizer Job succeeds the agent marks the cache ready
+ *   for the Job's version (ConfigMap express-cache, data.readyVersion) unless the cluster's lab-faults
+ *   ConfigMap lists that version under badCacheVersions.
+ */
+import { appendFileSync, createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join, normalize } from 'node:path';
+import { CoreV1Api, KubeConfig, makeInformer, BatchV1Api, type V1Job } from '@kubernetes/client-node';
+import { readState, repoPort } from './lab.js';
+
+const dir = process.argv[2] ?? '';
+const logFile = process.env['LAB_AGENT_LOG'];
+const log = (msg: string) => {
+  const line = `${new Date().toISOString()} ${msg}\n`;
+  if (logFile) appendFileSync(logFile, line);
+  else process.stderr.write(line);
+};
+
+const repo = join(dir, 'repo');
+createServer((req, res) => {
+  const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/')).replace(/^(\.\.[/\\])+/, '');
+  const file = join(repo, path);
+  if (!file.startsWith(repo) || !existsSync(file) || !statSync(file).isFile()) {
+    res.writeHead(404).end('not found');
+    return;
+  }
+  res.writeHead(200, { 'content-type': file.endsWith('.yaml') ? 'text/yaml' : 'application/gzip' });
+  createReadStream(file).pipe(res);
+}).listen(repoPort(), '127.0.0.1', () => log(`chart repository on http://127.0.0.1:${repoPort()}`));
+
+const watched = new Set<string>();
+
+/** Watches one cluster's synchronizer Jobs; an informer re-lists when its watch ends. */
+function watchCluster(cluster: string, kubeconfig: string): void {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  kc.setCurrentContext(`kwok-${cluster}`);
+  const core = kc.makeApiClient(CoreV1Api);
+  const batch = kc.makeApiClient(BatchV1Api);
+  const selector = 'phased-rollout.dev/synchronizer=true';
+  const informer = makeInformer(
+    kc,
+    '/apis/batch/v1/jobs',
+    () => batch.listJobForAllNamespaces({ labelSelector: selector }),
+    selector,
+  );
+  const onJob = (job: V1Job) => {
+    const done = job.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True');
+    if (done) void markCache(cluster, core, job);
+  };
+  informer.on('add', onJob);
+  informer.on('update', onJob);
+  informer.on('error', (err: unknown) => {
+    log(`${cluster}: watch error ${String(err)}; restarting in 2s`);
+    setTimeout(() => void informer.start(), 2_000);
+  });
+  void informer.start().then(() => log(`${cluster}: watching synchronizer Jobs`));
+}
+
+async function markCache(cluster: string, core: CoreV1Api, job: V1Job): Promise<void> {
+  const version = job.metadata?.labels?.['phased-rollout.dev/version'];
+  const namespace = job.metadata?.namespace ?? 'default';
+  if (!version) return;
+  const faults = await core
+    .readNamespacedConfigMap({ name: 'lab-faults', namespace: 'default' })
+    .catch(() => undefined);
+  if ((faults?.data?.['badCacheVersions'] ?? '').split(',').includes(version)) {
+    log(
+      `${cluster}: Job ${job.metadata?.name} succeeded, but ${version} is a bad cache (lab fault): not marking it ready`,
+    );
+    return;
+  }
+  const body = {
+    metadata: { name: 'express-cache', namespace },
+    data: { readyVersion: version, cacheKey: job.metadata?.annotations?.['phased-rollout.dev/cache-key'] ?? '' },
+  };
+  try {
+    const current = await core.readNamespacedConfigMap({ name: 'express-cache', namespace }).catch(() => undefined);
+    if (current?.data?.['readyVersion'] === version) return;
+    if (current)
+      await core.replaceNamespacedConfigMap({
+        name: 'express-cache',
+        namespace,
+        body: { ...current, data: body.data },
+      });
+    else await core.createNamespacedConfigMap({ namespace, body });
+    log(`${cluster}: cache ready for ${version} (Job ${job.metadata?.name})`);
+  } catch (err) {
+    log(`${cluster}: could not mark the cache: ${String(err)}`);
+  }
+}
+
+// Clusters are added while the lab comes up: pick them up from the lab's state as they appear.
+setInterval(() => {
+  const state = readState(dir);
+  for (const c of state?.clusters ?? []) {
+    if (!watched.has(c) && state) {
+      watched.add(c);
+      watchCluster(c, state.kubeconfig);
+    }
+  }
+}, 500);
+
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,359 @@
+/**
+ * The local lab: N real Kubernetes control planes (etcd, kube-apiserver, controller-manager, scheduler)
+ * with kwok's simulated nodes, side by side on loopback, one kubeconfig with a context per cluster, a
+ * chart repository on loopback, and a stand-in for what the synchronizer's container would write.
+ * Everything here is the lab, never the product: the product only ever sees kube contexts and a repo URL.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ensureTool, versions } from '../src/tools/toolchain.js';
+
+const exec = promisify(execFile);
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface LabState {
+  dir: string;
+  kubeconfig: string;
+  clusters: string[];
+  repoUrl: string;
+  agentPid?: number;
+}
+
+/** Versions the lab publishes to its chart repository; "broken" ones carry a fault in their defaults. */
+export const published = {
+  express: ['2.0.0', '2.1.0', '2.2.0', '2.3.0'],
+  'express-operator': ['1.0.0', '1.1.0', '1.2.0'],
+  brokenExpress: ['2.9.0'],
+  baseline: { express: '2.0.0', operator: '1.0.0' },
+};
+
+export function labDir(): string {
+  return process.env['LAB_DIR'] ?? join(repoRoot, '.lab');
+}
+
+export function repoPort(): number {
+  return Number(process.env['LAB_REPO_PORT'] ?? 8879);
+}
+
+export function readState(dir = labDir()): LabState | undefined {
+  const file = join(dir, 'lab.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as LabState) : undefined;
+}
+
+function writeState(state: LabState): void {
+  writeFileSync(join(state.dir, 'lab.json'), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+interface Tools {
+  kwokctl: string;
+  kubectl: string;
+  helm: string;
+  env: NodeJS.ProcessEnv;
+}
+
+async function tools(dir: string, log: (l: string) => void): Promise<Tools> {
+  const [kwokctl, kwok, kubectl, apiserver, etcd, helm] = [
+    await ensureTool('kwokctl', log),
+    await ensureTool('kwok', log),
+    await ensureTool('kubectl', log),
+    await ensureTool('kube-apiserver', log),
+    await ensureTool('etcd', log),
+    await ensureTool('helm', log),
+  ];
+  await ensureTool('kube-controller-manager', log);
+  await ensureTool('kube-scheduler', log);
+  return {
+    kwokctl,
+    kubectl,
+    helm,
+    env: {
+      ...process.env,
+      KWOK_WORKDIR: join(dir, 'kwok'),
+      KWOK_RUNTIME: 'binary',
+      KWOK_KUBE_VERSION: `v${versions.kubernetes}`,
+      KWOK_KUBE_BINARY_PREFIX: dirname(apiserver),
+      KWOK_ETCD_BINARY: etcd,
+      KWOK_CONTROLLER_BINARY: kwok,
+      PATH: `${dirname(kubectl)}:${process.env['PATH'] ?? ''}`,
+    },
+  };
+}
+
+async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-6000)));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolvePromise(out)
+        : reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')} failed (${code}): ${err}`)),
+    );
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** Packages a chart at a version into the repository folder; `broken` sets its never-ready fault. */
+export async function publishChart(
+  helm: string,
+  repo: string,
+  chart: 'express' | 'express-operator',
+  version: string,
+  broken = false,
+): Promise<void> {
+  let source = join(repoRoot, 'charts', chart);
+  let tmp: string | undefined;
+  if (broken) {
+    tmp = mkdtempSync(join(tmpdir(), 'lab-chart-'));
+    cpSync(source, join(tmp, chart), { recursive: true });
+    source = join(tmp, chart);
+    const values = join(source, 'values.yaml');
+    writeFileSync(values, readFileSync(values, 'utf8').replace('podsNeverReady: false', 'podsNeverReady: true'));
+  }
+  try {
+    await run(helm, ['package', source, '--version', version, '--app-version', version, '-d', repo], process.env);
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export async function indexRepo(helm: string, repo: string): Promise<void> {
+  await run(helm, ['repo', 'index', repo, '--url', `http://127.0.0.1:${repoPort()}`], process.env);
+}
+
+/** Starts the lab agent (chart repository + cache stand-in) as a background process. */
+function startAgent(dir: string): number {
+  const log = join(dir, 'agent.log');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'lab', 'agent.ts'), dir], {
+    cwd: repoRoot,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore'],
+    env: { ...process.env, LAB_AGENT_LOG: log },
+  });
+  child.unref();
+  return child.pid as number;
+}
+
+async function waitForRepo(timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${repoPort()}/index.yaml`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`lab agent did not serve the chart repository on :${repoPort()}; see agent.log`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Creates the lab: clusters, stages, nodes, chart repository, agent, and the baseline release on each. */
+export async function labUp(n: number, log: (l: string) => void = console.error): Promise<LabState> {
+  const dir = labDir();
+  const existing = readState(dir);
+  if (existing) {
+    log(`lab already up in ${dir} with ${existing.clusters.join(', ')}; 'lab down' first to recreate`);
+    return existing;
+  }
+  mkdirSync(dir, { recursive: true });
+  const t = await tools(dir, log);
+  const kubeconfig = join(dir, 'kubeconfig');
+  const repo = join(dir, 'repo');
+  mkdirSync(repo, { recursive: true });
+  const state: LabState = { dir, kubeconfig, clusters: [], repoUrl: `http://127.0.0.1:${repoPort()}` };
+  writeState(state);
+
+  log('[lab] publishing charts to the lab repository');
+  for (const v of published.express) await publishChart(t.helm, repo, 'express', v);
+  for (const v of published.brokenExpress) await publishChart(t.helm, repo, 'express', v, true);
+  for (const v of published['express-operator']) await publishChart(t.helm, repo, 'express-operator', v);
+  await indexRepo(t.helm, repo);
+  state.agentPid = startAgent(dir);
+  writeState(state);
+  await waitForRepo();
+
+  for (let i = 1; i <= n; i++) {
+    const name = `lab-${i}`;
+    log(`[lab] creating cluster ${name}`);
+    await run(
+      t.kwokctl,
+      ['create', 'cluster', '--name', name, '--kubeconfig', kubeconfig, '--enable-crds=Stage', '--wait', '60s'],
+      t.env,
+    );
+    state.clusters.push(name);
+    writeState(state);
+    const ctx = ['--kubeconfig', kubeconfig, '--context', `kwok-${name}`];
+    for (const f of ['kwok-defaults.yaml', 'never-ready.yaml']) {
+      await run(t.kubectl, [...ctx, 'apply', '-f', join(repoRoot, 'lab', 'stages', f)], t.env);
+    }
+    await run(t.kwokctl, ['scale', 'node', '--replicas', '2', '--name', name], t.env);
+  }
+  log('[lab] installing the baseline release on every cluster');
+  await Promise.all(state.clusters.map((c) => installBaseline(t, state, c)));
+  log(`[lab] up: ${state.clusters.join(', ')}; KUBECONFIG=${kubeconfig}`);
+  return state;
+}
+
+async function installBaseline(t: Tools, state: LabState, cluster: string): Promise<void> {
+  const common = ['--kube-context', `kwok-${cluster}`, '--kubeconfig', state.kubeconfig, '--repo', state.repoUrl];
+  await run(
+    t.helm,
+    [
+      'upgrade',
+      '--install',
+      'express-operator',
+      'express-operator',
+      '--version',
+      published.baseline.operator,
+      '-n',
+      'express-system',
+      '--create-namespace',
+      ...common,
+    ],
+    t.env,
+  );
+  const overlay = join(repoRoot, 'overlays', 'lab', cluster, 'values.yaml');
+  await run(
+    t.helm,
+    [
+      'upgrade',
+      '--install',
+      'express',
+      'express',
+      '--version',
+      published.baseline.express,
+      '-n',
+      'express',
+      '--create-namespace',
+      '-f',
+      join(repoRoot, 'overlays', 'base.yaml'),
+      ...(existsSync(overlay) ? ['-f', overlay] : []),
+      ...common,
+    ],
+    t.env,
+  );
+}
+
+/** Tears the lab down: agent, clusters (their processes and data) and the lab folder. */
+export async function labDown(log: (l: string) => void = console.error): Promise<void> {
+  const dir = labDir();
+  const state = readState(dir);
+  if (!state) {
+    log(`no lab in ${dir}`);
+    return;
+  }
+  if (state.agentPid) {
+    try {
+      process.kill(state.agentPid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  const t = await tools(dir, log);
+  for (const c of state.clusters) {
+    log(`[lab] deleting cluster ${c}`);
+    await run(t.kwokctl, ['delete', 'cluster', '--name', c, '--kubeconfig', state.kubeconfig], t.env).catch(
+      (e: Error) => log(e.message),
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+  log('[lab] down');
+}
+
+/** What each cluster runs: Helm's view of both releases, and whether the API server answers. */
+export async function labStatus(): Promise<{ cluster: string; operator: string; express: string; cache: string }[]> {
+  const state = readState();
+  if (!state) throw new Error(`no lab in ${labDir()}; start one with 'npm run lab -- up'`);
+  const helm = await ensureTool('helm');
+  const kubectl = await ensureTool('kubectl');
+  return Promise.all(
+    state.clusters.map(async (cluster) => {
+      const ctx = ['--kube-context', `kwok-${cluster}`, '--kubeconfig', state.kubeconfig];
+      const release = async (name: string, ns: string) => {
+        try {
+          const { stdout } = await exec(helm, ['history', name, '-n', ns, '-o', 'json', '--max', '1', ...ctx]);
+          const [r] = JSON.parse(stdout) as { revision: number; status: string; chart: string }[];
+          return r ? `${r.chart} (rev ${r.revision}, ${r.status})` : 'not installed';
+        } catch {
+          return 'not installed';
+        }
+      };
+      let cache = 'none';
+      try {
+        const { stdout } = await exec(kubectl, [
+          '--kubeconfig',
+          state.kubeconfig,
+          '--context',
+          `kwok-${cluster}`,
+          '-n',
+          'express',
+          'get',
+          'configmap',
+          'express-cache',
+          '-o',
+          'jsonpath={.data.readyVersion}',
+        ]);
+        cache = stdout || 'none';
+      } catch {
+        // no cache yet
+      }
+      return {
+        cluster,
+        operator: await release('express-operator', 'express-system'),
+        express: await release('express', 'express'),
+        cache,
+      };
+    }),
+  );
+}
+
+/** Switches a lab fault on or off on one cluster. */
+export async function labFault(
+  fault: 'sync-fails' | 'bad-cache',
+  cluster: string,
+  on: boolean,
+  version?: string,
+): Promise<void> {
+  const state = readState();
+  if (!state) throw new Error(`no lab in ${labDir()}`);
+  if (!state.clusters.includes(cluster))
+    throw new Error(`unknown lab cluster ${cluster}; lab has ${state.clusters.join(', ')}`);
+  const t = await tools(state.dir, () => undefined);
+  const ctx = ['--kubeconfig', state.kubeconfig, '--context', `kwok-${cluster}`];
+  if (fault === 'sync-fails') {
+    const file = join(repoRoot, 'lab', 'stages', 'sync-fails.yaml');
+    await run(
+      t.kubectl,
+      [...ctx, on ? 'apply' : 'delete', '--ignore-not-found=true', '-f', file].filter((a) =>
+        on ? a !== '--ignore-not-found=true' : true,
+      ),
+      t.env,
+    );
+    return;
+  }
+  if (!version) throw new Error('bad-cache needs --version');
+  const current = await run(
+    t.kubectl,
+    [...ctx, '-n', 'default', 'get', 'configmap', 'lab-faults', '-o', 'jsonpath={.data.badCacheVersions}'],
+    t.env,
+  ).catch(() => '');
+  const set = new Set(current.split(',').filter(Boolean));
+  if (on) set.add(version);
+  else set.delete(version);
+  const manifest = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'lab-faults', namespace: 'default' },
+    data: { badCacheVersions: [...set].join(',') },
+  });
+  await run(t.kubectl, [...ctx, 'apply', '-f', '-'], t.env, manifest);
+}

@@ -1,0 +1,65 @@
+/**
+ * `npm run lab -- <command>`: the local multi-cluster lab.
+ *   up [--clusters N]        N clusters (default 3), chart repository, baseline release on each
+ *   down                     remove everything the lab started
+ *   status                   what each cluster runs, as Helm and the API server report it
+ *   fault sync-fails --cluster NAME [--off]           synchronizer Jobs fail on that cluster
+ *   fault bad-cache --cluster NAME --version V [--off] the cache for V never becomes ready there
+ *   publish CHART VERSION [--broken]                   add a chart version (broken: pods never Ready)
+ */
+import { Command, CommanderError } from 'commander';
+import Table from 'cli-table3';
+import { ensureTool } from '../src/tools/toolchain.js';
+import { indexRepo, labDown, labFault, labStatus, labUp, publishChart, readState } from './lab.js';
+
+const program = new Command('lab').exitOverride().showHelpAfterError();
+
+program
+  .command('up')
+  .option('--clusters <n>', 'how many clusters', '3')
+  .action(async (o: { clusters: string }) => {
+    const n = Number(o.clusters);
+    if (!Number.isInteger(n) || n < 1 || n > 10) throw new CommanderError(2, 'lab', '--clusters must be 1 to 10');
+    const state = await labUp(n);
+    console.log(`export KUBECONFIG=${state.kubeconfig}`);
+  });
+program.command('down').action(() => labDown());
+program.command('status').action(async () => {
+  const table = new Table({ head: ['cluster', 'operator', 'express', 'cache ready for'], style: { head: [] } });
+  for (const r of await labStatus()) table.push([r.cluster, r.operator, r.express, r.cache]);
+  console.log(table.toString());
+});
+program
+  .command('fault')
+  .argument('<fault>', 'sync-fails or bad-cache')
+  .requiredOption('--cluster <name>')
+  .option('--version <v>', 'for bad-cache: the version whose cache never becomes ready')
+  .option('--off', 'switch the fault off')
+  .action(async (fault: string, o: { cluster: string; version?: string; off?: boolean }) => {
+    if (fault !== 'sync-fails' && fault !== 'bad-cache') throw new CommanderError(2, 'lab', `unknown fault ${fault}`);
+    await labFault(fault, o.cluster, !o.off, o.version);
+    console.log(`${fault} ${o.off ? 'off' : 'on'} for ${o.cluster}${o.version ? ` (${o.version})` : ''}`);
+  });
+program
+  .command('publish')
+  .argument('<chart>', 'express or express-operator')
+  .argument('<version>')
+  .option('--broken', 'its pods never become Ready')
+  .action(async (chart: string, version: string, o: { broken?: boolean }) => {
+    const state = readState();
+    if (!state) throw new CommanderError(1, 'lab', 'no lab is up');
+    if (chart !== 'express' && chart !== 'express-operator')
+      throw new CommanderError(2, 'lab', `unknown chart ${chart}`);
+    const helm = await ensureTool('helm');
+    await publishChart(helm, `${state.dir}/repo`, chart, version, o.broken);
+    await indexRepo(helm, `${state.dir}/repo`);
+    console.log(`published ${chart} ${version}${o.broken ? ' (broken: pods never Ready)' : ''}`);
+  });
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : err.exitCode === 1 ? 1 : 2;
+  if (!(err instanceof CommanderError) || err.code === 'lab') console.error((err as Error).message);
+  if (!(err instanceof CommanderError)) process.exitCode = 1;
+}

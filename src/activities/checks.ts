@@ -1,0 +1,228 @@
+import type { KubernetesObject, V1DaemonSet, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { parseAllDocuments } from 'yaml';
+import { durationMs } from '../plan/duration.js';
+import { renderTemplate } from '../plan/template.js';
+import type { CacheReadyInput, CacheReadyResult, VerifyInput, VerifyResult } from './contracts.js';
+import { classifyHelm, runHelm } from './helm.js';
+import { classify, waitForObjects, type Kube, type KubeFactory } from './kube.js';
+import { activityContext } from './releases.js';
+
+/** Reads a dotted path (data.readyVersion, status.conditions.0.type) from an object. */
+export function fieldAt(obj: unknown, path: string): unknown {
+  return path
+    .split('.')
+    .reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), obj);
+}
+
+export interface HttpCheckSpec {
+  url: string;
+  expectStatus: number;
+  bodyContains?: string;
+}
+
+/**
+ * HTTP has no watch: the check is asked every 2 seconds until it passes or the deadline. Returns what
+ * was observed; throws a non-retryable Timeout naming the last answer.
+ */
+export async function waitForHttp(check: HttpCheckSpec, deadline: number, signal?: AbortSignal): Promise<string> {
+  let last = 'no answer yet';
+  for (;;) {
+    try {
+      const res = await fetch(check.url, {
+        signal: AbortSignal.any([AbortSignal.timeout(5_000), ...(signal ? [signal] : [])]),
+      });
+      const body = await res.text();
+      last = `HTTP ${res.status}`;
+      const bodyOk = check.bodyContains === undefined || body.includes(check.bodyContains);
+      if (res.status === check.expectStatus && bodyOk) return `${check.url}: ${last}`;
+      if (!bodyOk) last += ` without "${check.bodyContains}"`;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      last = (err as Error).message;
+    }
+    if (Date.now() + 2_000 >= deadline) {
+      throw ApplicationFailure.nonRetryable(
+        `${check.url}: expected HTTP ${check.expectStatus}, last saw ${last}`,
+        'Timeout',
+      );
+    }
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
+
+type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
+
+/** Why a workload is not yet rolled out at its current generation, or undefined when it is. */
+export function notRolledOut(kind: string, w: Workload | undefined): string | undefined {
+  if (!w) return 'not found';
+  const gen = w.metadata?.generation ?? 0;
+  const observed = w.status?.observedGeneration ?? 0;
+  if (observed < gen) return `generation ${gen} not yet observed (at ${observed})`;
+  if (kind === 'DaemonSet') {
+    const s = (w as V1DaemonSet).status;
+    const want = s?.desiredNumberScheduled ?? 0;
+    if ((s?.updatedNumberScheduled ?? 0) < want) return `${s?.updatedNumberScheduled ?? 0}/${want} updated`;
+    if ((s?.numberReady ?? 0) < want) return `${s?.numberReady ?? 0}/${want} ready`;
+    return undefined;
+  }
+  const want = (w as V1Deployment).spec?.replicas ?? 1;
+  const s = (w as V1Deployment | V1StatefulSet).status;
+  if ((s?.updatedReplicas ?? 0) < want) return `${s?.updatedReplicas ?? 0}/${want} updated`;
+  if ((s?.readyReplicas ?? 0) < want) return `${s?.readyReplicas ?? 0}/${want} ready`;
+  if (kind === 'Deployment' && (s?.replicas ?? 0) > want) return `${s?.replicas} replicas, old ones still terminating`;
+  if (kind === 'StatefulSet') {
+    const ss = (w as V1StatefulSet).status;
+    if (ss?.currentRevision !== ss?.updateRevision) return `revision ${ss?.updateRevision} not yet current`;
+  }
+  return undefined;
+}
+
+const apiVersionOf: Record<string, string> = { Deployment: 'apps/v1', StatefulSet: 'apps/v1', DaemonSet: 'apps/v1' };
+
+/** Cache readiness and workload verification. */
+export function createCheckActivities(deps: { kube: KubeFactory; helm: string; kubeconfig?: string }) {
+  async function releaseWorkloads(input: VerifyInput) {
+    if (input.verify.workloads !== 'release') {
+      return input.verify.workloads.map((w) => ({
+        kind: w.kind,
+        name: w.name,
+        namespace: w.namespace ?? input.release.namespace,
+      }));
+    }
+    const manifest = await runHelm({ binary: deps.helm, kubeconfig: deps.kubeconfig }, input.context, [
+      'get',
+      'manifest',
+      input.release.releaseName,
+      '-n',
+      input.release.namespace,
+    ]).catch((err: unknown) => {
+      throw classifyHelm(err);
+    });
+    return parseAllDocuments(manifest)
+      .map((d) => d.toJS() as KubernetesObject | null)
+      .filter((o): o is KubernetesObject => !!o && ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind ?? ''))
+      .map((o) => ({
+        kind: o.kind as string,
+        name: o.metadata?.name as string,
+        namespace: o.metadata?.namespace ?? input.release.namespace,
+      }));
+  }
+
+  /** Waits until the workload is rolled out, then returns its pods' restart counts. */
+  async function rolledOut(kube: Kube, w: { kind: string; name: string; namespace: string }, deadline: number) {
+    const ctx = activityContext();
+    const where = `${w.kind} ${w.namespace}/${w.name} on ${kube.context}`;
+    const workload = await waitForObjects<Workload, Workload>({
+      kube,
+      apiVersion: apiVersionOf[w.kind] ?? 'apps/v1',
+      kind: w.kind,
+      namespace: w.namespace,
+      fieldSelector: `metadata.name=${w.name}`,
+      check: (items) => (items[0] && !notRolledOut(w.kind, items[0]) ? items[0] : undefined),
+      deadline,
+      signal: ctx?.cancellationSignal,
+      describe: (items) => `${where} to roll out: ${notRolledOut(w.kind, items[0])}`,
+    });
+    const selector = Object.entries(workload.spec?.selector?.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const pods = await kube.core
+      .listNamespacedPod({ namespace: w.namespace, labelSelector: selector })
+      .catch((err: unknown) => {
+        throw classify(err, `list pods of ${where}`);
+      });
+    const live = pods.items.filter((p) => !p.metadata?.deletionTimestamp);
+    const unready = live.filter((p) => !p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    if (unready.length > 0) {
+      throw new Error(`${where}: pods not Ready: ${unready.map((p) => p.metadata?.name).join(', ')}`);
+    }
+    return { where, selector, namespace: w.namespace, restarts: restartsOf(live) };
+  }
+
+  return {
+    async waitForCacheReady(input: CacheReadyInput): Promise<CacheReadyResult> {
+      const { check } = input.cache;
+      const deadline = Date.now() + durationMs(input.cache.timeout);
+      const vars = { cluster: input.cluster, version: input.version, cacheKey: input.cacheKey };
+      const ctx = activityContext();
+      const beat = setInterval(() => ctx?.heartbeat(), 5_000);
+      try {
+        if (check.type === 'http') {
+          return {
+            observed: await waitForHttp(
+              {
+                ...check,
+                url: renderTemplate(check.url, vars),
+                bodyContains: check.bodyContains && renderTemplate(check.bodyContains, vars),
+              },
+              deadline,
+              ctx?.cancellationSignal,
+            ),
+          };
+        }
+        const kube = deps.kube(input.context);
+        const expected = renderTemplate(check.equals, vars);
+        const where = `${check.kind} ${check.namespace ? `${check.namespace}/` : ''}${check.name} ${check.field} on ${input.cluster}`;
+        const seen = await waitForObjects<KubernetesObject, string>({
+          kube,
+          apiVersion: check.apiVersion,
+          kind: check.kind,
+          namespace: check.namespace,
+          fieldSelector: `metadata.name=${check.name}`,
+          check: (items) => (String(fieldAt(items[0], check.field)) === expected ? expected : undefined),
+          deadline,
+          signal: ctx?.cancellationSignal,
+          describe: (items) =>
+            `the cache: ${where} to be "${expected}" (it is ${items[0] ? JSON.stringify(fieldAt(items[0], check.field) ?? null) : 'missing'})`,
+        });
+        return { observed: `${where}=${seen}` };
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    async verifyWorkloads(input: VerifyInput): Promise<VerifyResult> {
+      const kube = deps.kube(input.context);
+      const deadline = Date.now() + durationMs(input.verify.timeout);
+      const ctx = activityContext();
+      const beat = setInterval(() => ctx?.heartbeat(), 5_000);
+      try {
+        const workloads = await releaseWorkloads(input);
+        const states = await Promise.all(workloads.map((w) => rolledOut(kube, w, deadline)));
+        // No restarts during the window: pods that restarted while being verified are not healthy.
+        const windowMs = Math.min(durationMs(input.verify.window), Math.max(0, deadline - Date.now()));
+        if (windowMs > 0) await new Promise((r) => setTimeout(r, windowMs));
+        for (const s of states) {
+          const pods = await kube.core.listNamespacedPod({ namespace: s.namespace, labelSelector: s.selector });
+          const now = restartsOf(pods.items);
+          const restarted = [...now].filter(([pod, n]) => n > (s.restarts.get(pod) ?? 0)).map(([pod]) => pod);
+          if (restarted.length > 0)
+            throw ApplicationFailure.nonRetryable(
+              `${s.where}: pods restarted while verifying: ${restarted.join(', ')}`,
+              'VerifyFailed',
+            );
+        }
+        const checked = states.map((s) => `${s.where}: rolled out, ${s.restarts.size} pods Ready`);
+        for (const h of input.verify.http) checked.push(await waitForHttp(h, deadline, ctx?.cancellationSignal));
+        return { checked };
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.type === 'Timeout') {
+          throw ApplicationFailure.nonRetryable(`verification failed: ${err.message}`, 'VerifyFailed');
+        }
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+    },
+  };
+}
+
+function restartsOf(pods: V1Pod[]): Map<string, number> {
+  return new Map(
+    pods.map((p) => [
+      p.metadata?.name ?? '',
+      (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0),
+    ]),
+  );
+}

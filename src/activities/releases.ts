@@ -1,0 +1,256 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { V1Secret } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
+import type { ClusterSnapshot, ReleaseSnapshot } from '../domain/types.js';
+import { durationMs } from '../plan/duration.js';
+import { isLocalChart } from '../plan/resolve.js';
+import type {
+  RollbackReleaseInput,
+  RollbackReleaseResult,
+  SnapshotInput,
+  UpgradeReleaseInput,
+  UpgradeReleaseResult,
+} from './contracts.js';
+import {
+  classifyHelm,
+  HelmError,
+  mergeValues,
+  releaseHistory,
+  releaseStatus,
+  releaseValuesDigest,
+  runHelm,
+  valuesDigest,
+  type HelmOptions,
+  type HelmRelease,
+} from './helm.js';
+import { classify, isNotFound, waitForObjects, type KubeFactory } from './kube.js';
+
+export interface ReleaseDeps {
+  helm: string;
+  kubeconfig?: string;
+  kube: KubeFactory;
+  /** How long a release left pending by another client may settle before it counts as abandoned. */
+  pendingGraceMs?: number;
+}
+
+/** Helm release activities: snapshot, idempotent upgrade, rollback to a snapshot. */
+export function createReleaseActivities(deps: ReleaseDeps) {
+  const helmOpts = (): HelmOptions => {
+    const ctx = activityContext();
+    return {
+      binary: deps.helm,
+      kubeconfig: deps.kubeconfig,
+      heartbeat: ctx ? () => ctx.heartbeat() : undefined,
+      signal: ctx?.cancellationSignal,
+    };
+  };
+
+  async function snapshotOf(context: string, name: string, namespace: string): Promise<ReleaseSnapshot | null> {
+    const opts = helmOpts();
+    const status = await releaseStatus(opts, context, name, namespace);
+    if (!status) return null;
+    let revision = status.revision;
+    let chartVersion = status.chartVersion;
+    if (status.status !== 'deployed') {
+      // The current revision failed or is pending: the place to return to is the last one that deployed.
+      const good = (await releaseHistory(opts, context, name, namespace))
+        .filter((h) => h.status === 'deployed' || h.status === 'superseded')
+        .pop();
+      if (!good) return null;
+      revision = good.revision;
+      chartVersion = good.chartVersion;
+    }
+    return {
+      revision,
+      chartVersion,
+      valuesDigest: await releaseValuesDigest(opts, context, name, namespace, revision),
+    };
+  }
+
+  /**
+   * A release left pending-install/-upgrade/-rollback by an interrupted client blocks every later helm
+   * command ("another operation is in progress"). Give a live client a grace period to finish (watching
+   * Helm's release Secrets), then drop the abandoned pending revision so the release is back where it was.
+   */
+  async function settlePending(context: string, release: HelmRelease): Promise<HelmRelease | undefined> {
+    const kube = deps.kube(context);
+    const secretName = `sh.helm.release.v1.${release.name}.v${release.revision}`;
+    const settled = await waitForObjects<V1Secret, string>({
+      kube,
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: release.namespace,
+      fieldSelector: `metadata.name=${secretName}`,
+      check: (items) => {
+        const status = items[0]?.metadata?.labels?.['status'];
+        return status && !status.startsWith('pending-') ? status : items.length === 0 ? 'gone' : undefined;
+      },
+      deadline: Date.now() + (deps.pendingGraceMs ?? 20_000),
+      signal: activityContext()?.cancellationSignal,
+      describe: () => `${secretName} to leave its pending state`,
+    }).catch((err: unknown) => {
+      if (err instanceof ApplicationFailure && err.type === 'Timeout') return undefined;
+      throw err;
+    });
+    if (settled === undefined) {
+      activityContext()?.log.warn('dropping abandoned pending Helm revision', { context, secret: secretName });
+      try {
+        await kube.core.deleteNamespacedSecret({ name: secretName, namespace: release.namespace });
+      } catch (err) {
+        if (!isNotFound(err)) throw classify(err, `delete ${release.namespace}/${secretName} on ${context}`);
+      }
+    }
+    return releaseStatus(helmOpts(), context, release.name, release.namespace);
+  }
+
+  async function currentRelease(context: string, name: string, namespace: string) {
+    const status = await releaseStatus(helmOpts(), context, name, namespace);
+    return status?.status.startsWith('pending-') ? settlePending(context, status) : status;
+  }
+
+  return {
+    async snapshotCluster(input: SnapshotInput): Promise<ClusterSnapshot> {
+      const [operator, chart] = [
+        await snapshotOf(input.context, input.operator.releaseName, input.operator.namespace),
+        await snapshotOf(input.context, input.chart.releaseName, input.chart.namespace),
+      ];
+      return { operator, chart, takenAt: new Date().toISOString() };
+    },
+
+    async upgradeRelease(input: UpgradeReleaseInput): Promise<UpgradeReleaseResult> {
+      const { release, context, baseDir } = input;
+      const files = [...release.values, ...(input.overlay ? [input.overlay] : [])].map((f) => resolve(baseDir, f));
+      const values = mergeValues(await Promise.all(files.map(readValues)));
+      const digest = valuesDigest(values);
+      const chartRef = isLocalChart(release.chart) ? resolve(baseDir, release.chart) : release.chart;
+      if (isLocalChart(release.chart)) await requireLocalVersion(chartRef, input.version);
+
+      const current = await currentRelease(context, release.releaseName, release.namespace);
+      if (current?.status === 'deployed' && sameVersion(current.chartVersion, input.version)) {
+        const deployedDigest = await releaseValuesDigest(helmOpts(), context, release.releaseName, release.namespace);
+        if (deployedDigest === digest) {
+          return {
+            changed: false,
+            revision: current.revision,
+            chartVersion: current.chartVersion,
+            valuesDigest: digest,
+          };
+        }
+      }
+      const args = [
+        'upgrade',
+        '--install',
+        release.releaseName,
+        chartRef,
+        '-n',
+        release.namespace,
+        '--create-namespace',
+      ];
+      if (!isLocalChart(release.chart)) args.push('--version', input.version);
+      if (release.repository) args.push('--repo', release.repository);
+      args.push('--timeout', `${Math.round(durationMs(release.timeout) / 1000)}s`, '-o', 'json');
+      for (const f of files) args.push('-f', f);
+      activityContext()?.heartbeat({ helm: 'upgrade', release: release.releaseName });
+      const out = await runHelm(helmOpts(), context, args).catch((err: unknown) => {
+        throw classifyHelm(err);
+      });
+      const r = JSON.parse(out) as { version: number; chart?: { metadata?: { version?: string } } };
+      return {
+        changed: true,
+        revision: r.version,
+        chartVersion: r.chart?.metadata?.version ?? input.version,
+        valuesDigest: digest,
+      };
+    },
+
+    async rollbackRelease(input: RollbackReleaseInput): Promise<RollbackReleaseResult> {
+      const { release, context, to } = input;
+      const current = await currentRelease(context, release.releaseName, release.namespace);
+      if (to === null) {
+        if (!current) return { changed: false, revision: null };
+        await runHelm(helmOpts(), context, ['uninstall', release.releaseName, '-n', release.namespace]).catch(
+          (err: unknown) => {
+            if (err instanceof HelmError && err.notFound) return '';
+            throw classifyHelm(err);
+          },
+        );
+        return { changed: true, revision: null };
+      }
+      if (!current) {
+        throw ApplicationFailure.nonRetryable(
+          `${release.namespace}/${release.releaseName} on ${context} is gone; cannot roll back to revision ${to.revision}`,
+          'ReleaseMissing',
+        );
+      }
+      if (current.status === 'deployed' && sameVersion(current.chartVersion, to.chartVersion)) {
+        const digest = await releaseValuesDigest(helmOpts(), context, release.releaseName, release.namespace);
+        if (digest === to.valuesDigest) return { changed: false, revision: current.revision };
+      }
+      await runHelm(helmOpts(), context, [
+        'rollback',
+        release.releaseName,
+        String(to.revision),
+        '-n',
+        release.namespace,
+        '--timeout',
+        `${Math.round(durationMs(release.timeout) / 1000)}s`,
+      ]).catch((err: unknown) => {
+        throw classifyHelm(err);
+      });
+      const after = await releaseStatus(helmOpts(), context, release.releaseName, release.namespace);
+      return { changed: true, revision: after?.revision ?? null };
+    },
+  };
+}
+
+/** The activity context when running as an activity; undefined when called directly (benchmarks). */
+export function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+function sameVersion(a: string, b: string): boolean {
+  return a.replace(/^v/, '') === b.replace(/^v/, '');
+}
+
+async function readValues(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(
+      `values file ${file} cannot be read on the worker: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      'ValuesFile',
+    );
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(
+      `values file ${file} is not valid YAML: ${(err as Error).message}`,
+      'ValuesFile',
+    );
+  }
+}
+
+/** Helm ignores --version for a local chart, so the chart on disk must be the version asked for. */
+async function requireLocalVersion(chartDir: string, version: string): Promise<void> {
+  let meta: { version?: string };
+  try {
+    meta = parseYaml(await readFile(resolve(chartDir, 'Chart.yaml'), 'utf8')) as { version?: string };
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(`local chart ${chartDir} cannot be read: ${(err as Error).message}`, 'Chart');
+  }
+  if (!sameVersion(String(meta.version), version)) {
+    throw ApplicationFailure.nonRetryable(
+      `local chart ${chartDir} is version ${meta.version}, not ${version}; publish ${version} to a chart repository or point the plan at it`,
+      'ChartVersionMismatch',
+    );
+  }
+}
