@@ -69,8 +69,10 @@ export function notRolledOut(kind: string, w: Workload | undefined): string | un
   const want = (w as V1Deployment).spec?.replicas ?? 1;
   const s = (w as V1Deployment | V1StatefulSet).status;
   if ((s?.updatedReplicas ?? 0) < want) return `${s?.updatedReplicas ?? 0}/${want} updated`;
+  if (kind === 'Deployment' && (s?.replicas ?? 0) > want) {
+    return `${s?.updatedReplicas ?? 0}/${want} pods updated but not all Ready; old pods still running`;
+  }
   if ((s?.readyReplicas ?? 0) < want) return `${s?.readyReplicas ?? 0}/${want} ready`;
-  if (kind === 'Deployment' && (s?.replicas ?? 0) > want) return `${s?.replicas} replicas, old ones still terminating`;
   if (kind === 'StatefulSet') {
     const ss = (w as V1StatefulSet).status;
     if (ss?.currentRevision !== ss?.updateRevision) return `revision ${ss?.updateRevision} not yet current`;
@@ -208,7 +210,7 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: string; k
         return { checked };
       } catch (err) {
         if (err instanceof ApplicationFailure && err.type === 'Timeout') {
-          throw ApplicationFailure.nonRetryable(`verification failed: ${err.message}`, 'VerifyFailed');
+          throw ApplicationFailure.nonRetryable(err.message, 'VerifyFailed');
         }
         throw err;
       } finally {

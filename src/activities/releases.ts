@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { V1Secret } from '@kubernetes/client-node';
-import { parse as parseYaml } from 'yaml';
+import type { V1Secret, V1StatefulSet } from '@kubernetes/client-node';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import type { ClusterSnapshot, ReleaseSnapshot } from '../domain/types.js';
 import { durationMs } from '../plan/duration.js';
 import { isLocalChart } from '../plan/resolve.js';
@@ -111,6 +111,50 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     return status?.status.startsWith('pending-') ? settlePending(context, status) : status;
   }
 
+  /**
+   * Kubernetes' "forced rollback": a StatefulSet whose pod never became Ready on the bad revision will
+   * not replace that pod after the rollback; its pods on another revision that are not Ready are deleted
+   * so the controller recreates them from the restored template.
+   */
+  async function unstickStatefulSets(context: string, name: string, namespace: string): Promise<void> {
+    const kube = deps.kube(context);
+    const manifest = await runHelm(helmOpts(), context, ['get', 'manifest', name, '-n', namespace]).catch((e: unknown) => {
+      throw classifyHelm(e);
+    });
+    const sets = parseAllDocuments(manifest)
+      .map((d) => d.toJS() as V1StatefulSet | null)
+      .filter((o): o is V1StatefulSet => o?.kind === 'StatefulSet');
+    for (const declared of sets) {
+      const ns = declared.metadata?.namespace ?? namespace;
+      const stsName = declared.metadata?.name ?? '';
+      const sts = await waitForObjects<V1StatefulSet, V1StatefulSet>({
+        kube,
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        namespace: ns,
+        fieldSelector: `metadata.name=${stsName}`,
+        check: ([s]) => (s && (s.status?.observedGeneration ?? 0) >= (s.metadata?.generation ?? 0) ? s : undefined),
+        deadline: Date.now() + 60_000,
+        signal: activityContext()?.cancellationSignal,
+        describe: () => `StatefulSet ${ns}/${stsName} on ${context} to observe the rollback`,
+      });
+      const selector = Object.entries(sts.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+      const pods = await kube.core.listNamespacedPod({ namespace: ns, labelSelector: selector }).catch((e: unknown) => {
+        throw classify(e, `list pods of StatefulSet ${ns}/${stsName} on ${context}`);
+      });
+      for (const pod of pods.items) {
+        const stale = pod.metadata?.labels?.['controller-revision-hash'] !== sts.status?.updateRevision;
+        const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        if (stale && !ready) {
+          activityContext()?.log.info('deleting stuck StatefulSet pod for the rollback', { pod: pod.metadata?.name });
+          await kube.core.deleteNamespacedPod({ name: pod.metadata?.name ?? '', namespace: ns }).catch((e: unknown) => {
+            if (!isNotFound(e)) throw classify(e, `delete pod ${ns}/${pod.metadata?.name} on ${context}`);
+          });
+        }
+      }
+    }
+  }
+
   return {
     async snapshotCluster(input: SnapshotInput): Promise<ClusterSnapshot> {
       const [operator, chart] = [
@@ -200,6 +244,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       ]).catch((err: unknown) => {
         throw classifyHelm(err);
       });
+      await unstickStatefulSets(context, release.releaseName, release.namespace);
       const after = await releaseStatus(helmOpts(), context, release.releaseName, release.namespace);
       return { changed: true, revision: after?.revision ?? null };
     },

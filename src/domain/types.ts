@@ -49,9 +49,9 @@ export const steps = [
   'upgrade-operator',
   'run-synchronizer',
   'wait-cache',
+  'cleanup-synchronizer',
   'upgrade-chart',
   'verify',
-  'cleanup-synchronizer',
 ] as const;
 export type StepName = (typeof steps)[number];
 

@@ -40,7 +40,7 @@ export interface ClusterFailureDetails {
 
 /**
  * One cluster, in order: snapshot, upgrade operator, run synchronizer Job, wait for the cache, upgrade
- * the chart, verify, clean up the Job. Steps whose target is already in place report `changed: false`
+ * the Job once the cache is ready, upgrade the chart, verify. Steps whose target is already in place report `changed: false`
  * and are recorded as skipped.
  */
 export async function clusterRollout(input: ClusterRolloutInput): Promise<ClusterRolloutResult> {
@@ -104,6 +104,8 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
         activitiesFor(cache.timeout).waitForCacheReady({ ...target, cache, version: input.chartVersion, cacheKey }),
       );
     }
+    // The Job has done its work once the cache is ready; it need not outlive that.
+    if (job) await step('cleanup-synchronizer', () => quick.cleanupSynchronizerJob({ ...target, ...job }));
     await step(
       'upgrade-chart',
       () =>
@@ -125,14 +127,13 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
         version: input.chartVersion,
       }),
     );
-    if (job) await step('cleanup-synchronizer', () => quick.cleanupSynchronizerJob({ ...target, ...job }));
   } catch (err) {
     if (isCancellation(err)) throw err;
     const failedStep = progress.step ?? 'snapshot';
     const details: ClusterFailureDetails = { failedStep, snapshot };
     throw ApplicationFailure.create({
       type: 'ClusterStepFailed',
-      message: `${input.cluster}: ${failedStep} failed: ${rootMessage(err)}`,
+      message: `${failedStep} failed: ${rootMessage(err)}`,
       nonRetryable: true,
       details: [details],
     });

@@ -37,7 +37,7 @@ export async function phaseBake(input: PhaseBakeInput): Promise<void> {
             const details: BakeFailureDetails = { cluster: c.cluster };
             throw ApplicationFailure.create({
               type: 'BakeVerifyFailed',
-              message: `${c.cluster}: verification failed during the bake of phase "${input.phase}": ${rootMessage(err)}`,
+              message: `verification failed during the bake of phase "${input.phase}": ${rootMessage(err)}`,
               nonRetryable: true,
               details: [details],
             });

@@ -51,9 +51,9 @@ describe('rollout: happy path over three phases', () => {
         'upgradeRelease:operator',
         'runSynchronizerJob',
         'waitForCacheReady',
+        'cleanupSynchronizerJob',
         'upgradeRelease:chart',
         'verifyWorkloads',
-        'cleanupSynchronizerJob',
       ]);
     }
     // No cluster of a later phase started before every cluster of the earlier one finished.

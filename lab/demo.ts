@@ -1,0 +1,102 @@
+/**
+ * `npm run demo`: a real rollout on the local lab, end to end. Provides the tools, starts a Temporal dev
+ * server with its Web UI, the lab (3 clusters) and a worker, starts the lab plan, approves its gate itself
+ * (saying so; --interactive waits for `rollout approve` instead), prints what every cluster runs as Helm
+ * reports it, and on exit leaves nothing running unless --keep-lab.
+ */
+import { createInterface } from 'node:readline/promises';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import Table from 'cli-table3';
+import { parseArgs } from 'node:util';
+import { temporalConfig, workflowUiLink } from '../src/common/temporal-config.js';
+import { finalStates, type RolloutStatus } from '../src/domain/types.js';
+import { loadPlanFile } from '../src/cli/shared.js';
+import { startDevServer } from '../src/tools/dev-server.js';
+import { approveUpdate, statusQuery } from '../src/workflows/definitions.js';
+import { labDown, labStatus, labUp, readState } from './lab.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    interactive: { type: 'boolean', default: false },
+    'keep-lab': { type: 'boolean', default: false },
+    'chart-version': { type: 'string' },
+  },
+});
+const say = (line: string) => console.log(`[demo] ${line}`);
+// The worker's own logs would drown the demo's story; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+const cleanups: (() => Promise<void>)[] = [];
+
+async function main(): Promise<number> {
+  const server = await startDevServer({ port: 7233, uiPort: 8233, log: (l) => say(l) }).catch((err: Error) => {
+    throw new Error(`${err.message}\nIs another Temporal server using port 7233? Stop it, then run the demo again.`);
+  });
+  cleanups.push(() => server.stop());
+  say(`Temporal dev server on ${server.address}; Web UI at ${server.uiUrl}`);
+
+  const hadLab = readState() !== undefined;
+  const lab = await labUp(3, (l) => say(l));
+  if (!opts['keep-lab'] && !hadLab) cleanups.push(() => labDown((l) => say(l)));
+  process.env['KUBECONFIG'] = lab.kubeconfig;
+  process.env['TEMPORAL_ADDRESS'] = server.address;
+
+  const { createWorker } = await import('../src/worker/worker.js');
+  const config = temporalConfig();
+  const { worker, close } = await createWorker(config);
+  const running = worker.run();
+  cleanups.push(async () => {
+    worker.shutdown();
+    await running;
+    await close();
+  });
+  say(`worker polling ${config.taskQueue}`);
+
+  const { startCommand } = await import('../src/cli/start.js');
+  const version = opts['chart-version'] ?? loadPlanFile('rollout-plans/lab.yaml').plan.spec.release.chart.version;
+  const id = `rollout-lab-${version}-${new Date().toISOString().slice(11, 19).replace(/:/g, '')}`;
+  await startCommand('rollout-plans/lab.yaml', { id, as: 'demo', chartVersion: opts['chart-version'] });
+
+  const connection = await Connection.connect({ address: server.address });
+  cleanups.push(() => connection.close());
+  const handle = new Client({ connection }).workflow.getHandle(id);
+  let last = '';
+  let status: RolloutStatus;
+  for (;;) {
+    status = await handle.query(statusQuery);
+    const line = `${status.state}${status.currentPhase ? ` [${status.currentPhase}]` : ''}: ${status.clusters
+      .map((c) => `${c.name}=${c.state}`)
+      .join(' ')}`;
+    if (line !== last) say((last = line));
+    if (finalStates.includes(status.state)) break;
+    const gate = status.phases.find((p) => p.state === 'awaiting-approval');
+    if (gate && !gate.approvedBy && !opts.interactive) {
+      say(`phase "${gate.name}" awaits approval; the demo approves it itself as "demo-bot"`);
+      say(`(with --interactive it would wait for: rollout approve ${id} --phase ${gate.name})`);
+      await handle.executeUpdate(approveUpdate, { args: [{ phase: gate.name, by: 'demo-bot', comment: 'approved by the demo' }] });
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  say(`rollout ${status.state}${status.reason ? `: ${status.reason}` : ''}`);
+  const table = new Table({ head: ['cluster', 'operator (helm)', 'express (helm)', 'cache ready for'], style: { head: [] } });
+  for (const r of await labStatus()) table.push([r.cluster, r.operator, r.express, r.cache]);
+  console.log(table.toString());
+  say(`Web UI: ${workflowUiLink({ ...config, address: '127.0.0.1:7233' }, id)}`);
+  if (process.stdin.isTTY) {
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    await rl.question('[demo] press Enter to stop the server' + (opts['keep-lab'] ? '' : ' and the lab') + ' ');
+    rl.close();
+  }
+  return status.state === 'succeeded' ? 0 : 1;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  console.error(`[demo] ${(err as Error).message}`);
+} finally {
+  for (const c of cleanups.reverse()) await c().catch((e: Error) => console.error(`[demo] cleanup: ${e.message}`));
+  if (opts['keep-lab']) say(`lab kept: KUBECONFIG=${readState()?.kubeconfig ?? ''}; 'npm run lab -- down' removes it`);
+}
+process.exit(code);
