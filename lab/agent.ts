@@ -48,17 +48,32 @@ function watchCluster(cluster: string, kubeconfig: string): void {
     () => batch.listJobForAllNamespaces({ labelSelector: selector }),
     selector,
   );
+  const succeeded = new Map<string, V1Job>();
   const onJob = (job: V1Job) => {
     const done = job.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True');
-    if (done) void markCache(cluster, core, job);
+    if (!done) return;
+    succeeded.set(`${job.metadata?.namespace}/${job.metadata?.name}`, job);
+    void markCache(cluster, core, job);
   };
   informer.on('add', onJob);
   informer.on('update', onJob);
+  informer.on('delete', (job: V1Job) => succeeded.delete(`${job.metadata?.namespace}/${job.metadata?.name}`));
   informer.on('error', (err: unknown) => {
     log(`${cluster}: watch error ${String(err)}; restarting in 2s`);
     setTimeout(() => void informer.start(), 2_000);
   });
   void informer.start().then(() => log(`${cluster}: watching synchronizer Jobs`));
+
+  // When a bad-cache fault is switched off, Jobs that already succeeded get their cache marked after all,
+  // as a real synchronizer's output would become usable once the store is healthy again.
+  const faults = makeInformer(kc, '/api/v1/namespaces/default/configmaps', () =>
+    core.listNamespacedConfigMap({ namespace: 'default' }),
+  );
+  faults.on('update', (cm) => {
+    if (cm.metadata?.name === 'lab-faults') succeeded.forEach((job) => void markCache(cluster, core, job));
+  });
+  faults.on('error', () => setTimeout(() => void faults.start(), 2_000));
+  void faults.start();
 }
 
 async function markCache(cluster: string, core: CoreV1Api, job: V1Job): Promise<void> {

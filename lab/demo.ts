@@ -73,12 +73,17 @@ async function main(): Promise<number> {
     if (gate && !gate.approvedBy && !opts.interactive) {
       say(`phase "${gate.name}" awaits approval; the demo approves it itself as "demo-bot"`);
       say(`(with --interactive it would wait for: rollout approve ${id} --phase ${gate.name})`);
-      await handle.executeUpdate(approveUpdate, { args: [{ phase: gate.name, by: 'demo-bot', comment: 'approved by the demo' }] });
+      await handle.executeUpdate(approveUpdate, {
+        args: [{ phase: gate.name, by: 'demo-bot', comment: 'approved by the demo' }],
+      });
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
   say(`rollout ${status.state}${status.reason ? `: ${status.reason}` : ''}`);
-  const table = new Table({ head: ['cluster', 'operator (helm)', 'express (helm)', 'cache ready for'], style: { head: [] } });
+  const table = new Table({
+    head: ['cluster', 'operator (helm)', 'express (helm)', 'cache ready for'],
+    style: { head: [] },
+  });
   for (const r of await labStatus()) table.push([r.cluster, r.operator, r.express, r.cache]);
   console.log(table.toString());
   say(`Web UI: ${workflowUiLink({ ...config, address: '127.0.0.1:7233' }, id)}`);

@@ -192,7 +192,7 @@ export async function labUp(n: number, log: (l: string) => void = console.error)
     state.clusters.push(name);
     writeState(state);
     const ctx = ['--kubeconfig', kubeconfig, '--context', `kwok-${name}`];
-    for (const f of ['kwok-defaults.yaml', 'never-ready.yaml']) {
+    for (const f of ['kwok-defaults.yaml', 'never-ready.yaml', 'slow-jobs.yaml']) {
       await run(t.kubectl, [...ctx, 'apply', '-f', join(repoRoot, 'lab', 'stages', f)], t.env);
     }
     await run(t.kwokctl, ['scale', 'node', '--replicas', '2', '--name', name], t.env);

@@ -66,8 +66,8 @@ export function notRolledOut(kind: string, w: Workload | undefined): string | un
     if ((s?.numberReady ?? 0) < want) return `${s?.numberReady ?? 0}/${want} ready`;
     return undefined;
   }
-  const want = (w as V1Deployment).spec?.replicas ?? 1;
-  const s = (w as V1Deployment | V1StatefulSet).status;
+  const want = (w).spec?.replicas ?? 1;
+  const s = (w).status;
   if ((s?.updatedReplicas ?? 0) < want) return `${s?.updatedReplicas ?? 0}/${want} updated`;
   if (kind === 'Deployment' && (s?.replicas ?? 0) > want) {
     return `${s?.updatedReplicas ?? 0}/${want} pods updated but not all Ready; old pods still running`;

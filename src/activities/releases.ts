@@ -118,9 +118,11 @@ export function createReleaseActivities(deps: ReleaseDeps) {
    */
   async function unstickStatefulSets(context: string, name: string, namespace: string): Promise<void> {
     const kube = deps.kube(context);
-    const manifest = await runHelm(helmOpts(), context, ['get', 'manifest', name, '-n', namespace]).catch((e: unknown) => {
-      throw classifyHelm(e);
-    });
+    const manifest = await runHelm(helmOpts(), context, ['get', 'manifest', name, '-n', namespace]).catch(
+      (e: unknown) => {
+        throw classifyHelm(e);
+      },
+    );
     const sets = parseAllDocuments(manifest)
       .map((d) => d.toJS() as V1StatefulSet | null)
       .filter((o): o is V1StatefulSet => o?.kind === 'StatefulSet');
@@ -138,7 +140,9 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         signal: activityContext()?.cancellationSignal,
         describe: () => `StatefulSet ${ns}/${stsName} on ${context} to observe the rollback`,
       });
-      const selector = Object.entries(sts.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+      const selector = Object.entries(sts.spec?.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
       const pods = await kube.core.listNamespacedPod({ namespace: ns, labelSelector: selector }).catch((e: unknown) => {
         throw classify(e, `list pods of StatefulSet ${ns}/${stsName} on ${context}`);
       });

@@ -55,7 +55,7 @@ export const abortCommand = (id: string, o: Common & { reason: string }) =>
     id,
     abortUpdate,
     { by: actor(o.as), reason: o.reason },
-    () => `aborting ${id}: clusters in flight are cancelled`,
+    () => `aborting ${id}: clusters in flight are cancelled, half-done ones restored`,
   );
 
 export const rollbackCommand = (id: string, o: Common & { scope: string }) => {

@@ -92,7 +92,7 @@ program
   .argument('<id>')
   .requiredOption('--reason <text>', 'why')
   .addOption(as())
-  .description('stop the rollout: in-flight clusters are cancelled, nothing is rolled back')
+  .description('stop the rollout: clusters in flight are cancelled and half-done ones restored; finished ones stay')
   .action(abortCommand);
 program
   .command('rollback')

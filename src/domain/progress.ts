@@ -70,7 +70,12 @@ export function rollbackTargets(status: RolloutStatus, scope: RollbackScope, cur
     .sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0));
 }
 
-/** The next phase index to run, skipping none: phases run strictly in plan order. */
-export function phaseIndex(status: RolloutStatus, name: string): number {
-  return status.phases.findIndex((p) => p.name === name);
+/**
+ * What an abort restores: clusters left half-done (failed or cancelled after their snapshot), newest
+ * first, so no cluster stays between versions. Clusters that completed keep the new version.
+ */
+export function abortTargets(status: RolloutStatus): ClusterStatus[] {
+  return status.clusters
+    .filter((c) => c.seq !== undefined && c.snapshot !== undefined && ['failed', 'cancelled'].includes(c.state))
+    .sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0));
 }

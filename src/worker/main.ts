@@ -4,8 +4,12 @@
  * task queue from ROLLOUT_TASK_QUEUE. SIGINT/SIGTERM shut it down gracefully: running activities get the
  * grace time to finish or are cancelled, and another worker takes over where this one stopped.
  */
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { temporalConfig } from '../common/temporal-config.js';
 import { createWorker } from './worker.js';
+
+// ROLLOUT_LOG_LEVEL: TRACE, DEBUG, INFO (default), WARN or ERROR.
+Runtime.install({ logger: new DefaultLogger((process.env['ROLLOUT_LOG_LEVEL'] ?? 'INFO') as LogLevel) });
 
 try {
   const config = temporalConfig();

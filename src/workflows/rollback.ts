@@ -1,6 +1,5 @@
 import { condition, executeChild } from '@temporalio/workflow';
-import { rollbackTargets } from '../domain/progress.js';
-import type { RollbackScope } from '../domain/types.js';
+import type { ClusterStatus, RolloutState } from '../domain/types.js';
 import { nowIso } from './clock.js';
 import { clusterRollback } from './cluster-rollback.js';
 import { rootMessage } from './cluster-rollout.js';
@@ -13,17 +12,20 @@ export async function drainInFlight(run: RolloutRun): Promise<void> {
 }
 
 /**
- * Compensation: every cluster the rollout changed in scope, newest change first, back to its snapshot
- * (chart, then operator, then verify), one cluster at a time. A cluster whose rollback fails is recorded
- * and the rest still roll back: stopping halfway would leave more clusters on the bad version.
+ * Compensation: the given clusters (newest change first) back to their snapshots (chart, then operator,
+ * then verify), one cluster at a time. A cluster whose rollback fails is recorded and the rest still roll
+ * back: stopping halfway would leave more clusters on the bad version. Ends in `done`, or failed.
  */
-export async function rollBack(run: RolloutRun, scope: RollbackScope): Promise<void> {
+export async function restoreClusters(
+  run: RolloutRun,
+  targets: () => ClusterStatus[],
+  done: Extract<RolloutState, 'rolled-back' | 'aborted'>,
+): Promise<void> {
   const { status, input } = run;
   status.state = 'rolling-back';
   run.publish();
   await drainInFlight(run);
-  const current = status.currentPhase ?? status.phases[0]?.name ?? '';
-  for (const c of rollbackTargets(status, scope, current)) {
+  for (const c of targets()) {
     const snapshot = c.snapshot;
     if (!snapshot) continue;
     c.state = 'rolling-back';
@@ -50,9 +52,12 @@ export async function rollBack(run: RolloutRun, scope: RollbackScope): Promise<v
     c.finishedAt = nowIso();
   }
   const touched = new Set(status.clusters.filter((c) => c.state.startsWith('roll')).map((c) => c.phase));
-  for (const p of status.phases) if (touched.has(p.name)) p.state = 'rolled-back';
+  for (const p of status.phases) {
+    if (done === 'rolled-back' && touched.has(p.name)) p.state = 'rolled-back';
+    else if (done === 'aborted' && p.state !== 'succeeded' && p.state !== 'pending') p.state = 'aborted';
+  }
   const failures = status.clusters.filter((c) => c.state === 'rollback-failed');
-  status.state = failures.length > 0 ? 'failed' : 'rolled-back';
+  status.state = failures.length > 0 ? 'failed' : done;
   if (failures.length > 0)
     status.reason = `${status.reason ?? ''}; rollback failed on ${failures.map((c) => c.name).join(', ')}`;
 }

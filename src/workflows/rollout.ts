@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { initialStatus } from '../domain/progress.js';
+import { abortTargets, initialStatus, rollbackTargets } from '../domain/progress.js';
 import type { PhaseStatus, RolloutInput, RolloutResult } from '../domain/types.js';
 import { quick } from './activity-options.js';
 import { nowIso } from './clock.js';
@@ -19,7 +19,7 @@ import { clusterLock } from './cluster-lock.js';
 import { releaseSignal } from './definitions.js';
 import { lockWorkflowId } from './lock-id.js';
 import { runPhase, type RolloutRun } from './phase-runner.js';
-import { drainInFlight, rollBack } from './rollback.js';
+import { restoreClusters } from './rollback.js';
 import { installControls } from './rollout-controls.js';
 import {
   ChartVersionKey,
@@ -46,13 +46,13 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
       if (!(await gate(run, phase)) || (await runPhase(run, phase)) === 'stop') break;
     }
     if (ctl.stop?.kind === 'rollback') {
-      status.reason = ctl.stop.reason;
-      await rollBack(run, ctl.stop.scope ?? 'phase');
+      const { scope = 'phase', reason } = ctl.stop;
+      status.reason = reason;
+      const current = status.currentPhase ?? '';
+      await restoreClusters(run, () => rollbackTargets(status, scope, current), 'rolled-back');
     } else if (ctl.stop?.kind === 'abort') {
-      await drainInFlight(run);
-      status.state = 'aborted';
       status.reason = ctl.stop.reason;
-      for (const p of status.phases) if (p.state !== 'succeeded' && p.state !== 'pending') p.state = 'aborted';
+      await restoreClusters(run, () => abortTargets(status), 'aborted');
     } else {
       status.state = 'succeeded';
       status.reason = undefined;

@@ -10,12 +10,12 @@ export interface CliRun {
 }
 
 /** Runs the `rollout` CLI as a user would, from the repository root, with extra environment. */
-export function rolloutCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+export function rolloutCli(args: string[], env: Record<string, string> = {}, timeout = 60_000): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 },
+      { cwd: root, env: { ...process.env, ...env }, timeout },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });

@@ -6,7 +6,13 @@ import {
   refusePause,
   refuseResume,
 } from '../../src/domain/controls.js';
-import { clustersToStart, initialStatus, rollbackTargets, tallyPhase } from '../../src/domain/progress.js';
+import {
+  abortTargets,
+  clustersToStart,
+  initialStatus,
+  rollbackTargets,
+  tallyPhase,
+} from '../../src/domain/progress.js';
 import type { ClusterState, RolloutStatus } from '../../src/domain/types.js';
 import { testInput } from '../helpers/plans.js';
 
@@ -71,6 +77,14 @@ describe('rollback targets', () => {
     expect(rollbackTargets(s, 'all', 'wave').map((c) => c.name)).toEqual(['c', 'b', 'a']);
     set(s, { c: 'skipped' });
     expect(rollbackTargets(s, 'all', 'wave').map((c) => c.name)).toEqual(['b', 'a']);
+  });
+
+  it('for an abort are only the half-done clusters: failed or cancelled after their snapshot', () => {
+    const s = status();
+    const snap = { operator: null, chart: null, takenAt: 'x' };
+    s.clusters.forEach((c, i) => Object.assign(c, { seq: i + 1, snapshot: snap }));
+    set(s, { a: 'succeeded', b: 'failed', c: 'cancelled', d: 'succeeded' });
+    expect(abortTargets(s).map((c) => c.name)).toEqual(['c', 'b']);
   });
 });
 

@@ -108,7 +108,7 @@ describe('rollout controls', () => {
     expect(fleet.releases.get(c3)?.chart?.version).toBe('3.0.0');
   });
 
-  it('abort cancels clusters in flight, starts nothing more and leaves clusters as they are', async () => {
+  it('abort cancels clusters in flight, starts nothing more, and restores the half-done cluster', async () => {
     const [c1, c2] = clusterNames(2) as [string, string];
     const fleet = new FakeFleet([c1, c2]);
     await env.startWorker(fleet.activities());
@@ -124,13 +124,17 @@ describe('rollout controls', () => {
     const result = await handle.result();
     expect(result.state).toBe('aborted');
     expect(result.reason).toBe('aborted by dave: wrong build');
-    expect(result.clusters.map((c) => c.state)).toEqual(['cancelled', 'pending']);
+    expect(result.clusters.map((c) => c.state)).toEqual(['rolled-back', 'pending']);
     expect(fleet.callsFor(c2)).toEqual([]);
-    // The operator upgrade that happened stays; nothing was rolled back.
+    // c1 had its operator upgraded when the abort came: it goes back to where it was, no further.
+    const restores = fleet.calls.filter((c) => c.activity === 'rollbackRelease');
+    expect(restores.map((c) => [c.role, c.version, c.changed])).toEqual([
+      ['chart', '2.0.0', false],
+      ['operator', '1.0.0', true],
+    ]);
     expect(fleet.releases.get(c1)).toEqual({
-      operator: { version: '1.5.0', revision: 2 },
+      operator: { version: '1.0.0', revision: 3 },
       chart: { version: '2.0.0', revision: 1 },
     });
-    expect(fleet.calls.filter((c) => c.activity === 'rollbackRelease')).toEqual([]);
   });
 });

@@ -1,0 +1,256 @@
+/**
+ * End to end on real everything: the shared Temporal dev server, a lab of three kwok clusters with real
+ * control planes, real Helm, a `rollout-worker` process with the real activities, and the `rollout` CLI
+ * run as a user runs it. Assertions read what Helm and the API servers hold afterwards.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { releaseHistory, type HelmRelease } from '../../src/activities/helm.js';
+import { freePort } from '../../src/tools/dev-server.js';
+import { ensureTool } from '../../src/tools/toolchain.js';
+import { rolloutCli, type CliRun } from '../helpers/cli.js';
+import type * as LabApi from '../../lab/lab.js';
+
+type LabModule = typeof LabApi;
+
+const root = new URL('../../', import.meta.url).pathname;
+const clusters = ['lab-1', 'lab-2', 'lab-3'];
+let lab: LabModule;
+let kubeconfig: string;
+let helm: string;
+let env: Record<string, string>;
+let worker: ChildProcess | undefined;
+const plans: Record<'rollback' | 'pause', string> = { rollback: '', pause: '' };
+
+function startWorker(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return child;
+}
+
+async function stopWorker(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const w = worker;
+  worker = undefined;
+  if (!w || w.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    w.once('exit', () => resolve());
+    w.kill(signal);
+  });
+}
+
+const cli = (...args: string[]): Promise<CliRun> => rolloutCli(args, env);
+
+async function history(cluster: string, release = 'express'): Promise<HelmRelease[]> {
+  const ns = release === 'express' ? 'express' : 'express-system';
+  return releaseHistory({ binary: helm, kubeconfig }, `kwok-${cluster}`, release, ns);
+}
+
+async function current(cluster: string, release = 'express'): Promise<HelmRelease | undefined> {
+  return (await history(cluster, release)).pop();
+}
+
+function kube(cluster: string) {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  kc.setCurrentContext(`kwok-${cluster}`);
+  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
+}
+
+async function cacheVersion(cluster: string): Promise<string | undefined> {
+  const cm = await kube(cluster)
+    .core.readNamespacedConfigMap({ name: 'express-cache', namespace: 'express' })
+    .catch(() => undefined);
+  return cm?.data?.['readyVersion'];
+}
+
+async function statusJson(id: string) {
+  const r = await cli('status', id, '-o', 'json');
+  return JSON.parse(r.stdout) as {
+    state: string;
+    reason?: string;
+    clusters: { name: string; state: string; failedStep?: string; error?: string }[];
+  };
+}
+
+/** Follows the rollout with `rollout watch` until it ends or waits for a person. */
+async function watchUntilPause(id: string): Promise<CliRun> {
+  return rolloutCli(['watch', id, '--interval', '1'], env, 600_000);
+}
+
+beforeAll(async () => {
+  process.env['LAB_DIR'] = mkdtempSync(join(tmpdir(), 'lab-e2e-'));
+  process.env['LAB_REPO_PORT'] = String(await freePort());
+  lab = await import('../../lab/lab.js');
+  const state = await lab.labUp(3, () => undefined);
+  kubeconfig = state.kubeconfig;
+  helm = await ensureTool('helm');
+  env = {
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    ROLLOUT_TASK_QUEUE: `e2e-${randomUUID()}`,
+    KUBECONFIG: kubeconfig,
+    ROLLOUT_USER: 'e2e',
+    ROLLOUT_LOG_LEVEL: 'ERROR',
+  };
+  // The lab plan, pointed at this lab's repository, with short bake and cache timeouts for tests.
+  const base = readFileSync(join(root, 'rollout-plans/lab.yaml'), 'utf8')
+    .replaceAll('http://127.0.0.1:8879', state.repoUrl)
+    .replaceAll('../', root)
+    .replace('bake: 20s', 'bake: 5s')
+    .replace(/(cache:\n(?: {4}.*\n)+?) {4}timeout: 5m/, '$1    timeout: 20s');
+  const dir = mkdtempSync(join(tmpdir(), 'plans-'));
+  plans.rollback = join(dir, 'rollback.yaml');
+  plans.pause = join(dir, 'pause.yaml');
+  writeFileSync(plans.rollback, base);
+  writeFileSync(plans.pause, base.replace('action: rollback', 'action: pause'));
+  worker = startWorker();
+}, 600_000);
+
+afterAll(async () => {
+  await stopWorker();
+  await lab?.labDown(() => undefined);
+});
+
+describe('rollouts on the lab', { timeout: 600_000 }, () => {
+  it('rolls the canary, waits for approval, then the wave: Helm and the API servers show the new versions', async () => {
+    const id = 'e2e-happy';
+    expect((await cli('start', plans.rollback, '--id', id)).code).toBe(0);
+    const gated = await watchUntilPause(id);
+    expect(gated.stdout).toContain('phase "wave-1" awaits approval');
+    expect((await current('lab-2'))?.chartVersion).toBe('2.0.0');
+
+    expect((await cli('approve', id, '--phase', 'wave-1', '-m', 'canary healthy')).code).toBe(0);
+    expect((await watchUntilPause(id)).code).toBe(0);
+    const status = await statusJson(id);
+    expect(status.state).toBe('succeeded');
+    for (const c of clusters) {
+      expect(await current(c)).toMatchObject({ chartVersion: '2.1.0', status: 'deployed' });
+      expect(await current(c, 'express-operator')).toMatchObject({ chartVersion: '1.1.0', status: 'deployed' });
+      // The lab marks the cache only when the synchronizer Job has succeeded.
+      expect(await cacheVersion(c)).toBe('2.1.0');
+      const jobs = await kube(c).core.listNamespacedPod({
+        namespace: 'express',
+        labelSelector: 'app.kubernetes.io/name=express-synchronizer',
+      });
+      expect(jobs.items, 'synchronizer Jobs are cleaned up').toEqual([]);
+      const fe = await kube(c).apps.readNamespacedDeployment({ name: 'fe', namespace: 'express' });
+      expect(fe.status?.readyReplicas).toBe(fe.spec?.replicas);
+    }
+  });
+
+  it('rolls a never-ready chart back on the canary by itself and never touches the wave', async () => {
+    const before = await Promise.all(clusters.map((c) => current(c)));
+    const id = 'e2e-broken';
+    expect((await cli('start', plans.rollback, '--id', id, '--chart-version', '2.9.0')).code).toBe(0);
+    const end = await watchUntilPause(id);
+    expect(end.code).toBe(1);
+    const status = await statusJson(id);
+    expect(status.state).toBe('rolled-back');
+    expect(status.clusters[0]).toMatchObject({ name: 'lab-1', state: 'rolled-back', failedStep: 'verify' });
+    expect(status.reason).toMatch(
+      /lab-1: verify failed: timed out waiting for (Deployment|StatefulSet) express\/\w+ on kwok-lab-1 to roll out: .*(not all Ready|ready)/,
+    );
+
+    const canary = await current('lab-1');
+    expect(canary).toMatchObject({
+      chartVersion: '2.1.0',
+      status: 'deployed',
+      revision: (before[0]?.revision ?? 0) + 2,
+    });
+    for (const name of ['fe', 'dcr']) {
+      const d = await kube('lab-1').apps.readNamespacedDeployment({ name, namespace: 'express' });
+      expect(d.status?.readyReplicas, `${name} healthy again`).toBe(d.spec?.replicas);
+    }
+    const farmer = await kube('lab-1').apps.readNamespacedStatefulSet({ name: 'farmer', namespace: 'express' });
+    expect(farmer.status?.readyReplicas).toBe(farmer.spec?.replicas);
+    expect(await current('lab-2')).toEqual(before[1]);
+    expect(await current('lab-3')).toEqual(before[2]);
+  });
+
+  it('pauses on a failing synchronizer; after the fault is gone, retry completes', async () => {
+    await lab.labFault('sync-fails', 'lab-1', true);
+    const id = 'e2e-sync-retry';
+    expect((await cli('start', plans.pause, '--id', id, '--chart-version', '2.2.0')).code).toBe(0);
+    const paused = await watchUntilPause(id);
+    expect(paused.stdout).toContain('waiting for a person');
+    const status = await statusJson(id);
+    expect(status.state).toBe('awaiting-decision');
+    expect(status.clusters[0]).toMatchObject({ state: 'failed', failedStep: 'run-synchronizer' });
+    expect(status.clusters[0]?.error).toMatch(
+      /Job express\/synchronizer-2-2-0-\w+ on lab-1 failed: .*lab fault sync-fails/,
+    );
+
+    await lab.labFault('sync-fails', 'lab-1', false);
+    expect((await cli('retry', id, '--cluster', 'lab-1')).code).toBe(0);
+    await watchUntilPause(id);
+    expect((await cli('approve', id, '--phase', 'wave-1')).code).toBe(0);
+    expect((await watchUntilPause(id)).code).toBe(0);
+    for (const c of clusters) {
+      expect(await current(c)).toMatchObject({ chartVersion: '2.2.0', status: 'deployed' });
+      expect(await cacheVersion(c)).toBe('2.2.0');
+    }
+  });
+
+  it('abort after a failing synchronizer leaves every cluster as it was', async () => {
+    const before = await Promise.all(clusters.flatMap((c) => [current(c), current(c, 'express-operator')]));
+    await lab.labFault('sync-fails', 'lab-1', true);
+    const id = 'e2e-sync-abort';
+    expect(
+      (await cli('start', plans.pause, '--id', id, '--chart-version', '2.3.0', '--operator-version', '1.2.0')).code,
+    ).toBe(0);
+    await watchUntilPause(id);
+    expect((await current('lab-1', 'express-operator'))?.chartVersion).toBe('1.2.0');
+    expect((await cli('abort', id, '--reason', 'synchronizer broken')).code).toBe(0);
+    expect((await watchUntilPause(id)).code).toBe(1);
+    expect((await statusJson(id)).state).toBe('aborted');
+    await lab.labFault('sync-fails', 'lab-1', false);
+
+    const after = await Promise.all(clusters.flatMap((c) => [current(c), current(c, 'express-operator')]));
+    after.forEach((r, i) => expect(r?.chartVersion).toBe(before[i]?.chartVersion));
+    expect((await current('lab-1', 'express-operator'))?.status).toBe('deployed');
+  });
+
+  it('times out on a cache that never becomes ready, pauses, and says why in rollout status', async () => {
+    await lab.labFault('bad-cache', 'lab-1', true, '2.3.0');
+    const id = 'e2e-bad-cache';
+    expect((await cli('start', plans.pause, '--id', id, '--chart-version', '2.3.0')).code).toBe(0);
+    await watchUntilPause(id);
+    const table = await cli('status', id);
+    expect(table.stdout).toContain('awaiting-decision');
+    expect(table.stdout).toMatch(/wait-cache/);
+    expect(table.stdout).toMatch(
+      /timed out waiting for the cache: ConfigMap express\/express-cache data\.readyVersion on lab-1 to be "2\.3\.0" \(it is "2\.2\.0"\)/,
+    );
+    expect((await current('lab-1'))?.chartVersion).toBe('2.2.0');
+    expect((await cli('abort', id, '--reason', 'bad cache')).code).toBe(0);
+    await watchUntilPause(id);
+    await lab.labFault('bad-cache', 'lab-1', false, '2.3.0');
+  });
+
+  it('survives the worker killed in the middle of a Helm upgrade, with no extra Helm revision', async () => {
+    const before = (await current('lab-1'))?.revision ?? 0;
+    const id = 'e2e-worker-kill';
+    expect((await cli('start', plans.pause, '--id', id, '--chart-version', '2.3.0')).code).toBe(0);
+    // The chart's migration hook makes the upgrade last a few seconds: kill the worker while it is pending.
+    const deadline = Date.now() + 120_000;
+    while (!((await current('lab-1'))?.status === 'pending-upgrade')) {
+      if (Date.now() > deadline) throw new Error('the upgrade of lab-1 was never seen in progress');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await stopWorker('SIGKILL');
+    worker = startWorker();
+    await watchUntilPause(id);
+    expect((await cli('approve', id, '--phase', 'wave-1')).code).toBe(0);
+    expect((await watchUntilPause(id)).code).toBe(0);
+
+    const revisions = (await history('lab-1')).filter((h) => h.revision > before);
+    expect(revisions.map((h) => [h.chartVersion, h.status])).toEqual([['2.3.0', 'deployed']]);
+  });
+});
