@@ -1,0 +1,75 @@
+/**
+ * `npm run bench:history`: the size of a rollout's history for a large fleet, on a real dev server with
+ * activity doubles (cluster work is not what is measured here). Temporal warns at 10,240 events and
+ * 10 MB per history and stops a workflow at 51,200 events or 50 MB. Appends to docs/benchmarks.md.
+ */
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { startDevServer } from '../src/tools/dev-server.js';
+import { rollout } from '../src/workflows/rollout.js';
+import { FakeFleet } from '../test/helpers/fake-activities.js';
+import { testInput } from '../test/helpers/plans.js';
+
+const n = Number(process.env['BENCH_CLUSTERS'] ?? 1000);
+const root = new URL('../', import.meta.url).pathname;
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+const server = await startDevServer({ ui: false });
+const connection = await Connection.connect({ address: server.address });
+const client = new Client({ connection });
+const native = await NativeConnection.connect({ address: server.address });
+const names = Array.from({ length: n }, (_, i) => `c${i + 1}`);
+const fleet = new FakeFleet(names);
+const worker = await Worker.create({
+  connection: native,
+  taskQueue: 'bench',
+  workflowsPath: join(root, 'src/workflows/index.ts'),
+  activities: { ...fleet.activities(), lockHolder: () => Promise.resolve(undefined) },
+  maxConcurrentWorkflowTaskExecutions: 50,
+});
+const running = worker.run();
+
+const canary = Math.max(1, Math.round(n / 100));
+const input = testInput([
+  { name: 'canary', clusters: names.slice(0, canary), approval: 'auto' },
+  { name: 'wave-1', clusters: names.slice(canary, Math.round(n / 2)), approval: 'auto', maxParallel: 100 },
+  { name: 'wave-2', clusters: names.slice(Math.round(n / 2)), approval: 'auto', maxParallel: 100 },
+]);
+const t0 = Date.now();
+const handle = await client.workflow.start(rollout, { taskQueue: 'bench', workflowId: `bench-${n}`, args: [input] });
+const result = await handle.result();
+const seconds = (Date.now() - t0) / 1000;
+const history = await handle.fetchHistory();
+const events = history.events?.length ?? 0;
+const bytes = Buffer.byteLength(historyToJSON(history));
+const child = await client.workflow.getHandle(`bench-${n}:c1`).fetchHistory();
+
+worker.shutdown();
+await running;
+await native.close();
+await connection.close();
+await server.stop();
+
+const section = `
+## History size for a large fleet
+
+\`npm run bench:history\` (BENCH_CLUSTERS=${n}): one rollout of ${n} clusters in three phases (maxParallel 100)
+on a dev server with activity doubles; outcome **${result.state}** in ${seconds.toFixed(0)} s.
+
+| history | events | size (JSON) |
+| --- | --- | --- |
+| parent \`rollout\` | ${events} (${(events / n).toFixed(1)} per cluster) | ${(bytes / 1e6).toFixed(2)} MB |
+| one \`clusterRollout\` child | ${child.events?.length ?? 0} | ${(Buffer.byteLength(historyToJSON(child)) / 1e3).toFixed(1)} kB |
+
+Temporal's limits are 51,200 events and 50 MB per history (warnings at 10,240 events and 10 MB).
+`;
+const file = join(root, 'docs/benchmarks.md');
+const doc = readFileSync(file, 'utf8');
+const at = doc.indexOf('\n## History size for a large fleet');
+if (at >= 0) writeFileSync(file, doc.slice(0, at) + section);
+else appendFileSync(file, section);
+console.log(section);
+process.exit(0);
