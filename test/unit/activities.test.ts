@@ -1,0 +1,90 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fieldAt, notRolledOut, waitForHttp } from '../../src/activities/checks.js';
+import { chartVersionOf, mergeValues, valuesDigest } from '../../src/activities/helm.js';
+import { synchronizerJobName } from '../../src/activities/synchronizer.js';
+
+describe('helm helpers', () => {
+  it('reads the version out of a chart reference as helm history prints it', () => {
+    expect(chartVersionOf('express-2.1.0')).toBe('2.1.0');
+    expect(chartVersionOf('express-operator-1.2.0')).toBe('1.2.0');
+    expect(chartVersionOf('my-chart-3.0.0-rc.1')).toBe('3.0.0-rc.1');
+  });
+
+  it('merges values like helm -f: maps deeply, everything else replaced', () => {
+    expect(mergeValues([{ a: { b: 1, c: [1, 2] }, d: 'x' }, { a: { c: [3] }, e: true }, null])).toEqual({
+      a: { b: 1, c: [3] },
+      d: 'x',
+      e: true,
+    });
+  });
+
+  it('digests values independently of key order', () => {
+    expect(valuesDigest({ a: 1, b: { c: 2, d: 3 } })).toBe(valuesDigest({ b: { d: 3, c: 2 }, a: 1 }));
+    expect(valuesDigest({ a: 1 })).not.toBe(valuesDigest({ a: 2 }));
+  });
+});
+
+describe('synchronizer Job names', () => {
+  it('are the same for the same cluster, version and cache key, and valid DNS names', () => {
+    const a = synchronizerJobName('lab-1', '2.1.0', 'lab-1/2.1.0');
+    expect(a).toBe(synchronizerJobName('lab-1', '2.1.0', 'lab-1/2.1.0'));
+    expect(a).not.toBe(synchronizerJobName('lab-2', '2.1.0', 'lab-2/2.1.0'));
+    expect(a).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    expect(synchronizerJobName('c', '1.0.0-rc.1+build.5'.repeat(4), 'k').length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe('workload readiness', () => {
+  const deployment = (gen: number, observed: number, status: Record<string, number>): V1Deployment => ({
+    metadata: { generation: gen },
+    spec: { replicas: 2, selector: {}, template: {} },
+    status: { observedGeneration: observed, ...status },
+  });
+
+  it('says what is missing until a Deployment is rolled out at its generation', () => {
+    expect(notRolledOut('Deployment', deployment(2, 1, {}))).toMatch(/generation 2 not yet observed/);
+    expect(notRolledOut('Deployment', deployment(2, 2, { updatedReplicas: 1, replicas: 2 }))).toBe('1/2 updated');
+    expect(notRolledOut('Deployment', deployment(2, 2, { updatedReplicas: 2, replicas: 3, readyReplicas: 2 }))).toMatch(
+      /not all Ready; old pods still running/,
+    );
+    expect(
+      notRolledOut('Deployment', deployment(2, 2, { updatedReplicas: 2, replicas: 2, readyReplicas: 2 })),
+    ).toBeUndefined();
+  });
+
+  it('reads dotted fields', () => {
+    expect(fieldAt({ data: { readyVersion: '2.1.0' } }, 'data.readyVersion')).toBe('2.1.0');
+    expect(fieldAt({ data: {} }, 'data.readyVersion.x')).toBeUndefined();
+  });
+});
+
+describe('HTTP checks', () => {
+  let url = '';
+  let healthy = false;
+  const server = createServer((_req, res) => {
+    res.writeHead(healthy ? 200 : 503).end(healthy ? 'ok 2.1.0' : 'warming up');
+  });
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('waits until the endpoint answers as expected', async () => {
+    healthy = false;
+    setTimeout(() => (healthy = true), 1500);
+    await expect(waitForHttp({ url, expectStatus: 200, bodyContains: '2.1.0' }, Date.now() + 20_000)).resolves.toBe(
+      `${url}: HTTP 200`,
+    );
+  });
+
+  it('fails at the deadline naming the last answer', async () => {
+    healthy = false;
+    await expect(waitForHttp({ url, expectStatus: 200 }, Date.now() + 2_500)).rejects.toThrow(
+      `${url}: expected HTTP 200, last saw HTTP 503`,
+    );
+  });
+});
