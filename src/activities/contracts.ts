@@ -92,6 +92,12 @@ export interface RollbackReleaseResult {
   revision: number | null;
 }
 
+export interface LockHolder {
+  holder: string;
+  /** False while a lock is being released after its rollout closed. */
+  holderRunning: boolean;
+}
+
 /** Everything a worker must implement. Workflows import this type only. */
 export interface Activities {
   snapshotCluster(input: SnapshotInput): Promise<ClusterSnapshot>;
@@ -101,6 +107,6 @@ export interface Activities {
   cleanupSynchronizerJob(input: CleanupSynchronizerInput): Promise<void>;
   verifyWorkloads(input: VerifyInput): Promise<VerifyResult>;
   rollbackRelease(input: RollbackReleaseInput): Promise<RollbackReleaseResult>;
-  /** The workflow ID of the rollout holding a cluster's lock, if any. */
-  lockHolder(input: { lockWorkflowId: string }): Promise<string | undefined>;
+  /** Who holds a cluster's lock (undefined when nobody does), and whether that rollout is still running. */
+  lockHolder(input: { lockWorkflowId: string }): Promise<LockHolder | undefined>;
 }

@@ -1,4 +1,5 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { findLockHolder } from '../common/locks.js';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { RolloutInput } from '../domain/types.js';
 import { Version } from '../plan/schema.js';
@@ -76,14 +77,7 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
  * workflow takes the locks itself (atomically); this check only gives a person the answer before starting.
  */
 async function refuseHeldClusters(client: Client, clusters: string[]): Promise<void> {
-  const held: string[] = [];
-  for (const cluster of clusters) {
-    try {
-      const d = await client.workflow.getHandle(lockWorkflowId(cluster)).describe();
-      if (d.status.name === 'RUNNING') held.push(`${cluster} (held by ${d.parentExecution?.workflowId ?? 'unknown'})`);
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    }
-  }
+  const holders = await Promise.all(clusters.map((c) => findLockHolder(client, lockWorkflowId(c))));
+  const held = clusters.flatMap((c, i) => (holders[i]?.holderRunning ? [`${c} (held by ${holders[i]?.holder})`] : []));
   if (held.length > 0) throw new CliError(`clusters already taken by another running rollout: ${held.join(', ')}`);
 }

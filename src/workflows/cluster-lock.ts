@@ -1,18 +1,13 @@
-import { CancellationScope, condition, isCancellation, setHandler } from '@temporalio/workflow';
-import { releaseSignal } from './definitions.js';
+import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 
 /**
  * Holds one cluster for one rollout. Its workflow ID is the lock (`cluster-lock-<cluster>`): the server
- * refuses a second running workflow with that ID, which makes acquisition atomic. It ends when the rollout
- * releases it, or when the rollout closes (the parent-close policy requests cancellation).
+ * refuses a second running workflow with that ID, which makes acquisition atomic. It ends, completed, when
+ * the rollout that started it closes (the parent-close policy requests its cancellation).
  */
 export async function clusterLock(): Promise<void> {
-  let released = false;
-  setHandler(releaseSignal, () => {
-    released = true;
-  });
   try {
-    await CancellationScope.cancellable(() => condition(() => released));
+    await CancellationScope.cancellable(() => condition(() => false));
   } catch (err) {
     if (!isCancellation(err)) throw err;
   }

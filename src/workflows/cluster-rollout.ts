@@ -27,8 +27,8 @@ export interface ClusterRolloutInput extends ClusterTarget {
   snapshot?: ClusterSnapshot;
 }
 
+/** Steps whose target was already in place. The snapshot reached the rollout earlier, by signal. */
 export interface ClusterRolloutResult {
-  snapshot: ClusterSnapshot;
   skipped: StepName[];
 }
 
@@ -138,7 +138,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       details: [details],
     });
   }
-  return { snapshot, skipped: progress.skipped };
+  return { skipped: progress.skipped };
 }
 
 /** The innermost message of a Temporal failure chain: what actually went wrong. */

@@ -25,8 +25,5 @@ export interface ClusterProgress {
 }
 export const progressQuery = defineQuery<ClusterProgress>('progress');
 
-/** Sent by a rollout to the lock workflows it holds when it ends. */
-export const releaseSignal = defineSignal('release');
-
 /** Sent by a cluster's workflow to its rollout as soon as it has recorded where the cluster stood. */
 export const snapshotSignal = defineSignal<[{ cluster: string; snapshot: ClusterSnapshot }]>('snapshot');

@@ -120,7 +120,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
     })
     .then(
       (r) => {
-        Object.assign(c, { state: 'succeeded', snapshot: c.snapshot ?? r.snapshot, skippedSteps: r.skipped });
+        Object.assign(c, { state: 'succeeded', skippedSteps: r.skipped });
       },
       (err: unknown) => {
         if (isCancellation(err)) {

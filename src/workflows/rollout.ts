@@ -1,11 +1,10 @@
 import {
   ApplicationFailure,
-  CancellationScope,
   allHandlersFinished,
   condition,
-  getExternalWorkflowHandle,
   ParentClosePolicy,
   setCurrentDetails,
+  sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -16,7 +15,6 @@ import type { PhaseStatus, RolloutInput, RolloutResult } from '../domain/types.j
 import { quick } from './activity-options.js';
 import { nowIso } from './clock.js';
 import { clusterLock } from './cluster-lock.js';
-import { releaseSignal } from './definitions.js';
 import { lockWorkflowId } from './lock-id.js';
 import { runPhase, type RolloutRun } from './phase-runner.js';
 import { restoreClusters } from './rollback.js';
@@ -31,7 +29,7 @@ import {
 
 /**
  * A whole rollout: takes every cluster's lock, then walks the phases in order (approval gate, clusters,
- * bake), honours pause/abort/rollback at every wait, and ends by releasing the locks.
+ * bake), honours pause/abort/rollback at every wait. Its locks are released when it closes.
  */
 export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   const status = initialStatus(workflowInfo().workflowId, input, nowIso());
@@ -39,26 +37,22 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   const run: RolloutRun = { input, status, ctl, inFlight: new Map(), seq: 0, publish: () => publish(run) };
   run.publish();
 
-  const locks = await acquireLocks(status.clusters.map((c) => c.name));
-  try {
-    for (const phase of status.phases) {
-      status.currentPhase = phase.name;
-      if (!(await gate(run, phase)) || (await runPhase(run, phase)) === 'stop') break;
-    }
-    if (ctl.stop?.kind === 'rollback') {
-      const { scope = 'phase', reason } = ctl.stop;
-      status.reason = reason;
-      const current = status.currentPhase ?? '';
-      await restoreClusters(run, () => rollbackTargets(status, scope, current), 'rolled-back');
-    } else if (ctl.stop?.kind === 'abort') {
-      status.reason = ctl.stop.reason;
-      await restoreClusters(run, () => abortTargets(status), 'aborted');
-    } else {
-      status.state = 'succeeded';
-      status.reason = undefined;
-    }
-  } finally {
-    await CancellationScope.nonCancellable(() => releaseLocks(locks));
+  await acquireLocks(status.clusters.map((c) => c.name));
+  for (const phase of status.phases) {
+    status.currentPhase = phase.name;
+    if (!(await gate(run, phase)) || (await runPhase(run, phase)) === 'stop') break;
+  }
+  if (ctl.stop?.kind === 'rollback') {
+    const { scope = 'phase', reason } = ctl.stop;
+    status.reason = reason;
+    const current = status.currentPhase ?? '';
+    await restoreClusters(run, () => rollbackTargets(status, scope, current), 'rolled-back');
+  } else if (ctl.stop?.kind === 'abort') {
+    status.reason = ctl.stop.reason;
+    await restoreClusters(run, () => abortTargets(status), 'aborted');
+  } else {
+    status.state = 'succeeded';
+    status.reason = undefined;
   }
   status.finishedAt = nowIso();
   run.publish();
@@ -90,42 +84,39 @@ async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
   return true;
 }
 
-async function acquireLocks(clusters: string[]): Promise<string[]> {
-  const results = await Promise.allSettled(
-    clusters.map((c) =>
-      startChild(clusterLock, {
-        workflowId: lockWorkflowId(c),
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      }),
-    ),
-  );
-  const held = clusters.filter((_, i) => results[i]?.status === 'fulfilled').map(lockWorkflowId);
-  const refused = clusters.filter((_, i) => results[i]?.status === 'rejected');
-  if (refused.length === 0) return held;
-  await releaseLocks(held);
-  const other = results.find((r) => r.status === 'rejected')?.reason as unknown;
-  if (!(other instanceof WorkflowExecutionAlreadyStartedError)) throw other;
-  const holders = await Promise.all(
-    refused.map(
-      async (c) =>
-        `${c} (held by ${(await quick.lockHolder({ lockWorkflowId: lockWorkflowId(c) })) ?? 'another rollout'})`,
-    ),
-  );
-  throw ApplicationFailure.create({
-    type: 'ClusterLocked',
-    message: `clusters already taken by another running rollout: ${holders.join(', ')}`,
-    nonRetryable: true,
-  });
-}
-
-async function releaseLocks(lockIds: string[]): Promise<void> {
-  await Promise.all(
-    lockIds.map((id) =>
-      getExternalWorkflowHandle(id)
-        .signal(releaseSignal)
-        .catch(() => undefined),
-    ),
-  );
+/**
+ * Takes every cluster's lock, atomically per cluster: the server refuses a second running workflow with a
+ * lock's ID. Locks are children whose parent-close policy cancels them, so they are released when this
+ * rollout closes, however it closes, at no cost to its history. A lock whose holder has just closed is
+ * still being released: it is tried again for a few seconds before the rollout is refused.
+ */
+async function acquireLocks(clusters: string[]): Promise<void> {
+  let wanted = clusters;
+  for (let attempt = 1; ; attempt++) {
+    const results = await Promise.allSettled(
+      wanted.map((c) =>
+        startChild(clusterLock, { workflowId: lockWorkflowId(c), parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL }),
+      ),
+    );
+    const rejected = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [[wanted[i] as string, r.reason] as const] : [],
+    );
+    if (rejected.length === 0) return;
+    const other = rejected.find(([, reason]) => !(reason instanceof WorkflowExecutionAlreadyStartedError));
+    if (other) throw other[1];
+    wanted = rejected.map(([c]) => c);
+    const holders = await Promise.all(wanted.map((c) => quick.lockHolder({ lockWorkflowId: lockWorkflowId(c) })));
+    const held = wanted.filter((_, i) => holders[i]?.holderRunning);
+    if (held.length > 0 || attempt >= 10) {
+      const names = wanted.map((c, i) => `${c} (held by ${holders[i]?.holder ?? 'another rollout'})`);
+      throw ApplicationFailure.create({
+        type: 'ClusterLocked',
+        message: `clusters already taken by another running rollout: ${names.join(', ')}`,
+        nonRetryable: true,
+      });
+    }
+    await sleep('1s');
+  }
 }
 
 /** Upserts the search attributes when they change (one history event each time) and the UI details always. */
