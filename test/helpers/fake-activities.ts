@@ -147,7 +147,7 @@ export class FakeFleet {
           return { changed: call.changed, revision: r[role]?.revision ?? null };
         });
       },
-      lockHolder: () => Promise.resolve(undefined) as Promise<undefined>,
+      lockHolder: () => Promise.resolve<undefined>(undefined),
     };
   }
 }
