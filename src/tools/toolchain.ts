@@ -50,7 +50,7 @@ const bundles: Record<string, Bundle> = {
     tools: ['temporal'],
     accepts: (_t, out) => atLeast(/temporal version (\d+\.\d+\.\d+)/.exec(out)?.[1], versions.temporal),
     versionArgs: () => ['--version'],
-    note: 'about 5 minutes on 2 cores',
+    note: 'about 6 minutes on 2 cores',
     build: (out, log) =>
       goInstall(
         out,
@@ -113,7 +113,7 @@ const bundles: Record<string, Bundle> = {
         ? out.includes(`"gitVersion": "v${minor(versions.kubernetes)}.`)
         : out.includes(`Kubernetes v${minor(versions.kubernetes)}.`),
     versionArgs: (tool) => (tool === 'kubectl' ? ['version', '--client', '-o', 'json'] : ['--version']),
-    note: 'about 25-40 minutes on 2 cores',
+    note: 'about 8 to 10 minutes on 2 cores',
     build: (out, log) => buildKubernetes(out, log),
   },
 };
