@@ -64,7 +64,11 @@ on a dev server with activity doubles; outcome **${result.state}** in ${seconds.
 | parent \`rollout\` | ${events} (${(events / n).toFixed(1)} per cluster) | ${(bytes / 1e6).toFixed(2)} MB |
 | one \`clusterRollout\` child | ${child.events?.length ?? 0} | ${(Buffer.byteLength(historyToJSON(child)) / 1e3).toFixed(1)} kB |
 
-Temporal's limits are 51,200 events and 50 MB per history (warnings at 10,240 events and 10 MB).
+Temporal's limits are 51,200 events and 50 MB per history (warnings at 10,240 events and 10 MB). The JSON
+size overstates the server's (payloads are base64 in JSON). Per cluster the parent holds: the lock child's
+start (2 events), the cluster child's start and completion (3), one snapshot signal (1), and its share of
+workflow tasks. An earlier design released locks by signal and repeated the snapshot in the child's result:
+11,013 events and 9.33 MB for the same 1,000 clusters.
 `;
 const file = join(root, 'docs/benchmarks.md');
 const doc = readFileSync(file, 'utf8');
