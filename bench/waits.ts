@@ -4,7 +4,7 @@
  * same steps on the same lab cluster. Writes docs/benchmarks.md. A benchmark, not a test: it asserts nothing.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -268,6 +268,10 @@ Each run rolls a version not rolled before, so neither side skips work. The char
 hook takes 5 s in the lab, in both columns. The script waits in \`helm --wait\` for the workloads; the
 activities upgrade without --wait and then verify with watches (plus a verify window, set to 0 here).
 `;
-writeFileSync(join(root, 'docs/benchmarks.md'), md);
+// Keep the history-size section that bench/history.ts appends.
+const file = join(root, 'docs/benchmarks.md');
+const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
+const historyAt = previous.indexOf('\n## History size for a large fleet');
+writeFileSync(file, md + (historyAt >= 0 ? previous.slice(historyAt) : ''));
 console.log(md);
 process.exit(0);
