@@ -253,4 +253,61 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     const revisions = (await history('lab-1')).filter((h) => h.revision > before);
     expect(revisions.map((h) => [h.chartVersion, h.status])).toEqual([['2.3.0', 'deployed']]);
   });
+
+  it('recovers a release left pending-upgrade by a killed helm client, with no extra revision', async () => {
+    const before = (await current('lab-2'))?.revision ?? 0;
+    const helmRun = spawn(
+      helm,
+      [
+        'upgrade',
+        'express',
+        'express',
+        '--repo',
+        lab.readState()?.repoUrl ?? '',
+        '--version',
+        '2.2.0',
+        '-n',
+        'express',
+        '--kube-context',
+        'kwok-lab-2',
+        '--kubeconfig',
+        kubeconfig,
+      ],
+      { stdio: 'ignore' },
+    );
+    const deadline = Date.now() + 60_000;
+    while ((await current('lab-2'))?.status !== 'pending-upgrade') {
+      if (Date.now() > deadline) throw new Error('helm upgrade never seen pending');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    helmRun.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 7_000)); // past the migration hook: nobody will finish it now
+    expect(await current('lab-2')).toMatchObject({ revision: before + 1, status: 'pending-upgrade' });
+
+    const { createReleaseActivities } = await import('../../src/activities/releases.js');
+    const { createKubeFactory } = await import('../../src/activities/kube.js');
+    const plan = (await import('../../src/plan/load.js')).parsePlan(readFileSync(plans.pause, 'utf8'), 'pause.yaml');
+    const releases = createReleaseActivities({
+      helm,
+      kubeconfig,
+      pendingGraceMs: 3_000,
+      kube: createKubeFactory(() => {
+        const kc = new KubeConfig();
+        kc.loadFromFile(kubeconfig);
+        return kc;
+      }),
+    });
+    const result = await releases.upgradeRelease({
+      cluster: 'lab-2',
+      context: 'kwok-lab-2',
+      role: 'chart',
+      release: plan.spec.release.chart,
+      version: '2.2.0',
+      baseDir: join(root, 'rollout-plans'),
+      overlay: '../overlays/lab/lab-2/values.yaml',
+    });
+    expect(result).toMatchObject({ changed: true, revision: before + 1, chartVersion: '2.2.0' });
+    const after = (await history('lab-2')).filter((h) => h.revision > before);
+    expect(after.map((h) => [h.revision, h.chartVersion, h.status])).toEqual([[before + 1, '2.2.0', 'deployed']]);
+  });
 });
