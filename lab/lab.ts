@@ -331,13 +331,7 @@ export async function labFault(
   const ctx = ['--kubeconfig', state.kubeconfig, '--context', `kwok-${cluster}`];
   if (fault === 'sync-fails') {
     const file = join(repoRoot, 'lab', 'stages', 'sync-fails.yaml');
-    await run(
-      t.kubectl,
-      [...ctx, on ? 'apply' : 'delete', '--ignore-not-found=true', '-f', file].filter((a) =>
-        on ? a !== '--ignore-not-found=true' : true,
-      ),
-      t.env,
-    );
+    await run(t.kubectl, [...ctx, ...(on ? ['apply'] : ['delete', '--ignore-not-found=true']), '-f', file], t.env);
     return;
   }
   if (!version) throw new Error('bad-cache needs --version');

@@ -6,7 +6,7 @@ import { renderTemplate } from '../plan/template.js';
 import type { CacheReadyInput, CacheReadyResult, VerifyInput, VerifyResult } from './contracts.js';
 import { classifyHelm, runHelm } from './helm.js';
 import { classify, waitForObjects, type Kube, type KubeFactory } from './kube.js';
-import { activityContext } from './releases.js';
+import { activityContext, heartbeating } from './context.js';
 
 /** Reads a dotted path (data.readyVersion, status.conditions.0.type) from an object. */
 export function fieldAt(obj: unknown, path: string): unknown {
@@ -150,8 +150,7 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: string; k
       const deadline = Date.now() + durationMs(input.cache.timeout);
       const vars = { cluster: input.cluster, version: input.version, cacheKey: input.cacheKey };
       const ctx = activityContext();
-      const beat = setInterval(() => ctx?.heartbeat(), 5_000);
-      try {
+      return heartbeating(async () => {
         if (check.type === 'http') {
           return {
             observed: await waitForHttp(
@@ -181,42 +180,39 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: string; k
             `the cache: ${where} to be "${expected}" (it is ${items[0] ? JSON.stringify(fieldAt(items[0], check.field) ?? null) : 'missing'})`,
         });
         return { observed: `${where}=${seen}` };
-      } finally {
-        clearInterval(beat);
-      }
+      });
     },
 
     async verifyWorkloads(input: VerifyInput): Promise<VerifyResult> {
       const kube = deps.kube(input.context);
       const deadline = Date.now() + durationMs(input.verify.timeout);
       const ctx = activityContext();
-      const beat = setInterval(() => ctx?.heartbeat(), 5_000);
       try {
-        const workloads = await releaseWorkloads(input);
-        const states = await Promise.all(workloads.map((w) => rolledOut(kube, w, deadline)));
-        // No restarts during the window: pods that restarted while being verified are not healthy.
-        const windowMs = Math.min(durationMs(input.verify.window), Math.max(0, deadline - Date.now()));
-        if (windowMs > 0) await new Promise((r) => setTimeout(r, windowMs));
-        for (const s of states) {
-          const pods = await kube.core.listNamespacedPod({ namespace: s.namespace, labelSelector: s.selector });
-          const now = restartsOf(pods.items);
-          const restarted = [...now].filter(([pod, n]) => n > (s.restarts.get(pod) ?? 0)).map(([pod]) => pod);
-          if (restarted.length > 0)
-            throw ApplicationFailure.nonRetryable(
-              `${s.where}: pods restarted while verifying: ${restarted.join(', ')}`,
-              'VerifyFailed',
-            );
-        }
-        const checked = states.map((s) => `${s.where}: rolled out, ${s.restarts.size} pods Ready`);
-        for (const h of input.verify.http) checked.push(await waitForHttp(h, deadline, ctx?.cancellationSignal));
-        return { checked };
+        return await heartbeating(async () => {
+          const workloads = await releaseWorkloads(input);
+          const states = await Promise.all(workloads.map((w) => rolledOut(kube, w, deadline)));
+          // No restarts during the window: pods that restarted while being verified are not healthy.
+          const windowMs = Math.min(durationMs(input.verify.window), Math.max(0, deadline - Date.now()));
+          if (windowMs > 0) await new Promise((r) => setTimeout(r, windowMs));
+          for (const s of states) {
+            const pods = await kube.core.listNamespacedPod({ namespace: s.namespace, labelSelector: s.selector });
+            const now = restartsOf(pods.items);
+            const restarted = [...now].filter(([pod, n]) => n > (s.restarts.get(pod) ?? 0)).map(([pod]) => pod);
+            if (restarted.length > 0)
+              throw ApplicationFailure.nonRetryable(
+                `${s.where}: pods restarted while verifying: ${restarted.join(', ')}`,
+                'VerifyFailed',
+              );
+          }
+          const checked = states.map((s) => `${s.where}: rolled out, ${s.restarts.size} pods Ready`);
+          for (const h of input.verify.http) checked.push(await waitForHttp(h, deadline, ctx?.cancellationSignal));
+          return { checked };
+        });
       } catch (err) {
         if (err instanceof ApplicationFailure && err.type === 'Timeout') {
           throw ApplicationFailure.nonRetryable(err.message, 'VerifyFailed');
         }
         throw err;
-      } finally {
-        clearInterval(beat);
       }
     },
   };

@@ -58,10 +58,7 @@ export class HelmError extends Error {
   }
 
   get notFound(): boolean {
-    return (
-      /release: not found|not found/i.test(this.stderr) &&
-      !/chart .* not found|no chart version found/i.test(this.stderr)
-    );
+    return /not found/i.test(this.stderr) && !/chart .* not found|no chart version found/i.test(this.stderr);
   }
 }
 

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
@@ -26,6 +25,7 @@ import {
   type HelmOptions,
   type HelmRelease,
 } from './helm.js';
+import { activityContext } from './context.js';
 import { classify, isNotFound, waitForObjects, type KubeFactory } from './kube.js';
 
 export interface ReleaseDeps {
@@ -253,15 +253,6 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       return { changed: true, revision: after?.revision ?? null };
     },
   };
-}
-
-/** The activity context when running as an activity; undefined when called directly (benchmarks). */
-export function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
 }
 
 function sameVersion(a: string, b: string): boolean {

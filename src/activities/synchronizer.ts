@@ -8,7 +8,7 @@ import { durationMs } from '../plan/duration.js';
 import { renderTemplate, type TemplateVars } from '../plan/template.js';
 import type { CleanupSynchronizerInput, SynchronizerInput, SynchronizerResult } from './contracts.js';
 import { classify, isConflict, isNotFound, waitForObjects, type Kube, type KubeFactory } from './kube.js';
-import { activityContext } from './releases.js';
+import { activityContext, heartbeating } from './context.js';
 
 /** Name of the synchronizer Job for one cluster and version: the same on every attempt, so retries adopt it. */
 export function synchronizerJobName(cluster: string, version: string, cacheKey: string): string {
@@ -132,29 +132,27 @@ export function createSynchronizerActivities(deps: { kube: KubeFactory }) {
           activityContext()?.log.info('adopted existing synchronizer Job', { job: name, changed });
         }
       }
-      const ctx = activityContext();
-      const beat = setInterval(() => ctx?.heartbeat({ job: name }), 5_000);
-      try {
-        const finished = await waitForObjects<V1Job, V1Job>({
-          kube,
-          apiVersion: 'batch/v1',
-          kind: 'Job',
-          namespace,
-          fieldSelector: `metadata.name=${name}`,
-          check: (items) => (jobOutcome(items[0]) ? items[0] : undefined),
-          deadline: Date.now() + durationMs(input.synchronizer.timeout),
-          signal: ctx?.cancellationSignal,
-          describe: (items) =>
-            `${where} to finish (active ${items[0]?.status?.active ?? 0}, failed ${items[0]?.status?.failed ?? 0})`,
-        });
-        if (jobOutcome(finished) === 'failed') {
-          throw ApplicationFailure.nonRetryable(
-            `${where} failed: ${await failureReason(kube, finished)}`,
-            'SynchronizerFailed',
-          );
-        }
-      } finally {
-        clearInterval(beat);
+      const finished = await heartbeating(
+        () =>
+          waitForObjects<V1Job, V1Job>({
+            kube,
+            apiVersion: 'batch/v1',
+            kind: 'Job',
+            namespace,
+            fieldSelector: `metadata.name=${name}`,
+            check: (items) => (jobOutcome(items[0]) ? items[0] : undefined),
+            deadline: Date.now() + durationMs(input.synchronizer.timeout),
+            signal: activityContext()?.cancellationSignal,
+            describe: (items) =>
+              `${where} to finish (active ${items[0]?.status?.active ?? 0}, failed ${items[0]?.status?.failed ?? 0})`,
+          }),
+        { job: name },
+      );
+      if (jobOutcome(finished) === 'failed') {
+        throw ApplicationFailure.nonRetryable(
+          `${where} failed: ${await failureReason(kube, finished)}`,
+          'SynchronizerFailed',
+        );
       }
       return { jobName: name, namespace, changed };
     },

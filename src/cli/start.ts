@@ -5,13 +5,7 @@ import type { RolloutInput } from '../domain/types.js';
 import { Version } from '../plan/schema.js';
 import { workflowUiLink } from '../common/temporal-config.js';
 import { lockWorkflowId } from '../workflows/lock-id.js';
-import {
-  ChartVersionKey,
-  OperatorVersionKey,
-  RolloutPhaseKey,
-  RolloutPlanKey,
-  RolloutStateKey,
-} from '../workflows/search-attributes.js';
+import { rolloutAttributes } from '../workflows/search-attributes.js';
 import { actor, CliError, loadPlanFile, print, withClient } from './shared.js';
 
 export interface StartOptions {
@@ -50,13 +44,7 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
         taskQueue: config.taskQueue,
         workflowId,
         args: [input],
-        typedSearchAttributes: new TypedSearchAttributes([
-          { key: RolloutPlanKey, value: plan.metadata.name },
-          { key: RolloutStateKey, value: 'running' },
-          { key: RolloutPhaseKey, value: '' },
-          { key: ChartVersionKey, value: input.chartVersion },
-          { key: OperatorVersionKey, value: input.operatorVersion },
-        ]),
+        typedSearchAttributes: new TypedSearchAttributes(rolloutAttributes(input, 'running')),
         staticSummary: `Roll ${plan.metadata.name}: chart ${input.chartVersion}, operator ${input.operatorVersion}`,
       });
     } catch (err) {

@@ -1,5 +1,5 @@
 import { resolvePhases } from '../plan/resolve.js';
-import type { ClusterStatus, PhaseStatus, RollbackScope, RolloutInput, RolloutStatus } from './types.js';
+import type { ClusterState, ClusterStatus, PhaseStatus, RollbackScope, RolloutInput, RolloutStatus } from './types.js';
 
 /** The state a rollout starts in: every phase pending, every cluster pending. */
 export function initialStatus(id: string, input: RolloutInput, now: string): RolloutStatus {
@@ -63,11 +63,9 @@ export function clustersToStart(status: RolloutStatus, phase: PhaseStatus): Clus
  * ("phase") or in every phase so far ("all"). Untouched and skipped clusters are left alone.
  */
 export function rollbackTargets(status: RolloutStatus, scope: RollbackScope, currentPhase: string): ClusterStatus[] {
-  return status.clusters
-    .filter((c) => c.seq !== undefined && c.snapshot !== undefined)
-    .filter((c) => ['succeeded', 'failed', 'cancelled', 'rollback-failed'].includes(c.state))
-    .filter((c) => scope === 'all' || c.phase === currentPhase)
-    .sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0));
+  return changedClusters(status, ['succeeded', 'failed', 'cancelled', 'rollback-failed']).filter(
+    (c) => scope === 'all' || c.phase === currentPhase,
+  );
 }
 
 /**
@@ -75,7 +73,12 @@ export function rollbackTargets(status: RolloutStatus, scope: RollbackScope, cur
  * first, so no cluster stays between versions. Clusters that completed keep the new version.
  */
 export function abortTargets(status: RolloutStatus): ClusterStatus[] {
+  return changedClusters(status, ['failed', 'cancelled']);
+}
+
+/** Clusters in one of `states` that started changing and have a snapshot to return to, newest first. */
+function changedClusters(status: RolloutStatus, states: readonly ClusterState[]): ClusterStatus[] {
   return status.clusters
-    .filter((c) => c.seq !== undefined && c.snapshot !== undefined && ['failed', 'cancelled'].includes(c.state))
+    .filter((c) => c.seq !== undefined && c.snapshot !== undefined && states.includes(c.state))
     .sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0));
 }

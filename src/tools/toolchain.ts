@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -253,7 +253,6 @@ async function buildKubernetes(outDir: string, log: (l: string) => void) {
       maxBuffer: 16 << 20,
     });
     const goMod = (JSON.parse(stdout) as { GoMod: string }).GoMod;
-    const { readFile } = await import('node:fs/promises');
     const text = await readFile(goMod, 'utf8');
     const staging = [...text.matchAll(/^\s*(k8s\.io\/[\w.-]+)\s+=>\s+\.\/staging\//gm)].map((m) => m[1] as string);
     const stagingVersion = `v0.${v.split('.').slice(1).join('.')}`;

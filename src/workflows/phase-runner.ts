@@ -20,8 +20,8 @@ export interface RolloutRun {
   input: RolloutInput;
   status: RolloutStatus;
   ctl: Controls;
-  /** In-flight cluster workflows, by cluster, so abort and rollback can cancel them. */
-  inFlight: Map<string, { scope: CancellationScope; done: Promise<void> }>;
+  /** The cancellation scopes of in-flight cluster workflows, by cluster, so abort and rollback can cancel them. */
+  inFlight: Map<string, CancellationScope>;
   seq: number;
   /** Called after every state change; publishes search attributes and UI details. */
   publish: () => void;
@@ -37,7 +37,7 @@ export type PhaseEnd = 'done' | 'stop';
  * failures beyond maxFailures the plan's policy applies: wait for a person's decision, or request a rollback.
  */
 export async function runPhase(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEnd> {
-  const { status, ctl } = run;
+  const { ctl } = run;
   phase.state = 'running';
   phase.startedAt ??= nowIso();
   for (;;) {
@@ -46,7 +46,6 @@ export async function runPhase(run: RolloutRun, phase: PhaseStatus): Promise<Pha
     const bakeFailed = await bake(run, phase);
     if (ctl.stop) return 'stop';
     if (!bakeFailed) break;
-    status.state = 'running';
   }
   phase.state = 'succeeded';
   phase.finishedAt = nowIso();
@@ -94,7 +93,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
   c.workflowId = `${status.id}:${c.name}${c.attempts > 1 ? `:attempt-${c.attempts}` : ''}`;
   const workflowId = c.workflowId;
   const scope = new CancellationScope();
-  const done = scope
+  void scope
     .run(async () => {
       const child = await startChild(clusterRollout, {
         workflowId,
@@ -138,7 +137,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
       ctl.version++;
       run.publish();
     });
-  run.inFlight.set(c.name, { scope, done });
+  run.inFlight.set(c.name, scope);
 }
 
 /** The phase's bake; returns true when verification failed (the cluster is then marked failed). */

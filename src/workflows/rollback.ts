@@ -7,7 +7,7 @@ import type { RolloutRun } from './phase-runner.js';
 
 /** Cancels in-flight cluster workflows and waits until each has settled. */
 export async function drainInFlight(run: RolloutRun): Promise<void> {
-  for (const { scope } of run.inFlight.values()) scope.cancel();
+  for (const scope of run.inFlight.values()) scope.cancel();
   await condition(() => run.inFlight.size === 0);
 }
 

@@ -19,13 +19,7 @@ import { lockWorkflowId } from './lock-id.js';
 import { runPhase, type RolloutRun } from './phase-runner.js';
 import { restoreClusters } from './rollback.js';
 import { installControls } from './rollout-controls.js';
-import {
-  ChartVersionKey,
-  OperatorVersionKey,
-  RolloutPhaseKey,
-  RolloutPlanKey,
-  RolloutStateKey,
-} from './search-attributes.js';
+import { rolloutAttributes } from './search-attributes.js';
 
 /**
  * A whole rollout: takes every cluster's lock, then walks the phases in order (approval gate, clusters,
@@ -126,13 +120,7 @@ function publish(run: RolloutRun): void {
   const key = `${state}|${status.currentPhase ?? ''}`;
   if (key !== run.published) {
     run.published = key;
-    upsertSearchAttributes([
-      { key: RolloutPlanKey, value: input.plan.metadata.name },
-      { key: RolloutStateKey, value: state },
-      { key: RolloutPhaseKey, value: status.currentPhase ?? '' },
-      { key: ChartVersionKey, value: input.chartVersion },
-      { key: OperatorVersionKey, value: input.operatorVersion },
-    ]);
+    upsertSearchAttributes(rolloutAttributes(input, state, status.currentPhase));
   }
   const rows = status.phases.map((p) => `| ${p.name} | ${p.state} | ${clusterSummary(run, p.name)} |`);
   setCurrentDetails(

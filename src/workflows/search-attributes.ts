@@ -1,4 +1,5 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import type { RolloutInput } from '../domain/types.js';
 
 /** Typed search attributes the rollout upserts on every transition; register them on the namespace. */
 export const RolloutPlanKey = defineSearchAttributeKey('RolloutPlan', SearchAttributeType.KEYWORD);
@@ -14,3 +15,18 @@ export const rolloutSearchAttributes = [
   ChartVersionKey,
   OperatorVersionKey,
 ] as const;
+
+/** The attributes' values for a rollout in a given state and phase: the one mapping the CLI and workflow share. */
+export function rolloutAttributes(
+  input: Pick<RolloutInput, 'plan' | 'chartVersion' | 'operatorVersion'>,
+  state: string,
+  phase = '',
+): SearchAttributePair[] {
+  return [
+    { key: RolloutPlanKey, value: input.plan.metadata.name },
+    { key: RolloutStateKey, value: state },
+    { key: RolloutPhaseKey, value: phase },
+    { key: ChartVersionKey, value: input.chartVersion },
+    { key: OperatorVersionKey, value: input.operatorVersion },
+  ];
+}
