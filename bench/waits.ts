@@ -114,7 +114,7 @@ const results: string[] = [];
     await sync.runSynchronizerJob(input);
     const done = performance.now();
     lags.push(done - (await seen));
-    await sync.cleanupSynchronizerJob({ ...target, jobName: name, namespace: 'express' });
+    await sync.cleanupSynchronizerJob({ ...target, version: input.version, namespace: 'express', timeout: '1m' });
   }
   results.push(
     `| synchronizer Job succeeded (seen by a raw watch) -> runSynchronizerJob returns | ${median(lags).toFixed(0)} ms | ${Math.max(...lags).toFixed(0)} ms |`,
@@ -140,6 +140,7 @@ async function ours(version: string) {
     version,
     baseDir,
     overlay: '../overlays/lab/lab-1/values.yaml',
+    rolloutId: 'bench',
   });
   const input = {
     ...target,
@@ -149,9 +150,9 @@ async function ours(version: string) {
     baseDir,
     rolloutId: 'bench',
   };
-  const job = await sync.runSynchronizerJob(input);
+  await sync.runSynchronizerJob(input);
   await checks.waitForCacheReady({ ...target, cache: plan.spec.cache!, version, cacheKey: input.cacheKey });
-  await sync.cleanupSynchronizerJob({ ...target, ...job });
+  await sync.cleanupSynchronizerJob({ ...target, version, namespace: 'express', timeout: '1m' });
   await checks.verifyWorkloads({
     ...target,
     release: plan.spec.release.chart,

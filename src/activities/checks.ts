@@ -4,9 +4,10 @@ import { parseAllDocuments } from 'yaml';
 import { durationMs } from '../plan/duration.js';
 import { renderTemplate } from '../plan/template.js';
 import type { CacheReadyInput, CacheReadyResult, VerifyInput, VerifyResult } from './contracts.js';
+import { FailureType } from '../domain/failure-types.js';
 import { classifyHelm, runHelm } from './helm.js';
 import { classify, waitForObjects, type Kube, type KubeFactory } from './kube.js';
-import { activityContext, heartbeating } from './context.js';
+import { activityContext, beat, clusterStep, stepDeadline } from './context.js';
 
 /** Reads a dotted path (data.readyVersion, status.conditions.0.type) from an object. */
 export function fieldAt(obj: unknown, path: string): unknown {
@@ -44,7 +45,7 @@ export async function waitForHttp(check: HttpCheckSpec, deadline: number, signal
     if (Date.now() + 2_000 >= deadline) {
       throw ApplicationFailure.nonRetryable(
         `${check.url}: expected HTTP ${check.expectStatus}, last saw ${last}`,
-        'Timeout',
+        FailureType.Timeout,
       );
     }
     await new Promise((r) => setTimeout(r, 2_000));
@@ -94,7 +95,9 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: string; k
         namespace: w.namespace ?? input.release.namespace,
       }));
     }
-    const manifest = await runHelm({ binary: deps.helm, kubeconfig: deps.kubeconfig }, input.context, [
+    const ctx = activityContext();
+    const helm = { binary: deps.helm, kubeconfig: deps.kubeconfig, heartbeat: beat, signal: ctx?.cancellationSignal };
+    const manifest = await runHelm(helm, input.context, [
       'get',
       'manifest',
       input.release.releaseName,
@@ -145,77 +148,75 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: string; k
   }
 
   return {
-    async waitForCacheReady(input: CacheReadyInput): Promise<CacheReadyResult> {
-      const { check } = input.cache;
-      const deadline = Date.now() + durationMs(input.cache.timeout);
-      const vars = { cluster: input.cluster, version: input.version, cacheKey: input.cacheKey };
-      const ctx = activityContext();
-      return heartbeating(async () => {
-        if (check.type === 'http') {
-          return {
-            observed: await waitForHttp(
-              {
-                ...check,
-                url: renderTemplate(check.url, vars),
-                bodyContains: check.bodyContains && renderTemplate(check.bodyContains, vars),
-              },
-              deadline,
-              ctx?.cancellationSignal,
-            ),
-          };
-        }
-        const kube = deps.kube(input.context);
-        const expected = renderTemplate(check.equals, vars);
-        const where = `${check.kind} ${check.namespace ? `${check.namespace}/` : ''}${check.name} ${check.field} on ${input.cluster}`;
-        const seen = await waitForObjects<KubernetesObject, string>({
-          kube,
-          apiVersion: check.apiVersion,
-          kind: check.kind,
-          namespace: check.namespace,
-          fieldSelector: `metadata.name=${check.name}`,
-          check: (items) => (String(fieldAt(items[0], check.field)) === expected ? expected : undefined),
-          deadline,
-          signal: ctx?.cancellationSignal,
-          describe: (items) =>
-            `the cache: ${where} to be "${expected}" (it is ${items[0] ? JSON.stringify(fieldAt(items[0], check.field) ?? null) : 'missing'})`,
-        });
-        return { observed: `${where}=${seen}` };
-      });
+    waitForCacheReady: (input: CacheReadyInput): Promise<CacheReadyResult> => {
+      const deadline = stepDeadline(input.cache.timeout);
+      return clusterStep(input, deadline, () => cacheReady(input, deadline));
     },
 
-    async verifyWorkloads(input: VerifyInput): Promise<VerifyResult> {
-      const kube = deps.kube(input.context);
-      const deadline = Date.now() + durationMs(input.verify.timeout);
-      const ctx = activityContext();
-      try {
-        return await heartbeating(async () => {
-          const workloads = await releaseWorkloads(input);
-          const states = await Promise.all(workloads.map((w) => rolledOut(kube, w, deadline)));
-          // No restarts during the window: pods that restarted while being verified are not healthy.
-          const windowMs = Math.min(durationMs(input.verify.window), Math.max(0, deadline - Date.now()));
-          if (windowMs > 0) await new Promise((r) => setTimeout(r, windowMs));
-          for (const s of states) {
-            const pods = await kube.core.listNamespacedPod({ namespace: s.namespace, labelSelector: s.selector });
-            const now = restartsOf(pods.items);
-            const restarted = [...now].filter(([pod, n]) => n > (s.restarts.get(pod) ?? 0)).map(([pod]) => pod);
-            if (restarted.length > 0)
-              throw ApplicationFailure.nonRetryable(
-                `${s.where}: pods restarted while verifying: ${restarted.join(', ')}`,
-                'VerifyFailed',
-              );
-          }
-          const checked = states.map((s) => `${s.where}: rolled out, ${s.restarts.size} pods Ready`);
-          for (const h of input.verify.http) checked.push(await waitForHttp(h, deadline, ctx?.cancellationSignal));
-          return { checked };
-        });
-      } catch (err) {
-        if (err instanceof ApplicationFailure && err.type === 'Timeout') {
-          throw ApplicationFailure.nonRetryable(err.message, 'VerifyFailed');
+    verifyWorkloads: (input: VerifyInput): Promise<VerifyResult> => {
+      const deadline = stepDeadline(input.verify.timeout);
+      return clusterStep(input, deadline, () => verify(input, deadline)).catch((err: unknown) => {
+        if (err instanceof ApplicationFailure && err.type === FailureType.Timeout) {
+          throw ApplicationFailure.nonRetryable(err.message, FailureType.VerifyFailed);
         }
         throw err;
-      }
+      });
     },
   };
+
+  async function cacheReady(input: CacheReadyInput, deadline: number): Promise<CacheReadyResult> {
+    const { check } = input.cache;
+    const vars = { cluster: input.cluster, version: input.version, cacheKey: input.cacheKey };
+    const ctx = activityContext();
+    if (check.type === 'http') {
+      const url = renderTemplate(check.url, vars);
+      const bodyContains = check.bodyContains && renderTemplate(check.bodyContains, vars);
+      return { observed: await waitForHttp({ ...check, url, bodyContains }, deadline, ctx?.cancellationSignal) };
+    }
+    const kube = deps.kube(input.context);
+    const expected = renderTemplate(check.equals, vars);
+    const where = `${check.kind} ${check.namespace ? `${check.namespace}/` : ''}${check.name} ${check.field} on ${input.cluster}`;
+    const seen = await waitForObjects<KubernetesObject, string>({
+      kube,
+      apiVersion: check.apiVersion,
+      kind: check.kind,
+      namespace: check.namespace,
+      fieldSelector: `metadata.name=${check.name}`,
+      check: (items) => (String(fieldAt(items[0], check.field)) === expected ? expected : undefined),
+      deadline,
+      signal: ctx?.cancellationSignal,
+      describe: (items) =>
+        `the cache: ${where} to be "${expected}" (it is ${items[0] ? JSON.stringify(fieldAt(items[0], check.field) ?? null) : 'missing'})`,
+    });
+    return { observed: `${where}=${seen}` };
+  }
+
+  async function verify(input: VerifyInput, deadline: number): Promise<VerifyResult> {
+    const kube = deps.kube(input.context);
+    const ctx = activityContext();
+    const workloads = await releaseWorkloads(input);
+    const states = await Promise.all(workloads.map((w) => rolledOut(kube, w, deadline)));
+    // No restarts during the window: pods that restarted while being verified are not healthy.
+    const windowMs = Math.min(durationMs(input.verify.window), Math.max(0, deadline - Date.now()));
+    if (windowMs > 0) await new Promise((r) => setTimeout(r, windowMs));
+    for (const s of states) {
+      const pods = await kube.core
+        .listNamespacedPod({ namespace: s.namespace, labelSelector: s.selector })
+        .catch((err: unknown) => {
+          throw classify(err, `list pods of ${s.where}`);
+        });
+      const now = restartsOf(pods.items);
+      const restarted = [...now].filter(([pod, n]) => n > (s.restarts.get(pod) ?? 0)).map(([pod]) => pod);
+      if (restarted.length > 0)
+        throw ApplicationFailure.nonRetryable(
+          `${s.where}: pods restarted while verifying: ${restarted.join(', ')}`,
+          FailureType.VerifyFailed,
+        );
+    }
+    const checked = states.map((s) => `${s.where}: rolled out, ${s.restarts.size} pods Ready`);
+    for (const h of input.verify.http) checked.push(await waitForHttp(h, deadline, ctx?.cancellationSignal));
+    return { checked };
+  }
 }
 
 function restartsOf(pods: V1Pod[]): Map<string, number> {

@@ -1,4 +1,9 @@
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../domain/failure-types.js';
+import { durationMs } from '../plan/duration.js';
+import type { ActivityHeartbeat } from './contracts.js';
+import { Unreachable } from './errors.js';
 
 /** The activity context when running as an activity; undefined when called directly (benchmarks, tests). */
 export function activityContext(): Context | undefined {
@@ -9,16 +14,77 @@ export function activityContext(): Context | undefined {
   }
 }
 
-/**
- * Runs a long wait while heartbeating every 5 s, so a worker that dies is noticed within the heartbeat
- * timeout and cancellation reaches the activity. `details` go with each heartbeat.
- */
-export async function heartbeating<T>(run: () => Promise<T>, details?: unknown): Promise<T> {
+/** What each activity last reported, sent with every heartbeat so that a later heartbeat never erases it. */
+const reports = new WeakMap<Context, ActivityHeartbeat>();
+
+/** Heartbeats with the activity's current report (see `ActivityHeartbeat`). */
+export function beat(): void {
   const ctx = activityContext();
-  const beat = ctx ? setInterval(() => ctx.heartbeat(details), 5_000) : undefined;
+  if (ctx) ctx.heartbeat(reports.get(ctx) ?? {});
+}
+
+function report(update: Partial<ActivityHeartbeat>): void {
+  const ctx = activityContext();
+  if (!ctx) return;
+  const next = { ...reports.get(ctx), ...update };
+  if (update.unreachable === undefined) delete next.unreachable;
+  reports.set(ctx, next);
+  ctx.heartbeat(next);
+}
+
+/**
+ * When a step must be over: its timeout counted from when the activity was first scheduled, so a retry
+ * after a crash or an outage does not grant the step a fresh timeout.
+ */
+export function stepDeadline(timeout: string): number {
+  const start = activityContext()?.info.scheduledTimestampMs ?? Date.now();
+  return start + durationMs(timeout);
+}
+
+/**
+ * Runs a step of an activity on one cluster while heartbeating every 5 s (so a worker that dies is noticed
+ * within the heartbeat timeout and cancellation reaches the step). When the cluster does not answer
+ * (`Unreachable`), the whole step runs again after a capped backoff (1 s doubling to 15 s), and the
+ * heartbeat says since when the cluster is unreachable, which `rollout status` shows; every step is
+ * idempotent, so running it again is safe. At the deadline the step fails with ClusterUnreachable.
+ * Failures that are final (invalid, forbidden, not found) pass through at once.
+ */
+export function clusterStep<T>(
+  target: { cluster: string; context: string },
+  deadline: number,
+  run: () => Promise<T>,
+): Promise<T> {
+  return untilReachable(`${target.cluster} (context ${target.context})`, deadline, run);
+}
+
+/** `clusterStep` for any peer: `what` names it in the failure (a cluster, a chart repository). */
+export async function untilReachable<T>(what: string, deadline: number, run: () => Promise<T>): Promise<T> {
+  const ctx = activityContext();
+  const timer = ctx ? setInterval(beat, 5_000) : undefined;
+  let since: string | undefined;
   try {
-    return await run();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await run();
+        if (since) report({ unreachable: undefined });
+        return result;
+      } catch (err) {
+        if (!(err instanceof Unreachable) || ctx?.cancellationSignal.aborted) throw err;
+        since ??= new Date().toISOString();
+        const backoff = Math.min(15_000, 1_000 * 2 ** (attempt - 1));
+        if (Date.now() + backoff >= deadline) {
+          throw ApplicationFailure.nonRetryable(
+            `${what} unreachable since ${since}, ${attempt} attempts until the step's timeout: ${err.message}`,
+            FailureType.ClusterUnreachable,
+          );
+        }
+        report({ unreachable: { since, attempts: attempt, error: err.message } });
+        ctx?.log.warn('unreachable; retrying', { what, attempt, error: err.message });
+        if (ctx) await ctx.sleep(backoff);
+        else await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
   } finally {
-    if (beat) clearInterval(beat);
+    if (timer) clearInterval(timer);
   }
 }

@@ -13,9 +13,20 @@ export interface ClusterTarget {
   context: string;
 }
 
+/**
+ * What a running activity reports with each heartbeat. Temporal keeps the latest one with the pending
+ * activity: `rollout status` and the Web UI's pending activities show it.
+ */
+export interface ActivityHeartbeat {
+  /** Set while the cluster does not answer and the step is retrying. */
+  unreachable?: { since: string; attempts: number; error: string };
+}
+
 export interface SnapshotInput extends ClusterTarget {
   operator: Pick<ReleaseSpec, 'releaseName' | 'namespace'>;
   chart: Pick<ReleaseSpec, 'releaseName' | 'namespace'>;
+  /** How long to keep retrying an unreachable cluster. */
+  timeout: string;
 }
 
 export interface UpgradeReleaseInput extends ClusterTarget {
@@ -27,11 +38,15 @@ export interface UpgradeReleaseInput extends ClusterTarget {
   baseDir: string;
   /** The cluster's overlay, applied after the release's base values. */
   overlay?: string;
+  /** Recorded as the Helm revision's description, so `helm history` says which rollout made it. */
+  rolloutId: string;
 }
 
 export interface UpgradeReleaseResult {
   /** False when the release already ran this version with these values: nothing was done. */
   changed: boolean;
+  /** With changed false: the revision in place was made by this rollout (an attempt cut short, resumed). */
+  resumed?: boolean;
   revision: number;
   chartVersion: string;
   valuesDigest: string;
@@ -50,6 +65,8 @@ export interface SynchronizerResult {
   namespace: string;
   /** False when a Job for this cluster and version had already succeeded. */
   changed: boolean;
+  /** The Job found in place was started by this rollout (an attempt cut short, resumed). */
+  resumed?: boolean;
 }
 
 export interface CacheReadyInput extends ClusterTarget {
@@ -63,9 +80,12 @@ export interface CacheReadyResult {
   observed: string;
 }
 
+/** Removes the synchronizer Jobs of one version from a cluster (all of them: a retry may have left two). */
 export interface CleanupSynchronizerInput extends ClusterTarget {
-  jobName: string;
   namespace: string;
+  version: string;
+  /** How long to keep retrying an unreachable cluster. */
+  timeout: string;
 }
 
 export interface VerifyInput extends ClusterTarget {
@@ -85,11 +105,30 @@ export interface RollbackReleaseInput extends ClusterTarget {
   release: Pick<ReleaseSpec, 'releaseName' | 'namespace' | 'timeout'>;
   /** Where to return; null means the release did not exist before, so it is uninstalled. */
   to: ReleaseSnapshot | null;
+  /** How long to keep retrying an unreachable cluster (the plan's onFailure.rollbackTimeout). */
+  timeout: string;
 }
 
 export interface RollbackReleaseResult {
   changed: boolean;
   revision: number | null;
+}
+
+/** What a rollout checks once, on the worker, before it takes a lock or touches a cluster. */
+export interface PreflightInput {
+  operator: ReleaseSpec;
+  chart: ReleaseSpec;
+  operatorVersion: string;
+  chartVersion: string;
+  baseDir: string;
+  synchronizer?: SynchronizerSpec;
+  /** Every cluster with its overlay, so the chart is rendered with each cluster's values. */
+  clusters: { cluster: string; overlay?: string }[];
+}
+
+export interface PreflightResult {
+  /** One line per check that passed, e.g. "chart express 2.1.0 renders with the values of 3 clusters". */
+  checked: string[];
 }
 
 export interface LockHolder {
@@ -100,6 +139,12 @@ export interface LockHolder {
 
 /** Everything a worker must implement. Workflows import this type only. */
 export interface Activities {
+  /**
+   * Both charts exist at their versions, every values file parses, the synchronizer template is a Job,
+   * and the chart renders (`helm template`) with every cluster's values. Touches no cluster. Fails with
+   * PreflightFailed listing every problem.
+   */
+  preflight(input: PreflightInput): Promise<PreflightResult>;
   snapshotCluster(input: SnapshotInput): Promise<ClusterSnapshot>;
   upgradeRelease(input: UpgradeReleaseInput): Promise<UpgradeReleaseResult>;
   runSynchronizerJob(input: SynchronizerInput): Promise<SynchronizerResult>;

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../domain/failure-types.js';
+import { Unreachable } from './errors.js';
 
 /** What Helm says of a release (`helm status -o json`), reduced to what rollouts decide on. */
 export interface HelmRelease {
@@ -9,6 +11,8 @@ export interface HelmRelease {
   revision: number;
   status: string;
   chartVersion: string;
+  /** The revision's description; revisions this tool makes say which rollout made them. */
+  description?: string;
 }
 
 export interface HelmOptions {
@@ -22,9 +26,13 @@ export interface HelmOptions {
   signal?: AbortSignal;
 }
 
-/** Runs helm with the context and kubeconfig; resolves stdout, rejects with helm's own error text. */
-export function runHelm(opts: HelmOptions, context: string, args: string[]): Promise<string> {
-  const full = [...args, '--kube-context', context, ...(opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : [])];
+/**
+ * Runs helm with the context and kubeconfig (none for commands that never touch a cluster, such as
+ * `template` and `pull`); resolves stdout, rejects with helm's own error text.
+ */
+export function runHelm(opts: HelmOptions, context: string | undefined, args: string[]): Promise<string> {
+  const target = context === undefined ? [] : ['--kube-context', context];
+  const full = [...args, ...target, ...(context && opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : [])];
   return new Promise((resolve, reject) => {
     const child = spawn(opts.binary, full, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -42,7 +50,10 @@ export function runHelm(opts: HelmOptions, context: string, args: string[]): Pro
       if (beat) clearInterval(beat);
       opts.signal?.removeEventListener('abort', onAbort);
       if (code === 0) resolve(stdout);
-      else reject(new HelmError(`helm ${args.slice(0, 2).join(' ')} on ${context}`, code ?? -1, stderr.trim()));
+      else {
+        const what = `helm ${args.slice(0, 2).join(' ')}${context === undefined ? '' : ` on ${context}`}`;
+        reject(new HelmError(what, code ?? -1, stderr.trim()));
+      }
     });
   });
 }
@@ -62,15 +73,23 @@ export class HelmError extends Error {
   }
 }
 
+const missingChart = /no chart version found|chart .*not found|not found in .* repository|: not found$/im;
+// Helm's words when the cluster or the chart repository does not answer; none of them judges the release.
+const unreachable =
+  /Kubernetes cluster unreachable|connection refused|connection reset|i\/o timeout|TLS handshake timeout|no such host|http2: client connection lost|the server is currently unable to handle the request|Service Unavailable|Too Many Requests|etcdserver: request timed out|the server was unable to return a response|net\/http: request canceled|unexpected EOF|: EOF$/im;
+const permanent =
+  /failed to download|values don't meet the specifications|parse error|template: |unable to build kubernetes objects|is invalid|forbidden|cannot patch|has no deployed releases/i;
+
 /**
- * Classifies a helm failure: chart or version not found, invalid values, rendering errors and
- * forbidden are non-retryable; anything else (network, API server, conflicts) is retried.
+ * Classifies a helm failure: a missing chart or version, invalid values, rendering errors and forbidden
+ * are non-retryable; a cluster or repository that does not answer is `Unreachable` (retried until the
+ * step's deadline); anything else (conflicts, another operation in progress) is retried by Temporal.
  */
 export function classifyHelm(err: unknown): Error {
   if (!(err instanceof HelmError)) return err as Error;
-  const permanent =
-    /no chart version found|chart .*not found|failed to download|values don't meet the specifications|parse error|template: |INSTALLATION FAILED: unable to build kubernetes objects|is invalid|forbidden|cannot patch|has no deployed releases/i;
-  if (permanent.test(err.stderr)) return ApplicationFailure.nonRetryable(err.message, 'HelmFailed');
+  if (missingChart.test(err.stderr)) return ApplicationFailure.nonRetryable(err.message, FailureType.HelmFailed);
+  if (unreachable.test(err.stderr)) return new Unreachable(err.message);
+  if (permanent.test(err.stderr)) return ApplicationFailure.nonRetryable(err.message, FailureType.HelmFailed);
   return err;
 }
 
@@ -86,12 +105,14 @@ export async function releaseHistory(
   if (max !== undefined) args.push('--max', String(max));
   try {
     const out = await runHelm(opts, context, args);
-    return (JSON.parse(out) as { revision: number; status: string; chart: string }[]).map((h) => ({
+    const revisions = JSON.parse(out) as { revision: number; status: string; chart: string; description?: string }[];
+    return revisions.map((h) => ({
       name,
       namespace,
       revision: h.revision,
       status: h.status,
       chartVersion: chartVersionOf(h.chart),
+      description: h.description,
     }));
   } catch (err) {
     if (err instanceof HelmError && err.notFound) return [];

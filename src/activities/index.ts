@@ -3,6 +3,7 @@ import { createCheckActivities } from './checks.js';
 import type { Activities } from './contracts.js';
 import type { KubeFactory } from './kube.js';
 import { createLockActivities } from '../common/locks.js';
+import { createPreflightActivities } from './preflight.js';
 import { createReleaseActivities } from './releases.js';
 import { createSynchronizerActivities } from './synchronizer.js';
 
@@ -20,6 +21,7 @@ export interface ActivityDeps {
 /** The worker's real activities, built from their dependencies (the composition root passes real ones). */
 export function createActivities(deps: ActivityDeps): Activities {
   return {
+    ...createPreflightActivities(deps),
     ...createReleaseActivities(deps),
     ...createSynchronizerActivities(deps),
     ...createCheckActivities(deps),

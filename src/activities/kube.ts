@@ -9,6 +9,8 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../domain/failure-types.js';
+import { isNetworkError, isTransientStatus, Unreachable } from './errors.js';
 
 /** KubernetesObjectApi that also says where a kind's collection lives, for list and watch. */
 export class ObjectApi extends KubernetesObjectApi {
@@ -78,8 +80,9 @@ function defaultKubeConfig(): KubeConfig {
 
 /**
  * Classifies a Kubernetes API error: bad requests, forbidden, not found and invalid values will not heal
- * by retrying and become non-retryable failures naming what was asked; conflicts, throttling, server
- * and network errors are rethrown as they are, so Temporal retries them.
+ * by retrying and become non-retryable failures naming what was asked; throttling, server errors and
+ * network errors mean the cluster did not answer (`Unreachable`, retried until the step's deadline);
+ * conflicts and anything else are plain errors, which Temporal retries.
  */
 export function classify(err: unknown, what: string): Error {
   if (err instanceof ApiException) {
@@ -88,10 +91,12 @@ export function classify(err: unknown, what: string): Error {
     if ([400, 401, 403, 404, 405, 422].includes(code)) {
       return ApplicationFailure.nonRetryable(`${what}: ${code} ${reason}`, `KubernetesApi${code}`);
     }
+    if (isTransientStatus(code)) return new Unreachable(`${what}: ${code} ${reason}`);
     return new Error(`${what}: ${code} ${reason}`);
   }
-  if (err instanceof ApplicationFailure) return err;
-  return new Error(`${what}: ${(err as Error).message ?? String(err)}`);
+  if (err instanceof ApplicationFailure || err instanceof Unreachable) return err;
+  const message = `${what}: ${(err as Error).message ?? String(err)}`;
+  return isNetworkError(err) ? new Unreachable(message) : new Error(message);
 }
 
 export function isNotFound(err: unknown): boolean {
@@ -136,13 +141,18 @@ export interface WaitOptions<T extends KubernetesObject, R> {
  */
 export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOptions<T, R>): Promise<R> {
   const { kube, deadline, signal } = opts;
-  const path = await kube.objects.collectionPath(opts.apiVersion, opts.kind, opts.namespace);
+  const path = await kube.objects.collectionPath(opts.apiVersion, opts.kind, opts.namespace).catch((err: unknown) => {
+    throw classify(err, `discover ${opts.kind} in ${kube.context}`);
+  });
   const items = new Map<string, T>();
   const key = (o: T) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
   for (;;) {
     if (signal?.aborted) throw signal.reason ?? new Error('cancelled');
     if (Date.now() >= deadline) {
-      throw ApplicationFailure.nonRetryable(`timed out waiting for ${opts.describe([...items.values()])}`, 'Timeout');
+      throw ApplicationFailure.nonRetryable(
+        `timed out waiting for ${opts.describe([...items.values()])}`,
+        FailureType.Timeout,
+      );
     }
     kube.requests.count++;
     let list: { items: T[]; metadata?: { resourceVersion?: string } };

@@ -25,7 +25,8 @@ import {
   type HelmOptions,
   type HelmRelease,
 } from './helm.js';
-import { activityContext } from './context.js';
+import { activityContext, beat, clusterStep, stepDeadline } from './context.js';
+import { FailureType } from '../domain/failure-types.js';
 import { classify, isNotFound, waitForObjects, type KubeFactory } from './kube.js';
 
 export interface ReleaseDeps {
@@ -43,7 +44,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     return {
       binary: deps.helm,
       kubeconfig: deps.kubeconfig,
-      heartbeat: ctx ? () => ctx.heartbeat() : undefined,
+      heartbeat: ctx ? beat : undefined,
       signal: ctx?.cancellationSignal,
     };
   };
@@ -92,7 +93,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       signal: activityContext()?.cancellationSignal,
       describe: () => `${secretName} to leave its pending state`,
     }).catch((err: unknown) => {
-      if (err instanceof ApplicationFailure && err.type === 'Timeout') return undefined;
+      if (err instanceof ApplicationFailure && err.type === FailureType.Timeout) return undefined;
       throw err;
     });
     if (settled === undefined) {
@@ -159,99 +160,102 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     }
   }
 
+  /** Helm's description of the revisions this tool makes: names the rollout, for `helm history` and resumption. */
+  const madeBy = (rolloutId: string) => `phased-rollout: ${rolloutId}`;
+
+  async function upgrade(input: UpgradeReleaseInput): Promise<UpgradeReleaseResult> {
+    const { release, context, baseDir } = input;
+    const files = [...release.values, ...(input.overlay ? [input.overlay] : [])].map((f) => resolve(baseDir, f));
+    const values = mergeValues(await Promise.all(files.map(readValues)));
+    const digest = valuesDigest(values);
+    const chartRef = isLocalChart(release.chart) ? resolve(baseDir, release.chart) : release.chart;
+    if (isLocalChart(release.chart)) await requireLocalVersion(chartRef, input.version);
+
+    const current = await currentRelease(context, release.releaseName, release.namespace);
+    if (current?.status === 'deployed' && sameVersion(current.chartVersion, input.version)) {
+      const deployedDigest = await releaseValuesDigest(helmOpts(), context, release.releaseName, release.namespace);
+      if (deployedDigest === digest) {
+        return {
+          changed: false,
+          resumed: current.description === madeBy(input.rolloutId),
+          revision: current.revision,
+          chartVersion: current.chartVersion,
+          valuesDigest: digest,
+        };
+      }
+    }
+    const args = ['upgrade', '--install', release.releaseName, chartRef, '-n', release.namespace, '--create-namespace'];
+    if (!isLocalChart(release.chart)) args.push('--version', input.version);
+    if (release.repository) args.push('--repo', release.repository);
+    args.push('--timeout', `${Math.round(durationMs(release.timeout) / 1000)}s`, '-o', 'json');
+    args.push('--description', madeBy(input.rolloutId));
+    for (const f of files) args.push('-f', f);
+    const out = await runHelm(helmOpts(), context, args).catch((err: unknown) => {
+      throw classifyHelm(err);
+    });
+    const r = JSON.parse(out) as { version: number; chart?: { metadata?: { version?: string } } };
+    return {
+      changed: true,
+      revision: r.version,
+      chartVersion: r.chart?.metadata?.version ?? input.version,
+      valuesDigest: digest,
+    };
+  }
+
+  async function rollback(input: RollbackReleaseInput): Promise<RollbackReleaseResult> {
+    const { release, context, to } = input;
+    const current = await currentRelease(context, release.releaseName, release.namespace);
+    if (to === null) {
+      if (!current) return { changed: false, revision: null };
+      await runHelm(helmOpts(), context, ['uninstall', release.releaseName, '-n', release.namespace]).catch(
+        (err: unknown) => {
+          if (err instanceof HelmError && err.notFound) return '';
+          throw classifyHelm(err);
+        },
+      );
+      return { changed: true, revision: null };
+    }
+    if (!current) {
+      throw ApplicationFailure.nonRetryable(
+        `${release.namespace}/${release.releaseName} on ${context} is gone; cannot roll back to revision ${to.revision}`,
+        'ReleaseMissing',
+      );
+    }
+    if (current.status === 'deployed' && sameVersion(current.chartVersion, to.chartVersion)) {
+      const digest = await releaseValuesDigest(helmOpts(), context, release.releaseName, release.namespace);
+      if (digest === to.valuesDigest) return { changed: false, revision: current.revision };
+    }
+    await runHelm(helmOpts(), context, [
+      'rollback',
+      release.releaseName,
+      String(to.revision),
+      '-n',
+      release.namespace,
+      '--timeout',
+      `${Math.round(durationMs(release.timeout) / 1000)}s`,
+    ]).catch((err: unknown) => {
+      throw classifyHelm(err);
+    });
+    await unstickStatefulSets(context, release.releaseName, release.namespace);
+    const after = await releaseStatus(helmOpts(), context, release.releaseName, release.namespace);
+    return { changed: true, revision: after?.revision ?? null };
+  }
+
   return {
-    async snapshotCluster(input: SnapshotInput): Promise<ClusterSnapshot> {
-      const [operator, chart] = [
-        await snapshotOf(input.context, input.operator.releaseName, input.operator.namespace),
-        await snapshotOf(input.context, input.chart.releaseName, input.chart.namespace),
-      ];
-      return { operator, chart, takenAt: new Date().toISOString() };
-    },
+    snapshotCluster: (input: SnapshotInput): Promise<ClusterSnapshot> =>
+      clusterStep(input, stepDeadline(input.timeout), async () => {
+        const [operator, chart] = [
+          await snapshotOf(input.context, input.operator.releaseName, input.operator.namespace),
+          await snapshotOf(input.context, input.chart.releaseName, input.chart.namespace),
+        ];
+        return { operator, chart, takenAt: new Date().toISOString() };
+      }),
 
-    async upgradeRelease(input: UpgradeReleaseInput): Promise<UpgradeReleaseResult> {
-      const { release, context, baseDir } = input;
-      const files = [...release.values, ...(input.overlay ? [input.overlay] : [])].map((f) => resolve(baseDir, f));
-      const values = mergeValues(await Promise.all(files.map(readValues)));
-      const digest = valuesDigest(values);
-      const chartRef = isLocalChart(release.chart) ? resolve(baseDir, release.chart) : release.chart;
-      if (isLocalChart(release.chart)) await requireLocalVersion(chartRef, input.version);
+    upgradeRelease: (input: UpgradeReleaseInput): Promise<UpgradeReleaseResult> =>
+      clusterStep(input, stepDeadline(input.release.timeout), () => upgrade(input)),
 
-      const current = await currentRelease(context, release.releaseName, release.namespace);
-      if (current?.status === 'deployed' && sameVersion(current.chartVersion, input.version)) {
-        const deployedDigest = await releaseValuesDigest(helmOpts(), context, release.releaseName, release.namespace);
-        if (deployedDigest === digest) {
-          return {
-            changed: false,
-            revision: current.revision,
-            chartVersion: current.chartVersion,
-            valuesDigest: digest,
-          };
-        }
-      }
-      const args = [
-        'upgrade',
-        '--install',
-        release.releaseName,
-        chartRef,
-        '-n',
-        release.namespace,
-        '--create-namespace',
-      ];
-      if (!isLocalChart(release.chart)) args.push('--version', input.version);
-      if (release.repository) args.push('--repo', release.repository);
-      args.push('--timeout', `${Math.round(durationMs(release.timeout) / 1000)}s`, '-o', 'json');
-      for (const f of files) args.push('-f', f);
-      activityContext()?.heartbeat({ helm: 'upgrade', release: release.releaseName });
-      const out = await runHelm(helmOpts(), context, args).catch((err: unknown) => {
-        throw classifyHelm(err);
-      });
-      const r = JSON.parse(out) as { version: number; chart?: { metadata?: { version?: string } } };
-      return {
-        changed: true,
-        revision: r.version,
-        chartVersion: r.chart?.metadata?.version ?? input.version,
-        valuesDigest: digest,
-      };
-    },
-
-    async rollbackRelease(input: RollbackReleaseInput): Promise<RollbackReleaseResult> {
-      const { release, context, to } = input;
-      const current = await currentRelease(context, release.releaseName, release.namespace);
-      if (to === null) {
-        if (!current) return { changed: false, revision: null };
-        await runHelm(helmOpts(), context, ['uninstall', release.releaseName, '-n', release.namespace]).catch(
-          (err: unknown) => {
-            if (err instanceof HelmError && err.notFound) return '';
-            throw classifyHelm(err);
-          },
-        );
-        return { changed: true, revision: null };
-      }
-      if (!current) {
-        throw ApplicationFailure.nonRetryable(
-          `${release.namespace}/${release.releaseName} on ${context} is gone; cannot roll back to revision ${to.revision}`,
-          'ReleaseMissing',
-        );
-      }
-      if (current.status === 'deployed' && sameVersion(current.chartVersion, to.chartVersion)) {
-        const digest = await releaseValuesDigest(helmOpts(), context, release.releaseName, release.namespace);
-        if (digest === to.valuesDigest) return { changed: false, revision: current.revision };
-      }
-      await runHelm(helmOpts(), context, [
-        'rollback',
-        release.releaseName,
-        String(to.revision),
-        '-n',
-        release.namespace,
-        '--timeout',
-        `${Math.round(durationMs(release.timeout) / 1000)}s`,
-      ]).catch((err: unknown) => {
-        throw classifyHelm(err);
-      });
-      await unstickStatefulSets(context, release.releaseName, release.namespace);
-      const after = await releaseStatus(helmOpts(), context, release.releaseName, release.namespace);
-      return { changed: true, revision: after?.revision ?? null };
-    },
+    rollbackRelease: (input: RollbackReleaseInput): Promise<RollbackReleaseResult> =>
+      clusterStep(input, stepDeadline(input.timeout), () => rollback(input)),
   };
 }
 
@@ -259,14 +263,14 @@ function sameVersion(a: string, b: string): boolean {
   return a.replace(/^v/, '') === b.replace(/^v/, '');
 }
 
-async function readValues(file: string): Promise<unknown> {
+export async function readValues(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw ApplicationFailure.nonRetryable(
       `values file ${file} cannot be read on the worker: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      'ValuesFile',
+      FailureType.ValuesFile,
     );
   }
   try {
@@ -274,13 +278,13 @@ async function readValues(file: string): Promise<unknown> {
   } catch (err) {
     throw ApplicationFailure.nonRetryable(
       `values file ${file} is not valid YAML: ${(err as Error).message}`,
-      'ValuesFile',
+      FailureType.ValuesFile,
     );
   }
 }
 
 /** Helm ignores --version for a local chart, so the chart on disk must be the version asked for. */
-async function requireLocalVersion(chartDir: string, version: string): Promise<void> {
+export async function requireLocalVersion(chartDir: string, version: string): Promise<void> {
   let meta: { version?: string };
   try {
     meta = parseYaml(await readFile(resolve(chartDir, 'Chart.yaml'), 'utf8')) as { version?: string };

@@ -4,11 +4,12 @@ import { resolve } from 'node:path';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse as parseYaml } from 'yaml';
-import { durationMs } from '../plan/duration.js';
+import { jobTemplateProblem } from '../plan/job-template.js';
 import { renderTemplate, type TemplateVars } from '../plan/template.js';
 import type { CleanupSynchronizerInput, SynchronizerInput, SynchronizerResult } from './contracts.js';
 import { classify, isConflict, isNotFound, waitForObjects, type Kube, type KubeFactory } from './kube.js';
-import { activityContext, heartbeating } from './context.js';
+import { activityContext, clusterStep, stepDeadline } from './context.js';
+import { FailureType } from '../domain/failure-types.js';
 
 /** Name of the synchronizer Job for one cluster and version: the same on every attempt, so retries adopt it. */
 export function synchronizerJobName(cluster: string, version: string, cacheKey: string): string {
@@ -18,9 +19,12 @@ export function synchronizerJobName(cluster: string, version: string, cacheKey: 
 }
 
 /** Renders the plan's Job template: placeholders in every string, then name, namespace and labels set. */
-export async function renderJob(input: SynchronizerInput): Promise<V1Job> {
+export async function renderJob(
+  input: Pick<SynchronizerInput, 'cluster' | 'version' | 'cacheKey' | 'synchronizer' | 'baseDir' | 'rolloutId'>,
+): Promise<V1Job> {
   const vars: TemplateVars = { cluster: input.cluster, version: input.version, cacheKey: input.cacheKey };
   const { template } = input.synchronizer;
+  const where = `synchronizer template${template.file ? ` ${template.file}` : ''}`;
   let job: V1Job;
   try {
     if (template.file) {
@@ -28,10 +32,10 @@ export async function renderJob(input: SynchronizerInput): Promise<V1Job> {
       job = parseYaml(renderTemplate(text, vars)) as V1Job;
     } else job = renderStrings(template.inline, vars) as V1Job;
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`synchronizer template: ${(err as Error).message}`, 'SynchronizerTemplate');
+    throw ApplicationFailure.nonRetryable(`${where}: ${(err as Error).message}`, FailureType.SynchronizerTemplate);
   }
-  if (job?.kind !== 'Job')
-    throw ApplicationFailure.nonRetryable('synchronizer template must be a batch/v1 Job', 'SynchronizerTemplate');
+  const problem = jobTemplateProblem(job);
+  if (problem) throw ApplicationFailure.nonRetryable(`${where}: ${problem}`, FailureType.SynchronizerTemplate);
   const name = synchronizerJobName(input.cluster, input.version, input.cacheKey);
   job.apiVersion = 'batch/v1';
   job.metadata = {
@@ -106,68 +110,76 @@ export function createSynchronizerActivities(deps: { kube: KubeFactory }) {
   }
 
   return {
-    async runSynchronizerJob(input: SynchronizerInput): Promise<SynchronizerResult> {
-      const kube = deps.kube(input.context);
-      const job = await renderJob(input);
-      const name = job.metadata?.name as string;
-      const namespace = input.synchronizer.namespace;
-      const where = `Job ${namespace}/${name} on ${input.cluster}`;
-      const create = () => kube.batch.createNamespacedJob({ namespace, body: job });
-      let changed = true;
-      try {
-        await create();
-      } catch (err) {
-        if (!isConflict(err)) throw classify(err, `create ${where}`);
-        const existing = await kube.batch.readNamespacedJob({ name, namespace }).catch((e: unknown) => {
-          throw classify(e, `read ${where}`);
-        });
-        if (jobOutcome(existing) === 'failed') {
-          // A retry after a failure runs the synchronizer again rather than reporting the old failure.
-          await replaceFailedJob(kube, name, namespace, where);
-          await create().catch((e: unknown) => {
-            throw classify(e, `create ${where}`);
-          });
-        } else {
-          changed = jobOutcome(existing) !== 'complete';
-          activityContext()?.log.info('adopted existing synchronizer Job', { job: name, changed });
-        }
-      }
-      const finished = await heartbeating(
-        () =>
-          waitForObjects<V1Job, V1Job>({
-            kube,
-            apiVersion: 'batch/v1',
-            kind: 'Job',
-            namespace,
-            fieldSelector: `metadata.name=${name}`,
-            check: (items) => (jobOutcome(items[0]) ? items[0] : undefined),
-            deadline: Date.now() + durationMs(input.synchronizer.timeout),
-            signal: activityContext()?.cancellationSignal,
-            describe: (items) =>
-              `${where} to finish (active ${items[0]?.status?.active ?? 0}, failed ${items[0]?.status?.failed ?? 0})`,
-          }),
-        { job: name },
-      );
-      if (jobOutcome(finished) === 'failed') {
-        throw ApplicationFailure.nonRetryable(
-          `${where} failed: ${await failureReason(kube, finished)}`,
-          'SynchronizerFailed',
-        );
-      }
-      return { jobName: name, namespace, changed };
+    runSynchronizerJob: (input: SynchronizerInput): Promise<SynchronizerResult> => {
+      const deadline = stepDeadline(input.synchronizer.timeout);
+      return clusterStep(input, deadline, () => runJob(input, deadline));
     },
 
-    async cleanupSynchronizerJob(input: CleanupSynchronizerInput): Promise<void> {
-      const kube = deps.kube(input.context);
-      try {
-        await kube.batch.deleteNamespacedJob({
-          name: input.jobName,
-          namespace: input.namespace,
-          propagationPolicy: 'Background',
-        });
-      } catch (err) {
-        if (!isNotFound(err)) throw classify(err, `delete Job ${input.namespace}/${input.jobName} on ${input.cluster}`);
-      }
-    },
+    cleanupSynchronizerJob: (input: CleanupSynchronizerInput): Promise<void> =>
+      clusterStep(input, stepDeadline(input.timeout), () => cleanup(input)),
   };
+
+  async function runJob(input: SynchronizerInput, deadline: number): Promise<SynchronizerResult> {
+    const kube = deps.kube(input.context);
+    const job = await renderJob(input);
+    const name = job.metadata?.name as string;
+    const namespace = input.synchronizer.namespace;
+    const where = `Job ${namespace}/${name} on ${input.cluster}`;
+    const create = () => kube.batch.createNamespacedJob({ namespace, body: job });
+    let changed = true;
+    let resumed = false;
+    try {
+      await create();
+    } catch (err) {
+      if (!isConflict(err)) throw classify(err, `create ${where}`);
+      const existing = await kube.batch.readNamespacedJob({ name, namespace }).catch((e: unknown) => {
+        throw classify(e, `read ${where}`);
+      });
+      if (jobOutcome(existing) === 'failed') {
+        // A retry after a failure runs the synchronizer again rather than reporting the old failure.
+        await replaceFailedJob(kube, name, namespace, where);
+        await create().catch((e: unknown) => {
+          throw classify(e, `create ${where}`);
+        });
+      } else {
+        changed = jobOutcome(existing) !== 'complete';
+        resumed = existing.metadata?.annotations?.['phased-rollout.dev/rollout'] === input.rolloutId;
+        activityContext()?.log.info('adopted existing synchronizer Job', { job: name, changed, resumed });
+      }
+    }
+    const finished = await waitForObjects<V1Job, V1Job>({
+      kube,
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      namespace,
+      fieldSelector: `metadata.name=${name}`,
+      check: (items) => (jobOutcome(items[0]) ? items[0] : undefined),
+      deadline,
+      signal: activityContext()?.cancellationSignal,
+      describe: (items) =>
+        `${where} to finish (active ${items[0]?.status?.active ?? 0}, failed ${items[0]?.status?.failed ?? 0})`,
+    });
+    if (jobOutcome(finished) === 'failed') {
+      throw ApplicationFailure.nonRetryable(
+        `${where} failed: ${await failureReason(kube, finished)}`,
+        FailureType.SynchronizerFailed,
+      );
+    }
+    return { jobName: name, namespace, changed, resumed: !changed && resumed };
+  }
+
+  async function cleanup(input: CleanupSynchronizerInput): Promise<void> {
+    const kube = deps.kube(input.context);
+    try {
+      await kube.batch.deleteCollectionNamespacedJob({
+        namespace: input.namespace,
+        labelSelector: `phased-rollout.dev/synchronizer=true,phased-rollout.dev/version=${input.version}`,
+        propagationPolicy: 'Background',
+      });
+    } catch (err) {
+      if (!isNotFound(err)) {
+        throw classify(err, `delete synchronizer Jobs of ${input.version} in ${input.namespace} on ${input.cluster}`);
+      }
+    }
+  }
 }

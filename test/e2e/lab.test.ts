@@ -305,6 +305,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
       version: '2.2.0',
       baseDir: join(root, 'rollout-plans'),
       overlay: '../overlays/lab/lab-2/values.yaml',
+      rolloutId: 'e2e-pending',
     });
     expect(result).toMatchObject({ changed: true, revision: before + 1, chartVersion: '2.2.0' });
     const after = (await history('lab-2')).filter((h) => h.revision > before);

@@ -1,0 +1,150 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../domain/failure-types.js';
+import { isLocalChart } from '../plan/resolve.js';
+import type { ReleaseSpec } from '../plan/schema.js';
+import { renderTemplate } from '../plan/template.js';
+import type { PreflightInput, PreflightResult } from './contracts.js';
+import { activityContext, beat, stepDeadline, untilReachable } from './context.js';
+import { classifyHelm, mergeValues, runHelm, valuesDigest, type HelmOptions } from './helm.js';
+import { readValues, requireLocalVersion } from './releases.js';
+import { renderJob } from './synchronizer.js';
+
+/** Renders at most this many clusters' values at once: helm template is CPU-bound. */
+const renderParallelism = 4;
+
+/**
+ * The checks a rollout makes once, on the worker, before it takes a lock or touches a cluster: what can
+ * be known to fail is refused before the canary's operator is upgraded. Touches no cluster.
+ */
+export function createPreflightActivities(deps: { helm: string }) {
+  const helmOpts = (): HelmOptions => ({
+    binary: deps.helm,
+    heartbeat: beat,
+    signal: activityContext()?.cancellationSignal,
+  });
+
+  /** The chart at its version, as a local path helm can template: pulled from its repository when remote. */
+  async function fetchChart(release: ReleaseSpec, version: string, baseDir: string, dir: string): Promise<string> {
+    if (isLocalChart(release.chart)) {
+      const path = resolve(baseDir, release.chart);
+      await requireLocalVersion(path, version);
+      return path;
+    }
+    const args = ['pull', release.chart, '--version', version, '-d', dir];
+    if (release.repository) args.push('--repo', release.repository);
+    await untilReachable(`chart repository of ${release.chart}`, stepDeadline('5m'), () =>
+      runHelm(helmOpts(), undefined, args).catch((err: unknown) => {
+        throw classifyHelm(err);
+      }),
+    );
+    const [tgz] = (await readdir(dir)).filter((f) => f.endsWith('.tgz'));
+    if (!tgz) throw new Error(`helm pull of ${release.chart} ${version} left no chart archive`);
+    return join(dir, tgz);
+  }
+
+  /** Renders the chart once per distinct set of values; returns a problem per cluster whose values fail. */
+  async function renderForClusters(
+    release: ReleaseSpec,
+    chartPath: string,
+    baseDir: string,
+    clusters: PreflightInput['clusters'],
+  ): Promise<string[]> {
+    const groups = new Map<string, { files: string[]; clusters: string[] }>();
+    const problems: string[] = [];
+    for (const c of clusters) {
+      const files = [...release.values, ...(c.overlay ? [c.overlay] : [])];
+      try {
+        const digest = valuesDigest(mergeValues(await Promise.all(files.map((f) => readValues(resolve(baseDir, f))))));
+        const group = groups.get(digest) ?? { files, clusters: [] };
+        group.clusters.push(c.cluster);
+        groups.set(digest, group);
+      } catch (err) {
+        problems.push(`cluster ${c.cluster}: ${(err as Error).message}`);
+      }
+    }
+    const queue = [...groups.values()];
+    const worker = async () => {
+      for (let g = queue.shift(); g; g = queue.shift()) {
+        const args = ['template', release.releaseName, chartPath, '-n', release.namespace];
+        for (const f of g.files) args.push('-f', resolve(baseDir, f));
+        try {
+          await runHelm(helmOpts(), undefined, args);
+        } catch (err) {
+          const text = (err as { stderr?: string }).stderr ?? (err as Error).message;
+          problems.push(`chart ${release.chart} does not render with the values of ${g.clusters.join(', ')}: ${text}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: renderParallelism }, worker));
+    return problems;
+  }
+
+  return {
+    async preflight(input: PreflightInput): Promise<PreflightResult> {
+      const dir = await mkdtemp(join(tmpdir(), 'rollout-preflight-'));
+      const problems: string[] = [];
+      const checked: string[] = [];
+      try {
+        const releases: {
+          role: string;
+          release: ReleaseSpec;
+          version: string;
+          clusters: PreflightInput['clusters'];
+        }[] = [
+          {
+            role: 'operator',
+            release: input.operator,
+            version: input.operatorVersion,
+            clusters: [{ cluster: 'every cluster' }],
+          },
+          { role: 'chart', release: input.chart, version: input.chartVersion, clusters: input.clusters },
+        ];
+        for (const { role, release, version, clusters } of releases) {
+          let chartPath: string;
+          try {
+            chartPath = await fetchChart(release, version, input.baseDir, join(dir, role));
+          } catch (err) {
+            if (!(err instanceof ApplicationFailure)) throw err;
+            problems.push(`${role} chart ${release.chart} ${version}: ${err.message}`);
+            continue;
+          }
+          const failed = await renderForClusters(release, chartPath, input.baseDir, clusters);
+          problems.push(...failed);
+          const values = role === 'chart' ? `the values of each of ${clusters.length} clusters` : 'its values';
+          if (failed.length === 0) checked.push(`${role} chart ${release.chart} ${version} renders with ${values}`);
+        }
+        if (input.synchronizer) {
+          const first = input.clusters[0]?.cluster ?? 'cluster';
+          const vars = { cluster: first, version: input.chartVersion };
+          try {
+            const cacheKey = renderTemplate(input.synchronizer.cacheKey, vars);
+            await renderJob({
+              ...vars,
+              cacheKey,
+              synchronizer: input.synchronizer,
+              baseDir: input.baseDir,
+              rolloutId: '',
+            });
+            checked.push('synchronizer template renders to a batch/v1 Job');
+          } catch (err) {
+            problems.push((err as Error).message);
+          }
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      if (problems.length > 0) {
+        const shown = problems.slice(0, 20).map((p) => `- ${p}`);
+        if (problems.length > 20) shown.push(`- ...and ${problems.length - 20} more`);
+        throw ApplicationFailure.nonRetryable(
+          `preflight found ${problems.length} problem(s); no cluster was touched:\n${shown.join('\n')}`,
+          FailureType.PreflightFailed,
+        );
+      }
+      return { checked };
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * The failure vocabulary: the `type` of every ApplicationFailure the activities and workflows throw, so
+ * that code deciding on a failure matches a named member, never a string literal.
+ */
+export const FailureType = {
+  /**
+   * The cluster's API server (or Helm's connection to it) did not answer: connection refused or reset,
+   * timeouts, DNS, 5xx, 429. Retried with capped backoff for as long as the step's timeout allows; this
+   * type is thrown only when that time is used up.
+   */
+  ClusterUnreachable: 'ClusterUnreachable',
+  /** A wait reached its deadline with the cluster answering but the condition still false. */
+  Timeout: 'Timeout',
+  /** Workloads did not roll out, pods were not Ready, restarted, or a health endpoint failed. */
+  VerifyFailed: 'VerifyFailed',
+  /** Helm refused for a reason retrying will not mend (chart or version missing, invalid values...). */
+  HelmFailed: 'HelmFailed',
+  /** The synchronizer Job failed. */
+  SynchronizerFailed: 'SynchronizerFailed',
+  /** The synchronizer's template is not a Job, or does not render. */
+  SynchronizerTemplate: 'SynchronizerTemplate',
+  /** A values file the plan names cannot be read or is not YAML. */
+  ValuesFile: 'ValuesFile',
+  /** Checks before any cluster is touched found the rollout cannot succeed (chart, version, file, render). */
+  PreflightFailed: 'PreflightFailed',
+  /** Another running rollout holds one of the clusters. */
+  ClusterLocked: 'ClusterLocked',
+  /** A step of one cluster failed; details say which step and where the cluster stood. */
+  ClusterStepFailed: 'ClusterStepFailed',
+  /** Verification failed during a phase's bake; details name the cluster. */
+  BakeVerifyFailed: 'BakeVerifyFailed',
+} as const;
+
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];

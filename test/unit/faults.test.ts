@@ -1,0 +1,100 @@
+import { ApiException } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { describe, expect, it } from 'vitest';
+import { clusterStep } from '../../src/activities/context.js';
+import { Unreachable } from '../../src/activities/errors.js';
+import { classifyHelm, HelmError } from '../../src/activities/helm.js';
+import { classify } from '../../src/activities/kube.js';
+
+const target = { cluster: 'lab-1', context: 'kwok-lab-1' };
+
+function flaky(failures: number, err: () => Error = () => new Unreachable('connect ECONNREFUSED 127.0.0.1:6443')) {
+  let calls = 0;
+  return {
+    run: () => (++calls <= failures ? Promise.reject(err()) : Promise.resolve('done')),
+    calls: () => calls,
+  };
+}
+
+describe('classifying failures', () => {
+  it('treats network errors, throttling and server errors as an unreachable cluster', () => {
+    const refused = Object.assign(
+      new Error('request to https://127.0.0.1:1/api failed, reason: connect ECONNREFUSED'),
+      {
+        code: 'ECONNREFUSED',
+      },
+    );
+    expect(classify(refused, 'list ConfigMap in kwok-lab-1')).toBeInstanceOf(Unreachable);
+    expect(classify(new Error('socket hang up'), 'watch')).toBeInstanceOf(Unreachable);
+    expect(classify(new ApiException(503, 'unavailable', '{}', {}), 'get')).toBeInstanceOf(Unreachable);
+    expect(classify(new ApiException(429, 'slow down', '{}', {}), 'get')).toBeInstanceOf(Unreachable);
+  });
+
+  it('keeps final answers final and conflicts retryable but not "unreachable"', () => {
+    const missing = classify(new ApiException(404, 'nope', '{"message":"configmaps \\"x\\" not found"}', {}), 'get x');
+    expect(missing).toBeInstanceOf(ApplicationFailure);
+    expect((missing as ApplicationFailure).nonRetryable).toBe(true);
+    expect(missing.message).toBe('get x: 404 configmaps "x" not found');
+    const conflict = classify(new ApiException(409, 'conflict', '{}', {}), 'update');
+    expect(conflict).not.toBeInstanceOf(Unreachable);
+    expect(conflict).not.toBeInstanceOf(ApplicationFailure);
+  });
+
+  it("reads Helm's words: an unreachable cluster or repository is not a verdict on the release", () => {
+    const helm = (stderr: string) => classifyHelm(new HelmError('helm upgrade on kwok-lab-1', 1, stderr));
+    expect(
+      helm(
+        'Error: Kubernetes cluster unreachable: Get "https://127.0.0.1:1/version": dial tcp: connect: connection refused',
+      ),
+    ).toBeInstanceOf(Unreachable);
+    expect(
+      helm(
+        'Error: looks like "http://127.0.0.1:8879" is not a valid chart repository or cannot be reached: Get "http://127.0.0.1:8879/index.yaml": dial tcp 127.0.0.1:8879: connect: connection refused',
+      ),
+    ).toBeInstanceOf(Unreachable);
+    const missing = helm('Error: chart "express" version "2.7.0" not found in http://127.0.0.1:8879 repository');
+    expect(missing).toBeInstanceOf(ApplicationFailure);
+    expect((missing as ApplicationFailure).type).toBe('HelmFailed');
+    expect(
+      helm('Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress'),
+    ).not.toBeInstanceOf(ApplicationFailure);
+  });
+});
+
+describe('a step on an unreachable cluster', () => {
+  it('retries with backoff until the cluster answers, and says since when it is unreachable meanwhile', async () => {
+    const env = new MockActivityEnvironment({ scheduledTimestampMs: Date.now() });
+    const beats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => beats.push(d));
+    const step = flaky(2);
+    const result = await env.run(() => clusterStep(target, Date.now() + 60_000, step.run));
+    expect(result).toBe('done');
+    expect(step.calls()).toBe(3);
+    expect(beats[0]).toMatchObject({
+      unreachable: { attempts: 1, error: 'connect ECONNREFUSED 127.0.0.1:6443', since: expect.any(String) as unknown },
+    });
+    expect(beats[1]).toMatchObject({ unreachable: { attempts: 2 } });
+    expect(beats.at(-1), 'once it answers, the report no longer says unreachable').toEqual({});
+  });
+
+  it('fails at the deadline, naming the cluster, since when and how often it tried', async () => {
+    const env = new MockActivityEnvironment({ scheduledTimestampMs: Date.now() });
+    const step = flaky(Infinity);
+    const err = await env.run(() => clusterStep(target, Date.now() + 2_500, step.run)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect((err as ApplicationFailure).type).toBe('ClusterUnreachable');
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
+    expect((err as Error).message).toMatch(
+      /^lab-1 \(context kwok-lab-1\) unreachable since \S+, 2 attempts until the step's timeout: connect ECONNREFUSED/,
+    );
+  });
+
+  it('passes a final failure through at once', async () => {
+    const env = new MockActivityEnvironment({ scheduledTimestampMs: Date.now() });
+    const step = flaky(Infinity, () => ApplicationFailure.nonRetryable('forbidden', 'KubernetesApi403'));
+    const err = await env.run(() => clusterStep(target, Date.now() + 60_000, step.run)).catch((e: unknown) => e);
+    expect((err as ApplicationFailure).type).toBe('KubernetesApi403');
+    expect(step.calls()).toBe(1);
+  });
+});
