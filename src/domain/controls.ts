@@ -27,6 +27,7 @@ function allowed(by: string, approvers: Approvers): string | undefined {
 }
 
 function stopping(status: RolloutStatus): string | undefined {
+  if (status.stopping) return `rollout ${status.id} is ${status.stopping === 'abort' ? 'aborting' : 'rolling back'}`;
   return status.state === 'rolling-back' ? `rollout ${status.id} is rolling back` : undefined;
 }
 
@@ -73,10 +74,14 @@ export function refuseRollback(status: RolloutStatus, approvers: Approvers, req:
   );
 }
 
-/** Retry and skip act on a failed cluster of the phase in progress. */
+/**
+ * Retry and skip act on a failed cluster of the phase in progress. While the rollout restores clusters
+ * (rollback or abort), retry acts on a cluster whose rollback failed, and rolls it back again.
+ */
 export function refuseClusterDecision(status: RolloutStatus, approvers: Approvers, req: Actor & { cluster: string }) {
   const cluster = status.clusters.find((c) => c.name === req.cluster);
   if (!cluster) return `unknown cluster "${req.cluster}"`;
+  if (status.stopping && cluster.state === 'rollback-failed') return finished(status) ?? allowed(req.by, approvers);
   return (
     finished(status) ??
     stopping(status) ??
@@ -85,5 +90,19 @@ export function refuseClusterDecision(status: RolloutStatus, approvers: Approver
     (cluster.phase === status.currentPhase
       ? undefined
       : `cluster "${cluster.name}" belongs to phase "${cluster.phase}", not the phase in progress`)
+  );
+}
+
+/** Accept acts on a cluster whose rollback failed: it stays as it is, and the rollout may end. */
+export function refuseAccept(status: RolloutStatus, approvers: Approvers, req: Actor & { cluster: string }) {
+  const cluster = status.clusters.find((c) => c.name === req.cluster);
+  if (!cluster) return `unknown cluster "${req.cluster}"`;
+  return (
+    finished(status) ??
+    allowed(req.by, approvers) ??
+    (cluster.state === 'rollback-failed'
+      ? undefined
+      : `cluster "${cluster.name}" is ${cluster.state}; accept applies to a cluster whose rollback failed (skip leaves a failed cluster)`) ??
+    (req.comment?.trim() ? undefined : 'say why the cluster may stay as it is (-m TEXT)')
   );
 }

@@ -17,6 +17,8 @@ export interface RolloutInput {
 }
 
 export type RolloutState =
+  /** Checking the release (preflight) and taking the clusters' locks; nothing is touched yet. */
+  | 'starting'
   | 'running'
   | 'paused'
   | 'awaiting-approval'
@@ -42,7 +44,10 @@ export type ClusterState =
   | 'cancelled'
   | 'rolling-back'
   | 'rolled-back'
-  | 'rollback-failed';
+  /** Its rollback could not finish (e.g. the cluster stayed unreachable); waits for a person's decision. */
+  | 'rollback-failed'
+  /** A person accepted the cluster as it is after its rollback failed (recorded as a decision). */
+  | 'accepted';
 
 export const steps = [
   'snapshot',
@@ -86,6 +91,11 @@ export interface ClusterStatus {
   snapshot?: ClusterSnapshot;
   /** Steps whose target was already in place, so nothing was changed. */
   skippedSteps?: StepName[];
+  /** Steps this rollout had done in an attempt cut short (e.g. a worker crash), found done when resumed. */
+  resumedSteps?: StepName[];
+  /** Attempts at rolling this cluster back, and why the latest one failed. */
+  rollbackAttempts?: number;
+  rollbackError?: string;
 }
 
 export interface Approval {
@@ -104,7 +114,7 @@ export interface PhaseStatus extends ResolvedPhase {
   approvedBy?: Approval;
 }
 
-export type DecisionKind = 'approve' | 'pause' | 'resume' | 'abort' | 'rollback' | 'retry' | 'skip';
+export type DecisionKind = 'approve' | 'pause' | 'resume' | 'abort' | 'rollback' | 'retry' | 'skip' | 'accept';
 
 /** Every control a person applied, with who, when and why. */
 export interface Decision {
@@ -135,6 +145,10 @@ export interface RolloutStatus {
   decisions: Decision[];
   /** Why the rollout stopped, or what it is waiting on. */
   reason?: string;
+  /** When it took the last of its clusters' locks; unset while starting, or when it was refused. */
+  locksHeldAt?: string;
+  /** Set once the rollout is restoring clusters (rollback or abort): only rollback decisions count then. */
+  stopping?: 'rollback' | 'abort';
 }
 
 export type RolloutResult = Pick<RolloutStatus, 'id' | 'state' | 'reason' | 'finishedAt'> & {

@@ -20,7 +20,14 @@ export function parsePlan(text: string, file: string): RolloutPlan {
       }),
     );
   }
-  const result = RolloutPlan.safeParse(doc.toJS());
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // e.g. the yaml library's guard against alias bombs ("billion laughs")
+    throw new PlanError(file, [{ path: '', message: (err as Error).message }]);
+  }
+  const result = RolloutPlan.safeParse(data);
   if (!result.success) {
     throw new PlanError(
       file,

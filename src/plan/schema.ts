@@ -127,8 +127,16 @@ export const PhaseSpec = z
   });
 
 export const FailurePolicy = z.strictObject({
+  /** On failures beyond a phase's maxFailures: wait for a person's decision, or roll back. Default pause. */
   action: z.enum(['pause', 'rollback']).default('pause'),
+  /** Which clusters a rollback restores: the phase in progress, or every phase so far. Default phase. */
   rollbackScope: z.enum(['phase', 'all']).default('phase'),
+  /**
+   * How long each step of a cluster's rollback keeps retrying a cluster that does not answer. When it
+   * still cannot finish, the rollout waits for a person (retry the rollback, or accept the cluster as
+   * it is) instead of ending. Default 15m.
+   */
+  rollbackTimeout: Duration.default('15m'),
 });
 
 export const RolloutPlan = z.strictObject({

@@ -1,4 +1,5 @@
 import type { PlanIssue } from './errors.js';
+import { jobTemplateProblem } from './job-template.js';
 import { phaseClusters } from './resolve.js';
 import type { RolloutPlan } from './schema.js';
 
@@ -56,6 +57,9 @@ export function semanticIssues(plan: RolloutPlan): PlanIssue[] {
       });
     }
   });
+  const inline = synchronizer?.template.inline;
+  const inlineProblem = inline && jobTemplateProblem(inline);
+  if (inlineProblem) issues.push({ path: 'spec.synchronizer.template.inline', message: inlineProblem });
   if (synchronizer && !cache) {
     issues.push({
       path: 'spec.cache',

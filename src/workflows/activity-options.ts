@@ -3,24 +3,32 @@ import type { Activities } from '../activities/contracts.js';
 import { durationMs } from '../plan/duration.js';
 
 /**
- * Activity proxies per kind of step. An activity enforces its own deadline (and reports a clear,
- * non-retryable timeout); startToClose is that deadline plus a margin, so a hung worker is still caught.
+ * Activity proxies per kind of step. An activity enforces its own deadline (its step's timeout, counted
+ * from when it was first scheduled) and retries an unreachable cluster within it, reporting a clear,
+ * non-retryable failure at the end. Temporal retries everything else that is retryable (a worker that
+ * died, a conflict) with capped backoff, as often as fits before schedule-to-close, which is that deadline
+ * plus a margin: a number of attempts would let a short outage decide a release.
  * Heartbeats let a restarted worker take over a long wait within seconds instead of a whole timeout.
  */
 const retry: ActivityOptions['retry'] = {
   initialInterval: '1s',
   backoffCoefficient: 2,
-  maximumInterval: '30s',
-  maximumAttempts: 5,
+  maximumInterval: '15s',
 };
 
-export function activitiesFor(deadline: string, opts: { heartbeat?: boolean } = {}): Activities {
+export function activitiesFor(deadline: string): Activities {
+  const ms = durationMs(deadline);
   return proxyActivities<Activities>({
-    startToCloseTimeout: durationMs(deadline) + 60_000,
-    heartbeatTimeout: opts.heartbeat === false ? undefined : '30s',
+    startToCloseTimeout: ms + 60_000,
+    scheduleToCloseTimeout: ms + 120_000,
+    heartbeatTimeout: '30s',
     retry,
   });
 }
 
-/** Quick bookkeeping calls: snapshot, cleanup, lock lookups. */
-export const quick = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry });
+/** Bookkeeping calls that touch no cluster: lock lookups. */
+export const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '5m',
+  retry,
+});

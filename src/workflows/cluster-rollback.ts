@@ -8,26 +8,22 @@ export interface ClusterRollbackInput extends ClusterTarget {
   operator: ReleaseSpec;
   chart: ReleaseSpec;
   verify: VerifySpec;
+  /** How long each rollback step keeps retrying a cluster that does not answer (plan: onFailure.rollbackTimeout). */
+  rollbackTimeout?: string;
 }
 
 /**
  * Compensation for one cluster, in reverse order of the rollout: the chart back to its snapshot revision,
- * then the operator, then verify the restored chart (when there was one to restore).
+ * then the operator, then verify the restored chart (when there was one to restore). Each step retries an
+ * unreachable cluster until the rollback timeout; the rollout decides what happens if it still fails.
  */
 export async function clusterRollback(input: ClusterRollbackInput): Promise<void> {
   const target: ClusterTarget = { cluster: input.cluster, context: input.context };
-  await activitiesFor(input.chart.timeout).rollbackRelease({
-    ...target,
-    role: 'chart',
-    release: input.chart,
-    to: input.snapshot.chart,
-  });
-  await activitiesFor(input.operator.timeout).rollbackRelease({
-    ...target,
-    role: 'operator',
-    release: input.operator,
-    to: input.snapshot.operator,
-  });
+  for (const role of ['chart', 'operator'] as const) {
+    const release = input[role];
+    const timeout = input.rollbackTimeout ?? release.timeout;
+    await activitiesFor(timeout).rollbackRelease({ ...target, role, release, to: input.snapshot[role], timeout });
+  }
   if (input.snapshot.chart) {
     await activitiesFor(input.verify.timeout).verifyWorkloads({
       ...target,

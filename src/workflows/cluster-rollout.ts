@@ -1,15 +1,18 @@
 import {
   ApplicationFailure,
+  CancellationScope,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { FailureType } from '../domain/failure-types.js';
 import type { ClusterTarget } from '../activities/contracts.js';
 import type { ClusterSnapshot, StepName } from '../domain/types.js';
 import type { CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
 import { renderTemplate } from '../plan/template.js';
-import { activitiesFor, quick } from './activity-options.js';
+import { activitiesFor } from './activity-options.js';
 import { progressQuery, snapshotSignal, type ClusterProgress } from './definitions.js';
 
 export interface ClusterRolloutInput extends ClusterTarget {
@@ -27,9 +30,14 @@ export interface ClusterRolloutInput extends ClusterTarget {
   snapshot?: ClusterSnapshot;
 }
 
-/** Steps whose target was already in place. The snapshot reached the rollout earlier, by signal. */
+/**
+ * Steps that changed nothing: found in place (someone else's doing, or an earlier rollout's), or resumed
+ * (this rollout had done them in an attempt cut short, e.g. by a worker crash). The snapshot reached
+ * the rollout earlier, by signal.
+ */
 export interface ClusterRolloutResult {
   skipped: StepName[];
+  resumed?: StepName[];
 }
 
 /** Details attached to a cluster's failure, so the rollout knows where it stopped. */
@@ -44,25 +52,35 @@ export interface ClusterFailureDetails {
  * and are recorded as skipped.
  */
 export async function clusterRollout(input: ClusterRolloutInput): Promise<ClusterRolloutResult> {
-  const progress: ClusterProgress = { cluster: input.cluster, done: [], skipped: [] };
+  const progress: ClusterProgress = { cluster: input.cluster, done: [], skipped: [], resumed: [] };
   setHandler(progressQuery, () => progress);
   const target: ClusterTarget = { cluster: input.cluster, context: input.context };
   const vars = { cluster: input.cluster, version: input.chartVersion };
   let snapshot = input.snapshot;
 
-  async function step<T>(name: StepName, run: () => Promise<T>, changed?: (r: T) => boolean): Promise<T> {
+  async function step<T extends object>(name: StepName, run: () => Promise<T>): Promise<T> {
     progress.step = name;
     const result = await run();
     progress.done.push(name);
-    if (changed && !changed(result)) progress.skipped.push(name);
+    const { changed, resumed } = result as { changed?: boolean; resumed?: boolean };
+    if (changed === false) (resumed ? progress.resumed : progress.skipped).push(name);
     progress.step = undefined;
     return result;
   }
+  const synchronizerVersion = { namespace: input.synchronizer?.namespace ?? '', version: input.chartVersion };
+  /** Removes this version's synchronizer Jobs; on a failed or cancelled attempt too, so none is left behind. */
+  const removeJobs = (timeout: string) =>
+    activitiesFor(timeout).cleanupSynchronizerJob({ ...target, ...synchronizerVersion, timeout });
 
   try {
     if (!snapshot) {
       const taken = await step('snapshot', () =>
-        quick.snapshotCluster({ ...target, operator: input.operator, chart: input.chart }),
+        activitiesFor(input.operator.timeout).snapshotCluster({
+          ...target,
+          operator: input.operator,
+          chart: input.chart,
+          timeout: input.operator.timeout,
+        }),
       );
       snapshot = taken;
       await getExternalWorkflowHandle(workflowInfo().parent?.workflowId ?? input.rolloutId).signal(snapshotSignal, {
@@ -70,32 +88,27 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
         snapshot: taken,
       });
     }
-    await step(
-      'upgrade-operator',
-      () =>
-        activitiesFor(input.operator.timeout).upgradeRelease({
-          ...target,
-          role: 'operator',
-          release: input.operator,
-          version: input.operatorVersion,
-          baseDir: input.baseDir,
-        }),
-      (r) => r.changed,
+    await step('upgrade-operator', () =>
+      activitiesFor(input.operator.timeout).upgradeRelease({
+        ...target,
+        role: 'operator',
+        release: input.operator,
+        version: input.operatorVersion,
+        baseDir: input.baseDir,
+        rolloutId: input.rolloutId,
+      }),
     );
     const cacheKey = input.synchronizer ? renderTemplate(input.synchronizer.cacheKey, vars) : '';
     const job = input.synchronizer
-      ? await step(
-          'run-synchronizer',
-          () =>
-            activitiesFor(input.synchronizer?.timeout ?? '30m').runSynchronizerJob({
-              ...target,
-              synchronizer: input.synchronizer as SynchronizerSpec,
-              version: input.chartVersion,
-              cacheKey,
-              baseDir: input.baseDir,
-              rolloutId: input.rolloutId,
-            }),
-          (r) => r.changed,
+      ? await step('run-synchronizer', () =>
+          activitiesFor(input.synchronizer?.timeout ?? '30m').runSynchronizerJob({
+            ...target,
+            synchronizer: input.synchronizer as SynchronizerSpec,
+            version: input.chartVersion,
+            cacheKey,
+            baseDir: input.baseDir,
+            rolloutId: input.rolloutId,
+          }),
         )
       : undefined;
     if (input.cache) {
@@ -105,19 +118,17 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       );
     }
     // The Job has done its work once the cache is ready; it need not outlive that.
-    if (job) await step('cleanup-synchronizer', () => quick.cleanupSynchronizerJob({ ...target, ...job }));
-    await step(
-      'upgrade-chart',
-      () =>
-        activitiesFor(input.chart.timeout).upgradeRelease({
-          ...target,
-          role: 'chart',
-          release: input.chart,
-          version: input.chartVersion,
-          baseDir: input.baseDir,
-          overlay: input.overlay,
-        }),
-      (r) => r.changed,
+    if (job) await step('cleanup-synchronizer', () => removeJobs(input.synchronizer?.timeout ?? '5m').then(() => ({})));
+    await step('upgrade-chart', () =>
+      activitiesFor(input.chart.timeout).upgradeRelease({
+        ...target,
+        role: 'chart',
+        release: input.chart,
+        version: input.chartVersion,
+        baseDir: input.baseDir,
+        overlay: input.overlay,
+        rolloutId: input.rolloutId,
+      }),
     );
     await step('verify', () =>
       activitiesFor(input.verify.timeout).verifyWorkloads({
@@ -128,17 +139,23 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       }),
     );
   } catch (err) {
-    if (isCancellation(err)) throw err;
     const failedStep = progress.step ?? 'snapshot';
+    const jobMayExist = input.synchronizer && progress.done.includes('upgrade-operator');
+    if (jobMayExist && !progress.done.includes('cleanup-synchronizer') && patched('cleanup-on-failure')) {
+      // The attempt is over: its Job must not outlive it. Best effort, briefly (an unreachable cluster must
+      // not hold back the failure's report), and never instead of the real failure.
+      await CancellationScope.nonCancellable(() => removeJobs('1m')).catch(() => undefined);
+    }
+    if (isCancellation(err)) throw err;
     const details: ClusterFailureDetails = { failedStep, snapshot };
     throw ApplicationFailure.create({
-      type: 'ClusterStepFailed',
+      type: FailureType.ClusterStepFailed,
       message: `${failedStep} failed: ${rootMessage(err)}`,
       nonRetryable: true,
       details: [details],
     });
   }
-  return { skipped: progress.skipped };
+  return { skipped: progress.skipped, resumed: progress.resumed };
 }
 
 /** The innermost message of a Temporal failure chain: what actually went wrong. */

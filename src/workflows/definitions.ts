@@ -15,13 +15,29 @@ export const abortUpdate = defineUpdate<RolloutStatus, [Actor & { reason: string
 export const rollbackUpdate = defineUpdate<RolloutStatus, [Actor & { scope: RollbackScope }]>('rollback');
 export const retryUpdate = defineUpdate<RolloutStatus, [Actor & { cluster: string }]>('retry');
 export const skipUpdate = defineUpdate<RolloutStatus, [Actor & { cluster: string }]>('skip');
+/** Accepts a cluster whose rollback could not finish as it is, so the rollout can end; recorded as a decision. */
+export const acceptUpdate = defineUpdate<RolloutStatus, [Actor & { cluster: string }]>('accept');
+
+/** What `rollout start` learns once the rollout has passed its preflight and holds every cluster's lock. */
+export interface StartedResult {
+  clusters: number;
+  state: string;
+}
+/**
+ * Returns once the rollout has passed its preflight and holds its clusters' locks; fails with the reason
+ * (PreflightFailed, ClusterLocked naming the holder) when it was refused. Changes nothing.
+ */
+export const startedUpdate = defineUpdate<StartedResult, []>('started');
 
 /** What a cluster's workflow is doing right now. */
 export interface ClusterProgress {
   cluster: string;
   step?: StepName;
   done: StepName[];
+  /** Steps found already in place. */
   skipped: StepName[];
+  /** Steps this rollout had done in an attempt cut short (a worker crash), found done on resumption. */
+  resumed: StepName[];
 }
 export const progressQuery = defineQuery<ClusterProgress>('progress');
 

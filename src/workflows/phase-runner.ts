@@ -119,7 +119,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
     })
     .then(
       (r) => {
-        Object.assign(c, { state: 'succeeded', skippedSteps: r.skipped });
+        Object.assign(c, { state: 'succeeded', skippedSteps: r.skipped, resumedSteps: r.resumed });
       },
       (err: unknown) => {
         if (isCancellation(err)) {

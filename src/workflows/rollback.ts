@@ -1,9 +1,12 @@
-import { condition, executeChild } from '@temporalio/workflow';
-import type { ClusterStatus, RolloutState } from '../domain/types.js';
+import { condition, executeChild, patched } from '@temporalio/workflow';
+import type { ClusterState, ClusterStatus, RolloutState } from '../domain/types.js';
 import { nowIso } from './clock.js';
 import { clusterRollback } from './cluster-rollback.js';
 import { rootMessage } from './cluster-rollout.js';
 import type { RolloutRun } from './phase-runner.js';
+
+/** Cluster states that mean a rollback touched (or tried to touch) the cluster. */
+const rollbackStates: readonly ClusterState[] = ['rolling-back', 'rolled-back', 'rollback-failed', 'accepted'];
 
 /** Cancels in-flight cluster workflows and waits until each has settled. */
 export async function drainInFlight(run: RolloutRun): Promise<void> {
@@ -14,50 +17,87 @@ export async function drainInFlight(run: RolloutRun): Promise<void> {
 /**
  * Compensation: the given clusters (newest change first) back to their snapshots (chart, then operator,
  * then verify), one cluster at a time. A cluster whose rollback fails is recorded and the rest still roll
- * back: stopping halfway would leave more clusters on the bad version. Ends in `done`, or failed.
+ * back: stopping halfway would leave more clusters on the bad version. Then, while any rollback could not
+ * finish, the rollout waits for a person: `retry` rolls that cluster back again, `accept` leaves it as it
+ * is, recorded as a decision. The rollout never ends with a cluster half-done and nobody having said so.
+ * Ends in `done`, or `failed` when a cluster was accepted as it is.
  */
 export async function restoreClusters(
   run: RolloutRun,
   targets: () => ClusterStatus[],
   done: Extract<RolloutState, 'rolled-back' | 'aborted'>,
+  reason: string,
 ): Promise<void> {
-  const { status, input } = run;
+  const { status, ctl } = run;
+  status.stopping = done === 'aborted' ? 'abort' : 'rollback';
   status.state = 'rolling-back';
+  status.reason = reason;
   run.publish();
   await drainInFlight(run);
-  for (const c of targets()) {
-    const snapshot = c.snapshot;
-    if (!snapshot) continue;
-    c.state = 'rolling-back';
-    run.publish();
-    try {
-      await executeChild(clusterRollback, {
-        workflowId: `${status.id}:${c.name}:rollback`,
-        args: [
-          {
-            cluster: c.name,
-            context: c.context,
-            snapshot,
-            operator: input.plan.spec.release.operator,
-            chart: input.plan.spec.release.chart,
-            verify: input.plan.spec.verify,
-          },
-        ],
-      });
-      c.state = 'rolled-back';
-    } catch (err) {
-      c.state = 'rollback-failed';
-      c.error = `rollback failed: ${rootMessage(err)}`;
+  const list = targets().filter((c) => c.snapshot);
+  for (const c of list) await rollBack(run, c);
+  for (;;) {
+    // A retry decision puts the cluster back to rolling-back; the loop is the only one that runs them.
+    const again = list.filter((c) => c.state === 'rolling-back');
+    if (again.length > 0) {
+      status.state = 'rolling-back';
+      status.reason = reason;
+      run.publish();
+      for (const c of again) await rollBack(run, c);
+      continue;
     }
-    c.finishedAt = nowIso();
+    const stuck = list.filter((c) => c.state === 'rollback-failed');
+    if (stuck.length === 0 || !patched('persistent-rollback')) break;
+    status.state = 'awaiting-decision';
+    status.reason = `rollback could not finish on ${stuck.map((c) => `${c.name} (${c.error ?? 'failed'})`).join('; ')}; decide for each: rollout retry ${status.id} --cluster NAME (roll it back again) or rollout accept ${status.id} --cluster NAME -m WHY (leave it as it is)`;
+    run.publish();
+    const seen = ctl.version;
+    await condition(() => ctl.version !== seen);
   }
-  const touched = new Set(status.clusters.filter((c) => c.state.startsWith('roll')).map((c) => c.phase));
+  const touched = new Set(status.clusters.filter((c) => rollbackStates.includes(c.state)).map((c) => c.phase));
   for (const p of status.phases) {
     if (done === 'rolled-back' && touched.has(p.name)) p.state = 'rolled-back';
     else if (done === 'aborted' && p.state !== 'succeeded' && p.state !== 'pending') p.state = 'aborted';
   }
-  const failures = status.clusters.filter((c) => c.state === 'rollback-failed');
-  status.state = failures.length > 0 ? 'failed' : done;
-  if (failures.length > 0)
-    status.reason = `${status.reason ?? ''}; rollback failed on ${failures.map((c) => c.name).join(', ')}`;
+  const unfinished = list.filter((c) => c.state === 'accepted' || c.state === 'rollback-failed');
+  status.state = unfinished.length > 0 ? 'failed' : done;
+  status.reason = reason;
+  if (unfinished.length > 0) {
+    status.reason += `; rollback did not finish on ${unfinished.map((c) => `${c.name} (${c.state})`).join(', ')}`;
+  }
+}
+
+/** One attempt at rolling one cluster back, as a child workflow; its outcome is recorded on the cluster. */
+async function rollBack(run: RolloutRun, c: ClusterStatus): Promise<void> {
+  const { status, input } = run;
+  const snapshot = c.snapshot;
+  if (!snapshot) return;
+  c.rollbackAttempts = (c.rollbackAttempts ?? 0) + 1;
+  const attempt = c.rollbackAttempts;
+  // A previous rollback attempt's failure is history now; the failure that caused the rollback stays.
+  if (c.rollbackError) c.error = c.rollbackError = undefined;
+  c.state = 'rolling-back';
+  c.workflowId = `${status.id}:${c.name}:rollback${attempt > 1 ? `:attempt-${attempt}` : ''}`;
+  run.publish();
+  try {
+    await executeChild(clusterRollback, {
+      workflowId: c.workflowId,
+      args: [
+        {
+          cluster: c.name,
+          context: c.context,
+          snapshot,
+          operator: input.plan.spec.release.operator,
+          chart: input.plan.spec.release.chart,
+          verify: input.plan.spec.verify,
+          rollbackTimeout: input.plan.spec.onFailure.rollbackTimeout,
+        },
+      ],
+    });
+    c.state = 'rolled-back';
+  } catch (err) {
+    c.state = 'rollback-failed';
+    c.error = c.rollbackError = `rollback failed: ${rootMessage(err)}`;
+  }
+  c.finishedAt = nowIso();
 }

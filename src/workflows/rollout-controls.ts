@@ -1,6 +1,7 @@
-import { setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import {
   refuseAbort,
+  refuseAccept,
   refuseApprove,
   refuseClusterDecision,
   refusePause,
@@ -12,6 +13,7 @@ import type { Actor } from '../domain/controls.js';
 import { nowIso } from './clock.js';
 import {
   abortUpdate,
+  acceptUpdate,
   approveUpdate,
   pauseUpdate,
   resumeUpdate,
@@ -19,6 +21,7 @@ import {
   rollbackUpdate,
   skipUpdate,
   snapshotSignal,
+  startedUpdate,
   statusQuery,
 } from './definitions.js';
 
@@ -33,6 +36,8 @@ export interface Controls {
   stop?: StopRequest;
   /** Bumped on every change the main loop may be waiting for. */
   version: number;
+  /** Why the rollout was refused before it touched anything (preflight, locks), with the failure's type. */
+  startFailure?: { type?: string; message: string };
 }
 
 function reject(reason: string | undefined): void {
@@ -52,6 +57,17 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
   };
 
   setHandler(statusQuery, () => status);
+  setHandler(startedUpdate, async () => {
+    await condition(() => status.locksHeldAt !== undefined || ctl.startFailure !== undefined);
+    if (ctl.startFailure) {
+      throw ApplicationFailure.create({
+        type: ctl.startFailure.type,
+        message: ctl.startFailure.message,
+        nonRetryable: true,
+      });
+    }
+    return { clusters: status.clusters.length, state: status.state };
+  });
   setHandler(snapshotSignal, ({ cluster, snapshot }) => {
     const c = status.clusters.find((x) => x.name === cluster);
     if (c && !c.snapshot) c.snapshot = snapshot;
@@ -102,7 +118,10 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
     retryUpdate,
     (req) => {
       const c = status.clusters.find((x) => x.name === req.cluster);
-      if (c) Object.assign(c, { state: 'pending', error: undefined, failedStep: undefined, finishedAt: undefined });
+      // While restoring, a retry rolls the cluster back again; otherwise it runs the cluster's rollout again.
+      if (c?.state === 'rollback-failed') c.state = 'rolling-back';
+      else if (c)
+        Object.assign(c, { state: 'pending', error: undefined, failedStep: undefined, finishedAt: undefined });
       return record({ kind: 'retry', by: req.by, comment: req.comment, cluster: req.cluster });
     },
     { validator: (req: Actor & { cluster: string }) => reject(refuseClusterDecision(status, approvers, req)) },
@@ -115,6 +134,15 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
       return record({ kind: 'skip', by: req.by, comment: req.comment, cluster: req.cluster });
     },
     { validator: (req: Actor & { cluster: string }) => reject(refuseClusterDecision(status, approvers, req)) },
+  );
+  setHandler(
+    acceptUpdate,
+    (req) => {
+      const c = status.clusters.find((x) => x.name === req.cluster);
+      if (c) c.state = 'accepted';
+      return record({ kind: 'accept', by: req.by, comment: req.comment, cluster: req.cluster });
+    },
+    { validator: (req: Actor & { cluster: string }) => reject(refuseAccept(status, approvers, req)) },
   );
   return ctl;
 }

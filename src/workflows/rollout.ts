@@ -3,6 +3,7 @@ import {
   allHandlersFinished,
   condition,
   ParentClosePolicy,
+  patched,
   setCurrentDetails,
   sleep,
   startChild,
@@ -10,11 +11,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { displayState } from '../domain/display.js';
 import { abortTargets, initialStatus, rollbackTargets } from '../domain/progress.js';
 import type { PhaseStatus, RolloutInput, RolloutResult } from '../domain/types.js';
-import { quick } from './activity-options.js';
+import { FailureType } from '../domain/failure-types.js';
+import { activitiesFor, quick } from './activity-options.js';
 import { nowIso } from './clock.js';
 import { clusterLock } from './cluster-lock.js';
+import { rootMessage } from './cluster-rollout.js';
 import { lockWorkflowId } from './lock-id.js';
 import { runPhase, type RolloutRun } from './phase-runner.js';
 import { restoreClusters } from './rollback.js';
@@ -22,28 +26,47 @@ import { installControls } from './rollout-controls.js';
 import { rolloutAttributes } from './search-attributes.js';
 
 /**
- * A whole rollout: takes every cluster's lock, then walks the phases in order (approval gate, clusters,
- * bake), honours pause/abort/rollback at every wait. Its locks are released when it closes.
+ * A whole rollout: checks the release (preflight), takes every cluster's lock, then walks the phases in
+ * order (approval gate, clusters, bake), honours pause/abort/rollback at every wait. A rollout refused at
+ * the start (preflight, or a cluster held by another rollout) says so in its status and search attributes
+ * before it fails. Its locks are released when it closes.
  */
 export async function rollout(input: RolloutInput): Promise<RolloutResult> {
+  // Rollouts recorded before preflight existed went straight to their locks and failed without a word.
+  const honestStart = patched('preflight-and-honest-start');
   const status = initialStatus(workflowInfo().workflowId, input, nowIso());
+  if (honestStart) status.state = 'starting';
   const ctl = installControls(status, input.plan.spec.approvers);
   const run: RolloutRun = { input, status, ctl, inFlight: new Map(), seq: 0, publish: () => publish(run) };
   run.publish();
 
-  await acquireLocks(status.clusters.map((c) => c.name));
+  try {
+    if (honestStart) await preflight(input);
+    await acquireLocks(status.clusters.map((c) => c.name));
+  } catch (err) {
+    if (!honestStart) throw err;
+    status.state = 'failed';
+    status.reason = rootMessage(err);
+    status.finishedAt = nowIso();
+    ctl.startFailure = { type: failureType(err), message: status.reason };
+    run.publish();
+    await condition(allHandlersFinished);
+    throw err;
+  }
+  if (honestStart) {
+    status.locksHeldAt = nowIso();
+    status.state = 'running';
+  }
   for (const phase of status.phases) {
     status.currentPhase = phase.name;
     if (!(await gate(run, phase)) || (await runPhase(run, phase)) === 'stop') break;
   }
   if (ctl.stop?.kind === 'rollback') {
     const { scope = 'phase', reason } = ctl.stop;
-    status.reason = reason;
     const current = status.currentPhase ?? '';
-    await restoreClusters(run, () => rollbackTargets(status, scope, current), 'rolled-back');
+    await restoreClusters(run, () => rollbackTargets(status, scope, current), 'rolled-back', reason);
   } else if (ctl.stop?.kind === 'abort') {
-    status.reason = ctl.stop.reason;
-    await restoreClusters(run, () => abortTargets(status), 'aborted');
+    await restoreClusters(run, () => abortTargets(status), 'aborted', ctl.stop.reason);
   } else {
     status.state = 'succeeded';
     status.reason = undefined;
@@ -58,6 +81,27 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     finishedAt: status.finishedAt,
     clusters: status.clusters.map(({ name, state, error }) => ({ name, state, error })),
   };
+}
+
+/** Checks on the worker, once, what would make the rollout fail on its first cluster; touches no cluster. */
+async function preflight(input: RolloutInput): Promise<void> {
+  const spec = input.plan.spec;
+  await activitiesFor('10m').preflight({
+    operator: spec.release.operator,
+    chart: spec.release.chart,
+    operatorVersion: input.operatorVersion,
+    chartVersion: input.chartVersion,
+    baseDir: input.baseDir,
+    synchronizer: spec.synchronizer,
+    clusters: spec.clusters.map((c) => ({ cluster: c.name, overlay: c.values })),
+  });
+}
+
+/** The ApplicationFailure type at the root of a failure chain, if any. */
+function failureType(err: unknown): string | undefined {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause && !(e instanceof ApplicationFailure)) e = e.cause;
+  return e instanceof ApplicationFailure ? (e.type ?? undefined) : undefined;
 }
 
 /** Waits for the phase's approval (unless auto) and for any pause to end. False when a stop came first. */
@@ -104,7 +148,7 @@ async function acquireLocks(clusters: string[]): Promise<void> {
     if (held.length > 0 || attempt >= 10) {
       const names = wanted.map((c, i) => `${c} (held by ${holders[i]?.holder ?? 'another rollout'})`);
       throw ApplicationFailure.create({
-        type: 'ClusterLocked',
+        type: FailureType.ClusterLocked,
         message: `clusters already taken by another running rollout: ${names.join(', ')}`,
         nonRetryable: true,
       });
@@ -116,7 +160,7 @@ async function acquireLocks(clusters: string[]): Promise<void> {
 /** Upserts the search attributes when they change (one history event each time) and the UI details always. */
 function publish(run: RolloutRun): void {
   const { status, input } = run;
-  const state = status.paused && !status.finishedAt ? 'paused' : status.state;
+  const { state } = displayState(status);
   const key = `${state}|${status.currentPhase ?? ''}`;
   if (key !== run.published) {
     run.published = key;

@@ -33,6 +33,8 @@ export class FakeFleet {
   readonly failures = new Map<string, number>();
   /** Gates: `${cluster}:${step}` -> a promise the step waits on before doing its work. */
   readonly gates = new Map<string, Promise<void>>();
+  /** When set, preflight refuses the rollout with this problem. */
+  preflightProblem?: string;
   delayMs = 0;
   inFlight = 0;
   maxInFlight = 0;
@@ -92,6 +94,18 @@ export class FakeFleet {
 
   activities(): Activities {
     return {
+      preflight: () => {
+        this.calls.push({ activity: 'preflight', cluster: '' });
+        if (this.preflightProblem) {
+          return Promise.reject(
+            ApplicationFailure.nonRetryable(
+              `preflight found 1 problem(s): ${this.preflightProblem}`,
+              'PreflightFailed',
+            ),
+          );
+        }
+        return Promise.resolve({ checked: ['fake preflight'] });
+      },
       snapshotCluster: ({ cluster }) =>
         this.track({ activity: 'snapshotCluster', cluster }, 'snapshot', (): ClusterSnapshot => {
           const r = this.releases.get(cluster) ?? {};
@@ -126,8 +140,8 @@ export class FakeFleet {
         this.track({ activity: 'waitForCacheReady', cluster, version }, 'cache', () => ({
           observed: `cache ready for ${version}`,
         })),
-      cleanupSynchronizerJob: ({ cluster }) => {
-        this.calls.push({ activity: 'cleanupSynchronizerJob', cluster });
+      cleanupSynchronizerJob: ({ cluster, version }) => {
+        this.calls.push({ activity: 'cleanupSynchronizerJob', cluster, version });
         return Promise.resolve();
       },
       verifyWorkloads: ({ cluster, version }) =>

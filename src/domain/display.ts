@@ -1,0 +1,50 @@
+import { finalStates, type RolloutStatus } from './types.js';
+
+/**
+ * How Temporal says a rollout's execution stands: RUNNING, COMPLETED, FAILED, TERMINATED, TIMED_OUT,
+ * CANCELLED, CONTINUED_AS_NEW. A terminated or timed-out rollout cannot say so itself, so its status
+ * (what the workflow last recorded) is read together with this.
+ */
+export interface ExecutionState {
+  status: string;
+  /** Why it closed, when Temporal knows (a termination's reason, a failure's message). */
+  reason?: string;
+}
+
+/** The state a person (and a script) should see, and why: the one derivation the workflow and CLI share. */
+export interface DisplayState {
+  state: string;
+  reason?: string;
+  /** True when the rollout will not change any more. */
+  final: boolean;
+}
+
+const closedBy: Record<string, string> = {
+  TERMINATED: 'terminated',
+  TIMED_OUT: 'timed-out',
+  CANCELLED: 'cancelled',
+  FAILED: 'failed',
+};
+
+/**
+ * A rollout's display state: its own state, "paused" while paused, or how Temporal closed it when it
+ * closed without recording an end itself (terminated, timed out, a failure the workflow did not catch).
+ */
+export function displayState(status: RolloutStatus, execution?: ExecutionState): DisplayState {
+  const ownFinal = finalStates.includes(status.state);
+  const closed = execution && execution.status !== 'RUNNING' && execution.status !== 'CONTINUED_AS_NEW';
+  if (closed && !ownFinal) {
+    return {
+      state: closedBy[execution.status] ?? execution.status.toLowerCase(),
+      reason: execution.reason ?? status.reason,
+      final: true,
+    };
+  }
+  if (status.paused && !ownFinal) return { state: 'paused', reason: status.reason, final: false };
+  return { state: status.state, reason: status.reason, final: ownFinal };
+}
+
+/** Exit code for a rollout as seen: 0 running well or succeeded, 1 ended any other way. */
+export function exitCodeFor(shown: DisplayState): number {
+  return shown.final && shown.state !== 'succeeded' ? 1 : 0;
+}

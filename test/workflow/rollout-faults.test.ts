@@ -1,0 +1,165 @@
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  abortUpdate,
+  acceptUpdate,
+  approveUpdate,
+  retryUpdate,
+  startedUpdate,
+  statusQuery,
+} from '../../src/workflows/definitions.js';
+import { RolloutStateKey } from '../../src/workflows/search-attributes.js';
+import { FakeFleet } from '../helpers/fake-activities.js';
+import { clusterNames } from '../helpers/names.js';
+import { testInput } from '../helpers/plans.js';
+import { TemporalTestEnv, waitForStatus } from '../helpers/temporal.js';
+
+let env: TemporalTestEnv;
+beforeAll(async () => {
+  env = await TemporalTestEnv.create();
+});
+afterAll(async () => {
+  await env?.close();
+});
+
+const rollbackPlan = (c1: string, c2: string) =>
+  testInput(
+    [
+      { name: 'canary', clusters: [c1], approval: 'auto' },
+      { name: 'wave', clusters: [c2], approval: 'required' },
+    ],
+    { onFailure: { action: 'rollback', rollbackScope: 'phase', rollbackTimeout: '5s' } },
+  );
+
+/** The reason an update was refused, or 'accepted'. */
+async function refusal(p: Promise<unknown>): Promise<string> {
+  return p.then(
+    () => 'accepted',
+    (e: unknown) => (e instanceof WorkflowUpdateFailedError ? (e.cause?.message ?? e.message) : String(e)),
+  );
+}
+
+describe('rollout faults', () => {
+  it('waits for a person when a rollback cannot finish; retry rolls the cluster back again', async () => {
+    const [c1, c2] = clusterNames(2) as [string, string];
+    const fleet = new FakeFleet([c1, c2]);
+    fleet.fail(c1, 'verify', Infinity, '3.0.0');
+    fleet.fail(c1, 'rollback', 1);
+    await env.startWorker(fleet.activities());
+    const handle = await env.start(rollbackPlan(c1, c2));
+
+    const stuck = await waitForStatus(handle, (s) => s.clusters[0]?.state === 'rollback-failed');
+    expect(stuck.state).toBe('awaiting-decision');
+    expect(stuck.finishedAt).toBeUndefined();
+    expect(stuck.reason).toMatch(new RegExp(`rollback could not finish on ${c1} .*rollout retry .* --cluster NAME`));
+    expect(stuck.clusters[0]?.error).toMatch(/rollback failed: .*injected failure of rollback/);
+    expect(fleet.releases.get(c1)?.chart?.version).toBe('3.0.0');
+    // Nothing but a decision on the stuck cluster counts now.
+    expect(await refusal(handle.executeUpdate(approveUpdate, { args: [{ phase: 'wave', by: 'ann' }] }))).toMatch(
+      /is rolling back/,
+    );
+    expect(await refusal(handle.executeUpdate(abortUpdate, { args: [{ by: 'ann', reason: 'x' }] }))).toMatch(
+      /is rolling back/,
+    );
+    expect(await refusal(handle.executeUpdate(retryUpdate, { args: [{ cluster: c2, by: 'ann' }] }))).toMatch(
+      /is pending, not failed|is rolling back/,
+    );
+
+    await handle.executeUpdate(retryUpdate, { args: [{ cluster: c1, by: 'ann', comment: 'cluster is back' }] });
+    const result = await handle.result();
+    expect(result.state).toBe('rolled-back');
+    expect(result.clusters[0]).toMatchObject({ name: c1, state: 'rolled-back' });
+    expect(fleet.releases.get(c1)).toMatchObject({ chart: { version: '2.0.0' }, operator: { version: '1.0.0' } });
+    const status = await handle.query(statusQuery);
+    expect(status.clusters[0]?.rollbackAttempts).toBe(2);
+    expect(status.decisions.map((d) => `${d.kind} ${d.cluster} by ${d.by}`)).toEqual([`retry ${c1} by ann`]);
+  });
+
+  it('accept leaves a cluster whose rollback failed as it is; the rollout ends failed, saying so', async () => {
+    const [c1, c2] = clusterNames(2) as [string, string];
+    const fleet = new FakeFleet([c1, c2]);
+    fleet.fail(c1, 'verify', Infinity, '3.0.0');
+    fleet.fail(c1, 'rollback');
+    await env.startWorker(fleet.activities());
+    const handle = await env.start(rollbackPlan(c1, c2));
+    await waitForStatus(handle, (s) => s.clusters[0]?.state === 'rollback-failed');
+
+    expect(await refusal(handle.executeUpdate(acceptUpdate, { args: [{ cluster: c1, by: 'ann' }] }))).toMatch(
+      /say why/,
+    );
+    expect(
+      await refusal(handle.executeUpdate(acceptUpdate, { args: [{ cluster: c2, by: 'ann', comment: 'x' }] })),
+    ).toMatch(/accept applies to a cluster whose rollback failed/);
+    await handle.executeUpdate(acceptUpdate, { args: [{ cluster: c1, by: 'ann', comment: 'fixing it by hand' }] });
+    const result = await handle.result();
+    expect(result.state).toBe('failed');
+    expect(result.reason).toMatch(new RegExp(`rollback did not finish on ${c1} \\(accepted\\)`));
+    expect(result.clusters[0]).toMatchObject({ state: 'accepted' });
+    const status = await handle.query(statusQuery);
+    expect(status.decisions.at(-1)).toMatchObject({
+      kind: 'accept',
+      cluster: c1,
+      by: 'ann',
+      comment: 'fixing it by hand',
+    });
+  });
+
+  it('a rollout refused for a held cluster says so in its status and search attributes, not "running"', async () => {
+    const [c1, c2] = clusterNames(2) as [string, string];
+    const fleet = new FakeFleet([c1, c2]);
+    const release = fleet.hold(c1, 'verify');
+    await env.startWorker(fleet.activities());
+    const first = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
+    expect(await first.executeUpdate(startedUpdate)).toEqual({ clusters: 1, state: 'running' });
+
+    const second = await env.start(testInput([{ name: 'all', clusters: [c2, c1], approval: 'auto' }]));
+    const refused = await second.executeUpdate(startedUpdate).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    const cause = (refused as WorkflowUpdateFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('ClusterLocked');
+    expect(cause.message).toBe(
+      `clusters already taken by another running rollout: ${c1} (held by ${first.workflowId})`,
+    );
+    expect(await second.result().catch((e: unknown) => e)).toBeInstanceOf(WorkflowFailedError);
+    const status = await second.query(statusQuery);
+    expect(status).toMatchObject({ state: 'failed', reason: cause.message });
+    const described = await second.describe();
+    expect(described.typedSearchAttributes.get(RolloutStateKey)).toBe('failed');
+    release();
+    expect((await first.result()).state).toBe('succeeded');
+  });
+
+  it('a preflight failure ends the rollout before it takes a lock or touches a cluster', async () => {
+    const [c1] = clusterNames(1) as [string];
+    const fleet = new FakeFleet([c1]);
+    fleet.preflightProblem = 'chart app 3.0.0: not found in the repository';
+    await env.startWorker(fleet.activities());
+    const handle = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
+    const refused = await handle.executeUpdate(startedUpdate).catch((e: unknown) => e);
+    expect(((refused as WorkflowUpdateFailedError).cause as ApplicationFailure).type).toBe('PreflightFailed');
+    await handle.result().catch(() => undefined);
+    expect(await handle.query(statusQuery)).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(/chart app 3.0.0: not found/) as unknown,
+    });
+    expect(fleet.calls.map((c) => c.activity)).toEqual(['preflight']);
+    // It took no lock: the cluster is free for the next rollout.
+    fleet.preflightProblem = undefined;
+    const next = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
+    expect((await next.result()).state).toBe('succeeded');
+  });
+
+  it('removes the synchronizer Job of an attempt that failed after it ran', async () => {
+    const [c1] = clusterNames(1) as [string];
+    const fleet = new FakeFleet([c1]);
+    fleet.fail(c1, 'cache', 1);
+    await env.startWorker(fleet.activities());
+    const handle = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
+    await waitForStatus(handle, (s) => s.state === 'awaiting-decision');
+    const after = fleet.callsFor(c1).map((c) => `${c.activity}${c.failed ? ' (failed)' : ''}`);
+    expect(after.slice(-2)).toEqual(['waitForCacheReady (failed)', 'cleanupSynchronizerJob']);
+    await handle.executeUpdate(abortUpdate, { args: [{ by: 'ann', reason: 'done testing' }] });
+    expect((await handle.result()).state).toBe('aborted');
+  });
+});
