@@ -3,6 +3,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { RolloutStatus } from '../domain/types.js';
 import {
   abortUpdate,
+  acceptUpdate,
   approveUpdate,
   pauseUpdate,
   resumeUpdate,
@@ -64,7 +65,12 @@ export const rollbackCommand = (id: string, o: Common & { scope: string }) => {
 };
 
 export const retryCommand = (id: string, o: Common & { cluster: string }) =>
-  send(id, retryUpdate, { ...who(o), cluster: o.cluster }, () => `retrying ${o.cluster} in ${id}`);
+  send(id, retryUpdate, { ...who(o), cluster: o.cluster }, (s) =>
+    s.stopping ? `rolling ${o.cluster} back again in ${id}` : `retrying ${o.cluster} in ${id}`,
+  );
+
+export const acceptCommand = (id: string, o: Common & { cluster: string }) =>
+  send(id, acceptUpdate, { ...who(o), cluster: o.cluster }, () => `accepted ${o.cluster} as it is in ${id}`);
 
 export const skipCommand = (id: string, o: Common & { cluster: string }) =>
   send(id, skipUpdate, { ...who(o), cluster: o.cluster }, () => `skipped ${o.cluster} in ${id}`);

@@ -6,9 +6,39 @@ import {
   ChartVersionKey,
   OperatorVersionKey,
 } from '../workflows/search-attributes.js';
+import { finalStates, type RolloutState } from '../domain/types.js';
 import { CliError, print, withClient } from './shared.js';
 
 const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
+
+/** States only Temporal records: the rollout was closed from outside (terminate, timeout, cancel). */
+const executionStates: Record<string, string> = {
+  terminated: 'Terminated',
+  'timed-out': 'TimedOut',
+  cancelled: 'Canceled',
+};
+
+/**
+ * The visibility query for one state. A rollout's own RolloutState stays as it was when something outside
+ * closed it, so a state the rollout is still in also requires a running execution, and "failed" includes
+ * executions that failed without recording it.
+ */
+export function stateClause(state: string): string {
+  const closed = executionStates[state];
+  if (closed) return `ExecutionStatus = '${closed}'`;
+  if (finalStates.includes(state as RolloutState)) {
+    const own = `${RolloutStateKey.name} = ${quote(state)}`;
+    return state === 'failed' ? `(${own} OR ExecutionStatus = 'Failed')` : own;
+  }
+  return `${RolloutStateKey.name} = ${quote(state)} AND ExecutionStatus = 'Running'`;
+}
+
+/** The state to show for a listed rollout: its own, unless Temporal closed it without the rollout saying so. */
+function listedState(own: string | undefined, execution: string): string {
+  const closed = execution !== 'RUNNING' && !finalStates.includes(own as RolloutState);
+  if (!closed) return own ?? execution.toLowerCase();
+  return execution === 'TIMED_OUT' ? 'timed-out' : execution.toLowerCase();
+}
 
 /** `rollout list`: rollouts by search attributes, newest first. */
 export async function listCommand(opts: { plan?: string; state?: string; limit: string }): Promise<void> {
@@ -16,7 +46,7 @@ export async function listCommand(opts: { plan?: string; state?: string; limit: 
   if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit must be a positive whole number`, 2);
   const clauses = [`WorkflowType = 'rollout'`];
   if (opts.plan) clauses.push(`${RolloutPlanKey.name} = ${quote(opts.plan)}`);
-  if (opts.state) clauses.push(`${RolloutStateKey.name} = ${quote(opts.state)}`);
+  if (opts.state) clauses.push(stateClause(opts.state));
   await withClient(async (client) => {
     const table = new Table({
       head: ['id', 'plan', 'state', 'phase', 'chart', 'operator', 'started'],
@@ -28,7 +58,7 @@ export async function listCommand(opts: { plan?: string; state?: string; limit: 
       table.push([
         wf.workflowId,
         sa.get(RolloutPlanKey) ?? '',
-        sa.get(RolloutStateKey) ?? wf.status.name.toLowerCase(),
+        listedState(sa.get(RolloutStateKey), wf.status.name),
         sa.get(RolloutPhaseKey) ?? '',
         sa.get(ChartVersionKey) ?? '',
         sa.get(OperatorVersionKey) ?? '',

@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import {
   abortCommand,
+  acceptCommand,
   approveCommand,
   pauseCommand,
   resumeCommand,
@@ -43,6 +44,7 @@ program
   .option('--chart-version <version>', "chart version to roll (default: the plan's)")
   .option('--operator-version <version>', "operator chart version to roll (default: the plan's)")
   .option('--id <workflowId>', 'workflow ID (default: rollout-<plan>-<chart version>)')
+  .option('--wait <seconds>', 'how long to wait for a worker to pass preflight and take the locks', '120')
   .addOption(as())
   .action(startCommand);
 
@@ -108,8 +110,18 @@ program
   .requiredOption('--cluster <name>', 'failed cluster to run again')
   .addOption(as())
   .addOption(comment())
-  .description('run a failed cluster again (steps already in place are skipped)')
+  .description(
+    'run a failed cluster again (steps already in place are skipped); while rolling back, roll it back again',
+  )
   .action(retryCommand);
+program
+  .command('accept')
+  .argument('<id>')
+  .requiredOption('--cluster <name>', 'cluster whose rollback failed, to leave as it is')
+  .addOption(as())
+  .addOption(comment())
+  .description('accept a cluster whose rollback could not finish as it is, so the rollout can end (say why with -m)')
+  .action(acceptCommand);
 program
   .command('skip')
   .argument('<id>')

@@ -1,15 +1,30 @@
 import Table from 'cli-table3';
+import type { ActivityHeartbeat } from '../activities/contracts.js';
+import type { DisplayState } from '../domain/display.js';
+import type { ClusterStatus, RolloutStatus } from '../domain/types.js';
 import type { ClusterProgress } from '../workflows/definitions.js';
-import type { RolloutStatus } from '../domain/types.js';
+
+/** What a cluster's workflow is doing now, with what Temporal knows of its retrying activity. */
+export interface LiveCluster extends Partial<ClusterProgress> {
+  /** The cluster does not answer; the step retries until its timeout. */
+  unreachable?: ActivityHeartbeat['unreachable'];
+  /** Temporal is retrying the step's activity (a worker died, a conflict...): its attempt and last failure. */
+  retrying?: { attempt: number; error: string };
+}
+
+export interface FetchedStatus {
+  status: RolloutStatus;
+  shown: DisplayState;
+  live: Map<string, LiveCluster>;
+}
 
 /** A rollout's status as a person reads it: header, phases, clusters, recent decisions. */
-export function renderStatus(s: RolloutStatus, progress: Map<string, ClusterProgress> = new Map()): string {
-  const state = s.paused && !s.finishedAt ? `${s.state} (paused)` : s.state;
+export function renderStatus({ status: s, shown, live }: FetchedStatus): string {
   const head = [
     `rollout ${s.id}  plan ${s.plan}  chart ${s.chartVersion}  operator ${s.operatorVersion}`,
-    `state: ${state}${s.currentPhase ? `  phase: ${s.currentPhase}` : ''}  started ${s.startedAt} by ${s.startedBy}${s.finishedAt ? `  finished ${s.finishedAt}` : ''}`,
+    `state: ${shown.state}${s.currentPhase ? `  phase: ${s.currentPhase}` : ''}  started ${s.startedAt} by ${s.startedBy}${s.finishedAt ? `  finished ${s.finishedAt}` : ''}`,
   ];
-  if (s.reason) head.push(`reason: ${s.reason}`);
+  if (shown.reason) head.push(`reason: ${shown.reason}`);
   const phases = new Table({ head: ['phase', 'state', 'gate', 'clusters'], style: { head: [] } });
   for (const p of s.phases) {
     const gate = p.approval === 'auto' ? 'auto' : p.approvedBy ? `approved by ${p.approvedBy.by}` : 'approval required';
@@ -17,9 +32,8 @@ export function renderStatus(s: RolloutStatus, progress: Map<string, ClusterProg
   }
   const clusters = new Table({ head: ['cluster', 'phase', 'state', 'step', 'attempts', 'note'], style: { head: [] } });
   for (const c of s.clusters) {
-    const live = progress.get(c.name);
-    const note = c.error ?? (c.skippedSteps?.length ? `already in place: ${c.skippedSteps.join(', ')}` : '');
-    clusters.push([c.name, c.phase, c.state, live?.step ?? c.failedStep ?? '', String(c.attempts), note]);
+    const now = live.get(c.name);
+    clusters.push([c.name, c.phase, c.state, now?.step ?? c.failedStep ?? '', String(c.attempts), note(c, now)]);
   }
   const out = [...head, phases.toString(), clusters.toString()];
   if (s.decisions.length > 0) {
@@ -30,4 +44,18 @@ export function renderStatus(s: RolloutStatus, progress: Map<string, ClusterProg
     }
   }
   return out.join('\n');
+}
+
+/** What a person should know about one cluster: why it failed, that it is unreachable, what was resumed. */
+function note(c: ClusterStatus, now: LiveCluster | undefined): string {
+  if (now?.unreachable) {
+    const u = now.unreachable;
+    return `unreachable since ${u.since}, retrying (${u.attempts} attempts): ${u.error}`;
+  }
+  if (now?.retrying) return `retrying (attempt ${now.retrying.attempt}): ${now.retrying.error}`;
+  if (c.error) return c.error;
+  const parts: string[] = [];
+  if (c.resumedSteps?.length) parts.push(`resumed after an interruption: ${c.resumedSteps.join(', ')}`);
+  if (c.skippedSteps?.length) parts.push(`found already in place: ${c.skippedSteps.join(', ')}`);
+  return parts.join('; ');
 }

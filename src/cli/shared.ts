@@ -1,10 +1,10 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { formatIssue, PlanError, type PlanIssue } from '../plan/errors.js';
+import { formatIssue, PlanError } from '../plan/errors.js';
 import { parsePlan } from '../plan/load.js';
-import { fileReferences } from '../plan/resolve.js';
+import { planFileIssues } from './plan-files.js';
 import type { RolloutPlan } from '../plan/schema.js';
 import { temporalConfig, type TemporalConfig } from '../common/temporal-config.js';
 
@@ -28,7 +28,7 @@ export interface LoadedPlan {
 }
 
 /**
- * Reads, parses and validates a plan file, and checks that every file it refers to exists. Any problem
+ * Reads, parses and validates a plan file, and checks the files it refers to (see `planFileIssues`). Any problem
  * becomes a CliError with exit code 2 listing all issues, before anything talks to Temporal.
  */
 export function loadPlanFile(file: string): LoadedPlan {
@@ -44,10 +44,8 @@ export function loadPlanFile(file: string): LoadedPlan {
   try {
     const plan = parsePlan(text, file);
     const baseDir = dirname(resolve(file));
-    const missing: PlanIssue[] = fileReferences(plan)
-      .filter((r) => !existsSync(resolve(baseDir, r.file)))
-      .map((r) => ({ path: r.path, message: `file not found: ${r.file} (relative to the plan's folder)` }));
-    if (missing.length > 0) throw new PlanError(file, missing);
+    const problems = planFileIssues(plan, baseDir);
+    if (problems.length > 0) throw new PlanError(file, problems);
     return { plan, file, baseDir };
   } catch (err) {
     if (err instanceof PlanError) {
@@ -62,9 +60,14 @@ export function loadPlanFile(file: string): LoadedPlan {
   }
 }
 
-/** Who is acting: --as, else ROLLOUT_USER, else the OS user. */
+/** Who is acting: --as, else ROLLOUT_USER, else the OS user. An empty name is a usage error, not a name. */
 export function actor(as: string | undefined): string {
-  return as ?? process.env['ROLLOUT_USER'] ?? userInfo().username;
+  if (as !== undefined && !as.trim()) throw new CliError('--as needs a name: say who is acting', exitCodes.usage);
+  const env = process.env['ROLLOUT_USER'];
+  if (as === undefined && env !== undefined && !env.trim()) {
+    throw new CliError('ROLLOUT_USER is set but empty: set it to who is acting, or unset it', exitCodes.usage);
+  }
+  return as ?? env ?? userInfo().username;
 }
 
 export async function withClient<T>(fn: (client: Client, config: TemporalConfig) => Promise<T>): Promise<T> {

@@ -1,21 +1,29 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { findLockHolder } from '../common/locks.js';
-import { TypedSearchAttributes } from '@temporalio/common';
+import { FailureType } from '../domain/failure-types.js';
 import type { RolloutInput } from '../domain/types.js';
 import { Version } from '../plan/schema.js';
 import { workflowUiLink } from '../common/temporal-config.js';
+import { startedUpdate, type StartedResult } from '../workflows/definitions.js';
 import { lockWorkflowId } from '../workflows/lock-id.js';
+import type { rollout } from '../workflows/rollout.js';
 import { rolloutAttributes } from '../workflows/search-attributes.js';
-import { actor, CliError, loadPlanFile, print, withClient } from './shared.js';
+import { actor, CliError, exitCodes, loadPlanFile, print, withClient } from './shared.js';
 
 export interface StartOptions {
   chartVersion?: string;
   operatorVersion?: string;
   id?: string;
   as?: string;
+  /** Seconds to wait for a worker to take the rollout's locks before saying that none answered. */
+  wait?: string;
 }
 
-/** `rollout start PLAN`: validates, checks no cluster is held by another rollout, starts, prints the ID and link. */
+/**
+ * `rollout start PLAN`: validates, checks no cluster is held by another rollout, starts, then waits until
+ * the rollout has passed its preflight and holds its clusters' locks, and says so (or why it was refused).
+ */
 export async function startCommand(file: string, opts: StartOptions): Promise<void> {
   const { plan, baseDir } = loadPlanFile(file);
   for (const [flag, value] of [
@@ -23,8 +31,12 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
     ['--operator-version', opts.operatorVersion],
   ] as const) {
     if (value !== undefined && !Version.safeParse(value).success) {
-      throw new CliError(`${flag} ${value}: must be a SemVer 2 version such as 1.4.2`, 2);
+      throw new CliError(`${flag} ${value}: must be a SemVer 2 version such as 1.4.2`, exitCodes.usage);
     }
+  }
+  const waitSeconds = Number(opts.wait ?? '120');
+  if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) {
+    throw new CliError(`--wait ${opts.wait}: must be a number of seconds above 0`, exitCodes.usage);
   }
   const input: RolloutInput = {
     plan,
@@ -39,12 +51,13 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
       client,
       plan.spec.clusters.map((c) => c.name),
     );
+    let handle;
     try {
-      await client.workflow.start('rollout', {
+      handle = await client.workflow.start<typeof rollout>('rollout', {
         taskQueue: config.taskQueue,
         workflowId,
         args: [input],
-        typedSearchAttributes: new TypedSearchAttributes(rolloutAttributes(input, 'running')),
+        typedSearchAttributes: new TypedSearchAttributes(rolloutAttributes(input, 'starting')),
         staticSummary: `Roll ${plan.metadata.name}: chart ${input.chartVersion}, operator ${input.operatorVersion}`,
       });
     } catch (err) {
@@ -53,11 +66,43 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
       }
       throw err;
     }
-    print(`started ${workflowId}`);
     const link = workflowUiLink(config, workflowId);
+    const started = await outcome(handle.executeUpdate(startedUpdate), waitSeconds * 1000);
+    if (started === 'no answer') {
+      throw new CliError(
+        [
+          `created ${workflowId}, but no worker took it up within ${waitSeconds}s: it holds no cluster yet.`,
+          `Is a rollout-worker running on task queue ${config.taskQueue}? The rollout goes on once one is.`,
+          ...(link ? [`web UI: ${link}`] : []),
+        ].join('\n'),
+      );
+    }
+    print(`started ${workflowId}: preflight passed, holding ${started.clusters} cluster locks`);
     if (link) print(`web UI: ${link}`);
     print(`follow it: rollout watch ${workflowId}`);
   });
+}
+
+/**
+ * What the rollout answered: started, or refused (preflight: exit 2, bad input; a held cluster: exit 1),
+ * or nothing in time (no worker).
+ */
+async function outcome(update: Promise<StartedResult>, ms: number): Promise<StartedResult | 'no answer'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'no answer'>((resolve) => (timer = setTimeout(() => resolve('no answer'), ms)));
+  update.catch(() => undefined); // settled below, or abandoned when no worker answers in time
+  try {
+    return await Promise.race([update, timeout]);
+  } catch (err) {
+    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure) {
+      const code = cause.type === FailureType.PreflightFailed ? exitCodes.usage : exitCodes.failed;
+      throw new CliError(`refused: ${cause.message}`, code);
+    }
+    throw new CliError(`the rollout did not say whether it started: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

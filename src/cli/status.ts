@@ -1,49 +1,88 @@
-import type { Client } from '@temporalio/client';
-import { finalStates, type RolloutStatus } from '../domain/types.js';
-import { progressQuery, statusQuery, type ClusterProgress } from '../workflows/definitions.js';
-import { renderStatus } from './render.js';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { ActivityHeartbeat } from '../activities/contracts.js';
+import { displayState, exitCodeFor, type ExecutionState } from '../domain/display.js';
+import type { RolloutStatus } from '../domain/types.js';
+import { progressQuery, statusQuery } from '../workflows/definitions.js';
+import { renderStatus, type FetchedStatus, type LiveCluster } from './render.js';
 import { CliError, print, withClient } from './shared.js';
 
-/** The rollout's status, plus the live step of each cluster in flight (asked of the cluster workflows). */
-export async function fetchStatus(
-  client: Client,
-  id: string,
-): Promise<{ status: RolloutStatus; progress: Map<string, ClusterProgress> }> {
-  let status: RolloutStatus;
+/** Why a closed execution closed, as Temporal recorded it (termination reason, uncaught failure). */
+async function closeReason(handle: WorkflowHandle): Promise<string | undefined> {
   try {
-    status = await client.workflow.getHandle(id).query(statusQuery);
+    await handle.result();
+    return undefined;
   } catch (err) {
+    let e: unknown = err;
+    while (e instanceof Error && e.cause) e = e.cause;
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** What the cluster workflow's pending activities report: unreachable since when, or Temporal's retries. */
+async function liveOf(client: Client, workflowId: string, progress: boolean): Promise<LiveCluster> {
+  const handle = client.workflow.getHandle(workflowId);
+  const live: LiveCluster = progress ? await handle.query(progressQuery).catch(() => ({})) : {};
+  const desc = await handle.describe().catch(() => undefined);
+  for (const a of desc?.raw.pendingActivities ?? []) {
+    const payload = a.heartbeatDetails?.payloads?.[0];
+    const beat = payload ? defaultPayloadConverter.fromPayload<ActivityHeartbeat>(payload) : undefined;
+    if (beat?.unreachable) live.unreachable = beat.unreachable;
+    if ((a.attempt ?? 1) > 1 && a.lastFailure?.message) {
+      live.retrying = { attempt: a.attempt ?? 1, error: a.lastFailure.message };
+    }
+  }
+  return live;
+}
+
+/**
+ * The rollout's status as the workflow records it, how Temporal says the execution stands (so that a
+ * terminated or timed-out rollout is never shown as running), and the live step of each cluster in flight.
+ */
+export async function fetchStatus(client: Client, id: string): Promise<FetchedStatus> {
+  const handle = client.workflow.getHandle(id);
+  let execution: ExecutionState;
+  try {
+    const desc = await handle.describe();
+    execution = { status: desc.status.name };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no rollout ${id}`);
     throw new CliError(`cannot read rollout ${id}: ${(err as Error).message}`);
   }
-  const progress = new Map<string, ClusterProgress>();
-  await Promise.all(
-    status.clusters
-      .filter((c) => c.state === 'running' && c.workflowId)
-      .map(async (c) => {
-        try {
-          progress.set(c.name, await client.workflow.getHandle(c.workflowId as string).query(progressQuery));
-        } catch {
-          // The cluster's workflow may have just finished; the rollout's own status covers it.
-        }
-      }),
-  );
-  return { status, progress };
+  if (execution.status !== 'RUNNING') execution.reason = await closeReason(handle);
+  let status: RolloutStatus;
+  try {
+    status = await handle.query(statusQuery);
+  } catch (err) {
+    throw new CliError(
+      `cannot read rollout ${id} (${execution.status.toLowerCase()}${execution.reason ? `: ${execution.reason}` : ''}): ${(err as Error).message}`,
+    );
+  }
+  const live = new Map<string, LiveCluster>();
+  if (execution.status === 'RUNNING') {
+    await Promise.all(
+      status.clusters
+        .filter((c) => (c.state === 'running' || c.state === 'rolling-back') && c.workflowId)
+        .map(async (c) => live.set(c.name, await liveOf(client, c.workflowId as string, c.state === 'running'))),
+    );
+  }
+  return { status, shown: displayState(status, execution), live };
 }
 
 /** `rollout status ID [-o table|json]`. Exit 0 unless the rollout ended other than succeeded. */
 export async function statusCommand(id: string, opts: { output: string }): Promise<number> {
   if (opts.output !== 'table' && opts.output !== 'json') throw new CliError(`-o must be table or json`, 2);
   return withClient(async (client) => {
-    const { status, progress } = await fetchStatus(client, id);
+    const fetched = await fetchStatus(client, id);
+    const { status, shown, live } = fetched;
     if (opts.output === 'json') {
-      print(
-        JSON.stringify(
-          { ...status, clusters: status.clusters.map((c) => ({ ...c, step: progress.get(c.name)?.step })) },
-          null,
-          2,
-        ),
-      );
-    } else print(renderStatus(status, progress));
-    return finalStates.includes(status.state) && status.state !== 'succeeded' ? 1 : 0;
+      const clusters = status.clusters.map((c) => ({ ...c, ...pick(live.get(c.name)) }));
+      print(JSON.stringify({ ...status, state: shown.state, reason: shown.reason, clusters }, null, 2));
+    } else print(renderStatus(fetched));
+    return exitCodeFor(shown);
   });
+}
+
+function pick(live: LiveCluster | undefined) {
+  return live ? { step: live.step, unreachable: live.unreachable, retrying: live.retrying } : {};
 }
