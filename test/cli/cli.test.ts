@@ -37,6 +37,43 @@ describe('rollout validate', () => {
     expect(r.stderr).toContain('spec.clusters[0].values: file not found: ../overlays/lab/lab-1/values.yaml');
   });
 
+  it('checks the files a plan refers to: values are YAML mappings, the template renders to a Job', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-'));
+    writeFileSync(join(dir, 'job.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: "{{cluster}}" }\n');
+    writeFileSync(join(dir, 'lab-2.yaml'), 'replicas: [unclosed\n');
+    const plan = readFileSync('rollout-plans/lab.yaml', 'utf8')
+      .replaceAll('../', `${process.cwd()}/`)
+      .replace(`${process.cwd()}/charts/synchronizer-job.yaml`, join(dir, 'job.yaml'))
+      .replace(`${process.cwd()}/overlays/lab/lab-2/values.yaml`, join(dir, 'lab-2.yaml'));
+    writeFileSync(join(dir, 'lab.yaml'), plan);
+    const r = await rolloutCli(['validate', join(dir, 'lab.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('invalid rollout plan (2 problems)');
+    expect(r.stderr).toMatch(
+      /spec\.synchronizer\.template\.file: \S+job\.yaml: must be a batch\/v1 Job, not kind "ConfigMap"/,
+    );
+    expect(r.stderr).toMatch(/spec\.clusters\[1\]\.values: \S+lab-2\.yaml: not valid YAML/);
+  });
+
+  it('turns a YAML alias bomb into a plan error, and an empty --as into a usage error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-'));
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9)
+          .fill(`*${'abcdefghi'[i - 1]}`)
+          .join(',')}]`,
+      );
+    writeFileSync(join(dir, 'bomb.yaml'), `${levels.join('\n')}\n`);
+    const bomb = await rolloutCli(['validate', join(dir, 'bomb.yaml')]);
+    expect(bomb.code).toBe(2);
+    expect(bomb.stderr).toContain('invalid rollout plan');
+    expect(bomb.stderr).not.toContain('    at ');
+    const nobody = await rolloutCli(['approve', 'any', '--phase', 'wave-1', '--as', '']);
+    expect(nobody.code).toBe(2);
+    expect(nobody.stderr).toContain('--as needs a name');
+  });
+
   it('exits 2 on an unreadable plan and on unknown commands', async () => {
     expect((await rolloutCli(['validate', 'nope.yaml'])).code).toBe(2);
     expect((await rolloutCli(['frobnicate'])).code).toBe(2);
@@ -77,7 +114,7 @@ describe('rollout start, status, approve, watch, list against a real server', ()
       cliEnv,
     );
     expect(started.code).toBe(0);
-    expect(started.stdout).toContain(`started ${id}`);
+    expect(started.stdout).toContain(`started ${id}: preflight passed, holding 3 cluster locks`);
 
     const watched = await rolloutCli(['watch', id, '--interval', '0.3'], cliEnv);
     expect(watched.code).toBe(0);
@@ -113,5 +150,26 @@ describe('rollout start, status, approve, watch, list against a real server', ()
     const list = await rolloutCli(['list', '--plan', 'lab', '--state', 'succeeded'], cliEnv);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain(id);
+  });
+
+  it('shows a terminated rollout as terminated, with the reason, in status, watch and list', async () => {
+    const tid = `${id}-terminated`;
+    const release = fleet.hold('lab-1', 'verify');
+    const started = await rolloutCli(
+      ['start', 'rollout-plans/lab.yaml', '--chart-version', '2.3.0', '--id', tid],
+      cliEnv,
+    );
+    expect(started.code).toBe(0);
+    await env.client.workflow.getHandle(tid).terminate('operator pulled the plug');
+    release();
+    const status = await rolloutCli(['status', tid], cliEnv);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain('state: terminated');
+    expect(status.stdout).toContain('reason: operator pulled the plug');
+    expect((await rolloutCli(['watch', tid], cliEnv)).code).toBe(1);
+    const running = await rolloutCli(['list', '--plan', 'lab', '--state', 'running'], cliEnv);
+    expect(running.stdout).not.toContain(tid);
+    const terminated = await rolloutCli(['list', '--plan', 'lab', '--state', 'terminated'], cliEnv);
+    expect(terminated.stdout).toMatch(new RegExp(`${tid} .*terminated`));
   });
 });
