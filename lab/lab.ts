@@ -351,3 +351,34 @@ export async function labFault(
   });
   await run(t.kubectl, [...ctx, 'apply', '-f', '-'], t.env, manifest);
 }
+
+/**
+ * Makes a cluster unreachable, or reachable again: `kwokctl stop cluster` stops its control plane (API
+ * server, etcd, controllers; connections are refused on its port), `start cluster` brings it back on the
+ * same port with its data. What a network partition or an API server outage looks like to the product.
+ */
+export async function labOutage(cluster: string, down: boolean): Promise<void> {
+  const state = readState();
+  if (!state) throw new Error(`no lab in ${labDir()}`);
+  if (!state.clusters.includes(cluster))
+    throw new Error(`unknown lab cluster ${cluster}; lab has ${state.clusters.join(', ')}`);
+  const t = await tools(state.dir, () => undefined);
+  await run(t.kwokctl, [down ? 'stop' : 'start', 'cluster', '--name', cluster], t.env);
+  if (!down) {
+    // Ready again only once the API server answers.
+    await run(
+      t.kubectl,
+      [
+        '--kubeconfig',
+        state.kubeconfig,
+        '--context',
+        `kwok-${cluster}`,
+        'get',
+        '--raw',
+        '/readyz',
+        '--request-timeout=60s',
+      ],
+      t.env,
+    );
+  }
+}

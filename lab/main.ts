@@ -5,12 +5,13 @@
  *   status                   what each cluster runs, as Helm and the API server report it
  *   fault sync-fails --cluster NAME [--off]           synchronizer Jobs fail on that cluster
  *   fault bad-cache --cluster NAME --version V [--off] the cache for V never becomes ready there
+ *   fault unreachable --cluster NAME [--off]          the cluster's control plane stops (connections refused)
  *   publish CHART VERSION [--broken]                   add a chart version (broken: pods never Ready)
  */
 import { Command, CommanderError } from 'commander';
 import Table from 'cli-table3';
 import { ensureTool } from '../src/tools/toolchain.js';
-import { indexRepo, labDown, labFault, labStatus, labUp, publishChart, readState } from './lab.js';
+import { indexRepo, labDown, labFault, labOutage, labStatus, labUp, publishChart, readState } from './lab.js';
 
 const program = new Command('lab').exitOverride().showHelpAfterError();
 
@@ -31,13 +32,14 @@ program.command('status').action(async () => {
 });
 program
   .command('fault')
-  .argument('<fault>', 'sync-fails or bad-cache')
+  .argument('<fault>', 'sync-fails, bad-cache or unreachable')
   .requiredOption('--cluster <name>')
   .option('--version <v>', 'for bad-cache: the version whose cache never becomes ready')
   .option('--off', 'switch the fault off')
   .action(async (fault: string, o: { cluster: string; version?: string; off?: boolean }) => {
-    if (fault !== 'sync-fails' && fault !== 'bad-cache') throw new CommanderError(2, 'lab', `unknown fault ${fault}`);
-    await labFault(fault, o.cluster, !o.off, o.version);
+    if (fault === 'unreachable') await labOutage(o.cluster, !o.off);
+    else if (fault === 'sync-fails' || fault === 'bad-cache') await labFault(fault, o.cluster, !o.off, o.version);
+    else throw new CommanderError(2, 'lab', `unknown fault ${fault}`);
     console.log(`${fault} ${o.off ? 'off' : 'on'} for ${o.cluster}${o.version ? ` (${o.version})` : ''}`);
   });
 program

@@ -108,13 +108,16 @@ export function createPreflightActivities(deps: { helm: string }) {
             chartPath = await fetchChart(release, version, input.baseDir, join(dir, role));
           } catch (err) {
             if (!(err instanceof ApplicationFailure)) throw err;
-            problems.push(`${role} chart ${release.chart} ${version}: ${err.message}`);
+            problems.push(
+              `${role === 'chart' ? 'chart' : 'operator chart'} ${release.chart} ${version}: ${err.message}`,
+            );
             continue;
           }
           const failed = await renderForClusters(release, chartPath, input.baseDir, clusters);
           problems.push(...failed);
           const values = role === 'chart' ? `the values of each of ${clusters.length} clusters` : 'its values';
-          if (failed.length === 0) checked.push(`${role} chart ${release.chart} ${version} renders with ${values}`);
+          const what = role === 'chart' ? 'chart' : 'operator chart';
+          if (failed.length === 0) checked.push(`${what} ${release.chart} ${version} renders with ${values}`);
         }
         if (input.synchronizer) {
           const first = input.clusters[0]?.cluster ?? 'cluster';

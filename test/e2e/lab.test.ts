@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { releaseHistory, type HelmRelease } from '../../src/activities/helm.js';
 import { freePort } from '../../src/tools/dev-server.js';
@@ -25,7 +25,7 @@ let kubeconfig: string;
 let helm: string;
 let env: Record<string, string>;
 let worker: ChildProcess | undefined;
-const plans: Record<'rollback' | 'pause', string> = { rollback: '', pause: '' };
+const plans: Record<'rollback' | 'pause' | 'outage', string> = { rollback: '', pause: '', outage: '' };
 
 function startWorker(): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
@@ -76,8 +76,38 @@ async function statusJson(id: string) {
   return JSON.parse(r.stdout) as {
     state: string;
     reason?: string;
-    clusters: { name: string; state: string; failedStep?: string; error?: string }[];
+    clusters: {
+      name: string;
+      state: string;
+      step?: string;
+      failedStep?: string;
+      error?: string;
+      unreachable?: { since: string; attempts: number; error: string };
+      resumedSteps?: string[];
+      skippedSteps?: string[];
+    }[];
   };
+}
+
+async function synchronizerJobs(cluster: string): Promise<string[]> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  kc.setCurrentContext(`kwok-${cluster}`);
+  const jobs = await kc
+    .makeApiClient(BatchV1Api)
+    .listNamespacedJob({ namespace: 'express', labelSelector: 'phased-rollout.dev/synchronizer=true' });
+  return jobs.items.map((j) => j.metadata?.name ?? '');
+}
+
+/** Asks `rollout status` until `pred` holds for its JSON (the CLI as a person would run it). */
+async function statusUntil(id: string, pred: (s: Awaited<ReturnType<typeof statusJson>>) => boolean, ms = 180_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const s = await statusJson(id);
+    if (pred(s)) return s;
+    if (Date.now() > deadline) throw new Error(`status of ${id} never matched: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 /** Follows the rollout with `rollout watch` until it ends or waits for a person. */
@@ -100,16 +130,19 @@ beforeAll(async () => {
     ROLLOUT_LOG_LEVEL: 'ERROR',
   };
   // The lab plan, pointed at this lab's repository, with short bake and cache timeouts for tests.
-  const base = readFileSync(join(root, 'rollout-plans/lab.yaml'), 'utf8')
+  const labPlan = readFileSync(join(root, 'rollout-plans/lab.yaml'), 'utf8')
     .replaceAll('http://127.0.0.1:8879', state.repoUrl)
     .replaceAll('../', root)
-    .replace('bake: 20s', 'bake: 5s')
-    .replace(/(cache:\n(?: {4}.*\n)+?) {4}timeout: 5m/, '$1    timeout: 20s');
+    .replace('bake: 20s', 'bake: 5s');
+  const base = labPlan.replace(/(cache:\n(?: {4}.*\n)+?) {4}timeout: 5m/, '$1    timeout: 20s');
   const dir = mkdtempSync(join(tmpdir(), 'plans-'));
   plans.rollback = join(dir, 'rollback.yaml');
   plans.pause = join(dir, 'pause.yaml');
+  plans.outage = join(dir, 'outage.yaml');
   writeFileSync(plans.rollback, base);
   writeFileSync(plans.pause, base.replace('action: rollback', 'action: pause'));
+  // Outages need time: the cache wait outlasts them, a rollback gives up on an unreachable cluster after 20 s.
+  writeFileSync(plans.outage, labPlan.replace('rollbackScope: phase', 'rollbackScope: phase\n    rollbackTimeout: 20s'));
   worker = startWorker();
 }, 600_000);
 
@@ -125,6 +158,9 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     const gated = await watchUntilPause(id);
     expect(gated.stdout).toContain('phase "wave-1" awaits approval');
     expect((await current('lab-2'))?.chartVersion).toBe('2.0.0');
+    const second = await cli('start', plans.rollback, '--id', `${id}-second`);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`lab-1 (held by ${id})`);
 
     expect((await cli('approve', id, '--phase', 'wave-1', '-m', 'canary healthy')).code).toBe(0);
     expect((await watchUntilPause(id)).code).toBe(0);
@@ -186,6 +222,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     expect(status.clusters[0]?.error).toMatch(
       /Job express\/synchronizer-2-2-0-\w+ on lab-1 failed: .*lab fault sync-fails/,
     );
+    expect(await synchronizerJobs('lab-1'), 'the failed attempt left no Job behind').toEqual([]);
 
     await lab.labFault('sync-fails', 'lab-1', false);
     expect((await cli('retry', id, '--cluster', 'lab-1')).code).toBe(0);
@@ -210,6 +247,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     expect((await cli('abort', id, '--reason', 'synchronizer broken')).code).toBe(0);
     expect((await watchUntilPause(id)).code).toBe(1);
     expect((await statusJson(id)).state).toBe('aborted');
+    expect(await synchronizerJobs('lab-1')).toEqual([]);
     await lab.labFault('sync-fails', 'lab-1', false);
 
     const after = await Promise.all(clusters.flatMap((c) => [current(c), current(c, 'express-operator')]));
@@ -252,6 +290,12 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
 
     const revisions = (await history('lab-1')).filter((h) => h.revision > before);
     expect(revisions.map((h) => [h.chartVersion, h.status])).toEqual([['2.3.0', 'deployed']]);
+    expect(revisions[0]?.description).toBe(`phased-rollout: ${id}`);
+    const canary = (await statusJson(id)).clusters[0];
+    expect(canary?.resumedSteps, 'the upgrade the killed worker started is reported as resumed').toContain(
+      'upgrade-chart',
+    );
+    expect(canary?.skippedSteps ?? []).not.toContain('upgrade-chart');
   });
 
   it('recovers a release left pending-upgrade by a killed helm client, with no extra revision', async () => {
@@ -310,5 +354,74 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     expect(result).toMatchObject({ changed: true, revision: before + 1, chartVersion: '2.2.0' });
     const after = (await history('lab-2')).filter((h) => h.revision > before);
     expect(after.map((h) => [h.revision, h.chartVersion, h.status])).toEqual([[before + 1, '2.2.0', 'deployed']]);
+  });
+
+  it('refuses a chart version the repository does not have before touching any cluster', async () => {
+    const before = await Promise.all(clusters.flatMap((c) => [current(c), current(c, 'express-operator')]));
+    const id = 'e2e-preflight';
+    const r = await cli('start', plans.pause, '--id', id, '--chart-version', '2.7.0', '--operator-version', '1.2.0');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/refused: preflight found 1 problem\(s\); no cluster was touched/);
+    expect(r.stderr).toMatch(/- chart express 2\.7\.0: .*version "2\.7\.0" not found/);
+    const status = await statusJson(id);
+    expect(status.state).toBe('failed');
+    expect(status.reason).toContain('2.7.0');
+    const after = await Promise.all(clusters.flatMap((c) => [current(c), current(c, 'express-operator')]));
+    expect(after).toEqual(before);
+    expect(await synchronizerJobs('lab-1')).toEqual([]);
+  });
+
+  it('rides out an API server outage while waiting for the cache, saying since when the cluster is unreachable', async () => {
+    await lab.labFault('bad-cache', 'lab-1', true, '2.1.0');
+    const before = (await current('lab-1'))?.revision ?? 0;
+    const id = 'e2e-outage';
+    expect((await cli('start', plans.outage, '--id', id, '--chart-version', '2.1.0')).code).toBe(0);
+    await statusUntil(id, (s) => s.clusters[0]?.step === 'wait-cache');
+    await lab.labOutage('lab-1', true);
+    try {
+      const during = await statusUntil(id, (s) => s.clusters[0]?.unreachable !== undefined, 90_000);
+      expect(during.state).toBe('running');
+      expect(during.clusters[0]?.unreachable?.error).toMatch(/ECONNREFUSED|connection refused/);
+      const table = await cli('status', id);
+      expect(table.stdout).toMatch(/lab-1 .* unreachable since \S+, retrying/);
+    } finally {
+      await lab.labOutage('lab-1', false);
+    }
+    await lab.labFault('bad-cache', 'lab-1', false, '2.1.0');
+    const gated = await watchUntilPause(id);
+    expect(gated.stdout).toContain('phase "wave-1" awaits approval');
+    expect((await cli('approve', id, '--phase', 'wave-1')).code).toBe(0);
+    expect((await watchUntilPause(id)).code).toBe(0);
+    for (const c of clusters) expect(await current(c)).toMatchObject({ chartVersion: '2.1.0', status: 'deployed' });
+    const revisions = (await history('lab-1')).filter((h) => h.revision > before);
+    expect(revisions.map((h) => [h.chartVersion, h.status])).toEqual([['2.1.0', 'deployed']]);
+  });
+
+  it('does not end a rollback it could not finish: it waits for a decision, and retry completes it', async () => {
+    const before = await current('lab-1');
+    const id = 'e2e-stuck-rollback';
+    expect((await cli('start', plans.outage, '--id', id, '--chart-version', '2.9.0')).code).toBe(0);
+    await statusUntil(id, (s) => s.clusters[0]?.step === 'verify');
+    await lab.labOutage('lab-1', true);
+    let stuck: Awaited<ReturnType<typeof statusJson>>;
+    try {
+      const waiting = await watchUntilPause(id);
+      expect(waiting.code).toBe(0);
+      expect(waiting.stdout).toMatch(/waiting for a person: rollback could not finish on lab-1/);
+      stuck = await statusJson(id);
+    } finally {
+      await lab.labOutage('lab-1', false);
+    }
+    expect(stuck.state).toBe('awaiting-decision');
+    expect(stuck.clusters[0]).toMatchObject({ name: 'lab-1', state: 'rollback-failed' });
+    expect(stuck.clusters[0]?.error).toMatch(/rollback failed: .*lab-1 \(context kwok-lab-1\) unreachable since/);
+
+    expect((await cli('retry', id, '--cluster', 'lab-1', '-m', 'API server is back')).code).toBe(0);
+    const end = await watchUntilPause(id);
+    expect(end.code).toBe(1);
+    const status = await statusJson(id);
+    expect(status.state).toBe('rolled-back');
+    expect(status.clusters[0]?.state).toBe('rolled-back');
+    expect(await current('lab-1')).toMatchObject({ chartVersion: before?.chartVersion, status: 'deployed' });
   });
 });
