@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import Table from 'cli-table3';
+import { table } from '../src/cli/table.js';
 import { parseArgs } from 'node:util';
 import { temporalConfig, workflowUiLink } from '../src/common/temporal-config.js';
 import { finalStates, type RolloutStatus } from '../src/domain/types.js';
@@ -80,12 +80,9 @@ async function main(): Promise<number> {
     await new Promise((r) => setTimeout(r, 1000));
   }
   say(`rollout ${status.state}${status.reason ? `: ${status.reason}` : ''}`);
-  const table = new Table({
-    head: ['cluster', 'operator (helm)', 'express (helm)', 'cache ready for'],
-    style: { head: [] },
-  });
-  for (const r of await labStatus()) table.push([r.cluster, r.operator, r.express, r.cache]);
-  console.log(table.toString());
+  const rows = table(['cluster', 'operator (helm)', 'express (helm)', 'cache ready for']);
+  for (const r of await labStatus()) rows.push([r.cluster, r.operator, r.express, r.cache]);
+  console.log(rows.toString());
   say(`Web UI: ${workflowUiLink({ ...config, address: '127.0.0.1:7233' }, id)}`);
   if (process.stdin.isTTY) {
     const rl = createInterface({ input: process.stdin, output: process.stdout });

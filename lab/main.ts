@@ -9,7 +9,7 @@
  *   publish CHART VERSION [--broken]                   add a chart version (broken: pods never Ready)
  */
 import { Command, CommanderError } from 'commander';
-import Table from 'cli-table3';
+import { table } from '../src/cli/table.js';
 import { ensureTool } from '../src/tools/toolchain.js';
 import { indexRepo, labDown, labFault, labOutage, labStatus, labUp, publishChart, readState } from './lab.js';
 
@@ -26,9 +26,9 @@ program
   });
 program.command('down').action(() => labDown());
 program.command('status').action(async () => {
-  const table = new Table({ head: ['cluster', 'operator', 'express', 'cache ready for'], style: { head: [] } });
-  for (const r of await labStatus()) table.push([r.cluster, r.operator, r.express, r.cache]);
-  console.log(table.toString());
+  const rows = table(['cluster', 'operator', 'express', 'cache ready for']);
+  for (const r of await labStatus()) rows.push([r.cluster, r.operator, r.express, r.cache]);
+  console.log(rows.toString());
 });
 program
   .command('fault')

@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import { table } from './table.js';
 import {
   RolloutPhaseKey,
   RolloutPlanKey,
@@ -48,14 +48,11 @@ export async function listCommand(opts: { plan?: string; state?: string; limit: 
   if (opts.plan) clauses.push(`${RolloutPlanKey.name} = ${quote(opts.plan)}`);
   if (opts.state) clauses.push(stateClause(opts.state));
   await withClient(async (client) => {
-    const table = new Table({
-      head: ['id', 'plan', 'state', 'phase', 'chart', 'operator', 'started'],
-      style: { head: [] },
-    });
+    const rows = table(['id', 'plan', 'state', 'phase', 'chart', 'operator', 'started']);
     let n = 0;
     for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
       const sa = wf.typedSearchAttributes;
-      table.push([
+      rows.push([
         wf.workflowId,
         sa.get(RolloutPlanKey) ?? '',
         listedState(sa.get(RolloutStateKey), wf.status.name),
@@ -66,6 +63,6 @@ export async function listCommand(opts: { plan?: string; state?: string; limit: 
       ]);
       if (++n >= limit) break;
     }
-    print(n === 0 ? 'no rollouts found' : table.toString());
+    print(n === 0 ? 'no rollouts found' : rows.toString());
   });
 }

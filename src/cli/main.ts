@@ -3,6 +3,7 @@
  * `rollout`: start, watch and steer phased rollouts. Exit codes: 0 done, 1 operation failed or refused,
  * 2 usage or validation error (nothing was started or changed).
  */
+import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import {
   abortCommand,
@@ -22,8 +23,12 @@ import { statusCommand } from './status.js';
 import { validateCommand } from './validate.js';
 import { watchCommand } from './watch.js';
 
+// The same relative path from src/cli (tsx) and dist/cli (built).
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
 const program = new Command('rollout')
   .description('Roll Helm charts and operators across Kubernetes clusters in canary order, on Temporal.')
+  .version(version, '-V, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride();
 

@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import { table } from './table.js';
 import type { ActivityHeartbeat } from '../activities/contracts.js';
 import type { DisplayState } from '../domain/display.js';
 import type { ClusterStatus, RolloutStatus } from '../domain/types.js';
@@ -25,12 +25,12 @@ export function renderStatus({ status: s, shown, live }: FetchedStatus): string 
     `state: ${shown.state}${s.currentPhase ? `  phase: ${s.currentPhase}` : ''}  started ${s.startedAt} by ${s.startedBy}${s.finishedAt ? `  finished ${s.finishedAt}` : ''}`,
   ];
   if (shown.reason) head.push(`reason: ${shown.reason}`);
-  const phases = new Table({ head: ['phase', 'state', 'gate', 'clusters'], style: { head: [] } });
+  const phases = table(['phase', 'state', 'gate', 'clusters']);
   for (const p of s.phases) {
     const gate = p.approval === 'auto' ? 'auto' : p.approvedBy ? `approved by ${p.approvedBy.by}` : 'approval required';
     phases.push([p.name, p.state, gate, String(p.clusters.length)]);
   }
-  const clusters = new Table({ head: ['cluster', 'phase', 'state', 'step', 'attempts', 'note'], style: { head: [] } });
+  const clusters = table(['cluster', 'phase', 'state', 'step', 'attempts', 'note']);
   for (const c of s.clusters) {
     const now = live.get(c.name);
     clusters.push([c.name, c.phase, c.state, now?.step ?? c.failedStep ?? '', String(c.attempts), note(c, now)]);

@@ -74,6 +74,12 @@ describe('rollout validate', () => {
     expect(nobody.stderr).toContain('--as needs a name');
   });
 
+  it('prints its version', async () => {
+    const r = await rolloutCli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
+  });
+
   it('exits 2 on an unreadable plan and on unknown commands', async () => {
     expect((await rolloutCli(['validate', 'nope.yaml'])).code).toBe(2);
     expect((await rolloutCli(['frobnicate'])).code).toBe(2);
@@ -145,11 +151,14 @@ describe('rollout start, status, approve, watch, list against a real server', ()
 
     const table = await rolloutCli(['status', id], cliEnv);
     expect(table.stdout).toContain('state: succeeded');
+    // Output to a pipe (as here) carries no ANSI escape codes: not in borders, not anywhere.
+    expect(table.stdout).not.toContain(String.fromCharCode(27));
     expect(table.stdout).toContain('approved by cli-user');
 
     const list = await rolloutCli(['list', '--plan', 'lab', '--state', 'succeeded'], cliEnv);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain(id);
+    expect(list.stdout).not.toContain(String.fromCharCode(27));
   });
 
   it('shows a terminated rollout as terminated, with the reason, in status, watch and list', async () => {

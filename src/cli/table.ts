@@ -1,0 +1,14 @@
+import Table from 'cli-table3';
+
+/**
+ * Whether output may carry colour: only to a terminal, and never with NO_COLOR set (https://no-color.org).
+ * Redirected output and logs stay free of ANSI escape codes.
+ */
+export function colour(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return stream.isTTY === true && !process.env['NO_COLOR'];
+}
+
+/** A table with the given columns; its borders are grey on a terminal and plain everywhere else. */
+export function table(head: string[]): Table.Table {
+  return new Table({ head, style: colour() ? { head: [] } : { head: [], border: [] } });
+}
