@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { RolloutStatus } from '../domain/types.js';
+import type { RollbackScope, RolloutStatus } from '../domain/types.js';
 import {
   abortUpdate,
   acceptUpdate,
@@ -59,10 +59,8 @@ export const abortCommand = (id: string, o: Common & { reason: string }) =>
     () => `aborting ${id}: clusters in flight are cancelled, half-done ones restored`,
   );
 
-export const rollbackCommand = (id: string, o: Common & { scope: string }) => {
-  if (o.scope !== 'phase' && o.scope !== 'all') throw new CliError(`--scope must be phase or all`, 2);
-  return send(id, rollbackUpdate, { ...who(o), scope: o.scope }, () => `rolling back ${id} (scope ${o.scope})`);
-};
+export const rollbackCommand = (id: string, o: Common & { scope: RollbackScope }) =>
+  send(id, rollbackUpdate, { ...who(o), scope: o.scope }, () => `rolling back ${id} (scope ${o.scope})`);
 
 export const retryCommand = (id: string, o: Common & { cluster: string }) =>
   send(id, retryUpdate, { ...who(o), cluster: o.cluster }, (s) =>

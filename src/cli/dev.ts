@@ -7,10 +7,10 @@ import { print } from './shared.js';
  * `rollout dev`: a local Temporal dev server (gRPC on :7233, Web UI on :8233) and a worker, until Ctrl-C.
  * With --db-file the server keeps its state across restarts.
  */
-export async function devCommand(opts: { port: string; uiPort: string; dbFile?: string }): Promise<void> {
+export async function devCommand(opts: { port: number; uiPort: number; dbFile?: string }): Promise<void> {
   const server = await startDevServer({
-    port: Number(opts.port),
-    uiPort: Number(opts.uiPort),
+    port: opts.port,
+    uiPort: opts.uiPort,
     dbFile: opts.dbFile,
     log: (l) => print(l),
   });

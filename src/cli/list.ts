@@ -7,7 +7,7 @@ import {
   OperatorVersionKey,
 } from '../workflows/search-attributes.js';
 import { finalStates, type RolloutState } from '../domain/types.js';
-import { CliError, print, withClient } from './shared.js';
+import { print, withClient } from './shared.js';
 
 const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
 
@@ -41,9 +41,8 @@ function listedState(own: string | undefined, execution: string): string {
 }
 
 /** `rollout list`: rollouts by search attributes, newest first. */
-export async function listCommand(opts: { plan?: string; state?: string; limit: string }): Promise<void> {
-  const limit = Number(opts.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit must be a positive whole number`, 2);
+export async function listCommand(opts: { plan?: string; state?: string; limit: number }): Promise<void> {
+  const { limit } = opts;
   const clauses = [`WorkflowType = 'rollout'`];
   if (opts.plan) clauses.push(`${RolloutPlanKey.name} = ${quote(opts.plan)}`);
   if (opts.state) clauses.push(stateClause(opts.state));

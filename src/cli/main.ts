@@ -17,6 +17,7 @@ import {
 } from './controls.js';
 import { devCommand } from './dev.js';
 import { listCommand } from './list.js';
+import { asOption, commentOption, listableStates, parse } from './options.js';
 import { CliError, exitCodes } from './shared.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
@@ -32,129 +33,141 @@ const program = new Command('rollout')
   .showHelpAfterError()
   .exitOverride();
 
-const as = () => new Option('--as <name>', 'who is acting (default: $ROLLOUT_USER or the OS user)');
-const comment = () => new Option('-m, --comment <text>', 'why, for the record');
-let exitCode: number = exitCodes.ok;
+/** Runs a verb; whatever exit code it returns becomes the process's. */
+const run =
+  <A extends unknown[]>(verb: (...args: A) => Promise<number | void> | number | void) =>
+  async (...args: A) => {
+    process.exitCode = (await verb(...args)) ?? exitCodes.ok;
+  };
 
 program
   .command('validate')
   .argument('<plan>', 'plan file')
-  .description('check a plan and print the order it rolls in')
-  .action(validateCommand);
+  .description('check a plan and the files it names, and print the order it rolls in')
+  .action(run(validateCommand));
 
 program
   .command('start')
   .argument('<plan>', 'plan file')
-  .description('start a rollout; prints its workflow ID and Web UI link')
-  .option('--chart-version <version>', "chart version to roll (default: the plan's)")
-  .option('--operator-version <version>', "operator chart version to roll (default: the plan's)")
+  .description('start a rollout; waits until it holds its clusters, prints its workflow ID and Web UI link')
+  .addOption(
+    new Option('--chart-version <version>', "chart version to roll (default: the plan's)").argParser(parse.version),
+  )
+  .addOption(
+    new Option('--operator-version <version>', "operator chart version to roll (default: the plan's)").argParser(
+      parse.version,
+    ),
+  )
   .option('--id <workflowId>', 'workflow ID (default: rollout-<plan>-<chart version>)')
-  .option('--wait <seconds>', 'how long to wait for a worker to pass preflight and take the locks', '120')
-  .addOption(as())
-  .action(startCommand);
+  .addOption(
+    new Option('--wait <seconds>', 'how long to wait for a worker to pass preflight and take the locks')
+      .argParser(parse.positiveNumber)
+      .default(120),
+  )
+  .addOption(asOption())
+  .action(run(startCommand));
 
 program
   .command('status')
   .argument('<id>', 'rollout workflow ID')
   .description('show phases, clusters, current steps and decisions')
-  .option('-o, --output <format>', 'table or json', 'table')
-  .action(async (id: string, o: { output: string }) => {
-    exitCode = await statusCommand(id, o);
-  });
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+  .action(run(statusCommand));
 
 program
   .command('watch')
   .argument('<id>', 'rollout workflow ID')
   .description('follow a rollout until it ends or waits for a person')
-  .option('--interval <seconds>', 'how often to look', '1')
-  .action(async (id: string, o: { interval: string }) => {
-    exitCode = await watchCommand(id, o);
-  });
+  .addOption(new Option('--interval <seconds>', 'how often to look').argParser(parse.positiveNumber).default(1))
+  .action(run(watchCommand));
 
 program
   .command('approve')
   .argument('<id>', 'rollout workflow ID')
   .requiredOption('--phase <name>', 'phase to approve (a later phase may be approved early)')
-  .addOption(as())
-  .addOption(comment())
+  .addOption(asOption())
+  .addOption(commentOption())
   .description('approve a phase gate')
-  .action(approveCommand);
+  .action(run(approveCommand));
 
 program
   .command('pause')
   .argument('<id>')
-  .addOption(as())
-  .addOption(comment())
+  .addOption(asOption())
+  .addOption(commentOption())
   .description('start no new clusters until resumed')
-  .action(pauseCommand);
+  .action(run(pauseCommand));
 program
   .command('resume')
   .argument('<id>')
-  .addOption(as())
-  .addOption(comment())
+  .addOption(asOption())
+  .addOption(commentOption())
   .description('resume a paused rollout')
-  .action(resumeCommand);
+  .action(run(resumeCommand));
 program
   .command('abort')
   .argument('<id>')
   .requiredOption('--reason <text>', 'why')
-  .addOption(as())
+  .addOption(asOption())
   .description('stop the rollout: clusters in flight are cancelled and half-done ones restored; finished ones stay')
-  .action(abortCommand);
+  .action(run(abortCommand));
 program
   .command('rollback')
   .argument('<id>')
-  .option('--scope <scope>', 'phase (the phase in progress) or all (everything rolled so far)', 'phase')
-  .addOption(as())
-  .addOption(comment())
+  .addOption(
+    new Option('--scope <scope>', 'the phase in progress, or everything rolled so far')
+      .choices(['phase', 'all'])
+      .default('phase'),
+  )
+  .addOption(asOption())
+  .addOption(commentOption())
   .description('roll clusters back to where they were, newest first')
-  .action(rollbackCommand);
+  .action(run(rollbackCommand));
 program
   .command('retry')
   .argument('<id>')
   .requiredOption('--cluster <name>', 'failed cluster to run again')
-  .addOption(as())
-  .addOption(comment())
+  .addOption(asOption())
+  .addOption(commentOption())
   .description(
     'run a failed cluster again (steps already in place are skipped); while rolling back, roll it back again',
   )
-  .action(retryCommand);
+  .action(run(retryCommand));
 program
   .command('accept')
   .argument('<id>')
   .requiredOption('--cluster <name>', 'cluster whose rollback failed, to leave as it is')
-  .addOption(as())
-  .addOption(comment())
+  .addOption(asOption())
+  .addOption(commentOption())
   .description('accept a cluster whose rollback could not finish as it is, so the rollout can end (say why with -m)')
-  .action(acceptCommand);
+  .action(run(acceptCommand));
 program
   .command('skip')
   .argument('<id>')
   .requiredOption('--cluster <name>', 'failed cluster to leave as it is')
-  .addOption(as())
-  .addOption(comment())
+  .addOption(asOption())
+  .addOption(commentOption())
   .description('leave a failed cluster and go on')
-  .action(skipCommand);
+  .action(run(skipCommand));
 
 program
   .command('list')
   .description('list rollouts by search attributes')
   .option('--plan <name>', 'only this plan')
-  .option('--state <state>', 'only this state (running, awaiting-approval, succeeded, ...)')
-  .option('--limit <n>', 'at most this many', '20')
-  .action(listCommand);
+  .addOption(new Option('--state <state>', 'only rollouts in this state').choices(listableStates))
+  .addOption(new Option('--limit <n>', 'at most this many').argParser(parse.positiveInteger).default(20))
+  .action(run(listCommand));
 
 program
   .command('dev')
   .description('run a local Temporal dev server (Web UI on :8233) and a worker')
-  .option('--port <port>', 'gRPC port', '7233')
-  .option('--ui-port <port>', 'Web UI port', '8233')
+  .addOption(new Option('--port <port>', 'gRPC port').argParser(parse.port).default(7233))
+  .addOption(new Option('--ui-port <port>', 'Web UI port').argParser(parse.port).default(8233))
   .option('--db-file <file>', 'keep server state in this SQLite file')
-  .action(devCommand);
+  .action(run(devCommand));
 
 try {
   await program.parseAsync();
-  process.exitCode = exitCode;
 } catch (err) {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : exitCodes.usage;

@@ -62,12 +62,9 @@ export function loadPlanFile(file: string): LoadedPlan {
 
 /** Who is acting: --as, else ROLLOUT_USER, else the OS user. An empty name is a usage error, not a name. */
 export function actor(as: string | undefined): string {
-  if (as !== undefined && !as.trim()) throw new CliError('--as needs a name: say who is acting', exitCodes.usage);
-  const env = process.env['ROLLOUT_USER'];
-  if (as === undefined && env !== undefined && !env.trim()) {
-    throw new CliError('ROLLOUT_USER is set but empty: set it to who is acting, or unset it', exitCodes.usage);
-  }
-  return as ?? env ?? userInfo().username;
+  const who = as ?? process.env['ROLLOUT_USER'] ?? userInfo().username;
+  if (!who.trim()) throw new CliError('--as needs a name (or ROLLOUT_USER, if set, is empty): say who is acting', 2);
+  return who;
 }
 
 export async function withClient<T>(fn: (client: Client, config: TemporalConfig) => Promise<T>): Promise<T> {

@@ -3,7 +3,6 @@ import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { findLockHolder } from '../common/locks.js';
 import { FailureType } from '../domain/failure-types.js';
 import type { RolloutInput } from '../domain/types.js';
-import { Version } from '../plan/schema.js';
 import { workflowUiLink } from '../common/temporal-config.js';
 import { startedUpdate, type StartedResult } from '../workflows/definitions.js';
 import { lockWorkflowId } from '../workflows/lock-id.js';
@@ -17,7 +16,7 @@ export interface StartOptions {
   id?: string;
   as?: string;
   /** Seconds to wait for a worker to take the rollout's locks before saying that none answered. */
-  wait?: string;
+  wait?: number;
 }
 
 /**
@@ -26,18 +25,7 @@ export interface StartOptions {
  */
 export async function startCommand(file: string, opts: StartOptions): Promise<void> {
   const { plan, baseDir } = loadPlanFile(file);
-  for (const [flag, value] of [
-    ['--chart-version', opts.chartVersion],
-    ['--operator-version', opts.operatorVersion],
-  ] as const) {
-    if (value !== undefined && !Version.safeParse(value).success) {
-      throw new CliError(`${flag} ${value}: must be a SemVer 2 version such as 1.4.2`, exitCodes.usage);
-    }
-  }
-  const waitSeconds = Number(opts.wait ?? '120');
-  if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) {
-    throw new CliError(`--wait ${opts.wait}: must be a number of seconds above 0`, exitCodes.usage);
-  }
+  const waitSeconds = opts.wait ?? 120;
   const input: RolloutInput = {
     plan,
     baseDir,

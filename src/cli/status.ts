@@ -70,8 +70,7 @@ export async function fetchStatus(client: Client, id: string): Promise<FetchedSt
 }
 
 /** `rollout status ID [-o table|json]`. Exit 0 unless the rollout ended other than succeeded. */
-export async function statusCommand(id: string, opts: { output: string }): Promise<number> {
-  if (opts.output !== 'table' && opts.output !== 'json') throw new CliError(`-o must be table or json`, 2);
+export async function statusCommand(id: string, opts: { output: 'table' | 'json' }): Promise<number> {
   return withClient(async (client) => {
     const fetched = await fetchStatus(client, id);
     const { status, shown, live } = fetched;

@@ -9,8 +9,8 @@ import { print, withClient } from './shared.js';
  * succeeded, 1 otherwise, including terminated or timed out) or waits for a person (exit 0, saying what it
  * waits for). Queries cost the rollout no history, so asking once a second is cheap.
  */
-export async function watchCommand(id: string, opts: { interval: string }): Promise<number> {
-  const every = Math.max(200, Number(opts.interval) * 1000 || 1000);
+export async function watchCommand(id: string, opts: { interval: number }): Promise<number> {
+  const every = Math.max(200, opts.interval * 1000);
   return withClient(async (client) => {
     let last = '';
     for (;;) {

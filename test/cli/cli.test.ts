@@ -109,7 +109,9 @@ describe('rollout start, status, approve, watch, list against a real server', ()
   it('refuses a bad version before starting anything', async () => {
     const r = await rolloutCli(['start', 'rollout-plans/lab.yaml', '--chart-version', 'two', '--id', id], cliEnv);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--chart-version two: must be a SemVer 2 version');
+    expect(r.stderr).toContain(
+      "option '--chart-version <version>' argument 'two' is invalid. must be a SemVer 2 version",
+    );
     const list = await rolloutCli(['list', '--plan', 'lab'], cliEnv);
     expect(list.stdout).not.toContain(id);
   });
