@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { createCheckActivities } from './checks.js';
 import type { Activities } from './contracts.js';
 import type { KubeFactory } from './kube.js';
-import { createLockActivities } from '../common/locks.js';
+import { createLockActivities } from './locks.js';
 import { createPreflightActivities } from './preflight.js';
 import { createReleaseActivities } from './releases.js';
 import { createSynchronizerActivities } from './synchronizer.js';

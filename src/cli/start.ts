@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
-import { findLockHolder } from '../common/locks.js';
+import { findLockHolder } from '../activities/locks.js';
 import { FailureType } from '../domain/failure-types.js';
 import type { RolloutInput } from '../domain/types.js';
 import { workflowUiLink } from '../common/temporal-config.js';

@@ -6,50 +6,21 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { bundleOf, bundles, cacheRoot, findTool, versions, type BundleName, type ToolName } from './find.js';
+
+export { findTool, versions, type ToolName } from './find.js';
 
 const exec = promisify(execFile);
+const k8sTools = bundles.kubernetes.tools;
 
-export type ToolName =
-  | 'temporal'
-  | 'helm'
-  | 'kwok'
-  | 'kwokctl'
-  | 'etcd'
-  | 'kube-apiserver'
-  | 'kube-controller-manager'
-  | 'kube-scheduler'
-  | 'kubectl';
-
-interface Bundle {
-  /** Cache folder name, includes the version so upgrades never reuse a stale build. */
-  readonly dir: string;
-  readonly tools: readonly ToolName[];
-  /** Whether a binary found on PATH is acceptable, from its version output. */
-  readonly accepts: (tool: ToolName, versionOutput: string) => boolean;
-  readonly versionArgs: (tool: ToolName) => string[];
-  readonly build: (outDir: string, log: (line: string) => void) => Promise<void>;
-  readonly note: string;
-}
-
-export const versions = {
-  temporal: '1.5.1',
-  helm: '3.22.0',
-  kwok: '0.8.0',
-  etcd: '3.6.14',
-  kubernetes: '1.36.3',
-} as const;
-
-const k8sTools = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'] as const;
-
-const bundles: Record<string, Bundle> = {
+const builds: Record<
+  BundleName,
+  { note: string; build: (outDir: string, log: (line: string) => void) => Promise<void> }
+> = {
   temporal: {
-    dir: `temporal-${versions.temporal}`,
-    tools: ['temporal'],
-    accepts: (_t, out) => atLeast(/temporal version (\d+\.\d+\.\d+)/.exec(out)?.[1], versions.temporal),
-    versionArgs: () => ['--version'],
     note: 'about 6 minutes on 2 cores',
     build: (out, log) =>
       goInstall(
@@ -63,10 +34,6 @@ const bundles: Record<string, Bundle> = {
       ),
   },
   helm: {
-    dir: `helm-${versions.helm}`,
-    tools: ['helm'],
-    accepts: (_t, out) => out.trim().startsWith(`v${minor(versions.helm)}.`),
-    versionArgs: () => ['version', '--short'],
     note: 'about 3 minutes',
     build: (out, log) =>
       goInstall(
@@ -80,10 +47,6 @@ const bundles: Record<string, Bundle> = {
       ),
   },
   kwok: {
-    dir: `kwok-${versions.kwok}`,
-    tools: ['kwok', 'kwokctl'],
-    accepts: (_t, out) => out.includes(`v${versions.kwok}`),
-    versionArgs: () => ['--version'],
     note: 'about 4 minutes',
     build: (out, log) =>
       goInstall(
@@ -98,69 +61,27 @@ const bundles: Record<string, Bundle> = {
       ),
   },
   etcd: {
-    dir: `etcd-${versions.etcd}`,
-    tools: ['etcd'],
-    accepts: (_t, out) => out.includes(`etcd Version: ${minor(versions.etcd)}.`),
-    versionArgs: () => ['--version'],
     note: 'about 3 minutes',
     build: (out, log) => buildEtcd(out, log),
   },
   kubernetes: {
-    dir: `kubernetes-${versions.kubernetes}`,
-    tools: [...k8sTools],
-    accepts: (tool, out) =>
-      tool === 'kubectl'
-        ? out.includes(`"gitVersion": "v${minor(versions.kubernetes)}.`)
-        : out.includes(`Kubernetes v${minor(versions.kubernetes)}.`),
-    versionArgs: (tool) => (tool === 'kubectl' ? ['version', '--client', '-o', 'json'] : ['--version']),
     note: 'about 8 to 10 minutes on 2 cores',
     build: (out, log) => buildKubernetes(out, log),
   },
 };
-
-/** The per-user cache root; override with PHASED_ROLLOUT_CACHE. */
-export function cacheRoot(): string {
-  return (
-    process.env['PHASED_ROLLOUT_CACHE'] ??
-    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'phased-rollout')
-  );
-}
-
-function bundleOf(tool: ToolName): [string, Bundle] {
-  const entry = Object.entries(bundles).find(([, b]) => b.tools.includes(tool));
-  if (!entry) throw new Error(`unknown tool ${tool}`);
-  return entry;
-}
-
-/** Returns the path of a usable binary for `tool`, or undefined when it must be built first. */
-export async function findTool(tool: ToolName): Promise<string | undefined> {
-  const [, bundle] = bundleOf(tool);
-  const cached = join(cacheRoot(), bundle.dir, 'bin', tool);
-  if (existsSync(cached)) return cached;
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    const candidate = join(dir, tool);
-    if (!dir || !existsSync(candidate)) continue;
-    try {
-      const { stdout, stderr } = await exec(candidate, bundle.versionArgs(tool), { timeout: 15_000 });
-      if (bundle.accepts(tool, stdout + stderr)) return candidate;
-    } catch {
-      // A binary that cannot report its version is not one we can vouch for.
-    }
-  }
-  return undefined;
-}
 
 /** Like findTool, but builds the tool's bundle into the cache when needed. */
 export async function ensureTool(tool: ToolName, log: (line: string) => void = console.error): Promise<string> {
   const found = await findTool(tool);
   if (found) return found;
   const [name, bundle] = bundleOf(tool);
+  const { note, build } = builds[name];
   const final = join(cacheRoot(), bundle.dir);
-  log(`[tools] building ${name} (${bundle.tools.join(', ')}) into ${final}; ${bundle.note} the first time`);
+  log(`[tools] building ${name} (${bundle.tools.join(', ')}) into ${final}; ${note} the first time`);
   await mkdir(cacheRoot(), { recursive: true });
   const staging = await mkdtemp(join(cacheRoot(), `.${bundle.dir}-`));
   try {
-    await bundle.build(join(staging, 'bin'), log);
+    await build(join(staging, 'bin'), log);
     for (const t of bundle.tools) {
       if (!existsSync(join(staging, 'bin', t))) throw new Error(`build of ${name} produced no ${t} binary`);
     }
@@ -180,20 +101,6 @@ export async function ensureTool(tool: ToolName, log: (line: string) => void = c
 /** Every tool the project knows, grouped as they are built. */
 export function toolGroups(): Record<string, readonly ToolName[]> {
   return Object.fromEntries(Object.entries(bundles).map(([k, b]) => [k, b.tools]));
-}
-
-function minor(version: string): string {
-  return version.split('.').slice(0, 2).join('.');
-}
-
-function atLeast(found: string | undefined, wanted: string): boolean {
-  if (!found) return false;
-  const a = found.split('.').map(Number);
-  const b = wanted.split('.').map(Number);
-  for (let i = 0; i < 3; i++) {
-    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
-  }
-  return true;
 }
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv }, log: (l: string) => void) {

@@ -5,7 +5,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { Activities } from '../activities/contracts.js';
 import { createActivities } from '../activities/index.js';
 import { createKubeFactory } from '../activities/kube.js';
-import { findTool } from '../tools/toolchain.js';
+import { findTool } from '../tools/find.js';
 import type { TemporalConfig } from '../common/temporal-config.js';
 
 const bundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));

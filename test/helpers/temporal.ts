@@ -3,7 +3,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { Activities } from '../../src/activities/contracts.js';
-import { createLockActivities } from '../../src/common/locks.js';
+import { createLockActivities } from '../../src/activities/locks.js';
 import type { RolloutInput, RolloutStatus } from '../../src/domain/types.js';
 import { statusQuery } from '../../src/workflows/definitions.js';
 import { rollout } from '../../src/workflows/rollout.js';

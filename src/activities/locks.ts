@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { LockHolder } from '../activities/contracts.js';
+import type { LockHolder } from './contracts.js';
 
 /** Finds which rollout holds a cluster's lock (the running lock workflow's parent) and whether it still runs. */
 export async function findLockHolder(client: Client, lockWorkflowId: string): Promise<LockHolder | undefined> {

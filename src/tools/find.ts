@@ -1,0 +1,125 @@
+/**
+ * Finds the real servers and CLIs the project runs against (Temporal, Helm, kwok, etcd, Kubernetes): in
+ * the per-user cache `npm run tools` builds into, else on PATH when the version fits. Finding never
+ * builds; `toolchain.ts` builds what is missing.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+export type ToolName =
+  | 'temporal'
+  | 'helm'
+  | 'kwok'
+  | 'kwokctl'
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kubectl';
+
+export const versions = {
+  temporal: '1.5.1',
+  helm: '3.22.0',
+  kwok: '0.8.0',
+  etcd: '3.6.14',
+  kubernetes: '1.36.3',
+} as const;
+
+/** Tools built together, and how to tell a binary on PATH will do. */
+export interface Bundle {
+  /** Cache folder name, includes the version so upgrades never reuse a stale build. */
+  readonly dir: string;
+  readonly tools: readonly ToolName[];
+  /** Whether a binary found on PATH is acceptable, from its version output. */
+  readonly accepts: (tool: ToolName, versionOutput: string) => boolean;
+  readonly versionArgs: (tool: ToolName) => string[];
+}
+
+export type BundleName = 'temporal' | 'helm' | 'kwok' | 'etcd' | 'kubernetes';
+
+export const bundles: Record<BundleName, Bundle> = {
+  temporal: {
+    dir: `temporal-${versions.temporal}`,
+    tools: ['temporal'],
+    accepts: (_t, out) => atLeast(/temporal version (\d+\.\d+\.\d+)/.exec(out)?.[1], versions.temporal),
+    versionArgs: () => ['--version'],
+  },
+  helm: {
+    dir: `helm-${versions.helm}`,
+    tools: ['helm'],
+    accepts: (_t, out) => out.trim().startsWith(`v${minor(versions.helm)}.`),
+    versionArgs: () => ['version', '--short'],
+  },
+  kwok: {
+    dir: `kwok-${versions.kwok}`,
+    tools: ['kwok', 'kwokctl'],
+    accepts: (_t, out) => out.includes(`v${versions.kwok}`),
+    versionArgs: () => ['--version'],
+  },
+  etcd: {
+    dir: `etcd-${versions.etcd}`,
+    tools: ['etcd'],
+    accepts: (_t, out) => out.includes(`etcd Version: ${minor(versions.etcd)}.`),
+    versionArgs: () => ['--version'],
+  },
+  kubernetes: {
+    dir: `kubernetes-${versions.kubernetes}`,
+    tools: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'],
+    accepts: (tool, out) =>
+      tool === 'kubectl'
+        ? out.includes(`"gitVersion": "v${minor(versions.kubernetes)}.`)
+        : out.includes(`Kubernetes v${minor(versions.kubernetes)}.`),
+    versionArgs: (tool) => (tool === 'kubectl' ? ['version', '--client', '-o', 'json'] : ['--version']),
+  },
+};
+
+/** The per-user cache root; override with PHASED_ROLLOUT_CACHE. */
+export function cacheRoot(): string {
+  return (
+    process.env['PHASED_ROLLOUT_CACHE'] ??
+    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'phased-rollout')
+  );
+}
+
+export function bundleOf(tool: ToolName): [BundleName, Bundle] {
+  const entry = (Object.entries(bundles) as [BundleName, Bundle][]).find(([, b]) => b.tools.includes(tool));
+  if (!entry) throw new Error(`unknown tool ${tool}`);
+  return entry;
+}
+
+/** Returns the path of a usable binary for `tool`, or undefined when it must be built first. */
+export async function findTool(tool: ToolName): Promise<string | undefined> {
+  const [, bundle] = bundleOf(tool);
+  const cached = join(cacheRoot(), bundle.dir, 'bin', tool);
+  if (existsSync(cached)) return cached;
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    const candidate = join(dir, tool);
+    if (!dir || !existsSync(candidate)) continue;
+    try {
+      const { stdout, stderr } = await exec(candidate, bundle.versionArgs(tool), { timeout: 15_000 });
+      if (bundle.accepts(tool, stdout + stderr)) return candidate;
+    } catch {
+      // A binary that cannot report its version is not one we can vouch for.
+    }
+  }
+  return undefined;
+}
+
+function minor(version: string): string {
+  return version.split('.').slice(0, 2).join('.');
+}
+
+function atLeast(found: string | undefined, wanted: string): boolean {
+  if (!found) return false;
+  const a = found.split('.').map(Number);
+  const b = wanted.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
