@@ -14,6 +14,7 @@ import type { CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../pl
 import { renderTemplate } from '../plan/template.js';
 import { activitiesFor } from './activity-options.js';
 import { progressQuery, snapshotSignal, type ClusterProgress } from './definitions.js';
+import { rootMessage } from './failures.js';
 
 export interface ClusterRolloutInput extends ClusterTarget {
   rolloutId: string;
@@ -156,11 +157,4 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     });
   }
   return { skipped: progress.skipped, resumed: progress.resumed };
-}
-
-/** The innermost message of a Temporal failure chain: what actually went wrong. */
-export function rootMessage(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && e.cause) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
 }

@@ -4,7 +4,7 @@ import { durationMs } from '../plan/duration.js';
 import type { ReleaseSpec, VerifySpec } from '../plan/schema.js';
 import { activitiesFor } from './activity-options.js';
 import { nowMs } from './clock.js';
-import { rootMessage } from './cluster-rollout.js';
+import { rootMessage } from './failures.js';
 
 export interface PhaseBakeInput {
   phase: string;

@@ -1,17 +1,10 @@
-import {
-  ApplicationFailure,
-  CancellationScope,
-  ChildWorkflowFailure,
-  condition,
-  executeChild,
-  isCancellation,
-  startChild,
-} from '@temporalio/workflow';
+import { CancellationScope, condition, executeChild, isCancellation, startChild } from '@temporalio/workflow';
 import { clustersToStart, tallyPhase } from '../domain/progress.js';
 import type { ClusterStatus, PhaseStatus, RolloutInput, RolloutStatus } from '../domain/types.js';
 import { durationMs } from '../plan/duration.js';
 import { nowIso, nowMs } from './clock.js';
-import { clusterRollout, rootMessage, type ClusterFailureDetails } from './cluster-rollout.js';
+import { clusterRollout, type ClusterFailureDetails } from './cluster-rollout.js';
+import { failureDetails, rootMessage } from './failures.js';
 import { phaseBake, type BakeFailureDetails } from './phase-bake.js';
 import type { Controls } from './rollout-controls.js';
 
@@ -193,10 +186,4 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
   ctl.version++;
   run.publish();
   return true;
-}
-
-/** The details a child workflow attached to its ApplicationFailure, if any. */
-function failureDetails<T>(err: unknown): T | undefined {
-  const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure ? (cause.details?.[0] as T | undefined) : undefined;
 }

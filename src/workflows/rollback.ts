@@ -2,7 +2,7 @@ import { condition, executeChild, patched } from '@temporalio/workflow';
 import type { ClusterState, ClusterStatus, RolloutState } from '../domain/types.js';
 import { nowIso } from './clock.js';
 import { clusterRollback } from './cluster-rollback.js';
-import { rootMessage } from './cluster-rollout.js';
+import { rootMessage } from './failures.js';
 import type { RolloutRun } from './phase-runner.js';
 
 /** Cluster states that mean a rollback touched (or tried to touch) the cluster. */

@@ -18,7 +18,7 @@ import { FailureType } from '../domain/failure-types.js';
 import { activitiesFor, quick } from './activity-options.js';
 import { nowIso } from './clock.js';
 import { clusterLock } from './cluster-lock.js';
-import { rootMessage } from './cluster-rollout.js';
+import { failureType, rootMessage } from './failures.js';
 import { lockWorkflowId } from './lock-id.js';
 import { runPhase, type RolloutRun } from './phase-runner.js';
 import { restoreClusters } from './rollback.js';
@@ -95,13 +95,6 @@ async function preflight(input: RolloutInput): Promise<void> {
     synchronizer: spec.synchronizer,
     clusters: spec.clusters.map((c) => ({ cluster: c.name, overlay: c.values })),
   });
-}
-
-/** The ApplicationFailure type at the root of a failure chain, if any. */
-function failureType(err: unknown): string | undefined {
-  let e: unknown = err;
-  while (e instanceof Error && e.cause && !(e instanceof ApplicationFailure)) e = e.cause;
-  return e instanceof ApplicationFailure ? (e.type ?? undefined) : undefined;
 }
 
 /** Waits for the phase's approval (unless auto) and for any pause to end. False when a stop came first. */
