@@ -1,13 +1,12 @@
 import type { KubernetesObject, V1DaemonSet, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { parseAllDocuments } from 'yaml';
 import { durationMs } from '../plan/duration.js';
 import { renderTemplate } from '../plan/template.js';
 import type { CacheReadyInput, CacheReadyResult, VerifyInput, VerifyResult } from './contracts.js';
 import { FailureType } from '../domain/failure-types.js';
-import { classifyHelm, runHelm } from './helm.js';
-import { classify, waitForObjects, type Kube, type KubeFactory } from './kube.js';
-import { activityContext, beat, clusterStep, stepDeadline } from './context.js';
+import type { HelmClient } from './helm.js';
+import { classify, isPodReady, podsOf, waitForObjects, type Kube, type KubeFactory } from './kube.js';
+import { activityContext, clusterStep, stepDeadline } from './context.js';
 
 /** Reads a dotted path (data.readyVersion, status.conditions.0.type) from an object. */
 export function fieldAt(obj: unknown, path: string): unknown {
@@ -86,7 +85,7 @@ export function notRolledOut(kind: string, w: Workload | undefined): string | un
 const apiVersionOf: Record<string, string> = { Deployment: 'apps/v1', StatefulSet: 'apps/v1', DaemonSet: 'apps/v1' };
 
 /** Cache readiness and workload verification. */
-export function createCheckActivities(deps: { kube: KubeFactory; helm: string; kubeconfig?: string }) {
+export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClient }) {
   async function releaseWorkloads(input: VerifyInput) {
     if (input.verify.workloads !== 'release') {
       return input.verify.workloads.map((w) => ({
@@ -95,20 +94,9 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: string; k
         namespace: w.namespace ?? input.release.namespace,
       }));
     }
-    const ctx = activityContext();
-    const helm = { binary: deps.helm, kubeconfig: deps.kubeconfig, heartbeat: beat, signal: ctx?.cancellationSignal };
-    const manifest = await runHelm(helm, input.context, [
-      'get',
-      'manifest',
-      input.release.releaseName,
-      '-n',
-      input.release.namespace,
-    ]).catch((err: unknown) => {
-      throw classifyHelm(err);
-    });
-    return parseAllDocuments(manifest)
-      .map((d) => d.toJS() as KubernetesObject | null)
-      .filter((o): o is KubernetesObject => !!o && ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind ?? ''))
+    const manifest = await deps.helm.manifest(input.context, input.release.releaseName, input.release.namespace);
+    return manifest
+      .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind ?? ''))
       .map((o) => ({
         kind: o.kind as string,
         name: o.metadata?.name as string,
@@ -131,16 +119,9 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: string; k
       signal: ctx?.cancellationSignal,
       describe: (items) => `${where} to roll out: ${notRolledOut(w.kind, items[0])}`,
     });
-    const selector = Object.entries(workload.spec?.selector?.matchLabels ?? {})
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
-    const pods = await kube.core
-      .listNamespacedPod({ namespace: w.namespace, labelSelector: selector })
-      .catch((err: unknown) => {
-        throw classify(err, `list pods of ${where}`);
-      });
-    const live = pods.items.filter((p) => !p.metadata?.deletionTimestamp);
-    const unready = live.filter((p) => !p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    const { selector, pods } = await podsOf(kube, workload, w.namespace, where);
+    const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
+    const unready = live.filter((p) => !isPodReady(p));
     if (unready.length > 0) {
       throw new Error(`${where}: pods not Ready: ${unready.map((p) => p.metadata?.name).join(', ')}`);
     }

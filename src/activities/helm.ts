@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { activityContext, beat } from './context.js';
 import { Unreachable } from './errors.js';
 
 /** What Helm says of a release (`helm status -o json`), reduced to what rollouts decide on. */
@@ -15,7 +18,7 @@ export interface HelmRelease {
   description?: string;
 }
 
-export interface HelmOptions {
+interface HelmOptions {
   /** The helm binary. */
   binary: string;
   /** Kubeconfig file the worker uses; credentials never leave this process. */
@@ -26,11 +29,138 @@ export interface HelmOptions {
   signal?: AbortSignal;
 }
 
+/** An upgrade as `helm upgrade --install` takes it. */
+export interface HelmUpgrade {
+  release: string;
+  namespace: string;
+  /** A local path, repo/chart with `repository`, or an oci:// reference. */
+  chart: string;
+  /** Passed as --version, except for local charts (helm ignores it there). */
+  version?: string;
+  repository?: string;
+  valuesFiles: string[];
+  timeoutSeconds: number;
+  description: string;
+}
+
+/**
+ * The one Helm adapter: every helm command the product runs, built once by the worker. Each method
+ * passes the current activity's heartbeat and cancellation (a cancelled activity kills helm) and
+ * classifies its own failures (see `classifyHelm`). Commands that never touch a cluster (`pull`,
+ * `template`) run without a kube context.
+ */
+export class HelmClient {
+  constructor(
+    readonly binary: string,
+    readonly kubeconfig?: string,
+  ) {}
+
+  private async run(context: string | undefined, args: string[]): Promise<string> {
+    const out = await this.runOrMissing(context, args, false);
+    return out ?? '';
+  }
+
+  /** Like run, but a release that does not exist answers undefined when `missingOk`. */
+  private runOrMissing(context: string | undefined, args: string[], missingOk = true): Promise<string | undefined> {
+    const ctx = activityContext();
+    const opts = { binary: this.binary, kubeconfig: this.kubeconfig, heartbeat: beat, signal: ctx?.cancellationSignal };
+    return runHelm(opts, context, args).catch((err: unknown) => {
+      if (missingOk && err instanceof HelmError && err.notFound) return undefined;
+      throw classifyHelm(err);
+    });
+  }
+
+  /** A release's revisions, oldest first (`helm history`); empty when the release does not exist. */
+  async history(context: string, name: string, namespace: string, max?: number): Promise<HelmRelease[]> {
+    const args = ['history', name, '-n', namespace, '-o', 'json', ...(max === undefined ? [] : ['--max', String(max)])];
+    const out = await this.runOrMissing(context, args);
+    if (out === undefined) return [];
+    const revisions = JSON.parse(out) as { revision: number; status: string; chart: string; description?: string }[];
+    return revisions.map((h) => ({
+      name,
+      namespace,
+      revision: h.revision,
+      status: h.status,
+      chartVersion: chartVersionOf(h.chart),
+      description: h.description,
+    }));
+  }
+
+  /** The latest revision of a release; undefined when the release does not exist. */
+  async latest(context: string, name: string, namespace: string): Promise<HelmRelease | undefined> {
+    return (await this.history(context, name, namespace, 1)).pop();
+  }
+
+  /** The objects a release's current revision declares (`helm get manifest`), parsed. */
+  async manifest(context: string, name: string, namespace: string): Promise<KubernetesObject[]> {
+    const text = await this.run(context, ['get', 'manifest', name, '-n', namespace]);
+    return parseAllDocuments(text)
+      .map((d) => d.toJS() as KubernetesObject | null)
+      .filter((o): o is KubernetesObject => !!o);
+  }
+
+  /** The digest of the user-supplied values of a revision (`helm get values`), the latest by default. */
+  async valuesDigest(context: string, name: string, namespace: string, revision?: number): Promise<string> {
+    const args = ['get', 'values', name, '-n', namespace, '-o', 'json'];
+    if (revision !== undefined) args.push('--revision', String(revision));
+    const out = await this.run(context, args);
+    return valuesDigest(JSON.parse(out || 'null') ?? {});
+  }
+
+  /** `helm upgrade --install`; returns the new revision and the chart version it deployed. */
+  async upgrade(context: string, u: HelmUpgrade): Promise<{ revision: number; chartVersion?: string }> {
+    const args = ['upgrade', '--install', u.release, u.chart, '-n', u.namespace, '--create-namespace'];
+    if (u.version) args.push('--version', u.version);
+    if (u.repository) args.push('--repo', u.repository);
+    args.push('--timeout', `${u.timeoutSeconds}s`, '-o', 'json', '--description', u.description);
+    for (const f of u.valuesFiles) args.push('-f', f);
+    const r = JSON.parse(await this.run(context, args)) as {
+      version: number;
+      chart?: { metadata?: { version?: string } };
+    };
+    return { revision: r.version, chartVersion: r.chart?.metadata?.version };
+  }
+
+  async rollback(context: string, name: string, namespace: string, revision: number, timeoutSeconds: number) {
+    await this.run(context, ['rollback', name, String(revision), '-n', namespace, '--timeout', `${timeoutSeconds}s`]);
+  }
+
+  /** `helm uninstall`; a release that is already gone is fine. */
+  async uninstall(context: string, name: string, namespace: string): Promise<void> {
+    await this.runOrMissing(context, ['uninstall', name, '-n', namespace]);
+  }
+
+  /** Downloads a chart at a version into `dir` (`helm pull`). */
+  async pull(chart: string, version: string, repository: string | undefined, dir: string): Promise<void> {
+    await this.run(undefined, [
+      'pull',
+      chart,
+      '--version',
+      version,
+      '-d',
+      dir,
+      ...(repository ? ['--repo', repository] : []),
+    ]);
+  }
+
+  /** Renders a chart with values files (`helm template`), touching no cluster. */
+  async template(release: string, chartPath: string, namespace: string, valuesFiles: string[]): Promise<string> {
+    return this.run(undefined, [
+      'template',
+      release,
+      chartPath,
+      '-n',
+      namespace,
+      ...valuesFiles.flatMap((f) => ['-f', f]),
+    ]);
+  }
+}
+
 /**
  * Runs helm with the context and kubeconfig (none for commands that never touch a cluster, such as
  * `template` and `pull`); resolves stdout, rejects with helm's own error text.
  */
-export function runHelm(opts: HelmOptions, context: string | undefined, args: string[]): Promise<string> {
+function runHelm(opts: HelmOptions, context: string | undefined, args: string[]): Promise<string> {
   const target = context === undefined ? [] : ['--kube-context', context];
   const full = [...args, ...target, ...(context && opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : [])];
   return new Promise((resolve, reject) => {
@@ -93,62 +223,9 @@ export function classifyHelm(err: unknown): Error {
   return err;
 }
 
-/** A release's revisions, oldest first (`helm history -o json`), with the chart version parsed. */
-export async function releaseHistory(
-  opts: HelmOptions,
-  context: string,
-  name: string,
-  namespace: string,
-  max?: number,
-): Promise<HelmRelease[]> {
-  const args = ['history', name, '-n', namespace, '-o', 'json'];
-  if (max !== undefined) args.push('--max', String(max));
-  try {
-    const out = await runHelm(opts, context, args);
-    const revisions = JSON.parse(out) as { revision: number; status: string; chart: string; description?: string }[];
-    return revisions.map((h) => ({
-      name,
-      namespace,
-      revision: h.revision,
-      status: h.status,
-      chartVersion: chartVersionOf(h.chart),
-      description: h.description,
-    }));
-  } catch (err) {
-    if (err instanceof HelmError && err.notFound) return [];
-    throw classifyHelm(err);
-  }
-}
-
-/** The latest revision of a release; undefined when the release does not exist. */
-export async function releaseStatus(
-  opts: HelmOptions,
-  context: string,
-  name: string,
-  namespace: string,
-): Promise<HelmRelease | undefined> {
-  return (await releaseHistory(opts, context, name, namespace, 1)).pop();
-}
-
 /** "express-operator-1.2.0" -> "1.2.0": the version is what follows the first dash before a digit. */
 export function chartVersionOf(chart: string): string {
   return /^.*?-(v?\d+\.\d+\.\d+.*)$/.exec(chart)?.[1] ?? '';
-}
-
-/** The user-supplied values of a release's revision (`helm get values -o json`), as a digest. */
-export async function releaseValuesDigest(
-  opts: HelmOptions,
-  context: string,
-  name: string,
-  namespace: string,
-  revision?: number,
-): Promise<string> {
-  const args = ['get', 'values', name, '-n', namespace, '-o', 'json'];
-  if (revision !== undefined) args.push('--revision', String(revision));
-  const out = await runHelm(opts, context, args).catch((err: unknown) => {
-    throw classifyHelm(err);
-  });
-  return valuesDigest(JSON.parse(out || 'null') ?? {});
 }
 
 /** A digest of values independent of key order, so equal values always compare equal. */

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { createCheckActivities } from './checks.js';
 import type { Activities } from './contracts.js';
+import type { HelmClient } from './helm.js';
 import type { KubeFactory } from './kube.js';
 import { createLockActivities } from './locks.js';
 import { createPreflightActivities } from './preflight.js';
@@ -12,10 +13,8 @@ export interface ActivityDeps {
   temporal: Client;
   /** Kubernetes clients per kube context, from the worker's kubeconfig. */
   kube: KubeFactory;
-  /** The helm binary. */
-  helm: string;
-  /** Kubeconfig file passed to helm (the same one the Kubernetes clients load). */
-  kubeconfig?: string;
+  /** The Helm adapter, with the same kubeconfig the Kubernetes clients load. */
+  helm: HelmClient;
 }
 
 /** The worker's real activities, built from their dependencies (the composition root passes real ones). */

@@ -7,6 +7,7 @@ import {
   KubernetesObjectApi,
   Watch,
   type KubernetesObject,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
@@ -22,7 +23,7 @@ export class ObjectApi extends KubernetesObjectApi {
   }
 }
 
-/** The clients for one kube context, plus a count of API requests made while waiting (for benchmarks). */
+/** The clients for one kube context. */
 export interface Kube {
   context: string;
   kc: KubeConfig;
@@ -31,8 +32,6 @@ export interface Kube {
   batch: BatchV1Api;
   objects: ObjectApi;
   watch: Watch;
-  /** API requests made by waits (lists and watch opens). */
-  requests: { count: number };
 }
 
 /**
@@ -63,7 +62,6 @@ export function createKubeFactory(loadConfig: () => KubeConfig = defaultKubeConf
       batch: kc.makeApiClient(BatchV1Api),
       objects: kc.makeApiClient(ObjectApi),
       watch: new Watch(kc),
-      requests: { count: 0 },
     };
     cache.set(context, kube);
     return kube;
@@ -97,6 +95,27 @@ export function classify(err: unknown, what: string): Error {
   if (err instanceof ApplicationFailure || err instanceof Unreachable) return err;
   const message = `${what}: ${(err as Error).message ?? String(err)}`;
   return isNetworkError(err) ? new Unreachable(message) : new Error(message);
+}
+
+/** The pods a workload selects and the label selector that finds them (its matchLabels). */
+export async function podsOf(
+  kube: Kube,
+  workload: { spec?: { selector?: { matchLabels?: Record<string, string> } } },
+  namespace: string,
+  where: string,
+): Promise<{ selector: string; pods: V1Pod[] }> {
+  const selector = Object.entries(workload.spec?.selector?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const list = await kube.core.listNamespacedPod({ namespace, labelSelector: selector }).catch((err: unknown) => {
+    throw classify(err, `list pods of ${where}`);
+  });
+  return { selector, pods: list.items };
+}
+
+/** A pod whose Ready condition is True. */
+export function isPodReady(pod: V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
 export function isNotFound(err: unknown): boolean {
@@ -154,7 +173,6 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
         FailureType.Timeout,
       );
     }
-    kube.requests.count++;
     let list: { items: T[]; metadata?: { resourceVersion?: string } };
     try {
       list = await kube.objects.list<T>(
@@ -190,7 +208,6 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
       const onAbort = () => finish(signal?.reason instanceof Error ? signal.reason : new Error('cancelled'));
       signal?.addEventListener('abort', onAbort);
       const timer = setTimeout(() => finish({ relist: true }), Math.max(0, deadline - Date.now()));
-      kube.requests.count++;
       kube.watch
         .watch(
           path,

@@ -7,8 +7,8 @@ import { isLocalChart } from '../plan/resolve.js';
 import type { ReleaseSpec } from '../plan/schema.js';
 import { renderTemplate } from '../plan/template.js';
 import type { PreflightInput, PreflightResult } from './contracts.js';
-import { activityContext, beat, stepDeadline, untilReachable } from './context.js';
-import { classifyHelm, mergeValues, runHelm, valuesDigest, type HelmOptions } from './helm.js';
+import { stepDeadline, untilReachable } from './context.js';
+import { mergeValues, valuesDigest, type HelmClient } from './helm.js';
 import { readValues, requireLocalVersion } from './releases.js';
 import { renderJob } from './synchronizer.js';
 
@@ -19,12 +19,8 @@ const renderParallelism = 4;
  * The checks a rollout makes once, on the worker, before it takes a lock or touches a cluster: what can
  * be known to fail is refused before the canary's operator is upgraded. Touches no cluster.
  */
-export function createPreflightActivities(deps: { helm: string }) {
-  const helmOpts = (): HelmOptions => ({
-    binary: deps.helm,
-    heartbeat: beat,
-    signal: activityContext()?.cancellationSignal,
-  });
+export function createPreflightActivities(deps: { helm: HelmClient }) {
+  const { helm } = deps;
 
   /** The chart at its version, as a local path helm can template: pulled from its repository when remote. */
   async function fetchChart(release: ReleaseSpec, version: string, baseDir: string, dir: string): Promise<string> {
@@ -33,12 +29,8 @@ export function createPreflightActivities(deps: { helm: string }) {
       await requireLocalVersion(path, version);
       return path;
     }
-    const args = ['pull', release.chart, '--version', version, '-d', dir];
-    if (release.repository) args.push('--repo', release.repository);
     await untilReachable(`chart repository of ${release.chart}`, stepDeadline('5m'), () =>
-      runHelm(helmOpts(), undefined, args).catch((err: unknown) => {
-        throw classifyHelm(err);
-      }),
+      helm.pull(release.chart, version, release.repository, dir),
     );
     const [tgz] = (await readdir(dir)).filter((f) => f.endsWith('.tgz'));
     if (!tgz) throw new Error(`helm pull of ${release.chart} ${version} left no chart archive`);
@@ -68,12 +60,11 @@ export function createPreflightActivities(deps: { helm: string }) {
     const queue = [...groups.values()];
     const worker = async () => {
       for (let g = queue.shift(); g; g = queue.shift()) {
-        const args = ['template', release.releaseName, chartPath, '-n', release.namespace];
-        for (const f of g.files) args.push('-f', resolve(baseDir, f));
+        const files = g.files.map((f) => resolve(baseDir, f));
         try {
-          await runHelm(helmOpts(), undefined, args);
+          await helm.template(release.releaseName, chartPath, release.namespace, files);
         } catch (err) {
-          const text = (err as { stderr?: string }).stderr ?? (err as Error).message;
+          const text = (err as Error).message;
           problems.push(`chart ${release.chart} does not render with the values of ${g.clusters.join(', ')}: ${text}`);
         }
       }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { V1Secret, V1StatefulSet } from '@kubernetes/client-node';
-import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import type { ClusterSnapshot, ReleaseSnapshot } from '../domain/types.js';
 import { durationMs } from '../plan/duration.js';
 import { isLocalChart } from '../plan/resolve.js';
@@ -13,25 +13,13 @@ import type {
   UpgradeReleaseInput,
   UpgradeReleaseResult,
 } from './contracts.js';
-import {
-  classifyHelm,
-  HelmError,
-  mergeValues,
-  releaseHistory,
-  releaseStatus,
-  releaseValuesDigest,
-  runHelm,
-  valuesDigest,
-  type HelmOptions,
-  type HelmRelease,
-} from './helm.js';
-import { activityContext, beat, clusterStep, stepDeadline } from './context.js';
+import { mergeValues, valuesDigest, type HelmClient, type HelmRelease } from './helm.js';
+import { activityContext, clusterStep, stepDeadline } from './context.js';
 import { FailureType } from '../domain/failure-types.js';
-import { classify, isNotFound, waitForObjects, type KubeFactory } from './kube.js';
+import { classify, isNotFound, isPodReady, podsOf, waitForObjects, type KubeFactory } from './kube.js';
 
 export interface ReleaseDeps {
-  helm: string;
-  kubeconfig?: string;
+  helm: HelmClient;
   kube: KubeFactory;
   /** How long a release left pending by another client may settle before it counts as abandoned. */
   pendingGraceMs?: number;
@@ -39,25 +27,16 @@ export interface ReleaseDeps {
 
 /** Helm release activities: snapshot, idempotent upgrade, rollback to a snapshot. */
 export function createReleaseActivities(deps: ReleaseDeps) {
-  const helmOpts = (): HelmOptions => {
-    const ctx = activityContext();
-    return {
-      binary: deps.helm,
-      kubeconfig: deps.kubeconfig,
-      heartbeat: ctx ? beat : undefined,
-      signal: ctx?.cancellationSignal,
-    };
-  };
+  const { helm } = deps;
 
   async function snapshotOf(context: string, name: string, namespace: string): Promise<ReleaseSnapshot | null> {
-    const opts = helmOpts();
-    const status = await releaseStatus(opts, context, name, namespace);
+    const status = await helm.latest(context, name, namespace);
     if (!status) return null;
     let revision = status.revision;
     let chartVersion = status.chartVersion;
     if (status.status !== 'deployed') {
       // The current revision failed or is pending: the place to return to is the last one that deployed.
-      const good = (await releaseHistory(opts, context, name, namespace))
+      const good = (await helm.history(context, name, namespace))
         .filter((h) => h.status === 'deployed' || h.status === 'superseded')
         .pop();
       if (!good) return null;
@@ -67,7 +46,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     return {
       revision,
       chartVersion,
-      valuesDigest: await releaseValuesDigest(opts, context, name, namespace, revision),
+      valuesDigest: await helm.valuesDigest(context, name, namespace, revision),
     };
   }
 
@@ -104,11 +83,11 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         if (!isNotFound(err)) throw classify(err, `delete ${release.namespace}/${secretName} on ${context}`);
       }
     }
-    return releaseStatus(helmOpts(), context, release.name, release.namespace);
+    return helm.latest(context, release.name, release.namespace);
   }
 
   async function currentRelease(context: string, name: string, namespace: string) {
-    const status = await releaseStatus(helmOpts(), context, name, namespace);
+    const status = await helm.latest(context, name, namespace);
     return status?.status.startsWith('pending-') ? settlePending(context, status) : status;
   }
 
@@ -119,14 +98,9 @@ export function createReleaseActivities(deps: ReleaseDeps) {
    */
   async function unstickStatefulSets(context: string, name: string, namespace: string): Promise<void> {
     const kube = deps.kube(context);
-    const manifest = await runHelm(helmOpts(), context, ['get', 'manifest', name, '-n', namespace]).catch(
-      (e: unknown) => {
-        throw classifyHelm(e);
-      },
+    const sets = (await helm.manifest(context, name, namespace)).filter(
+      (o): o is V1StatefulSet => o.kind === 'StatefulSet',
     );
-    const sets = parseAllDocuments(manifest)
-      .map((d) => d.toJS() as V1StatefulSet | null)
-      .filter((o): o is V1StatefulSet => o?.kind === 'StatefulSet');
     for (const declared of sets) {
       const ns = declared.metadata?.namespace ?? namespace;
       const stsName = declared.metadata?.name ?? '';
@@ -141,16 +115,10 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         signal: activityContext()?.cancellationSignal,
         describe: () => `StatefulSet ${ns}/${stsName} on ${context} to observe the rollback`,
       });
-      const selector = Object.entries(sts.spec?.selector?.matchLabels ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
-      const pods = await kube.core.listNamespacedPod({ namespace: ns, labelSelector: selector }).catch((e: unknown) => {
-        throw classify(e, `list pods of StatefulSet ${ns}/${stsName} on ${context}`);
-      });
-      for (const pod of pods.items) {
+      const { pods } = await podsOf(kube, sts, ns, `StatefulSet ${ns}/${stsName} on ${context}`);
+      for (const pod of pods) {
         const stale = pod.metadata?.labels?.['controller-revision-hash'] !== sts.status?.updateRevision;
-        const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-        if (stale && !ready) {
+        if (stale && !isPodReady(pod)) {
           activityContext()?.log.info('deleting stuck StatefulSet pod for the rollback', { pod: pod.metadata?.name });
           await kube.core.deleteNamespacedPod({ name: pod.metadata?.name ?? '', namespace: ns }).catch((e: unknown) => {
             if (!isNotFound(e)) throw classify(e, `delete pod ${ns}/${pod.metadata?.name} on ${context}`);
@@ -173,7 +141,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
 
     const current = await currentRelease(context, release.releaseName, release.namespace);
     if (current?.status === 'deployed' && sameVersion(current.chartVersion, input.version)) {
-      const deployedDigest = await releaseValuesDigest(helmOpts(), context, release.releaseName, release.namespace);
+      const deployedDigest = await helm.valuesDigest(context, release.releaseName, release.namespace);
       if (deployedDigest === digest) {
         return {
           changed: false,
@@ -184,20 +152,20 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         };
       }
     }
-    const args = ['upgrade', '--install', release.releaseName, chartRef, '-n', release.namespace, '--create-namespace'];
-    if (!isLocalChart(release.chart)) args.push('--version', input.version);
-    if (release.repository) args.push('--repo', release.repository);
-    args.push('--timeout', `${Math.round(durationMs(release.timeout) / 1000)}s`, '-o', 'json');
-    args.push('--description', madeBy(input.rolloutId));
-    for (const f of files) args.push('-f', f);
-    const out = await runHelm(helmOpts(), context, args).catch((err: unknown) => {
-      throw classifyHelm(err);
+    const done = await helm.upgrade(context, {
+      release: release.releaseName,
+      namespace: release.namespace,
+      chart: chartRef,
+      version: isLocalChart(release.chart) ? undefined : input.version,
+      repository: release.repository,
+      valuesFiles: files,
+      timeoutSeconds: Math.round(durationMs(release.timeout) / 1000),
+      description: madeBy(input.rolloutId),
     });
-    const r = JSON.parse(out) as { version: number; chart?: { metadata?: { version?: string } } };
     return {
       changed: true,
-      revision: r.version,
-      chartVersion: r.chart?.metadata?.version ?? input.version,
+      revision: done.revision,
+      chartVersion: done.chartVersion ?? input.version,
       valuesDigest: digest,
     };
   }
@@ -207,12 +175,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     const current = await currentRelease(context, release.releaseName, release.namespace);
     if (to === null) {
       if (!current) return { changed: false, revision: null };
-      await runHelm(helmOpts(), context, ['uninstall', release.releaseName, '-n', release.namespace]).catch(
-        (err: unknown) => {
-          if (err instanceof HelmError && err.notFound) return '';
-          throw classifyHelm(err);
-        },
-      );
+      await helm.uninstall(context, release.releaseName, release.namespace);
       return { changed: true, revision: null };
     }
     if (!current) {
@@ -222,22 +185,13 @@ export function createReleaseActivities(deps: ReleaseDeps) {
       );
     }
     if (current.status === 'deployed' && sameVersion(current.chartVersion, to.chartVersion)) {
-      const digest = await releaseValuesDigest(helmOpts(), context, release.releaseName, release.namespace);
+      const digest = await helm.valuesDigest(context, release.releaseName, release.namespace);
       if (digest === to.valuesDigest) return { changed: false, revision: current.revision };
     }
-    await runHelm(helmOpts(), context, [
-      'rollback',
-      release.releaseName,
-      String(to.revision),
-      '-n',
-      release.namespace,
-      '--timeout',
-      `${Math.round(durationMs(release.timeout) / 1000)}s`,
-    ]).catch((err: unknown) => {
-      throw classifyHelm(err);
-    });
+    const seconds = Math.round(durationMs(release.timeout) / 1000);
+    await helm.rollback(context, release.releaseName, release.namespace, to.revision, seconds);
     await unstickStatefulSets(context, release.releaseName, release.namespace);
-    const after = await releaseStatus(helmOpts(), context, release.releaseName, release.namespace);
+    const after = await helm.latest(context, release.releaseName, release.namespace);
     return { changed: true, revision: after?.revision ?? null };
   }
 

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from '../activities/contracts.js';
 import { createActivities } from '../activities/index.js';
+import { HelmClient } from '../activities/helm.js';
 import { createKubeFactory } from '../activities/kube.js';
 import { findTool } from '../tools/find.js';
 import type { TemporalConfig } from '../common/temporal-config.js';
@@ -39,8 +40,7 @@ export async function createWorker(
       createActivities({
         temporal: client,
         kube: createKubeFactory(),
-        helm: await helmBinary(),
-        kubeconfig: process.env['KUBECONFIG'],
+        helm: new HelmClient(await helmBinary(), process.env['KUBECONFIG']),
       }),
     ...workflowSource(),
     shutdownGraceTime: '10s',

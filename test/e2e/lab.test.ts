@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { releaseHistory, type HelmRelease } from '../../src/activities/helm.js';
+import { HelmClient, type HelmRelease } from '../../src/activities/helm.js';
 import { freePort } from '../../src/tools/dev-server.js';
 import { ensureTool } from '../../src/tools/toolchain.js';
 import { rolloutCli, type CliRun } from '../helpers/cli.js';
@@ -50,7 +50,7 @@ const cli = (...args: string[]): Promise<CliRun> => rolloutCli(args, env);
 
 async function history(cluster: string, release = 'express'): Promise<HelmRelease[]> {
   const ns = release === 'express' ? 'express' : 'express-system';
-  return releaseHistory({ binary: helm, kubeconfig }, `kwok-${cluster}`, release, ns);
+  return new HelmClient(helm, kubeconfig).history(`kwok-${cluster}`, release, ns);
 }
 
 async function current(cluster: string, release = 'express'): Promise<HelmRelease | undefined> {
@@ -142,7 +142,10 @@ beforeAll(async () => {
   writeFileSync(plans.rollback, base);
   writeFileSync(plans.pause, base.replace('action: rollback', 'action: pause'));
   // Outages need time: the cache wait outlasts them, a rollback gives up on an unreachable cluster after 20 s.
-  writeFileSync(plans.outage, labPlan.replace('rollbackScope: phase', 'rollbackScope: phase\n    rollbackTimeout: 20s'));
+  writeFileSync(
+    plans.outage,
+    labPlan.replace('rollbackScope: phase', 'rollbackScope: phase\n    rollbackTimeout: 20s'),
+  );
   worker = startWorker();
 }, 600_000);
 
@@ -332,8 +335,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     const { createKubeFactory } = await import('../../src/activities/kube.js');
     const plan = (await import('../../src/plan/load.js')).parsePlan(readFileSync(plans.pause, 'utf8'), 'pause.yaml');
     const releases = createReleaseActivities({
-      helm,
-      kubeconfig,
+      helm: new HelmClient(helm, kubeconfig),
       pendingGraceMs: 3_000,
       kube: createKubeFactory(() => {
         const kc = new KubeConfig();
