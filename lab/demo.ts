@@ -13,7 +13,7 @@ import { temporalConfig, workflowUiLink } from '../src/common/temporal-config.js
 import { finalStates, type RolloutStatus } from '../src/domain/types.js';
 import { loadPlanFile } from '../src/cli/shared.js';
 import { startDevServer } from '../src/tools/dev-server.js';
-import { approveUpdate, statusQuery } from '../src/workflows/definitions.js';
+import { approveUpdate, statusQuery } from '../src/workflows/api.js';
 import { labDown, labStatus, labUp, readState } from './lab.js';
 
 const { values: opts } = parseArgs({

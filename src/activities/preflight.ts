@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -29,6 +29,7 @@ export function createPreflightActivities(deps: { helm: HelmClient }) {
       await requireLocalVersion(path, version);
       return path;
     }
+    await mkdir(dir, { recursive: true });
     await untilReachable(`chart repository of ${release.chart}`, stepDeadline('5m'), () =>
       helm.pull(release.chart, version, release.repository, dir),
     );

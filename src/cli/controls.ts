@@ -10,7 +10,7 @@ import {
   retryUpdate,
   rollbackUpdate,
   skipUpdate,
-} from '../workflows/definitions.js';
+} from '../workflows/api.js';
 import { actor, CliError, print, withClient } from './shared.js';
 
 interface Common {

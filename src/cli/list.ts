@@ -5,7 +5,7 @@ import {
   RolloutStateKey,
   ChartVersionKey,
   OperatorVersionKey,
-} from '../workflows/search-attributes.js';
+} from '../workflows/api.js';
 import { finalStates, type RolloutState } from '../domain/types.js';
 import { print, withClient } from './shared.js';
 

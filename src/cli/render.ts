@@ -2,7 +2,7 @@ import { table } from './table.js';
 import type { ActivityHeartbeat } from '../activities/contracts.js';
 import type { DisplayState } from '../domain/display.js';
 import type { ClusterStatus, RolloutStatus } from '../domain/types.js';
-import type { ClusterProgress } from '../workflows/definitions.js';
+import type { ClusterProgress } from '../workflows/api.js';
 
 /** What a cluster's workflow is doing now, with what Temporal knows of its retrying activity. */
 export interface LiveCluster extends Partial<ClusterProgress> {

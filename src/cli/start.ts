@@ -4,10 +4,13 @@ import { findLockHolder } from '../activities/locks.js';
 import { FailureType } from '../domain/failure-types.js';
 import type { RolloutInput } from '../domain/types.js';
 import { workflowUiLink } from '../common/temporal-config.js';
-import { startedUpdate, type StartedResult } from '../workflows/definitions.js';
-import { lockWorkflowId } from '../workflows/lock-id.js';
-import type { rollout } from '../workflows/rollout.js';
-import { rolloutAttributes } from '../workflows/search-attributes.js';
+import {
+  lockWorkflowId,
+  rolloutAttributes,
+  startedUpdate,
+  type rollout,
+  type StartedResult,
+} from '../workflows/api.js';
 import { actor, CliError, exitCodes, loadPlanFile, print, withClient } from './shared.js';
 
 export interface StartOptions {
@@ -57,10 +60,16 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
     const link = workflowUiLink(config, workflowId);
     const started = await outcome(handle.executeUpdate(startedUpdate), waitSeconds * 1000);
     if (started === 'no answer') {
+      const pending = (await handle.describe().catch(() => undefined))?.raw.pendingActivities?.[0];
+      const doing = !pending
+        ? `no worker has taken it up: is a rollout-worker running on task queue ${config.taskQueue}?`
+        : (pending.attempt ?? 1) > 1
+          ? `its ${pending.activityType?.name ?? 'activity'} is retrying (attempt ${pending.attempt}): ${pending.lastFailure?.message ?? ''}`
+          : `its ${pending.activityType?.name ?? 'activity'} is still running`;
       throw new CliError(
         [
-          `created ${workflowId}, but no worker took it up within ${waitSeconds}s: it holds no cluster yet.`,
-          `Is a rollout-worker running on task queue ${config.taskQueue}? The rollout goes on once one is.`,
+          `created ${workflowId}, but it did not hold its clusters within ${waitSeconds}s: ${doing}`,
+          `It holds no cluster yet and goes on by itself; follow it: rollout watch ${workflowId}`,
           ...(link ? [`web UI: ${link}`] : []),
         ].join('\n'),
       );

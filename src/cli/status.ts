@@ -3,7 +3,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { ActivityHeartbeat } from '../activities/contracts.js';
 import { displayState, exitCodeFor, type ExecutionState } from '../domain/display.js';
 import type { RolloutStatus } from '../domain/types.js';
-import { progressQuery, statusQuery } from '../workflows/definitions.js';
+import { progressQuery, statusQuery } from '../workflows/api.js';
 import { renderStatus, type FetchedStatus, type LiveCluster } from './render.js';
 import { CliError, print, withClient } from './shared.js';
 

@@ -3,7 +3,6 @@ import {
   CancellationScope,
   getExternalWorkflowHandle,
   isCancellation,
-  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -142,7 +141,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
   } catch (err) {
     const failedStep = progress.step ?? 'snapshot';
     const jobMayExist = input.synchronizer && progress.done.includes('upgrade-operator');
-    if (jobMayExist && !progress.done.includes('cleanup-synchronizer') && patched('cleanup-on-failure')) {
+    if (jobMayExist && !progress.done.includes('cleanup-synchronizer')) {
       // The attempt is over: its Job must not outlive it. Best effort, briefly (an unreachable cluster must
       // not hold back the failure's report), and never instead of the real failure.
       await CancellationScope.nonCancellable(() => removeJobs('1m')).catch(() => undefined);

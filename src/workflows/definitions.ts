@@ -6,16 +6,33 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Actor } from '../domain/controls.js';
 import type { ClusterSnapshot, RollbackScope, RolloutStatus, StepName } from '../domain/types.js';
 
+/** The rollout's whole status: phases, clusters, decisions, why it waits. Costs no history. */
 export const statusQuery = defineQuery<RolloutStatus>('status');
 
+/*
+ * Every control below takes who acts (`by`, checked against the plan's approvers where they guard it) and
+ * an optional comment, is refused by its validator with the reason (nothing recorded), and when accepted
+ * is recorded as a decision and returns the status.
+ */
+
+/** Approves a phase's gate; a later phase may be approved early. Approvers only. */
 export const approveUpdate = defineUpdate<RolloutStatus, [Actor & { phase: string }]>('approve');
+/** Starts no new cluster or phase; clusters in flight finish. Anyone may pause. */
 export const pauseUpdate = defineUpdate<RolloutStatus, [Actor]>('pause');
+/** Ends a pause. Approvers only. */
 export const resumeUpdate = defineUpdate<RolloutStatus, [Actor]>('resume');
+/** Cancels clusters in flight and restores half-done ones; finished clusters stay. Anyone, with a reason. */
 export const abortUpdate = defineUpdate<RolloutStatus, [Actor & { reason: string }]>('abort');
+/** Rolls back the phase in progress (`phase`) or everything rolled so far (`all`), newest first. Approvers only. */
 export const rollbackUpdate = defineUpdate<RolloutStatus, [Actor & { scope: RollbackScope }]>('rollback');
+/**
+ * Runs a failed cluster of the phase in progress again (steps in place are skipped); while the rollout
+ * restores clusters, rolls a cluster whose rollback failed back again. Approvers only.
+ */
 export const retryUpdate = defineUpdate<RolloutStatus, [Actor & { cluster: string }]>('retry');
+/** Leaves a failed cluster of the phase in progress as it is and goes on. Approvers only. */
 export const skipUpdate = defineUpdate<RolloutStatus, [Actor & { cluster: string }]>('skip');
-/** Accepts a cluster whose rollback could not finish as it is, so the rollout can end; recorded as a decision. */
+/** Accepts a cluster whose rollback could not finish as it is, so the rollout can end. Approvers, with a comment. */
 export const acceptUpdate = defineUpdate<RolloutStatus, [Actor & { cluster: string }]>('accept');
 
 /** What `rollout start` learns once the rollout has passed its preflight and holds every cluster's lock. */

@@ -1,26 +1,12 @@
 import { CancellationScope, condition, executeChild, isCancellation, startChild } from '@temporalio/workflow';
 import { clustersToStart, tallyPhase } from '../domain/progress.js';
-import type { ClusterStatus, PhaseStatus, RolloutInput, RolloutStatus } from '../domain/types.js';
+import type { ClusterStatus, PhaseStatus } from '../domain/types.js';
 import { durationMs } from '../plan/duration.js';
 import { nowIso, nowMs } from './clock.js';
 import { clusterRollout, type ClusterFailureDetails } from './cluster-rollout.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { phaseBake, type BakeFailureDetails } from './phase-bake.js';
-import type { Controls } from './rollout-controls.js';
-
-/** Everything one rollout run shares between its parts. */
-export interface RolloutRun {
-  input: RolloutInput;
-  status: RolloutStatus;
-  ctl: Controls;
-  /** The cancellation scopes of in-flight cluster workflows, by cluster, so abort and rollback can cancel them. */
-  inFlight: Map<string, CancellationScope>;
-  seq: number;
-  /** Called after every state change; publishes search attributes and UI details. */
-  publish: () => void;
-  /** What publish last upserted, so unchanged attributes cost no history event. */
-  published?: string;
-}
+import type { RolloutRun } from './rollout-run.js';
 
 /** How a phase ended: all clusters done (and baked), or a stop the caller must carry out. */
 export type PhaseEnd = 'done' | 'stop';
@@ -30,14 +16,13 @@ export type PhaseEnd = 'done' | 'stop';
  * failures beyond maxFailures the plan's policy applies: wait for a person's decision, or request a rollback.
  */
 export async function runPhase(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEnd> {
-  const { ctl } = run;
   phase.state = 'running';
   phase.startedAt ??= nowIso();
   for (;;) {
     const end = await runClusters(run, phase);
     if (end === 'stop') return 'stop';
     const bakeFailed = await bake(run, phase);
-    if (ctl.stop) return 'stop';
+    if (run.stop) return 'stop';
     if (!bakeFailed) break;
   }
   phase.state = 'succeeded';
@@ -46,16 +31,16 @@ export async function runPhase(run: RolloutRun, phase: PhaseStatus): Promise<Pha
 }
 
 async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEnd> {
-  const { status, ctl } = run;
-  const policy = run.input.plan.spec.onFailure;
+  const { status } = run;
+  const policy = run.spec.onFailure;
   for (;;) {
-    if (ctl.stop) return 'stop';
+    if (run.stop) return 'stop';
     const tally = tallyPhase(status, phase);
     if (tally.outcome === 'over-budget') {
       const failed = tally.failed.map((c) => `${c.name}: ${c.error ?? 'failed'}`).join('; ');
       if (policy.action === 'rollback') {
         if (tally.running === 0) {
-          ctl.stop = { kind: 'rollback', scope: policy.rollbackScope, reason: `failure policy: ${failed}` };
+          run.requestStop({ kind: 'rollback', scope: policy.rollbackScope, reason: `failure policy: ${failed}` });
           return 'stop';
         }
       } else if (status.state !== 'awaiting-decision') {
@@ -70,24 +55,18 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
     }
     if (tally.outcome === 'succeeded') return 'done';
     clustersToStart(status, phase).forEach((c) => launch(run, c));
-    const seen = ctl.version;
-    await condition(() => ctl.version !== seen || ctl.stop !== undefined);
+    await run.nextChange();
   }
 }
 
+/** Starts one cluster's child workflow; its outcome (succeeded, failed with step and snapshot, cancelled) lands on the cluster. */
 function launch(run: RolloutRun, c: ClusterStatus): void {
-  const { input, status, ctl } = run;
-  const spec = input.plan.spec;
-  const cluster = spec.clusters.find((x) => x.name === c.name);
-  c.state = 'running';
-  c.attempts += 1;
-  c.seq ??= ++run.seq;
-  c.startedAt = nowIso();
-  c.workflowId = `${status.id}:${c.name}${c.attempts > 1 ? `:attempt-${c.attempts}` : ''}`;
+  const { input, status, spec } = run;
+  const overlay = spec.clusters.find((x) => x.name === c.name)?.values;
+  c.workflowId = `${status.id}:${c.name}${c.attempts > 0 ? `:attempt-${c.attempts + 1}` : ''}`;
   const workflowId = c.workflowId;
-  const scope = new CancellationScope();
-  void scope
-    .run(async () => {
+  run.launch(c, async () => {
+    try {
       const child = await startChild(clusterRollout, {
         workflowId,
         args: [
@@ -96,7 +75,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
             cluster: c.name,
             context: c.context,
             baseDir: input.baseDir,
-            overlay: cluster?.values,
+            overlay,
             operator: spec.release.operator,
             chart: spec.release.chart,
             operatorVersion: input.operatorVersion,
@@ -108,34 +87,23 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
           },
         ],
       });
-      return child.result();
-    })
-    .then(
-      (r) => {
-        Object.assign(c, { state: 'succeeded', skippedSteps: r.skipped, resumedSteps: r.resumed });
-      },
-      (err: unknown) => {
-        if (isCancellation(err)) {
-          c.state = 'cancelled';
-          return;
-        }
-        const details = failureDetails<ClusterFailureDetails>(err);
-        Object.assign(c, { state: 'failed', error: rootMessage(err), failedStep: details?.failedStep });
-        c.snapshot ??= details?.snapshot;
-      },
-    )
-    .finally(() => {
-      c.finishedAt = nowIso();
-      run.inFlight.delete(c.name);
-      ctl.version++;
-      run.publish();
-    });
-  run.inFlight.set(c.name, scope);
+      const r = await child.result();
+      Object.assign(c, { state: 'succeeded', skippedSteps: r.skipped, resumedSteps: r.resumed });
+    } catch (err) {
+      if (isCancellation(err)) {
+        c.state = 'cancelled';
+        return;
+      }
+      const details = failureDetails<ClusterFailureDetails>(err);
+      Object.assign(c, { state: 'failed', error: rootMessage(err), failedStep: details?.failedStep });
+      c.snapshot ??= details?.snapshot;
+    }
+  });
 }
 
 /** The phase's bake; returns true when verification failed (the cluster is then marked failed). */
 async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
-  const { input, status, ctl } = run;
+  const { input, status, spec } = run;
   const ms = durationMs(phase.bake);
   const clusters = status.clusters.filter((c) => c.phase === phase.name && c.state === 'succeeded');
   if (ms === 0 || clusters.length === 0) return false;
@@ -147,13 +115,13 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
   const scope = new CancellationScope();
   const outcome = scope.run(() =>
     executeChild(phaseBake, {
-      workflowId: `${status.id}:bake:${phase.name}:${run.ctl.version}`,
+      workflowId: run.nextBakeId(phase.name),
       args: [
         {
           phase: phase.name,
           clusters: clusters.map((c) => ({ cluster: c.name, context: c.context })),
-          release: input.plan.spec.release.chart,
-          verify: input.plan.spec.verify,
+          release: spec.release.chart,
+          verify: spec.verify,
           version: input.chartVersion,
           until,
         },
@@ -169,7 +137,7 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
     settled = true;
     result = r;
   });
-  await condition(() => settled || ctl.stop !== undefined);
+  await condition(() => settled || run.stop !== undefined);
   if (!settled) {
     scope.cancel();
     await outcome;
@@ -177,13 +145,12 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
   }
   phase.state = 'running';
   status.state = 'running';
-  if (result === undefined) return false;
-  if (isCancellation(result)) return false;
+  if (result === undefined || isCancellation(result)) return false;
   const failed = failureDetails<BakeFailureDetails>(result);
   const c = status.clusters.find((x) => x.name === failed?.cluster);
   if (!c) throw result as Error; // not a bake verdict: fail the rollout with the child's own failure
   Object.assign(c, { state: 'failed', failedStep: 'verify', error: rootMessage(result), finishedAt: nowIso() });
-  ctl.version++;
+  run.changed();
   run.publish();
   return true;
 }

@@ -1,18 +1,12 @@
-import { condition, executeChild, patched } from '@temporalio/workflow';
+import { executeChild } from '@temporalio/workflow';
 import type { ClusterState, ClusterStatus, RolloutState } from '../domain/types.js';
 import { nowIso } from './clock.js';
 import { clusterRollback } from './cluster-rollback.js';
 import { rootMessage } from './failures.js';
-import type { RolloutRun } from './phase-runner.js';
+import type { RolloutRun } from './rollout-run.js';
 
 /** Cluster states that mean a rollback touched (or tried to touch) the cluster. */
 const rollbackStates: readonly ClusterState[] = ['rolling-back', 'rolled-back', 'rollback-failed', 'accepted'];
-
-/** Cancels in-flight cluster workflows and waits until each has settled. */
-export async function drainInFlight(run: RolloutRun): Promise<void> {
-  for (const scope of run.inFlight.values()) scope.cancel();
-  await condition(() => run.inFlight.size === 0);
-}
 
 /**
  * Compensation: the given clusters (newest change first) back to their snapshots (chart, then operator,
@@ -28,12 +22,12 @@ export async function restoreClusters(
   done: Extract<RolloutState, 'rolled-back' | 'aborted'>,
   reason: string,
 ): Promise<void> {
-  const { status, ctl } = run;
+  const { status } = run;
   status.stopping = done === 'aborted' ? 'abort' : 'rollback';
   status.state = 'rolling-back';
   status.reason = reason;
   run.publish();
-  await drainInFlight(run);
+  await run.cancelInFlight();
   const list = targets().filter((c) => c.snapshot);
   for (const c of list) await rollBack(run, c);
   for (;;) {
@@ -47,12 +41,11 @@ export async function restoreClusters(
       continue;
     }
     const stuck = list.filter((c) => c.state === 'rollback-failed');
-    if (stuck.length === 0 || !patched('persistent-rollback')) break;
+    if (stuck.length === 0) break;
     status.state = 'awaiting-decision';
     status.reason = `rollback could not finish on ${stuck.map((c) => `${c.name} (${c.error ?? 'failed'})`).join('; ')}; decide for each: rollout retry ${status.id} --cluster NAME (roll it back again) or rollout accept ${status.id} --cluster NAME -m WHY (leave it as it is)`;
     run.publish();
-    const seen = ctl.version;
-    await condition(() => ctl.version !== seen);
+    await run.nextChange(false);
   }
   const touched = new Set(status.clusters.filter((c) => rollbackStates.includes(c.state)).map((c) => c.phase));
   for (const p of status.phases) {
@@ -69,7 +62,7 @@ export async function restoreClusters(
 
 /** One attempt at rolling one cluster back, as a child workflow; its outcome is recorded on the cluster. */
 async function rollBack(run: RolloutRun, c: ClusterStatus): Promise<void> {
-  const { status, input } = run;
+  const { status, spec } = run;
   const snapshot = c.snapshot;
   if (!snapshot) return;
   c.rollbackAttempts = (c.rollbackAttempts ?? 0) + 1;
@@ -87,10 +80,10 @@ async function rollBack(run: RolloutRun, c: ClusterStatus): Promise<void> {
           cluster: c.name,
           context: c.context,
           snapshot,
-          operator: input.plan.spec.release.operator,
-          chart: input.plan.spec.release.chart,
-          verify: input.plan.spec.verify,
-          rollbackTimeout: input.plan.spec.onFailure.rollbackTimeout,
+          operator: spec.release.operator,
+          chart: spec.release.chart,
+          verify: spec.verify,
+          rollbackTimeout: spec.onFailure.rollbackTimeout,
         },
       ],
     });

@@ -8,7 +8,7 @@ import {
   refuseResume,
   refuseRollback,
 } from '../domain/controls.js';
-import type { Decision, RollbackScope, RolloutStatus } from '../domain/types.js';
+import type { Decision, RollbackScope } from '../domain/types.js';
 import type { Actor } from '../domain/controls.js';
 import { nowIso } from './clock.js';
 import {
@@ -24,45 +24,34 @@ import {
   startedUpdate,
   statusQuery,
 } from './definitions.js';
-
-/** What people asked the rollout to do that the main loop must act on. */
-export interface StopRequest {
-  kind: 'abort' | 'rollback';
-  scope?: RollbackScope;
-  reason: string;
-}
-
-export interface Controls {
-  stop?: StopRequest;
-  /** Bumped on every change the main loop may be waiting for. */
-  version: number;
-  /** Why the rollout was refused before it touched anything (preflight, locks), with the failure's type. */
-  startFailure?: { type?: string; message: string };
-}
+import type { RolloutRun } from './rollout-run.js';
 
 function reject(reason: string | undefined): void {
   if (reason) throw new Error(reason);
 }
 
 /**
- * Installs the status query, the snapshot signal and every control update. Validators refuse with a
+ * Installs the status query, the `started` update, the snapshot signal and every control update on the
+ * rollout's state. Validators refuse with a
  * reason; accepted requests are recorded as decisions (who, when, comment) and change state at once.
  */
-export function installControls(status: RolloutStatus, approvers: readonly string[] | undefined): Controls {
-  const ctl: Controls = { version: 0 };
+export function installControls(run: RolloutRun): void {
+  const { status } = run;
+  const approvers = run.spec.approvers;
   const record = (d: Omit<Decision, 'at'>) => {
     status.decisions.push({ ...d, at: nowIso() });
-    ctl.version++;
+    run.changed();
+    run.publish();
     return status;
   };
 
   setHandler(statusQuery, () => status);
   setHandler(startedUpdate, async () => {
-    await condition(() => status.locksHeldAt !== undefined || ctl.startFailure !== undefined);
-    if (ctl.startFailure) {
+    await condition(() => status.locksHeldAt !== undefined || run.startFailure !== undefined);
+    if (run.startFailure) {
       throw ApplicationFailure.create({
-        type: ctl.startFailure.type,
-        message: ctl.startFailure.message,
+        type: run.startFailure.type,
+        message: run.startFailure.message,
         nonRetryable: true,
       });
     }
@@ -101,7 +90,7 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
   setHandler(
     abortUpdate,
     (req) => {
-      ctl.stop = { kind: 'abort', reason: `aborted by ${req.by}: ${req.reason}` };
+      run.requestStop({ kind: 'abort', reason: `aborted by ${req.by}: ${req.reason}` });
       return record({ kind: 'abort', by: req.by, comment: req.reason });
     },
     { validator: (req: Actor & { reason: string }) => reject(refuseAbort(status, req)) },
@@ -109,7 +98,7 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
   setHandler(
     rollbackUpdate,
     (req) => {
-      ctl.stop = { kind: 'rollback', scope: req.scope, reason: `rollback (${req.scope}) requested by ${req.by}` };
+      run.requestStop({ kind: 'rollback', scope: req.scope, reason: `rollback (${req.scope}) requested by ${req.by}` });
       return record({ kind: 'rollback', by: req.by, comment: req.comment, scope: req.scope });
     },
     { validator: (req: Actor & { scope: RollbackScope }) => reject(refuseRollback(status, approvers, req)) },
@@ -144,5 +133,4 @@ export function installControls(status: RolloutStatus, approvers: readonly strin
     },
     { validator: (req: Actor & { cluster: string }) => reject(refuseAccept(status, approvers, req)) },
   );
-  return ctl;
 }

@@ -1,0 +1,27 @@
+import { displayState } from './display.js';
+import type { RolloutStatus } from './types.js';
+
+/**
+ * The rollout's current details for the Temporal Web UI, as Markdown: the state and why, then a row per
+ * phase. Large phases show counts by state, so the text stays short whatever the fleet's size.
+ */
+export function detailsMarkdown(status: RolloutStatus): string {
+  const { state, reason } = displayState(status);
+  const rows = status.phases.map((p) => `| ${p.name} | ${p.state} | ${clusterSummary(status, p.name)} |`);
+  return [
+    `**${state}**${reason ? `: ${reason}` : ''}`,
+    '',
+    '| phase | state | clusters |',
+    '|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+/** Names and states for small phases, counts by state for large ones. */
+function clusterSummary(status: RolloutStatus, phase: string): string {
+  const mine = status.clusters.filter((c) => c.phase === phase);
+  if (mine.length <= 10) return mine.map((c) => `${c.name}: ${c.state}`).join(', ');
+  const counts = new Map<string, number>();
+  for (const c of mine) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+  return [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
+}

@@ -1,0 +1,9 @@
+/**
+ * The rollout's public surface: what a client (the CLI, the demo, a script) needs to start, read and steer
+ * rollouts, in one module. Clients import from here, never from the workflows' internals.
+ */
+export type { rollout } from './rollout.js';
+export * from './definitions.js';
+export { lockWorkflowId } from './lock-id.js';
+export * from './search-attributes.js';
+export type { ClusterStatus, PhaseStatus, RolloutInput, RolloutResult, RolloutStatus } from '../domain/types.js';

@@ -1,0 +1,104 @@
+import { CancellationScope, condition, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { displayState } from '../domain/display.js';
+import { initialStatus } from '../domain/progress.js';
+import { detailsMarkdown } from '../domain/summary.js';
+import type { ClusterStatus, RollbackScope, RolloutInput, RolloutStatus } from '../domain/types.js';
+import { nowIso } from './clock.js';
+import { rolloutAttributes } from './search-attributes.js';
+
+/** What people asked the rollout to do that the main loop must carry out. */
+export interface StopRequest {
+  kind: 'abort' | 'rollback';
+  scope?: RollbackScope;
+  reason: string;
+}
+
+/**
+ * The one owner of a rollout's state, in the way Temporal's safe-message-handlers sample keeps its state
+ * in a class the handlers call: the status the `status` query returns, the stop people asked for, the
+ * clusters in flight. Handlers and the main loop change it only through its methods, and every change
+ * the main loop may wait for goes through `changed()`.
+ */
+export class RolloutRun {
+  readonly status: RolloutStatus;
+  /** A rollback or abort people asked for; the main loop carries it out at its next wait. */
+  stop?: StopRequest;
+  /** Why the rollout was refused before it touched anything (preflight, locks), with the failure's type. */
+  startFailure?: { type?: string; message: string };
+  private changes = 0;
+  private order = 0;
+  private bakes = 0;
+  private readonly inFlight = new Map<string, CancellationScope>();
+  private published?: string;
+
+  constructor(
+    readonly input: RolloutInput,
+    id: string,
+  ) {
+    this.status = initialStatus(id, input, nowIso());
+  }
+
+  get spec(): RolloutInput['plan']['spec'] {
+    return this.input.plan.spec;
+  }
+
+  /** Something the main loop may be waiting for changed (a decision, a cluster settled). */
+  changed(): void {
+    this.changes++;
+  }
+
+  /** Waits for the next change, or (unless `stopToo` is false) for a stop request. */
+  async nextChange(stopToo = true): Promise<void> {
+    const seen = this.changes;
+    await condition(() => this.changes !== seen || (stopToo && this.stop !== undefined));
+  }
+
+  requestStop(stop: StopRequest): void {
+    this.stop = stop;
+    this.changed();
+  }
+
+  /**
+   * Runs a cluster's work in its own cancellation scope, so abort and rollback can cancel it. The
+   * cluster counts as in flight until `work` settles; then the main loop hears of it.
+   */
+  launch(c: ClusterStatus, work: () => Promise<void>): void {
+    c.state = 'running';
+    c.attempts += 1;
+    c.seq ??= ++this.order;
+    c.startedAt = nowIso();
+    const scope = new CancellationScope();
+    this.inFlight.set(c.name, scope);
+    void scope
+      .run(work)
+      .finally(() => {
+        c.finishedAt = nowIso();
+        this.inFlight.delete(c.name);
+        this.changed();
+        this.publish();
+      })
+      .catch(() => undefined); // `work` records its own outcome on the cluster
+  }
+
+  /** Cancels every cluster in flight and waits until each has settled. */
+  async cancelInFlight(): Promise<void> {
+    for (const scope of this.inFlight.values()) scope.cancel();
+    await condition(() => this.inFlight.size === 0);
+  }
+
+  /** A workflow ID for the phase's next bake, unique within the rollout. */
+  nextBakeId(phase: string): string {
+    return `${this.status.id}:bake:${phase}:${++this.bakes}`;
+  }
+
+  /** Upserts the search attributes when they change (one history event each time) and the UI details always. */
+  publish(): void {
+    const { state } = displayState(this.status);
+    const key = `${state}|${this.status.currentPhase ?? ''}`;
+    if (key !== this.published) {
+      this.published = key;
+      upsertSearchAttributes(rolloutAttributes(this.input, state, this.status.currentPhase));
+    }
+    setCurrentDetails(detailsMarkdown(this.status));
+  }
+}
