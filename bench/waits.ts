@@ -127,10 +127,10 @@ const kubeForCount = kube(context);
 let requests = 0;
 // Counted by wrapping the clients the waits use (lists and watch opens), not inside product code.
 const list = kubeForCount.objects.list.bind(kubeForCount.objects);
-kubeForCount.objects.list = ((...args: Parameters<typeof list>) => {
+kubeForCount.objects.list = (...args: Parameters<typeof list>) => {
   requests++;
   return list(...args);
-});
+};
 const watch = kubeForCount.watch.watch.bind(kubeForCount.watch);
 kubeForCount.watch.watch = (...args: Parameters<typeof watch>) => {
   requests++;
