@@ -365,20 +365,17 @@ export async function labOutage(cluster: string, down: boolean): Promise<void> {
   const t = await tools(state.dir, () => undefined);
   await run(t.kwokctl, [down ? 'stop' : 'start', 'cluster', '--name', cluster], t.env);
   if (!down) {
-    // Ready again only once the API server answers.
-    await run(
-      t.kubectl,
-      [
-        '--kubeconfig',
-        state.kubeconfig,
-        '--context',
-        `kwok-${cluster}`,
-        'get',
-        '--raw',
-        '/readyz',
-        '--request-timeout=60s',
-      ],
-      t.env,
-    );
+    // Ready again only once the API server answers; it refuses connections for a moment after starting.
+    const deadline = Date.now() + 60_000;
+    const readyz = ['--kubeconfig', state.kubeconfig, '--context', `kwok-${cluster}`, 'get', '--raw', '/readyz'];
+    for (;;) {
+      try {
+        await run(t.kubectl, [...readyz, '--request-timeout=5s'], t.env);
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
 }
