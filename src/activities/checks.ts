@@ -5,7 +5,9 @@ import { renderTemplate } from '../plan/template.js';
 import type { CacheReadyInput, CacheReadyResult, VerifyInput, VerifyResult } from './contracts.js';
 import { FailureType } from '../domain/failure-types.js';
 import type { HelmClient } from './helm.js';
-import { classify, isPodReady, podsOf, waitForObjects, type Kube, type KubeFactory } from './kube.js';
+import { classify } from './kube-errors.js';
+import { waitForObjects } from './kube-wait.js';
+import { isPodReady, podsOf, type Kube, type KubeFactory } from './kube.js';
 import { activityContext, clusterStep, stepDeadline } from './context.js';
 
 /** Reads a dotted path (data.readyVersion, status.conditions.0.type) from an object. */

@@ -16,7 +16,9 @@ import type {
 import { mergeValues, valuesDigest, type HelmClient, type HelmRelease } from './helm.js';
 import { activityContext, clusterStep, stepDeadline } from './context.js';
 import { FailureType } from '../domain/failure-types.js';
-import { classify, isNotFound, isPodReady, podsOf, waitForObjects, type KubeFactory } from './kube.js';
+import { classify, isNotFound } from './kube-errors.js';
+import { waitForObjects } from './kube-wait.js';
+import { isPodReady, podsOf, type KubeFactory } from './kube.js';
 
 export interface ReleaseDeps {
   helm: HelmClient;
@@ -181,7 +183,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     if (!current) {
       throw ApplicationFailure.nonRetryable(
         `${release.namespace}/${release.releaseName} on ${context} is gone; cannot roll back to revision ${to.revision}`,
-        'ReleaseMissing',
+        FailureType.ReleaseMissing,
       );
     }
     if (current.status === 'deployed' && sameVersion(current.chartVersion, to.chartVersion)) {
@@ -243,12 +245,15 @@ export async function requireLocalVersion(chartDir: string, version: string): Pr
   try {
     meta = parseYaml(await readFile(resolve(chartDir, 'Chart.yaml'), 'utf8')) as { version?: string };
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`local chart ${chartDir} cannot be read: ${(err as Error).message}`, 'Chart');
+    throw ApplicationFailure.nonRetryable(
+      `local chart ${chartDir} cannot be read: ${(err as Error).message}`,
+      FailureType.LocalChart,
+    );
   }
   if (!sameVersion(String(meta.version), version)) {
     throw ApplicationFailure.nonRetryable(
       `local chart ${chartDir} is version ${meta.version}, not ${version}; publish ${version} to a chart repository or point the plan at it`,
-      'ChartVersionMismatch',
+      FailureType.LocalChart,
     );
   }
 }

@@ -7,7 +7,9 @@ import { parse as parseYaml } from 'yaml';
 import { jobTemplateProblem } from '../plan/job-template.js';
 import { renderTemplate, type TemplateVars } from '../plan/template.js';
 import type { CleanupSynchronizerInput, SynchronizerInput, SynchronizerResult } from './contracts.js';
-import { classify, isConflict, isNotFound, waitForObjects, type Kube, type KubeFactory } from './kube.js';
+import { classify, isConflict, isNotFound } from './kube-errors.js';
+import { waitForObjects } from './kube-wait.js';
+import type { Kube, KubeFactory } from './kube.js';
 import { activityContext, clusterStep, stepDeadline } from './context.js';
 import { FailureType } from '../domain/failure-types.js';
 

@@ -25,6 +25,19 @@ export const FailureType = {
   PreflightFailed: 'PreflightFailed',
   /** Another running rollout holds one of the clusters. */
   ClusterLocked: 'ClusterLocked',
+  /** The plan names a kube context the worker's kubeconfig does not have. */
+  UnknownContext: 'UnknownContext',
+  /** The API server does not serve the kind a check names. */
+  UnknownKind: 'UnknownKind',
+  /** A local chart cannot be read, or is not the version asked for (helm ignores --version for local charts). */
+  LocalChart: 'LocalChart',
+  /** A release to roll back no longer exists. */
+  ReleaseMissing: 'ReleaseMissing',
+  /**
+   * The API server refused for good: bad request, unauthorised, forbidden, not found, invalid. The type is
+   * this prefix and the status code, e.g. KubernetesApi403.
+   */
+  KubernetesApi: 'KubernetesApi',
   /** A step of one cluster failed; details say which step and where the cluster stood. */
   ClusterStepFailed: 'ClusterStepFailed',
   /** Verification failed during a phase's bake; details name the cluster. */

@@ -2,6 +2,7 @@ import { ApplicationFailure, continueAsNew, sleep, workflowInfo } from '@tempora
 import type { ClusterTarget } from '../activities/contracts.js';
 import { durationMs } from '../plan/duration.js';
 import type { ReleaseSpec, VerifySpec } from '../plan/schema.js';
+import { FailureType } from '../domain/failure-types.js';
 import { activitiesFor } from './activity-options.js';
 import { nowMs } from './clock.js';
 import { rootMessage } from './failures.js';
@@ -36,7 +37,7 @@ export async function phaseBake(input: PhaseBakeInput): Promise<void> {
           .catch((err: unknown) => {
             const details: BakeFailureDetails = { cluster: c.cluster };
             throw ApplicationFailure.create({
-              type: 'BakeVerifyFailed',
+              type: FailureType.BakeVerifyFailed,
               message: `verification failed during the bake of phase "${input.phase}": ${rootMessage(err)}`,
               nonRetryable: true,
               details: [details],

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { clusterStep } from '../../src/activities/context.js';
 import { Unreachable } from '../../src/activities/errors.js';
 import { classifyHelm, HelmError } from '../../src/activities/helm.js';
-import { classify } from '../../src/activities/kube.js';
+import { classify } from '../../src/activities/kube-errors.js';
 
 const target = { cluster: 'lab-1', context: 'kwok-lab-1' };
 
