@@ -1,16 +1,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { RollbackScope, RolloutStatus } from '../domain/types.js';
-import {
-  abortUpdate,
-  acceptUpdate,
-  approveUpdate,
-  pauseUpdate,
-  resumeUpdate,
-  retryUpdate,
-  rollbackUpdate,
-  skipUpdate,
-} from '../workflows/api.js';
+import * as rollout from '../workflows/api.js';
 import { actor, CliError, print, withClient } from './shared.js';
 
 interface Common {
@@ -44,31 +35,31 @@ async function send<A extends object>(
 const who = (o: Common) => ({ by: actor(o.as), comment: o.comment });
 
 export const approveCommand = (id: string, o: Common & { phase: string }) =>
-  send(id, approveUpdate, { ...who(o), phase: o.phase }, () => `approved phase ${o.phase} of ${id}`);
+  send(id, rollout.approveUpdate, { ...who(o), phase: o.phase }, () => `approved phase ${o.phase} of ${id}`);
 
 export const pauseCommand = (id: string, o: Common) =>
-  send(id, pauseUpdate, who(o), () => `paused ${id}: clusters in flight finish, nothing new starts`);
+  send(id, rollout.pauseUpdate, who(o), () => `paused ${id}: clusters in flight finish, nothing new starts`);
 
-export const resumeCommand = (id: string, o: Common) => send(id, resumeUpdate, who(o), () => `resumed ${id}`);
+export const resumeCommand = (id: string, o: Common) => send(id, rollout.resumeUpdate, who(o), () => `resumed ${id}`);
 
 export const abortCommand = (id: string, o: Common & { reason: string }) =>
   send(
     id,
-    abortUpdate,
+    rollout.abortUpdate,
     { by: actor(o.as), reason: o.reason },
     () => `aborting ${id}: clusters in flight are cancelled, half-done ones restored`,
   );
 
 export const rollbackCommand = (id: string, o: Common & { scope: RollbackScope }) =>
-  send(id, rollbackUpdate, { ...who(o), scope: o.scope }, () => `rolling back ${id} (scope ${o.scope})`);
+  send(id, rollout.rollbackUpdate, { ...who(o), scope: o.scope }, () => `rolling back ${id} (scope ${o.scope})`);
 
 export const retryCommand = (id: string, o: Common & { cluster: string }) =>
-  send(id, retryUpdate, { ...who(o), cluster: o.cluster }, (s) =>
+  send(id, rollout.retryUpdate, { ...who(o), cluster: o.cluster }, (s) =>
     s.stopping ? `rolling ${o.cluster} back again in ${id}` : `retrying ${o.cluster} in ${id}`,
   );
 
 export const acceptCommand = (id: string, o: Common & { cluster: string }) =>
-  send(id, acceptUpdate, { ...who(o), cluster: o.cluster }, () => `accepted ${o.cluster} as it is in ${id}`);
+  send(id, rollout.acceptUpdate, { ...who(o), cluster: o.cluster }, () => `accepted ${o.cluster} as it is in ${id}`);
 
 export const skipCommand = (id: string, o: Common & { cluster: string }) =>
-  send(id, skipUpdate, { ...who(o), cluster: o.cluster }, () => `skipped ${o.cluster} in ${id}`);
+  send(id, rollout.skipUpdate, { ...who(o), cluster: o.cluster }, () => `skipped ${o.cluster} in ${id}`);

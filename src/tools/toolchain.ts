@@ -16,49 +16,37 @@ export { findTool, versions, type ToolName } from './find.js';
 const exec = promisify(execFile);
 const k8sTools = bundles.kubernetes.tools;
 
+/** `go install` of packages with their version stamped in through one -X ldflag (else they report 0.0.0-dev). */
+const stamped =
+  (variable: string, ...packages: string[]) =>
+  (out: string, log: (line: string) => void): Promise<void> =>
+    goInstall(out, ['-ldflags', `-X ${variable}`, ...packages], log);
+
 const builds: Record<
   BundleName,
   { note: string; build: (outDir: string, log: (line: string) => void) => Promise<void> }
 > = {
   temporal: {
     note: 'about 6 minutes on 2 cores',
-    build: (out, log) =>
-      goInstall(
-        out,
-        [
-          '-ldflags',
-          `-X github.com/temporalio/cli/temporalcli.Version=${versions.temporal}`,
-          `github.com/temporalio/cli/cmd/temporal@v${versions.temporal}`,
-        ],
-        log,
-      ),
+    build: stamped(
+      `github.com/temporalio/cli/temporalcli.Version=${versions.temporal}`,
+      `github.com/temporalio/cli/cmd/temporal@v${versions.temporal}`,
+    ),
   },
   helm: {
     note: 'about 3 minutes',
-    build: (out, log) =>
-      goInstall(
-        out,
-        [
-          '-ldflags',
-          `-X helm.sh/helm/v3/internal/version.version=v${versions.helm}`,
-          `helm.sh/helm/v3/cmd/helm@v${versions.helm}`,
-        ],
-        log,
-      ),
+    build: stamped(
+      `helm.sh/helm/v3/internal/version.version=v${versions.helm}`,
+      `helm.sh/helm/v3/cmd/helm@v${versions.helm}`,
+    ),
   },
   kwok: {
     note: 'about 4 minutes',
-    build: (out, log) =>
-      goInstall(
-        out,
-        [
-          '-ldflags',
-          `-X sigs.k8s.io/kwok/pkg/consts.Version=v${versions.kwok}`,
-          `sigs.k8s.io/kwok/cmd/kwok@v${versions.kwok}`,
-          `sigs.k8s.io/kwok/cmd/kwokctl@v${versions.kwok}`,
-        ],
-        log,
-      ),
+    build: stamped(
+      `sigs.k8s.io/kwok/pkg/consts.Version=v${versions.kwok}`,
+      `sigs.k8s.io/kwok/cmd/kwok@v${versions.kwok}`,
+      `sigs.k8s.io/kwok/cmd/kwokctl@v${versions.kwok}`,
+    ),
   },
   etcd: {
     note: 'about 3 minutes',

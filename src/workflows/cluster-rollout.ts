@@ -67,6 +67,16 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     progress.step = undefined;
     return result;
   }
+  const upgrade = (role: 'operator' | 'chart', release: ReleaseSpec, version: string, overlay?: string) =>
+    activitiesFor(release.timeout).upgradeRelease({
+      ...target,
+      role,
+      release,
+      version,
+      overlay,
+      baseDir: input.baseDir,
+      rolloutId: input.rolloutId,
+    });
   const synchronizerVersion = { namespace: input.synchronizer?.namespace ?? '', version: input.chartVersion };
   /** Removes this version's synchronizer Jobs; on a failed or cancelled attempt too, so none is left behind. */
   const removeJobs = (timeout: string) =>
@@ -88,16 +98,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
         snapshot: taken,
       });
     }
-    await step('upgrade-operator', () =>
-      activitiesFor(input.operator.timeout).upgradeRelease({
-        ...target,
-        role: 'operator',
-        release: input.operator,
-        version: input.operatorVersion,
-        baseDir: input.baseDir,
-        rolloutId: input.rolloutId,
-      }),
-    );
+    await step('upgrade-operator', () => upgrade('operator', input.operator, input.operatorVersion));
     const cacheKey = input.synchronizer ? renderTemplate(input.synchronizer.cacheKey, vars) : '';
     const job = input.synchronizer
       ? await step('run-synchronizer', () =>
@@ -119,17 +120,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     }
     // The Job has done its work once the cache is ready; it need not outlive that.
     if (job) await step('cleanup-synchronizer', () => removeJobs(input.synchronizer?.timeout ?? '5m').then(() => ({})));
-    await step('upgrade-chart', () =>
-      activitiesFor(input.chart.timeout).upgradeRelease({
-        ...target,
-        role: 'chart',
-        release: input.chart,
-        version: input.chartVersion,
-        baseDir: input.baseDir,
-        overlay: input.overlay,
-        rolloutId: input.rolloutId,
-      }),
-    );
+    await step('upgrade-chart', () => upgrade('chart', input.chart, input.chartVersion, input.overlay));
     await step('verify', () =>
       activitiesFor(input.verify.timeout).verifyWorkloads({
         ...target,

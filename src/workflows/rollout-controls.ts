@@ -8,7 +8,7 @@ import {
   refuseResume,
   refuseRollback,
 } from '../domain/controls.js';
-import type { Decision, RollbackScope } from '../domain/types.js';
+import type { ClusterStatus, Decision, RollbackScope } from '../domain/types.js';
 import type { Actor } from '../domain/controls.js';
 import { nowIso } from './clock.js';
 import {
@@ -103,34 +103,32 @@ export function installControls(run: RolloutRun): void {
     },
     { validator: (req: Actor & { scope: RollbackScope }) => reject(refuseRollback(status, approvers, req)) },
   );
-  setHandler(
+  /** A decision on one cluster: `decide` changes it, `refuse` is the validator's reason to say no. */
+  const onCluster = (
+    def: typeof retryUpdate,
+    kind: 'retry' | 'skip' | 'accept',
+    decide: (c: ClusterStatus) => void,
+    refuse: typeof refuseClusterDecision,
+  ) =>
+    setHandler(
+      def,
+      (req) => {
+        const c = status.clusters.find((x) => x.name === req.cluster);
+        if (c) decide(c);
+        return record({ kind, by: req.by, comment: req.comment, cluster: req.cluster });
+      },
+      { validator: (req: Actor & { cluster: string }) => reject(refuse(status, approvers, req)) },
+    );
+  // While restoring, a retry rolls the cluster back again; otherwise it runs the cluster's rollout again.
+  onCluster(
     retryUpdate,
-    (req) => {
-      const c = status.clusters.find((x) => x.name === req.cluster);
-      // While restoring, a retry rolls the cluster back again; otherwise it runs the cluster's rollout again.
-      if (c?.state === 'rollback-failed') c.state = 'rolling-back';
-      else if (c)
-        Object.assign(c, { state: 'pending', error: undefined, failedStep: undefined, finishedAt: undefined });
-      return record({ kind: 'retry', by: req.by, comment: req.comment, cluster: req.cluster });
+    'retry',
+    (c) => {
+      if (c.state === 'rollback-failed') c.state = 'rolling-back';
+      else Object.assign(c, { state: 'pending', error: undefined, failedStep: undefined, finishedAt: undefined });
     },
-    { validator: (req: Actor & { cluster: string }) => reject(refuseClusterDecision(status, approvers, req)) },
+    refuseClusterDecision,
   );
-  setHandler(
-    skipUpdate,
-    (req) => {
-      const c = status.clusters.find((x) => x.name === req.cluster);
-      if (c) c.state = 'skipped';
-      return record({ kind: 'skip', by: req.by, comment: req.comment, cluster: req.cluster });
-    },
-    { validator: (req: Actor & { cluster: string }) => reject(refuseClusterDecision(status, approvers, req)) },
-  );
-  setHandler(
-    acceptUpdate,
-    (req) => {
-      const c = status.clusters.find((x) => x.name === req.cluster);
-      if (c) c.state = 'accepted';
-      return record({ kind: 'accept', by: req.by, comment: req.comment, cluster: req.cluster });
-    },
-    { validator: (req: Actor & { cluster: string }) => reject(refuseAccept(status, approvers, req)) },
-  );
+  onCluster(skipUpdate, 'skip', (c) => (c.state = 'skipped'), refuseClusterDecision);
+  onCluster(acceptUpdate, 'accept', (c) => (c.state = 'accepted'), refuseAccept);
 }
