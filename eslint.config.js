@@ -75,6 +75,26 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/cli/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workflows/*', '!**/workflows/api.js'],
+              message: "the CLI uses the rollout's public surface: import from workflows/api.js.",
+            },
+            {
+              group: ['**/activities/*', '!**/activities/contracts.js', '!**/activities/locks.js'],
+              message: 'the CLI runs no activity.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
