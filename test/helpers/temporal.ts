@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { Activities } from '../../src/activities/contracts.js';
 import { createLockActivities } from '../../src/activities/locks.js';
@@ -15,24 +16,24 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 export class TemporalTestEnv {
   readonly taskQueue = `test-${randomUUID()}`;
   private workers: { worker: Worker; running: Promise<void> }[] = [];
-  private constructor(
-    readonly client: Client,
-    private readonly connection: Connection,
-    private readonly native: NativeConnection,
-  ) {}
+  private constructor(private readonly sdk: TestWorkflowEnvironment) {}
 
+  get client(): Client {
+    return this.sdk.client;
+  }
+
+  /** The SDK's test environment on the shared dev server (started once by the global setup). */
   static async create(): Promise<TemporalTestEnv> {
-    const address = inject('temporalAddress');
-    const connection = await Connection.connect({ address });
-    const native = await NativeConnection.connect({ address });
-    return new TemporalTestEnv(new Client({ connection }), connection, native);
+    return new TemporalTestEnv(
+      await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') }),
+    );
   }
 
   /** Starts a worker with the given activity doubles (plus the real lock lookup), replacing any running one. */
   async startWorker(activities: Activities): Promise<Worker> {
     for (const w of [...this.workers]) await this.stopWorker(w.worker);
     const worker = await Worker.create({
-      connection: this.native,
+      connection: this.sdk.nativeConnection,
       taskQueue: this.taskQueue,
       workflowBundle: { codePath: inject('workflowBundlePath') },
       activities: { ...activities, ...createLockActivities(this.client) },
@@ -56,8 +57,7 @@ export class TemporalTestEnv {
 
   async close(): Promise<void> {
     for (const w of [...this.workers]) await this.stopWorker(w.worker);
-    await this.connection.close();
-    await this.native.close();
+    await this.sdk.teardown();
   }
 }
 
