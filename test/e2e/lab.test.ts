@@ -383,7 +383,9 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     try {
       const during = await statusUntil(id, (s) => s.clusters[0]?.unreachable !== undefined, 90_000);
       expect(during.state).toBe('running');
-      expect(during.clusters[0]?.unreachable?.error).toMatch(/ECONNREFUSED|ECONNRESET|connection refused|socket hang up/);
+      expect(during.clusters[0]?.unreachable?.error).toMatch(
+        /ECONNREFUSED|ECONNRESET|connection refused|socket hang up/,
+      );
       const table = await cli('status', id);
       expect(table.stdout).toMatch(/lab-1 .* unreachable since \S+, retrying/);
     } finally {
