@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig, Watch, type V1ConfigMap, type V1Job } from '@kubernetes/client-node';
 import { createCheckActivities } from '../src/activities/checks.js';
 import { createKubeFactory } from '../src/activities/kube.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { HelmClient } from '../src/activities/helm.js';
 import { createReleaseActivities } from '../src/activities/releases.js';
 import { createSynchronizerActivities, renderJob } from '../src/activities/synchronizer.js';
@@ -39,9 +40,19 @@ const kube = createKubeFactory(() => {
   return k;
 });
 const deps = { kube, helm: new HelmClient(helm, state.kubeconfig) };
-const releases = createReleaseActivities(deps);
-const sync = createSynchronizerActivities(deps);
-const checks = createCheckActivities(deps);
+
+/** Each call runs as an activity would, under the SDK's MockActivityEnvironment, scheduled now. */
+function asActivities<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [
+      name,
+      (...args: never[]) => new MockActivityEnvironment({ scheduledTimestampMs: Date.now() }).run(fn, ...args),
+    ]),
+  ) as T;
+}
+const releases = asActivities(createReleaseActivities(deps));
+const sync = asActivities(createSynchronizerActivities(deps));
+const checks = asActivities(createCheckActivities(deps));
 const plan = parsePlan(
   readFileSync(join(root, 'rollout-plans/lab.yaml'), 'utf8').replaceAll('http://127.0.0.1:8879', state.repoUrl),
   'lab.yaml',

@@ -1,4 +1,5 @@
 import type { KubernetesObject, V1DaemonSet, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../plan/duration.js';
 import { renderTemplate } from '../plan/template.js';
@@ -8,7 +9,7 @@ import type { HelmClient } from './helm.js';
 import { classify } from './kube-errors.js';
 import { waitForObjects } from './kube-wait.js';
 import { isPodReady, podsOf, type Kube, type KubeFactory } from './kube.js';
-import { activityContext, clusterStep, stepDeadline } from './context.js';
+import { clusterStep, stepDeadline } from './context.js';
 
 /** Reads a dotted path (data.readyVersion, status.conditions.0.type) from an object. */
 export function fieldAt(obj: unknown, path: string): unknown {
@@ -108,7 +109,7 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClien
 
   /** Waits until the workload is rolled out, then returns its pods' restart counts. */
   async function rolledOut(kube: Kube, w: { kind: string; name: string; namespace: string }, deadline: number) {
-    const ctx = activityContext();
+    const ctx = Context.current();
     const where = `${w.kind} ${w.namespace}/${w.name} on ${kube.context}`;
     const workload = await waitForObjects<Workload, Workload>({
       kube,
@@ -118,7 +119,7 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClien
       fieldSelector: `metadata.name=${w.name}`,
       check: (items) => (items[0] && !notRolledOut(w.kind, items[0]) ? items[0] : undefined),
       deadline,
-      signal: ctx?.cancellationSignal,
+      signal: ctx.cancellationSignal,
       describe: (items) => `${where} to roll out: ${notRolledOut(w.kind, items[0])}`,
     });
     const { selector, pods } = await podsOf(kube, workload, w.namespace, where);
@@ -150,11 +151,11 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClien
   async function cacheReady(input: CacheReadyInput, deadline: number): Promise<CacheReadyResult> {
     const { check } = input.cache;
     const vars = { cluster: input.cluster, version: input.version, cacheKey: input.cacheKey };
-    const ctx = activityContext();
+    const ctx = Context.current();
     if (check.type === 'http') {
       const url = renderTemplate(check.url, vars);
       const bodyContains = check.bodyContains && renderTemplate(check.bodyContains, vars);
-      return { observed: await waitForHttp({ ...check, url, bodyContains }, deadline, ctx?.cancellationSignal) };
+      return { observed: await waitForHttp({ ...check, url, bodyContains }, deadline, ctx.cancellationSignal) };
     }
     const kube = deps.kube(input.context);
     const expected = renderTemplate(check.equals, vars);
@@ -167,7 +168,7 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClien
       fieldSelector: `metadata.name=${check.name}`,
       check: (items) => (String(fieldAt(items[0], check.field)) === expected ? expected : undefined),
       deadline,
-      signal: ctx?.cancellationSignal,
+      signal: ctx.cancellationSignal,
       describe: (items) =>
         `the cache: ${where} to be "${expected}" (it is ${items[0] ? JSON.stringify(fieldAt(items[0], check.field) ?? null) : 'missing'})`,
     });
@@ -176,7 +177,7 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClien
 
   async function verify(input: VerifyInput, deadline: number): Promise<VerifyResult> {
     const kube = deps.kube(input.context);
-    const ctx = activityContext();
+    const ctx = Context.current();
     const workloads = await releaseWorkloads(input);
     const states = await Promise.all(workloads.map((w) => rolledOut(kube, w, deadline)));
     // No restarts during the window: pods that restarted while being verified are not healthy.
@@ -197,7 +198,7 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClien
         );
     }
     const checked = states.map((s) => `${s.where}: rolled out, ${s.restarts.size} pods Ready`);
-    for (const h of input.verify.http) checked.push(await waitForHttp(h, deadline, ctx?.cancellationSignal));
+    for (const h of input.verify.http) checked.push(await waitForHttp(h, deadline, ctx.cancellationSignal));
     return { checked };
   }
 }

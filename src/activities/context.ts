@@ -5,7 +5,11 @@ import { durationMs } from '../plan/duration.js';
 import type { ActivityHeartbeat } from './contracts.js';
 import { Unreachable } from './errors.js';
 
-/** The activity context when running as an activity; undefined when called directly (benchmarks, tests). */
+/**
+ * The activity context when running as an activity, else undefined. Only the Helm adapter needs this: it
+ * also serves outside activities (tests read `helm history` with it). Activities use Context.current();
+ * benchmarks and tests run them under the SDK's MockActivityEnvironment.
+ */
 export function activityContext(): Context | undefined {
   try {
     return Context.current();
@@ -19,13 +23,12 @@ const reports = new WeakMap<Context, ActivityHeartbeat>();
 
 /** Heartbeats with the activity's current report (see `ActivityHeartbeat`). */
 export function beat(): void {
-  const ctx = activityContext();
-  if (ctx) ctx.heartbeat(reports.get(ctx) ?? {});
+  const ctx = Context.current();
+  ctx.heartbeat(reports.get(ctx) ?? {});
 }
 
 function report(update: Partial<ActivityHeartbeat>): void {
-  const ctx = activityContext();
-  if (!ctx) return;
+  const ctx = Context.current();
   const next = { ...reports.get(ctx), ...update };
   if (update.unreachable === undefined) delete next.unreachable;
   reports.set(ctx, next);
@@ -37,8 +40,7 @@ function report(update: Partial<ActivityHeartbeat>): void {
  * after a crash or an outage does not grant the step a fresh timeout.
  */
 export function stepDeadline(timeout: string): number {
-  const start = activityContext()?.info.scheduledTimestampMs ?? Date.now();
-  return start + durationMs(timeout);
+  return Context.current().info.scheduledTimestampMs + durationMs(timeout);
 }
 
 /**
@@ -59,8 +61,8 @@ export function clusterStep<T>(
 
 /** `clusterStep` for any peer: `what` names it in the failure (a cluster, a chart repository). */
 export async function untilReachable<T>(what: string, deadline: number, run: () => Promise<T>): Promise<T> {
-  const ctx = activityContext();
-  const timer = ctx ? setInterval(beat, 5_000) : undefined;
+  const ctx = Context.current();
+  const timer = setInterval(beat, 5_000);
   let since: string | undefined;
   try {
     for (let attempt = 1; ; attempt++) {
@@ -69,7 +71,7 @@ export async function untilReachable<T>(what: string, deadline: number, run: () 
         if (since) report({ unreachable: undefined });
         return result;
       } catch (err) {
-        if (!(err instanceof Unreachable) || ctx?.cancellationSignal.aborted) throw err;
+        if (!(err instanceof Unreachable) || ctx.cancellationSignal.aborted) throw err;
         since ??= new Date().toISOString();
         const backoff = Math.min(15_000, 1_000 * 2 ** (attempt - 1));
         if (Date.now() + backoff >= deadline) {
@@ -79,12 +81,11 @@ export async function untilReachable<T>(what: string, deadline: number, run: () 
           );
         }
         report({ unreachable: { since, attempts: attempt, error: err.message } });
-        ctx?.log.warn('unreachable; retrying', { what, attempt, error: err.message });
-        if (ctx) await ctx.sleep(backoff);
-        else await new Promise((r) => setTimeout(r, backoff));
+        ctx.log.warn('unreachable; retrying', { what, attempt, error: err.message });
+        await ctx.sleep(backoff);
       }
     }
   } finally {
-    if (timer) clearInterval(timer);
+    clearInterval(timer);
   }
 }

@@ -63,7 +63,12 @@ export class HelmClient {
   /** Like run, but a release that does not exist answers undefined when `missingOk`. */
   private runOrMissing(context: string | undefined, args: string[], missingOk = true): Promise<string | undefined> {
     const ctx = activityContext();
-    const opts = { binary: this.binary, kubeconfig: this.kubeconfig, heartbeat: beat, signal: ctx?.cancellationSignal };
+    const opts = {
+      binary: this.binary,
+      kubeconfig: this.kubeconfig,
+      heartbeat: ctx ? beat : undefined,
+      signal: ctx?.cancellationSignal,
+    };
     return runHelm(opts, context, args).catch((err: unknown) => {
       if (missingOk && err instanceof HelmError && err.notFound) return undefined;
       throw classifyHelm(err);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
@@ -14,7 +15,7 @@ import type {
   UpgradeReleaseResult,
 } from './contracts.js';
 import { mergeValues, valuesDigest, type HelmClient, type HelmRelease } from './helm.js';
-import { activityContext, clusterStep, stepDeadline } from './context.js';
+import { clusterStep, stepDeadline } from './context.js';
 import { FailureType } from '../domain/failure-types.js';
 import { classify, isNotFound } from './kube-errors.js';
 import { waitForObjects } from './kube-wait.js';
@@ -71,14 +72,14 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         return status && !status.startsWith('pending-') ? status : items.length === 0 ? 'gone' : undefined;
       },
       deadline: Date.now() + (deps.pendingGraceMs ?? 20_000),
-      signal: activityContext()?.cancellationSignal,
+      signal: Context.current().cancellationSignal,
       describe: () => `${secretName} to leave its pending state`,
     }).catch((err: unknown) => {
       if (err instanceof ApplicationFailure && err.type === FailureType.Timeout) return undefined;
       throw err;
     });
     if (settled === undefined) {
-      activityContext()?.log.warn('dropping abandoned pending Helm revision', { context, secret: secretName });
+      Context.current().log.warn('dropping abandoned pending Helm revision', { context, secret: secretName });
       try {
         await kube.core.deleteNamespacedSecret({ name: secretName, namespace: release.namespace });
       } catch (err) {
@@ -114,14 +115,14 @@ export function createReleaseActivities(deps: ReleaseDeps) {
         fieldSelector: `metadata.name=${stsName}`,
         check: ([s]) => (s && (s.status?.observedGeneration ?? 0) >= (s.metadata?.generation ?? 0) ? s : undefined),
         deadline: Date.now() + 60_000,
-        signal: activityContext()?.cancellationSignal,
+        signal: Context.current().cancellationSignal,
         describe: () => `StatefulSet ${ns}/${stsName} on ${context} to observe the rollback`,
       });
       const { pods } = await podsOf(kube, sts, ns, `StatefulSet ${ns}/${stsName} on ${context}`);
       for (const pod of pods) {
         const stale = pod.metadata?.labels?.['controller-revision-hash'] !== sts.status?.updateRevision;
         if (stale && !isPodReady(pod)) {
-          activityContext()?.log.info('deleting stuck StatefulSet pod for the rollback', { pod: pod.metadata?.name });
+          Context.current().log.info('deleting stuck StatefulSet pod for the rollback', { pod: pod.metadata?.name });
           await kube.core.deleteNamespacedPod({ name: pod.metadata?.name ?? '', namespace: ns }).catch((e: unknown) => {
             if (!isNotFound(e)) throw classify(e, `delete pod ${ns}/${pod.metadata?.name} on ${context}`);
           });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse as parseYaml } from 'yaml';
 import { jobTemplateProblem } from '../plan/job-template.js';
@@ -10,7 +11,7 @@ import type { CleanupSynchronizerInput, SynchronizerInput, SynchronizerResult } 
 import { classify, isConflict, isNotFound } from './kube-errors.js';
 import { waitForObjects } from './kube-wait.js';
 import type { Kube, KubeFactory } from './kube.js';
-import { activityContext, clusterStep, stepDeadline } from './context.js';
+import { clusterStep, stepDeadline } from './context.js';
 import { FailureType } from '../domain/failure-types.js';
 
 /** Name of the synchronizer Job for one cluster and version: the same on every attempt, so retries adopt it. */
@@ -106,7 +107,7 @@ export function createSynchronizerActivities(deps: { kube: KubeFactory }) {
       fieldSelector: `metadata.name=${name}`,
       check: (items) => (items.length === 0 ? true : undefined),
       deadline: Date.now() + 60_000,
-      signal: activityContext()?.cancellationSignal,
+      signal: Context.current().cancellationSignal,
       describe: () => `failed ${where} to be deleted`,
     });
   }
@@ -146,7 +147,7 @@ export function createSynchronizerActivities(deps: { kube: KubeFactory }) {
       } else {
         changed = jobOutcome(existing) !== 'complete';
         resumed = existing.metadata?.annotations?.['phased-rollout.dev/rollout'] === input.rolloutId;
-        activityContext()?.log.info('adopted existing synchronizer Job', { job: name, changed, resumed });
+        Context.current().log.info('adopted existing synchronizer Job', { job: name, changed, resumed });
       }
     }
     const finished = await waitForObjects<V1Job, V1Job>({
@@ -157,7 +158,7 @@ export function createSynchronizerActivities(deps: { kube: KubeFactory }) {
       fieldSelector: `metadata.name=${name}`,
       check: (items) => (jobOutcome(items[0]) ? items[0] : undefined),
       deadline,
-      signal: activityContext()?.cancellationSignal,
+      signal: Context.current().cancellationSignal,
       describe: (items) =>
         `${where} to finish (active ${items[0]?.status?.active ?? 0}, failed ${items[0]?.status?.failed ?? 0})`,
     });

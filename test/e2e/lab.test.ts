@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { HelmClient, type HelmRelease } from '../../src/activities/helm.js';
 import { freePort } from '../../src/tools/dev-server.js';
@@ -133,7 +134,9 @@ beforeAll(async () => {
   const labPlan = readFileSync(join(root, 'rollout-plans/lab.yaml'), 'utf8')
     .replaceAll('http://127.0.0.1:8879', state.repoUrl)
     .replaceAll('../', root)
-    .replace('bake: 20s', 'bake: 5s');
+    .replace('bake: 20s', 'bake: 5s')
+    // A never-ready version fails its verification sooner; healthy ones verify in seconds.
+    .replace(/(verify:\n(?: {4}.*\n)*?) {4}timeout: 1m/, '$1    timeout: 40s');
   const base = labPlan.replace(/(cache:\n(?: {4}.*\n)+?) {4}timeout: 5m/, '$1    timeout: 20s');
   const dir = mkdtempSync(join(tmpdir(), 'plans-'));
   plans.rollback = join(dir, 'rollback.yaml');
@@ -343,10 +346,11 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
         return kc;
       }),
     });
-    const result = await releases.upgradeRelease({
+    const activity = new MockActivityEnvironment({ scheduledTimestampMs: Date.now() });
+    const result = await activity.run(releases.upgradeRelease, {
       cluster: 'lab-2',
       context: 'kwok-lab-2',
-      role: 'chart',
+      role: 'chart' as const,
       release: plan.spec.release.chart,
       version: '2.2.0',
       baseDir: join(root, 'rollout-plans'),
