@@ -55,7 +55,8 @@ async function main(): Promise<number> {
   const { startCommand } = await import('../src/cli/start.js');
   const version = opts['chart-version'] ?? loadPlanFile('rollout-plans/lab.yaml').plan.spec.release.chart.version;
   const id = `rollout-lab-${version}-${new Date().toISOString().slice(11, 19).replace(/:/g, '')}`;
-  await startCommand('rollout-plans/lab.yaml', { id, as: 'demo', chartVersion: opts['chart-version'] });
+  const started = await startCommand('rollout-plans/lab.yaml', { id, as: 'demo', chartVersion: opts['chart-version'] });
+  console.log(started.text);
 
   const connection = await Connection.connect({ address: server.address });
   cleanups.push(() => connection.close());

@@ -2,7 +2,10 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { UpdateDefinition } from '@temporalio/common';
 import type { RollbackScope, RolloutStatus } from '../domain/types.js';
 import * as rollout from '../workflows/api.js';
-import { actor, CliError, print, withClient } from './shared.js';
+import { Option, type Command } from 'commander';
+import { asOption, commentOption } from './options.js';
+import { actor, CliError, withClient } from './shared.js';
+import { action, outputOption, type Outcome } from './verb.js';
 
 interface Common {
   as?: string;
@@ -15,11 +18,11 @@ async function send<A extends object>(
   def: UpdateDefinition<RolloutStatus, [A]>,
   args: A,
   done: (s: RolloutStatus) => string,
-): Promise<void> {
-  await withClient(async (client) => {
+): Promise<Outcome> {
+  return withClient(async (client) => {
     try {
       const status = await client.workflow.getHandle(id).executeUpdate(def, { args: [args] });
-      print(done(status));
+      return { text: done(status), data: { decision: status.decisions.at(-1), state: status.state } };
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new CliError(`refused: ${err.cause?.message ?? err.message}`);
@@ -63,3 +66,46 @@ export const acceptCommand = (id: string, o: Common & { cluster: string }) =>
 
 export const skipCommand = (id: string, o: Common & { cluster: string }) =>
   send(id, rollout.skipUpdate, { ...who(o), cluster: o.cluster }, () => `skipped ${o.cluster} in ${id}`);
+
+/** The controls: each a Workflow Update; who acts and why go on the record. */
+export function registerControls(program: Command): void {
+  const control = (name: string, description: string) =>
+    program
+      .command(name)
+      .argument('<id>', 'rollout workflow ID')
+      .description(description)
+      .addOption(asOption())
+      .addOption(outputOption());
+  control('approve', 'approve a phase gate')
+    .requiredOption('--phase <name>', 'phase to approve (a later phase may be approved early)')
+    .addOption(commentOption())
+    .action(action(approveCommand));
+  control('pause', 'start no new clusters until resumed').addOption(commentOption()).action(action(pauseCommand));
+  control('resume', 'resume a paused rollout').addOption(commentOption()).action(action(resumeCommand));
+  control('abort', 'stop the rollout: clusters in flight are cancelled and half-done ones restored; finished ones stay')
+    .requiredOption('--reason <text>', 'why')
+    .action(action(abortCommand));
+  control('rollback', 'roll clusters back to where they were, newest first')
+    .addOption(
+      new Option('--scope <scope>', 'the phase in progress, or everything rolled so far')
+        .choices(['phase', 'all'])
+        .default('phase'),
+    )
+    .addOption(commentOption())
+    .action(action(rollbackCommand));
+  control('retry', 'run a failed cluster again (steps in place are skipped); while rolling back, roll it back again')
+    .requiredOption('--cluster <name>', 'failed cluster to run again')
+    .addOption(commentOption())
+    .action(action(retryCommand));
+  control(
+    'accept',
+    'accept a cluster whose rollback could not finish as it is, so the rollout can end (say why with -m)',
+  )
+    .requiredOption('--cluster <name>', 'cluster whose rollback failed, to leave as it is')
+    .addOption(commentOption())
+    .action(action(acceptCommand));
+  control('skip', 'leave a failed cluster and go on')
+    .requiredOption('--cluster <name>', 'failed cluster to leave as it is')
+    .addOption(commentOption())
+    .action(action(skipCommand));
+}

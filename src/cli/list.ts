@@ -6,8 +6,23 @@ import {
   ChartVersionKey,
   OperatorVersionKey,
 } from '../workflows/api.js';
+import { Option, type Command } from 'commander';
+import { shownState } from '../domain/display.js';
 import { finalStates, type RolloutState } from '../domain/types.js';
-import { print, withClient } from './shared.js';
+import { listableStates, parse } from './options.js';
+import { withClient } from './shared.js';
+import { action, outputOption, type Outcome } from './verb.js';
+
+export function registerList(program: Command): void {
+  program
+    .command('list')
+    .description('list rollouts by search attributes, newest first')
+    .option('--plan <name>', 'only this plan')
+    .addOption(new Option('--state <state>', 'only rollouts in this state').choices(listableStates))
+    .addOption(new Option('--limit <n>', 'at most this many').argParser(parse.positiveInteger).default(20))
+    .addOption(outputOption())
+    .action(action(listCommand));
+}
 
 const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
 
@@ -33,35 +48,29 @@ export function stateClause(state: string): string {
   return `${RolloutStateKey.name} = ${quote(state)} AND ExecutionStatus = 'Running'`;
 }
 
-/** The state to show for a listed rollout: its own, unless Temporal closed it without the rollout saying so. */
-function listedState(own: string | undefined, execution: string): string {
-  const closed = execution !== 'RUNNING' && !finalStates.includes(own as RolloutState);
-  if (!closed) return own ?? execution.toLowerCase();
-  return execution === 'TIMED_OUT' ? 'timed-out' : execution.toLowerCase();
-}
-
 /** `rollout list`: rollouts by search attributes, newest first. */
-export async function listCommand(opts: { plan?: string; state?: string; limit: number }): Promise<void> {
-  const { limit } = opts;
+export async function listCommand(opts: { plan?: string; state?: string; limit: number }): Promise<Outcome> {
   const clauses = [`WorkflowType = 'rollout'`];
   if (opts.plan) clauses.push(`${RolloutPlanKey.name} = ${quote(opts.plan)}`);
   if (opts.state) clauses.push(stateClause(opts.state));
-  await withClient(async (client) => {
-    const rows = table(['id', 'plan', 'state', 'phase', 'chart', 'operator', 'started']);
-    let n = 0;
+  const found = await withClient(async (client) => {
+    const rollouts = [];
     for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
       const sa = wf.typedSearchAttributes;
-      rows.push([
-        wf.workflowId,
-        sa.get(RolloutPlanKey) ?? '',
-        listedState(sa.get(RolloutStateKey), wf.status.name),
-        sa.get(RolloutPhaseKey) ?? '',
-        sa.get(ChartVersionKey) ?? '',
-        sa.get(OperatorVersionKey) ?? '',
-        wf.startTime.toISOString(),
-      ]);
-      if (++n >= limit) break;
+      rollouts.push({
+        id: wf.workflowId,
+        plan: sa.get(RolloutPlanKey) ?? '',
+        state: shownState(sa.get(RolloutStateKey) ?? wf.status.name.toLowerCase(), wf.status.name),
+        phase: sa.get(RolloutPhaseKey) ?? '',
+        chartVersion: sa.get(ChartVersionKey) ?? '',
+        operatorVersion: sa.get(OperatorVersionKey) ?? '',
+        startedAt: wf.startTime.toISOString(),
+      });
+      if (rollouts.length >= opts.limit) break;
     }
-    print(n === 0 ? 'no rollouts found' : rows.toString());
+    return rollouts;
   });
+  const rows = table(['id', 'plan', 'state', 'phase', 'chart', 'operator', 'started']);
+  for (const r of found) rows.push([r.id, r.plan, r.state, r.phase, r.chartVersion, r.operatorVersion, r.startedAt]);
+  return { text: found.length === 0 ? 'no rollouts found' : rows.toString(), data: found };
 }

@@ -11,7 +11,10 @@ import {
   type rollout,
   type StartedResult,
 } from '../workflows/api.js';
-import { actor, CliError, exitCodes, loadPlanFile, print, withClient } from './shared.js';
+import { Option, type Command } from 'commander';
+import { asOption, parse } from './options.js';
+import { actor, CliError, exitCodes, loadPlanFile, withClient } from './shared.js';
+import { action, outputOption, type Outcome } from './verb.js';
 
 export interface StartOptions {
   chartVersion?: string;
@@ -26,7 +29,7 @@ export interface StartOptions {
  * `rollout start PLAN`: validates, checks no cluster is held by another rollout, starts, then waits until
  * the rollout has passed its preflight and holds its clusters' locks, and says so (or why it was refused).
  */
-export async function startCommand(file: string, opts: StartOptions): Promise<void> {
+export async function startCommand(file: string, opts: StartOptions): Promise<Outcome> {
   const { plan, baseDir } = loadPlanFile(file);
   const waitSeconds = opts.wait ?? 120;
   const input: RolloutInput = {
@@ -37,7 +40,7 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
     startedBy: actor(opts.as),
   };
   const workflowId = opts.id ?? `rollout-${plan.metadata.name}-${input.chartVersion}`;
-  await withClient(async (client, config) => {
+  return withClient(async (client, config) => {
     await refuseHeldClusters(
       client,
       plan.spec.clusters.map((c) => c.name),
@@ -74,10 +77,35 @@ export async function startCommand(file: string, opts: StartOptions): Promise<vo
         ].join('\n'),
       );
     }
-    print(`started ${workflowId}: preflight passed, holding ${started.clusters} cluster locks`);
-    if (link) print(`web UI: ${link}`);
-    print(`follow it: rollout watch ${workflowId}`);
+    const text = [`started ${workflowId}: preflight passed, holding ${started.clusters} cluster locks`];
+    if (link) text.push(`web UI: ${link}`);
+    text.push(`follow it: rollout watch ${workflowId}`);
+    return { text: text.join('\n'), data: { id: workflowId, clusters: started.clusters, state: started.state, link } };
   });
+}
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .argument('<plan>', 'plan file')
+    .description('start a rollout; waits until it holds its clusters, prints its workflow ID and Web UI link')
+    .addOption(
+      new Option('--chart-version <version>', "chart version to roll (default: the plan's)").argParser(parse.version),
+    )
+    .addOption(
+      new Option('--operator-version <version>', "operator chart version to roll (default: the plan's)").argParser(
+        parse.version,
+      ),
+    )
+    .option('--id <workflowId>', 'workflow ID (default: rollout-<plan>-<chart version>)')
+    .addOption(
+      new Option('--wait <seconds>', 'how long to wait for a worker to pass preflight and take the locks')
+        .argParser(parse.positiveNumber)
+        .default(120),
+    )
+    .addOption(asOption())
+    .addOption(outputOption())
+    .action(action(startCommand));
 }
 
 /**

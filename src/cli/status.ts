@@ -5,7 +5,9 @@ import { displayState, exitCodeFor, type ExecutionState } from '../domain/displa
 import type { RolloutStatus } from '../domain/types.js';
 import { progressQuery, statusQuery } from '../workflows/api.js';
 import { renderStatus, type FetchedStatus, type LiveCluster } from './render.js';
-import { CliError, print, withClient } from './shared.js';
+import type { Command } from 'commander';
+import { CliError, withClient } from './shared.js';
+import { action, outputOption, type Outcome } from './verb.js';
 
 /** Why a closed execution closed, as Temporal recorded it (termination reason, uncaught failure). */
 async function closeReason(handle: WorkflowHandle): Promise<string | undefined> {
@@ -69,17 +71,25 @@ export async function fetchStatus(client: Client, id: string): Promise<FetchedSt
   return { status, shown: displayState(status, execution), live };
 }
 
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .argument('<id>', 'rollout workflow ID')
+    .description('show phases, clusters, current steps and decisions')
+    .addOption(outputOption())
+    .action(action(statusCommand));
+}
+
 /** `rollout status ID [-o table|json]`. Exit 0 unless the rollout ended other than succeeded. */
-export async function statusCommand(id: string, opts: { output: 'table' | 'json' }): Promise<number> {
-  return withClient(async (client) => {
-    const fetched = await fetchStatus(client, id);
-    const { status, shown, live } = fetched;
-    if (opts.output === 'json') {
-      const clusters = status.clusters.map((c) => ({ ...c, ...pick(live.get(c.name)) }));
-      print(JSON.stringify({ ...status, state: shown.state, reason: shown.reason, clusters }, null, 2));
-    } else print(renderStatus(fetched));
-    return exitCodeFor(shown);
-  });
+export async function statusCommand(id: string): Promise<Outcome> {
+  const fetched = await withClient((client) => fetchStatus(client, id));
+  const { status, shown, live } = fetched;
+  const clusters = status.clusters.map((c) => ({ ...c, ...pick(live.get(c.name)) }));
+  return {
+    text: renderStatus(fetched),
+    data: { ...status, state: shown.state, reason: shown.reason, clusters },
+    exitCode: exitCodeFor(shown),
+  };
 }
 
 function pick(live: LiveCluster | undefined) {

@@ -1,8 +1,19 @@
+import type { Command } from 'commander';
 import { resolvePhases } from '../plan/resolve.js';
-import { loadPlanFile, print } from './shared.js';
+import { loadPlanFile } from './shared.js';
+import { action, outputOption, type Outcome } from './verb.js';
 
-/** `rollout validate PLAN`: every error with its path, or the resolved order the rollout will follow. */
-export function validateCommand(file: string): void {
+export function registerValidate(program: Command): void {
+  program
+    .command('validate')
+    .argument('<plan>', 'plan file')
+    .description('check a plan and the files it names, and print the order it rolls in')
+    .addOption(outputOption())
+    .action(action(validateCommand));
+}
+
+/** `rollout validate PLAN`: every error with its path (exit 2), or the resolved order the rollout will follow. */
+export function validateCommand(file: string): Outcome {
   const { plan } = loadPlanFile(file);
   const { release, onFailure } = plan.spec;
   const lines = [
@@ -18,5 +29,5 @@ export function validateCommand(file: string): void {
       `    ${i + 1}. ${p.name}: ${p.clusters.join(', ')}  [${gate}; maxParallel ${p.maxParallel}; maxFailures ${p.maxFailures}; bake ${p.bake}]`,
     );
   });
-  print(lines.join('\n'));
+  return { text: lines.join('\n'), data: { plan, phases: resolvePhases(plan) } };
 }

@@ -1,4 +1,4 @@
-import { finalStates, type RolloutStatus } from './types.js';
+import { finalStates, type RolloutState, type RolloutStatus } from './types.js';
 
 /**
  * How Temporal says a rollout's execution stands: RUNNING, COMPLETED, FAILED, TERMINATED, TIMED_OUT,
@@ -27,19 +27,23 @@ const closedBy: Record<string, string> = {
 };
 
 /**
+ * The state to show from a rollout's own recorded state and Temporal's execution status: its own, unless
+ * Temporal closed it without the rollout recording an end (then terminated, timed-out, cancelled, failed).
+ */
+export function shownState(own: string, execution: string): string {
+  const closed = execution !== 'RUNNING' && execution !== 'CONTINUED_AS_NEW';
+  if (!closed || finalStates.includes(own as RolloutState)) return own;
+  return closedBy[execution] ?? execution.toLowerCase();
+}
+
+/**
  * A rollout's display state: its own state, "paused" while paused, or how Temporal closed it when it
  * closed without recording an end itself (terminated, timed out, a failure the workflow did not catch).
  */
 export function displayState(status: RolloutStatus, execution?: ExecutionState): DisplayState {
   const ownFinal = finalStates.includes(status.state);
-  const closed = execution && execution.status !== 'RUNNING' && execution.status !== 'CONTINUED_AS_NEW';
-  if (closed && !ownFinal) {
-    return {
-      state: closedBy[execution.status] ?? execution.status.toLowerCase(),
-      reason: execution.reason ?? status.reason,
-      final: true,
-    };
-  }
+  const state = execution ? shownState(status.state, execution.status) : status.state;
+  if (state !== status.state) return { state, reason: execution?.reason ?? status.reason, final: true };
   if (status.paused && !ownFinal) return { state: 'paused', reason: status.reason, final: false };
   return { state: status.state, reason: status.reason, final: ownFinal };
 }
