@@ -93,19 +93,22 @@ export function registerControls(program: Command): void {
     )
     .addOption(commentOption())
     .action(action(rollbackCommand));
-  control('retry', 'run a failed cluster again (steps in place are skipped); while rolling back, roll it back again')
-    .requiredOption('--cluster <name>', 'failed cluster to run again')
-    .addOption(commentOption())
-    .action(action(retryCommand));
-  control(
+  const onCluster = (name: string, description: string, which: string, verb: typeof retryCommand) =>
+    control(name, description)
+      .requiredOption('--cluster <name>', which)
+      .addOption(commentOption())
+      .action(action(verb));
+  onCluster(
+    'retry',
+    'run a failed cluster again (steps in place are skipped); while rolling back, roll it back again',
+    'failed cluster to run again',
+    retryCommand,
+  );
+  onCluster(
     'accept',
     'accept a cluster whose rollback could not finish as it is, so the rollout can end (say why with -m)',
-  )
-    .requiredOption('--cluster <name>', 'cluster whose rollback failed, to leave as it is')
-    .addOption(commentOption())
-    .action(action(acceptCommand));
-  control('skip', 'leave a failed cluster and go on')
-    .requiredOption('--cluster <name>', 'failed cluster to leave as it is')
-    .addOption(commentOption())
-    .action(action(skipCommand));
+    'cluster whose rollback failed, to leave as it is',
+    acceptCommand,
+  );
+  onCluster('skip', 'leave a failed cluster and go on', 'failed cluster to leave as it is', skipCommand);
 }
