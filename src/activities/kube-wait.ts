@@ -1,4 +1,4 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch, type KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import { classify } from './kube-errors.js';
@@ -12,36 +12,28 @@ export interface WaitOptions<T extends KubernetesObject, R> {
   fieldSelector?: string;
   labelSelector?: string;
   /** Returns a result when the wait is over (success), throws to fail it, or undefined to keep waiting. */
-  check: (items: T[]) => R | undefined;
+  check: (items: readonly T[]) => R | undefined;
   deadline: number;
   signal?: AbortSignal;
   /** Describes what is being waited for, for the timeout message, from the latest items seen. */
-  describe: (items: T[]) => string;
+  describe: (items: readonly T[]) => string;
 }
 
 /**
- * Waits on the API server with a list then a watch from its resourceVersion: no polling. When a watch
- * ends or expires (410 Gone), it lists again and resumes. Fails, non-retryably, at the deadline with
- * what it last saw.
+ * Waits on the API server with client-node's ListWatch: a list, then a watch from its resourceVersion,
+ * re-watching when a watch ends and re-listing on 410 Gone; no polling. ListWatch stops on any other
+ * error; that error is classified here, so an unreachable cluster makes the whole step run again
+ * (`clusterStep`) and a final answer fails it. Fails, non-retryably, at the deadline with what it last saw.
  */
 export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOptions<T, R>): Promise<R> {
   const { kube, deadline, signal } = opts;
+  const where = `${opts.kind} in ${kube.context}`;
   const path = await kube.objects.collectionPath(opts.apiVersion, opts.kind, opts.namespace).catch((err: unknown) => {
-    throw classify(err, `discover ${opts.kind} in ${kube.context}`);
+    throw classify(err, `discover ${where}`);
   });
-  const items = new Map<string, T>();
-  const key = (o: T) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
-  for (;;) {
-    if (signal?.aborted) throw signal.reason ?? new Error('cancelled');
-    if (Date.now() >= deadline) {
-      throw ApplicationFailure.nonRetryable(
-        `timed out waiting for ${opts.describe([...items.values()])}`,
-        FailureType.Timeout,
-      );
-    }
-    let list: { items: T[]; metadata?: { resourceVersion?: string } };
-    try {
-      list = await kube.objects.list<T>(
+  const list = () =>
+    kube.objects
+      .list<T>(
         opts.apiVersion,
         opts.kind,
         opts.namespace,
@@ -50,62 +42,50 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
         undefined,
         opts.fieldSelector,
         opts.labelSelector,
-      );
-    } catch (err) {
-      throw classify(err, `list ${opts.kind} in ${kube.context}`);
-    }
-    items.clear();
-    for (const o of list.items) items.set(key(o), o);
-    const first = opts.check([...items.values()]);
-    if (first !== undefined) return first;
-
-    const outcome = await new Promise<{ done: R } | { relist: true }>((resolve, reject) => {
-      let settled = false;
-      let controller: AbortController | undefined;
-      const finish = (v: { done: R } | { relist: true } | Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        controller?.abort();
-        if (v instanceof Error) reject(v);
-        else resolve(v);
-      };
-      const onAbort = () => finish(signal?.reason instanceof Error ? signal.reason : new Error('cancelled'));
-      signal?.addEventListener('abort', onAbort);
-      const timer = setTimeout(() => finish({ relist: true }), Math.max(0, deadline - Date.now()));
-      kube.watch
-        .watch(
-          path,
-          {
-            resourceVersion: list.metadata?.resourceVersion,
-            allowWatchBookmarks: true,
-            fieldSelector: opts.fieldSelector,
-            labelSelector: opts.labelSelector,
-            timeoutSeconds: 300,
-          },
-          (type, obj: T) => {
-            if (type === 'BOOKMARK') return;
-            if (type === 'ERROR') return finish({ relist: true });
-            if (type === 'DELETED') items.delete(key(obj));
-            else items.set(key(obj), obj);
-            try {
-              const r = opts.check([...items.values()]);
-              if (r !== undefined) finish({ done: r });
-            } catch (err) {
-              finish(err as Error);
-            }
-          },
-          () => finish({ relist: true }),
-        )
-        .then(
-          (c) => {
-            controller = c;
-            if (settled) c.abort();
-          },
-          () => finish({ relist: true }),
-        );
-    });
-    if ('done' in outcome) return outcome.done;
-  }
+      )
+      .catch((err: unknown) => {
+        throw classify(err, `list ${where}`);
+      });
+  const cache = new ListWatch<T>(path, kube.watch, list, false, opts.labelSelector, opts.fieldSelector);
+  return new Promise<R>((resolve, reject) => {
+    let settled = false;
+    const finish = (outcome: { done: R } | { failed: unknown }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      void cache.stop();
+      if ('done' in outcome) resolve(outcome.done);
+      else reject(outcome.failed instanceof Error ? outcome.failed : new Error(String(outcome.failed)));
+    };
+    const evaluate = () => {
+      if (settled) return;
+      try {
+        const done = opts.check(cache.list());
+        if (done !== undefined) finish({ done });
+      } catch (err) {
+        finish({ failed: err });
+      }
+    };
+    const onAbort = () => finish({ failed: signal?.reason ?? new Error('cancelled') });
+    const timer = setTimeout(
+      () =>
+        finish({
+          failed: ApplicationFailure.nonRetryable(
+            `timed out waiting for ${opts.describe(cache.list())}`,
+            FailureType.Timeout,
+          ),
+        }),
+      Math.max(0, deadline - Date.now()),
+    );
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort);
+    cache.on('change', evaluate);
+    cache.on('error', (err: unknown) => finish({ failed: classify(err, `watch ${where}`) }));
+    // A wait settled by the initial list must still close the watch that start() opens after it.
+    cache.start().then(
+      () => (settled ? void cache.stop() : evaluate()),
+      (err: unknown) => finish({ failed: classify(err, `watch ${where}`) }),
+    );
+  });
 }
