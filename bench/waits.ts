@@ -16,6 +16,7 @@ import { HelmClient } from '../src/activities/helm.js';
 import { createReleaseActivities } from '../src/activities/releases.js';
 import { createSynchronizerActivities, renderJob } from '../src/activities/synchronizer.js';
 import { parsePlan } from '../src/plan/load.js';
+import { renderCacheCheck } from '../src/plan/template.js';
 import { freePort } from '../src/tools/dev-server.js';
 import { ensureTool } from '../src/tools/toolchain.js';
 
@@ -57,6 +58,11 @@ const plan = parsePlan(
   readFileSync(join(root, 'rollout-plans/lab.yaml'), 'utf8').replaceAll('http://127.0.0.1:8879', state.repoUrl),
   'lab.yaml',
 );
+/** The plan's cache check for a version, its placeholders filled in as the workflow fills them. */
+const cacheFor = (version: string, cacheKey: string) => {
+  const cache = plan.spec.cache!;
+  return { ...cache, check: renderCacheCheck(cache.check, { cluster: 'lab-1', version, cacheKey }) };
+};
 const baseDir = join(root, 'rollout-plans');
 const target = { cluster: 'lab-1', context };
 
@@ -82,7 +88,7 @@ const results: string[] = [];
   const lags: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const version = `9.0.${i}`;
-    const waiting = checks.waitForCacheReady({ ...target, cache: plan.spec.cache!, version, cacheKey: 'k' });
+    const waiting = checks.waitForCacheReady({ ...target, cache: cacheFor(version, 'k'), version, cacheKey: 'k' });
     await new Promise((r) => setTimeout(r, 1500));
     const cm = await core
       .readNamespacedConfigMap({ name: 'express-cache', namespace: 'express' })
@@ -150,7 +156,12 @@ kubeForCount.watch.watch = (...args: Parameters<typeof watch>) => {
 const before = requests;
 const t0 = Date.now();
 await checks
-  .waitForCacheReady({ ...target, cache: { ...plan.spec.cache!, timeout: '60s' }, version: 'never', cacheKey: 'k' })
+  .waitForCacheReady({
+    ...target,
+    cache: { ...cacheFor('never', 'k'), timeout: '60s' },
+    version: 'never',
+    cacheKey: 'k',
+  })
   .catch(() => undefined);
 const perMinute = ((requests - before) * 60_000) / (Date.now() - t0);
 
@@ -175,7 +186,12 @@ async function ours(version: string) {
     rolloutId: 'bench',
   };
   await sync.runSynchronizerJob(input);
-  await checks.waitForCacheReady({ ...target, cache: plan.spec.cache!, version, cacheKey: input.cacheKey });
+  await checks.waitForCacheReady({
+    ...target,
+    cache: cacheFor(version, input.cacheKey),
+    version,
+    cacheKey: input.cacheKey,
+  });
   await sync.cleanupSynchronizerJob({ ...target, version, namespace: 'express', timeout: '1m' });
   await checks.verifyWorkloads({
     ...target,

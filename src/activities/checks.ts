@@ -2,7 +2,6 @@ import type { KubernetesObject, V1DaemonSet, V1Deployment, V1Pod, V1StatefulSet 
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../plan/duration.js';
-import { renderTemplate } from '../plan/template.js';
 import type { CacheReadyInput, CacheReadyResult, VerifyInput, VerifyResult } from './contracts.js';
 import { FailureType } from '../domain/failure-types.js';
 import type { HelmClient } from './helm.js';
@@ -150,15 +149,10 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClien
 
   async function cacheReady(input: CacheReadyInput, deadline: number): Promise<CacheReadyResult> {
     const { check } = input.cache;
-    const vars = { cluster: input.cluster, version: input.version, cacheKey: input.cacheKey };
     const ctx = Context.current();
-    if (check.type === 'http') {
-      const url = renderTemplate(check.url, vars);
-      const bodyContains = check.bodyContains && renderTemplate(check.bodyContains, vars);
-      return { observed: await waitForHttp({ ...check, url, bodyContains }, deadline, ctx.cancellationSignal) };
-    }
+    if (check.type === 'http') return { observed: await waitForHttp(check, deadline, ctx.cancellationSignal) };
     const kube = deps.kube(input.context);
-    const expected = renderTemplate(check.equals, vars);
+    const expected = check.equals;
     const where = `${check.kind} ${check.namespace ? `${check.namespace}/` : ''}${check.name} ${check.field} on ${input.cluster}`;
     const seen = await waitForObjects<KubernetesObject, string>({
       kube,

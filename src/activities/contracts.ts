@@ -70,6 +70,7 @@ export interface SynchronizerResult {
 }
 
 export interface CacheReadyInput extends ClusterTarget {
+  /** The plan's cache check with its placeholders already filled in by the workflow. */
   cache: CacheSpec;
   version: string;
   cacheKey: string;

@@ -10,7 +10,7 @@ import { FailureType } from '../domain/failure-types.js';
 import type { ClusterTarget } from '../activities/contracts.js';
 import type { ClusterSnapshot, StepName } from '../domain/types.js';
 import type { CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
-import { renderTemplate } from '../plan/template.js';
+import { renderCacheCheck, renderTemplate } from '../plan/template.js';
 import { activitiesFor } from './activity-options.js';
 import { progressQuery, snapshotSignal, type ClusterProgress } from './definitions.js';
 import { rootMessage } from './failures.js';
@@ -115,7 +115,12 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     if (input.cache) {
       const cache = input.cache;
       await step('wait-cache', () =>
-        activitiesFor(cache.timeout).waitForCacheReady({ ...target, cache, version: input.chartVersion, cacheKey }),
+        activitiesFor(cache.timeout).waitForCacheReady({
+          ...target,
+          cache: { ...cache, check: renderCacheCheck(cache.check, { ...vars, cacheKey }) },
+          version: input.chartVersion,
+          cacheKey,
+        }),
       );
     }
     // The Job has done its work once the cache is ready; it need not outlive that.
