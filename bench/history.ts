@@ -10,8 +10,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { startDevServer } from '../src/tools/dev-server.js';
 import { rollout } from '../src/workflows/rollout.js';
-import { FakeFleet } from '../test/helpers/fake-activities.js';
-import { testInput } from '../test/helpers/plans.js';
+import { benchInput, instantActivities } from './fleet.js';
 
 const n = Number(process.env['BENCH_CLUSTERS'] ?? 1000);
 const root = new URL('../', import.meta.url).pathname;
@@ -22,21 +21,20 @@ const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection });
 const native = await NativeConnection.connect({ address: server.address });
 const names = Array.from({ length: n }, (_, i) => `c${i + 1}`);
-const fleet = new FakeFleet(names);
 const worker = await Worker.create({
   connection: native,
   taskQueue: 'bench',
   workflowsPath: join(root, 'src/workflows/index.ts'),
-  activities: { ...fleet.activities(), lockHolder: () => Promise.resolve(undefined) },
+  activities: instantActivities(),
   maxConcurrentWorkflowTaskExecutions: 50,
 });
 const running = worker.run();
 
 const canary = Math.max(1, Math.round(n / 100));
-const input = testInput([
-  { name: 'canary', clusters: names.slice(0, canary), approval: 'auto' },
-  { name: 'wave-1', clusters: names.slice(canary, Math.round(n / 2)), approval: 'auto', maxParallel: 100 },
-  { name: 'wave-2', clusters: names.slice(Math.round(n / 2)), approval: 'auto', maxParallel: 100 },
+const input = benchInput([
+  { name: 'canary', clusters: names.slice(0, canary) },
+  { name: 'wave-1', clusters: names.slice(canary, Math.round(n / 2)), maxParallel: 100 },
+  { name: 'wave-2', clusters: names.slice(Math.round(n / 2)), maxParallel: 100 },
 ]);
 const t0 = Date.now();
 const handle = await client.workflow.start(rollout, { taskQueue: 'bench', workflowId: `bench-${n}`, args: [input] });

@@ -1,0 +1,52 @@
+/**
+ * What the benchmarks orchestrate against when they measure the engine alone: activities that answer at
+ * once, as an idempotent fleet that is always healthy would, and a plan of N named clusters in phases.
+ */
+import type { Activities } from '../src/activities/contracts.js';
+import type { RolloutInput } from '../src/domain/types.js';
+import { RolloutPlan } from '../src/plan/schema.js';
+
+export function instantActivities(): Activities {
+  const release = (version: string) => ({ revision: 1, chartVersion: version, valuesDigest: 'sha256:bench' });
+  return {
+    preflight: () => Promise.resolve({ checked: [] }),
+    snapshotCluster: () =>
+      Promise.resolve({ operator: release('1.0.0'), chart: release('2.0.0'), takenAt: new Date().toISOString() }),
+    upgradeRelease: ({ version }) => Promise.resolve({ changed: true, ...release(version), revision: 2 }),
+    runSynchronizerJob: () => Promise.resolve({ jobName: 'synchronizer', namespace: 'app', changed: true }),
+    waitForCacheReady: ({ version }) => Promise.resolve({ observed: `cache ready for ${version}` }),
+    cleanupSynchronizerJob: () => Promise.resolve(),
+    verifyWorkloads: () => Promise.resolve({ checked: [] }),
+    rollbackRelease: ({ to }) => Promise.resolve({ changed: true, revision: to?.revision ?? null }),
+    lockHolder: () => Promise.resolve(undefined),
+  };
+}
+
+/** A rollout of the given phases (cluster names, maxParallel), every step enabled, auto-approved. */
+export function benchInput(phases: { name: string; clusters: string[]; maxParallel?: number }[]): RolloutInput {
+  const plan = RolloutPlan.parse({
+    apiVersion: 'phased-rollout.dev/v1alpha1',
+    kind: 'RolloutPlan',
+    metadata: { name: 'bench' },
+    spec: {
+      release: {
+        operator: { chart: './op', version: '1.5.0', releaseName: 'op', namespace: 'op-system' },
+        chart: { chart: './app', version: '3.0.0', releaseName: 'app', namespace: 'app' },
+      },
+      synchronizer: { template: { inline: { kind: 'Job' } }, namespace: 'app' },
+      cache: {
+        check: {
+          type: 'object-field',
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          name: 'cache',
+          field: 'data.v',
+          equals: '{{version}}',
+        },
+      },
+      clusters: phases.flatMap((p) => p.clusters.map((name) => ({ name, context: `ctx-${name}` }))),
+      phases: phases.map((p) => ({ ...p, approval: 'auto' })),
+    },
+  });
+  return { plan, baseDir: '/bench', chartVersion: '3.0.0', operatorVersion: '1.5.0', startedBy: 'bench' };
+}
