@@ -22,6 +22,7 @@ export interface ActivityHeartbeat {
   unreachable?: { since: string; attempts: number; error: string };
 }
 
+/** Records where both releases stand, before the rollout changes anything on the cluster. */
 export interface SnapshotInput extends ClusterTarget {
   operator: Pick<ReleaseSpec, 'releaseName' | 'namespace'>;
   chart: Pick<ReleaseSpec, 'releaseName' | 'namespace'>;
@@ -29,6 +30,7 @@ export interface SnapshotInput extends ClusterTarget {
   timeout: string;
 }
 
+/** `helm upgrade --install` of one release to a version, with the base values and the cluster's overlay. */
 export interface UpgradeReleaseInput extends ClusterTarget {
   /** "operator" or "chart", for messages and heartbeats. */
   role: 'operator' | 'chart';
@@ -42,6 +44,7 @@ export interface UpgradeReleaseInput extends ClusterTarget {
   rolloutId: string;
 }
 
+/** The release after the upgrade (or as found, when nothing needed doing). */
 export interface UpgradeReleaseResult {
   /** False when the release already ran this version with these values: nothing was done. */
   changed: boolean;
@@ -52,6 +55,7 @@ export interface UpgradeReleaseResult {
   valuesDigest: string;
 }
 
+/** Runs the synchronizer Job for one cluster and version (or adopts the one already there). */
 export interface SynchronizerInput extends ClusterTarget {
   synchronizer: SynchronizerSpec;
   version: string;
@@ -60,6 +64,7 @@ export interface SynchronizerInput extends ClusterTarget {
   rolloutId: string;
 }
 
+/** The Job that ran, so the workflow can remove it once the cache is ready. */
 export interface SynchronizerResult {
   jobName: string;
   namespace: string;
@@ -69,6 +74,7 @@ export interface SynchronizerResult {
   resumed?: boolean;
 }
 
+/** Waits until the cluster's cache is ready for the version (watch, or HTTP for an http check). */
 export interface CacheReadyInput extends ClusterTarget {
   /** The plan's cache check with its placeholders already filled in by the workflow. */
   cache: CacheSpec;
@@ -76,6 +82,7 @@ export interface CacheReadyInput extends ClusterTarget {
   cacheKey: string;
 }
 
+/** What the check saw when it passed. */
 export interface CacheReadyResult {
   /** What the check observed, e.g. "ConfigMap express/express-cache data.readyVersion=2.1.0". */
   observed: string;
@@ -89,6 +96,7 @@ export interface CleanupSynchronizerInput extends ClusterTarget {
   timeout: string;
 }
 
+/** Verifies workloads rolled out at their generation, pods Ready and not restarting, endpoints answering. */
 export interface VerifyInput extends ClusterTarget {
   release: Pick<ReleaseSpec, 'releaseName' | 'namespace'>;
   verify: VerifySpec;
@@ -96,11 +104,13 @@ export interface VerifyInput extends ClusterTarget {
   version: string;
 }
 
+/** What was verified. */
 export interface VerifyResult {
   /** One line per workload or endpoint checked. */
   checked: string[];
 }
 
+/** Returns one release to its snapshot: `helm rollback` to the revision, or uninstall when there was none. */
 export interface RollbackReleaseInput extends ClusterTarget {
   role: 'operator' | 'chart';
   release: Pick<ReleaseSpec, 'releaseName' | 'namespace' | 'timeout'>;
@@ -110,6 +120,7 @@ export interface RollbackReleaseInput extends ClusterTarget {
   timeout: string;
 }
 
+/** The release's revision after the rollback (null when uninstalled); changed false when already there. */
 export interface RollbackReleaseResult {
   changed: boolean;
   revision: number | null;
@@ -132,6 +143,7 @@ export interface PreflightResult {
   checked: string[];
 }
 
+/** The rollout holding a cluster's lock. */
 export interface LockHolder {
   holder: string;
   /** False while a lock is being released after its rollout closed. */

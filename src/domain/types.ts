@@ -16,6 +16,7 @@ export interface RolloutInput {
   startedBy: string;
 }
 
+/** Where a whole rollout stands, as the workflow records it (see `displayState` for what people see). */
 export type RolloutState =
   /** Checking the release (preflight) and taking the clusters' locks; nothing is touched yet. */
   | 'starting'
@@ -30,11 +31,14 @@ export type RolloutState =
   | 'aborted'
   | 'failed';
 
+/** States a rollout ends in: nothing changes after them. */
 export const finalStates: readonly RolloutState[] = ['succeeded', 'rolled-back', 'aborted', 'failed'];
 
+/** Where one phase stands. */
 export type PhaseState =
   'pending' | 'awaiting-approval' | 'running' | 'baking' | 'succeeded' | 'failed' | 'rolled-back' | 'aborted';
 
+/** Where one cluster stands in this rollout. */
 export type ClusterState =
   | 'pending'
   | 'running'
@@ -49,6 +53,7 @@ export type ClusterState =
   /** A person accepted the cluster as it is after its rollback failed (recorded as a decision). */
   | 'accepted';
 
+/** A cluster's steps, in the order they run. */
 export const steps = [
   'snapshot',
   'upgrade-operator',
@@ -67,12 +72,14 @@ export interface ReleaseSnapshot {
   valuesDigest: string;
 }
 
+/** Where a cluster's two releases stood before the rollout touched them: what a rollback returns to. */
 export interface ClusterSnapshot {
   operator: ReleaseSnapshot | null;
   chart: ReleaseSnapshot | null;
   takenAt: string;
 }
 
+/** One cluster of the rollout: its phase, state, attempts, snapshot, and why it failed. */
 export interface ClusterStatus {
   name: string;
   context: string;
@@ -98,6 +105,7 @@ export interface ClusterStatus {
   rollbackError?: string;
 }
 
+/** Who approved a phase's gate, when and why. */
 export interface Approval {
   phase: string;
   by: string;
@@ -105,6 +113,7 @@ export interface Approval {
   comment?: string;
 }
 
+/** One phase: its resolved clusters and settings, its state, and its approval. */
 export interface PhaseStatus extends ResolvedPhase {
   state: PhaseState;
   startedAt?: string;
@@ -114,6 +123,7 @@ export interface PhaseStatus extends ResolvedPhase {
   approvedBy?: Approval;
 }
 
+/** The controls a person can apply. */
 export type DecisionKind = 'approve' | 'pause' | 'resume' | 'abort' | 'rollback' | 'retry' | 'skip' | 'accept';
 
 /** Every control a person applied, with who, when and why. */
@@ -127,8 +137,10 @@ export interface Decision {
   scope?: RollbackScope;
 }
 
+/** What a rollback restores: the phase in progress, or everything rolled so far. */
 export type RollbackScope = 'phase' | 'all';
 
+/** The whole rollout, as the `status` query returns it and the CLI renders it. */
 export interface RolloutStatus {
   id: string;
   plan: string;
@@ -151,6 +163,7 @@ export interface RolloutStatus {
   stopping?: 'rollback' | 'abort';
 }
 
+/** What the rollout workflow returns when it ends. */
 export type RolloutResult = Pick<RolloutStatus, 'id' | 'state' | 'reason' | 'finishedAt'> & {
   clusters: Pick<ClusterStatus, 'name' | 'state' | 'error'>[];
 };
