@@ -3,7 +3,7 @@ import { abortTargets, rollbackTargets } from '../domain/progress.js';
 import type { PhaseStatus, RolloutInput, RolloutResult } from '../domain/types.js';
 import { activitiesFor } from './activity-options.js';
 import { nowIso } from './clock.js';
-import { acquireLocks } from './cluster-lock.js';
+import { acquireLocks } from './cluster-locks.js';
 import { failureType, rootMessage } from './failures.js';
 import { runPhase } from './phase-runner.js';
 import { restoreClusters } from './rollback.js';

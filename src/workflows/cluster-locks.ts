@@ -1,0 +1,41 @@
+import { ApplicationFailure, ParentClosePolicy, sleep, startChild } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { FailureType } from '../domain/failure-types.js';
+import { quick } from './activity-options.js';
+import { clusterLock } from './cluster-lock.js';
+import { lockWorkflowId } from './lock-id.js';
+
+/**
+ * Takes every cluster's lock, atomically per cluster: the server refuses a second running workflow with a
+ * lock's ID. Locks are children whose parent-close policy cancels them, so they are released when the
+ * rollout closes, however it closes, at no cost to its history. A lock whose holder has just closed is
+ * still being released: it is tried again for a few seconds before the rollout is refused.
+ */
+export async function acquireLocks(clusters: string[]): Promise<void> {
+  let wanted = clusters;
+  for (let attempt = 1; ; attempt++) {
+    const results = await Promise.allSettled(
+      wanted.map((c) =>
+        startChild(clusterLock, { workflowId: lockWorkflowId(c), parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL }),
+      ),
+    );
+    const rejected = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [[wanted[i] as string, r.reason] as const] : [],
+    );
+    if (rejected.length === 0) return;
+    const other = rejected.find(([, reason]) => !(reason instanceof WorkflowExecutionAlreadyStartedError));
+    if (other) throw other[1];
+    wanted = rejected.map(([c]) => c);
+    const holders = await Promise.all(wanted.map((c) => quick.lockHolder({ lockWorkflowId: lockWorkflowId(c) })));
+    const held = wanted.filter((_, i) => holders[i]?.holderRunning);
+    if (held.length > 0 || attempt >= 10) {
+      const names = wanted.map((c, i) => `${c} (held by ${holders[i]?.holder ?? 'another rollout'})`);
+      throw ApplicationFailure.create({
+        type: FailureType.ClusterLocked,
+        message: `clusters already taken by another running rollout: ${names.join(', ')}`,
+        nonRetryable: true,
+      });
+    }
+    await sleep('1s');
+  }
+}
