@@ -291,7 +291,7 @@ server) before the workflow schedules the next step.
 ## API requests while waiting
 
 Waiting 60 s for a cache that never becomes ready: **${perMinute.toFixed(1)} Kubernetes API requests per minute**
-per cluster (one list, one watch; a re-list only when a watch ends or expires). A 2-second poll would make 30.
+per cluster (one list, one watch; an ended watch is re-opened from the last resourceVersion, a re-list only on 410 Gone). A 2-second poll would make 30.
 
 ## Activities vs a plain script
 
