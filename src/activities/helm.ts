@@ -55,24 +55,29 @@ export class HelmClient {
     readonly kubeconfig?: string,
   ) {}
 
-  private async run(context: string | undefined, args: string[]): Promise<string> {
-    const out = await this.runOrMissing(context, args, false);
-    return out ?? '';
-  }
-
-  /** Like run, but a release that does not exist answers undefined when `missingOk`. */
-  private runOrMissing(context: string | undefined, args: string[], missingOk = true): Promise<string | undefined> {
-    const ctx = activityContext();
-    const opts = {
-      binary: this.binary,
-      kubeconfig: this.kubeconfig,
-      heartbeat: ctx ? beat : undefined,
-      signal: ctx?.cancellationSignal,
-    };
-    return runHelm(opts, context, args).catch((err: unknown) => {
-      if (missingOk && err instanceof HelmError && err.notFound) return undefined;
+  /** Runs helm with the current activity's heartbeat and cancellation; failures come back classified. */
+  private run(context: string | undefined, args: string[]): Promise<string> {
+    return this.spawn(context, args).catch((err: unknown) => {
       throw classifyHelm(err);
     });
+  }
+
+  /** Like run, but a release that does not exist answers undefined. */
+  private runOrMissing(context: string | undefined, args: string[]): Promise<string | undefined> {
+    return this.spawn(context, args).catch((err: unknown) => {
+      if (err instanceof HelmError && err.notFound) return undefined;
+      throw classifyHelm(err);
+    });
+  }
+
+  private spawn(context: string | undefined, args: string[]): Promise<string> {
+    const ctx = activityContext();
+    const heartbeat = ctx ? beat : undefined;
+    return runHelm(
+      { binary: this.binary, kubeconfig: this.kubeconfig, heartbeat, signal: ctx?.cancellationSignal },
+      context,
+      args,
+    );
   }
 
   /** A release's revisions, oldest first (`helm history`); empty when the release does not exist. */

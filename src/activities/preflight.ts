@@ -38,7 +38,10 @@ export function createPreflightActivities(deps: { helm: HelmClient }) {
     return join(dir, tgz);
   }
 
-  /** Renders the chart once per distinct set of values; returns a problem per cluster whose values fail. */
+  /**
+   * Renders the chart once per distinct set of values; returns a problem per cluster whose values fail.
+   * Each file is read once, however many clusters share it (the base values: all of them).
+   */
   async function renderForClusters(
     release: ReleaseSpec,
     chartPath: string,
@@ -47,10 +50,16 @@ export function createPreflightActivities(deps: { helm: HelmClient }) {
   ): Promise<string[]> {
     const groups = new Map<string, { files: string[]; clusters: string[] }>();
     const problems: string[] = [];
+    const parsed = new Map<string, Promise<unknown>>();
+    const read = (file: string) => {
+      const path = resolve(baseDir, file);
+      if (!parsed.has(path)) parsed.set(path, readValues(path));
+      return parsed.get(path) as Promise<unknown>;
+    };
     for (const c of clusters) {
       const files = [...release.values, ...(c.overlay ? [c.overlay] : [])];
       try {
-        const digest = valuesDigest(mergeValues(await Promise.all(files.map((f) => readValues(resolve(baseDir, f))))));
+        const digest = valuesDigest(mergeValues(await Promise.all(files.map(read))));
         const group = groups.get(digest) ?? { files, clusters: [] };
         group.clusters.push(c.cluster);
         groups.set(digest, group);
@@ -81,34 +90,31 @@ export function createPreflightActivities(deps: { helm: HelmClient }) {
       const checked: string[] = [];
       try {
         const releases: {
-          role: string;
+          what: string;
           release: ReleaseSpec;
           version: string;
           clusters: PreflightInput['clusters'];
         }[] = [
           {
-            role: 'operator',
+            what: 'operator chart',
             release: input.operator,
             version: input.operatorVersion,
             clusters: [{ cluster: 'every cluster' }],
           },
-          { role: 'chart', release: input.chart, version: input.chartVersion, clusters: input.clusters },
+          { what: 'chart', release: input.chart, version: input.chartVersion, clusters: input.clusters },
         ];
-        for (const { role, release, version, clusters } of releases) {
+        for (const { what, release, version, clusters } of releases) {
           let chartPath: string;
           try {
-            chartPath = await fetchChart(release, version, input.baseDir, join(dir, role));
+            chartPath = await fetchChart(release, version, input.baseDir, join(dir, what.replace(' ', '-')));
           } catch (err) {
             if (!(err instanceof ApplicationFailure)) throw err;
-            problems.push(
-              `${role === 'chart' ? 'chart' : 'operator chart'} ${release.chart} ${version}: ${err.message}`,
-            );
+            problems.push(`${what} ${release.chart} ${version}: ${err.message}`);
             continue;
           }
           const failed = await renderForClusters(release, chartPath, input.baseDir, clusters);
           problems.push(...failed);
-          const values = role === 'chart' ? `the values of each of ${clusters.length} clusters` : 'its values';
-          const what = role === 'chart' ? 'chart' : 'operator chart';
+          const values = what === 'chart' ? `the values of each of ${clusters.length} clusters` : 'its values';
           if (failed.length === 0) checked.push(`${what} ${release.chart} ${version} renders with ${values}`);
         }
         if (input.synchronizer) {

@@ -14,6 +14,7 @@ import {
 import { Option, type Command } from 'commander';
 import { asOption, parse } from './options.js';
 import { actor, CliError, exitCodes, loadPlanFile, withClient } from './shared.js';
+import { pendingWork } from './status.js';
 import { action, outputOption, type Outcome } from './verb.js';
 
 export interface StartOptions {
@@ -63,12 +64,12 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
     const link = workflowUiLink(config, workflowId);
     const started = await outcome(handle.executeUpdate(startedUpdate), waitSeconds * 1000);
     if (started === 'no answer') {
-      const pending = (await handle.describe().catch(() => undefined))?.raw.pendingActivities?.[0];
-      const doing = !pending
+      const [work] = await pendingWork(handle);
+      const doing = !work
         ? `no worker has taken it up: is a rollout-worker running on task queue ${config.taskQueue}?`
-        : (pending.attempt ?? 1) > 1
-          ? `its ${pending.activityType?.name ?? 'activity'} is retrying (attempt ${pending.attempt}): ${pending.lastFailure?.message ?? ''}`
-          : `its ${pending.activityType?.name ?? 'activity'} is still running`;
+        : work.retrying
+          ? `its ${work.activity} is retrying (attempt ${work.retrying.attempt}): ${work.retrying.error}`
+          : `its ${work.activity} is still running`;
       throw new CliError(
         [
           `created ${workflowId}, but it did not hold its clusters within ${waitSeconds}s: ${doing}`,

@@ -21,18 +21,36 @@ async function closeReason(handle: WorkflowHandle): Promise<string | undefined> 
   }
 }
 
-/** What the cluster workflow's pending activities report: unreachable since when, or Temporal's retries. */
+/** What a workflow's activity in progress is doing, as Temporal records it: its type, heartbeat, retries. */
+export interface PendingWork {
+  activity: string;
+  unreachable?: ActivityHeartbeat['unreachable'];
+  retrying?: { attempt: number; error: string };
+}
+
+/** The activities a workflow has in progress, read from Temporal (no query, so no worker needed). */
+export async function pendingWork(handle: WorkflowHandle): Promise<PendingWork[]> {
+  const desc = await handle.describe().catch(() => undefined);
+  return (desc?.raw.pendingActivities ?? []).map((a) => {
+    const payload = a.heartbeatDetails?.payloads?.[0];
+    const beat = payload ? defaultPayloadConverter.fromPayload<ActivityHeartbeat>(payload) : undefined;
+    const attempt = a.attempt ?? 1;
+    const error = a.lastFailure?.message;
+    return {
+      activity: a.activityType?.name ?? 'activity',
+      unreachable: beat?.unreachable,
+      retrying: attempt > 1 && error ? { attempt, error } : undefined,
+    };
+  });
+}
+
+/** A cluster workflow's live step, and whether its activity finds the cluster unreachable or is retrying. */
 async function liveOf(client: Client, workflowId: string, progress: boolean): Promise<LiveCluster> {
   const handle = client.workflow.getHandle(workflowId);
   const live: LiveCluster = progress ? await handle.query(progressQuery).catch(() => ({})) : {};
-  const desc = await handle.describe().catch(() => undefined);
-  for (const a of desc?.raw.pendingActivities ?? []) {
-    const payload = a.heartbeatDetails?.payloads?.[0];
-    const beat = payload ? defaultPayloadConverter.fromPayload<ActivityHeartbeat>(payload) : undefined;
-    if (beat?.unreachable) live.unreachable = beat.unreachable;
-    if ((a.attempt ?? 1) > 1 && a.lastFailure?.message) {
-      live.retrying = { attempt: a.attempt ?? 1, error: a.lastFailure.message };
-    }
+  for (const work of await pendingWork(handle)) {
+    live.unreachable ??= work.unreachable;
+    live.retrying ??= work.retrying;
   }
   return live;
 }
