@@ -30,7 +30,12 @@ createServer((req, res) => {
   }
   res.writeHead(200, { 'content-type': file.endsWith('.yaml') ? 'text/yaml' : 'application/gzip' });
   createReadStream(file).pipe(res);
-}).listen(repoPort(), '127.0.0.1', () => log(`chart repository on http://127.0.0.1:${repoPort()}`));
+})
+  .on('error', (err) => {
+    log(`chart repository cannot listen on 127.0.0.1:${repoPort()}: ${String(err)}`);
+    process.exit(1);
+  })
+  .listen(repoPort(), '127.0.0.1', () => log(`chart repository on http://127.0.0.1:${repoPort()}`));
 
 const watched = new Set<string>();
 
@@ -39,6 +44,7 @@ function watchCluster(cluster: string, kubeconfig: string): void {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   kc.setCurrentContext(`kwok-${cluster}`);
+  if (!kc.getCurrentCluster()) throw new Error(`context kwok-${cluster} is not in ${kubeconfig} yet`);
   const core = kc.makeApiClient(CoreV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
   const selector = 'phased-rollout.dev/synchronizer=true';
@@ -109,15 +115,29 @@ async function markCache(cluster: string, core: CoreV1Api, job: V1Job): Promise<
   }
 }
 
-// Clusters are added while the lab comes up: pick them up from the lab's state as they appear.
+// Clusters are added while the lab comes up: pick them up from the lab's state as they appear. kwokctl
+// rewrites the shared kubeconfig while it creates the next cluster, so a cluster whose context cannot be
+// loaded yet is tried again on the next tick rather than ending the agent (and the chart repository with it).
 setInterval(() => {
-  const state = readState(dir);
+  let state: ReturnType<typeof readState>;
+  try {
+    state = readState(dir);
+  } catch (err) {
+    log(`lab state not readable yet: ${String(err)}`);
+    return;
+  }
   for (const c of state?.clusters ?? []) {
-    if (!watched.has(c) && state) {
-      watched.add(c);
+    if (watched.has(c) || !state) continue;
+    try {
       watchCluster(c, state.kubeconfig);
+      watched.add(c);
+    } catch (err) {
+      log(`${c}: cannot watch yet (${String(err)}); trying again`);
     }
   }
 }, 500);
 
+// The chart repository must outlive any one cluster's trouble: log what escaped, keep serving.
+process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? String(err)}`));
+process.on('unhandledRejection', (err) => log(`unhandled rejection: ${String(err)}`));
 process.on('SIGTERM', () => process.exit(0));

@@ -5,7 +5,18 @@
  * Everything here is the lab, never the product: the product only ever sees kube contexts and a repo URL.
  */
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,8 +55,11 @@ export function readState(dir = labDir()): LabState | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as LabState) : undefined;
 }
 
+/** Written whole or not at all: the agent reads this file while the lab comes up. */
 function writeState(state: LabState): void {
-  writeFileSync(join(state.dir, 'lab.json'), `${JSON.stringify(state, null, 2)}\n`);
+  const file = join(state.dir, 'lab.json');
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
 }
 
 interface Tools {
@@ -128,17 +142,37 @@ export async function indexRepo(helm: string, repo: string): Promise<void> {
   await run(helm, ['repo', 'index', repo, '--url', `http://127.0.0.1:${repoPort()}`], process.env);
 }
 
-/** Starts the lab agent (chart repository + cache stand-in) as a background process. */
+/** Starts the lab agent (chart repository + cache stand-in) as a background process; it logs to agent.log. */
 function startAgent(dir: string): number {
   const log = join(dir, 'agent.log');
+  // Its own output goes to the log too, so a crash leaves its reason behind.
+  const out = openSync(log, 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'lab', 'agent.ts'), dir], {
     cwd: repoRoot,
     detached: true,
-    stdio: ['ignore', 'ignore', 'ignore'],
+    stdio: ['ignore', out, out],
     env: { ...process.env, LAB_AGENT_LOG: log },
   });
+  closeSync(out);
   child.unref();
   return child.pid as number;
+}
+
+/** The end of the agent's log, for errors that may be the agent's doing. */
+export function agentLogTail(dir = labDir(), lines = 15): string {
+  const file = join(dir, 'agent.log');
+  if (!existsSync(file)) return '(no agent.log)';
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+function agentAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function waitForRepo(timeoutMs = 30_000): Promise<void> {
@@ -198,7 +232,13 @@ export async function labUp(n: number, log: (l: string) => void = console.error)
     await run(t.kwokctl, ['scale', 'node', '--replicas', '2', '--name', name], t.env);
   }
   log('[lab] installing the baseline release on every cluster');
-  await Promise.all(state.clusters.map((c) => installBaseline(t, state, c)));
+  if (!agentAlive(state.agentPid)) throw new Error(`the lab agent exited; its log ends:\n${agentLogTail(dir)}`);
+  try {
+    await Promise.all(state.clusters.map((c) => installBaseline(t, state, c)));
+  } catch (err) {
+    const agent = agentAlive(state.agentPid) ? 'running' : 'exited';
+    throw new Error(`${(err as Error).message}\nlab agent ${agent}; its log ends:\n${agentLogTail(dir)}`);
+  }
   log(`[lab] up: ${state.clusters.join(', ')}; KUBECONFIG=${kubeconfig}`);
   return state;
 }

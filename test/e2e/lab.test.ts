@@ -25,7 +25,7 @@ const clusters = ['lab-1', 'lab-2', 'lab-3'];
 let lab: LabModule;
 let kubeconfig: string;
 let helm: string;
-let env: Record<string, string>;
+let env: Record<string, string> | undefined;
 let worker: ChildProcess | undefined;
 const plans: Record<'rollback' | 'pause' | 'outage', string> = { rollback: '', pause: '', outage: '' };
 
@@ -155,7 +155,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // A failed test may leave its rollout running, holding cluster names (lab-1...) that later test files
-  // on the same server use: end whatever this file started.
+  // on the same server use: end whatever this file started (nothing, when the lab never came up).
+  if (!env) {
+    await lab?.labDown(() => undefined);
+    return;
+  }
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const client = new Client({ connection });
   const query = `TaskQueue = '${env['ROLLOUT_TASK_QUEUE']}' AND ExecutionStatus = 'Running'`;
