@@ -13,6 +13,7 @@ import { createCheckActivities } from '../src/activities/checks.js';
 import { createKubeFactory } from '../src/activities/kube.js';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { HelmClient } from '../src/activities/helm.js';
+import { SourceFiles } from '../src/activities/source.js';
 import { createReleaseActivities } from '../src/activities/releases.js';
 import { createSynchronizerActivities, renderJob } from '../src/activities/synchronizer.js';
 import { parsePlan } from '../src/plan/load.js';
@@ -40,7 +41,8 @@ const kube = createKubeFactory(() => {
   k.loadFromFile(state.kubeconfig);
   return k;
 });
-const deps = { kube, helm: new HelmClient(helm, state.kubeconfig) };
+const files = new SourceFiles({ git: 'git', cacheDir: join(tmpdir(), 'bench-sources') });
+const deps = { kube, helm: new HelmClient(helm, state.kubeconfig), files };
 
 /** Each call runs as an activity would, under the SDK's MockActivityEnvironment, scheduled now. */
 function asActivities<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
@@ -63,7 +65,8 @@ const cacheFor = (version: string, cacheKey: string) => {
   const cache = plan.spec.cache!;
   return { ...cache, check: renderCacheCheck(cache.check, { cluster: 'lab-1', version, cacheKey }) };
 };
-const baseDir = join(root, 'rollout-plans');
+// Unpinned (no digests): the benchmark measures the activities, not the pinning.
+const source = { kind: 'local' as const, baseDir: join(root, 'rollout-plans'), digests: {}, digest: '' };
 const target = { cluster: 'lab-1', context };
 
 /** When an independent raw watch first sees `pred` true for the named object. */
@@ -122,10 +125,11 @@ const results: string[] = [];
       synchronizer: plan.spec.synchronizer!,
       version: `8.0.${i}`,
       cacheKey: `k${i}`,
-      baseDir,
+      source,
       rolloutId: 'bench',
     };
-    const name = (await renderJob(input)).metadata?.name ?? '';
+    const name =
+      (await renderJob(input, join(source.baseDir, plan.spec.synchronizer!.template.file!))).metadata?.name ?? '';
     const seen = seenAt<V1Job>('/apis/batch/v1/namespaces/express/jobs', name, (j) =>
       (j.status?.conditions ?? []).some((c) => c.type === 'Complete' && c.status === 'True'),
     );
@@ -173,7 +177,7 @@ async function ours(version: string) {
     role: 'chart',
     release: plan.spec.release.chart,
     version,
-    baseDir,
+    source,
     overlay: '../overlays/lab/lab-1/values.yaml',
     rolloutId: 'bench',
   });
@@ -182,7 +186,7 @@ async function ours(version: string) {
     synchronizer: plan.spec.synchronizer!,
     version,
     cacheKey: `lab-1/${version}`,
-    baseDir,
+    source,
     rolloutId: 'bench',
   };
   await sync.runSynchronizerJob(input);
@@ -227,14 +231,16 @@ async function script(version: string) {
     '--kubeconfig',
     state.kubeconfig,
   ]);
-  const job = await renderJob({
-    ...target,
-    synchronizer: plan.spec.synchronizer!,
-    version,
-    cacheKey: 'script',
-    baseDir,
-    rolloutId: 'script',
-  });
+  const job = await renderJob(
+    {
+      ...target,
+      synchronizer: plan.spec.synchronizer!,
+      version,
+      cacheKey: 'script',
+      rolloutId: 'script',
+    },
+    join(source.baseDir, plan.spec.synchronizer!.template.file!),
+  );
   const jobName = `script-${version.replace(/\./g, '-')}`;
   job.metadata = { ...job.metadata, name: jobName };
   const file = join(tmpdir(), `${jobName}.json`);

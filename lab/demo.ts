@@ -8,8 +8,10 @@ import { createInterface } from 'node:readline/promises';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { table } from '../src/cli/table.js';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { temporalConfig, workflowUiLink } from '../src/common/temporal-config.js';
+import { describeSource } from '../src/domain/source.js';
 import { finalStates, type RolloutStatus } from '../src/domain/types.js';
 import { loadPlanFile } from '../src/cli/shared.js';
 import { startDevServer } from '../src/tools/dev-server.js';
@@ -53,9 +55,14 @@ async function main(): Promise<number> {
   say(`worker polling ${config.taskQueue}`);
 
   const { startCommand } = await import('../src/cli/start.js');
-  const version = opts['chart-version'] ?? loadPlanFile('rollout-plans/lab.yaml').plan.spec.release.chart.version;
+  // The plan from a clone of the lab's config repository, as a platform team keeps it: the rollout is
+  // pinned to the commit its ref names now, and the worker fetches that commit itself.
+  const planFile = lab.git ? join(lab.git.worktree, 'rollout-plans', 'lab.yaml') : 'rollout-plans/lab.yaml';
+  const loaded = await loadPlanFile(planFile);
+  if (loaded.source.kind === 'git') say(`rolling from the lab's config repository ${describeSource(loaded.source)}`);
+  const version = opts['chart-version'] ?? loaded.plan.spec.release.chart.version;
   const id = `rollout-lab-${version}-${new Date().toISOString().slice(11, 19).replace(/:/g, '')}`;
-  const started = await startCommand('rollout-plans/lab.yaml', { id, as: 'demo', chartVersion: opts['chart-version'] });
+  const started = await startCommand(planFile, { id, as: 'demo', chartVersion: opts['chart-version'] });
   console.log(started.text);
 
   const connection = await Connection.connect({ address: server.address });

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { ensureDebianTool } from '../src/tools/debian.js';
 import { ensureTool, versions } from '../src/tools/toolchain.js';
 
 const exec = promisify(execFile);
@@ -32,6 +33,8 @@ export interface LabState {
   clusters: string[];
   repoUrl: string;
   agentPid?: number;
+  /** The lab's config repository, served by `git daemon`, and a clone of it to edit and push from. */
+  git?: { url: string; worktree: string; pid?: number };
 }
 
 /** Versions the lab publishes to its chart repository; "broken" ones carry a fault in their defaults. */
@@ -48,6 +51,10 @@ export function labDir(): string {
 
 export function repoPort(): number {
   return Number(process.env['LAB_REPO_PORT'] ?? 8879);
+}
+
+export function gitPort(): number {
+  return Number(process.env['LAB_GIT_PORT'] ?? 9418);
 }
 
 export function readState(dir = labDir()): LabState | undefined {
@@ -190,6 +197,84 @@ async function waitForRepo(timeoutMs = 30_000): Promise<void> {
   }
 }
 
+const gitIdentity = ['-c', 'user.name=lab', '-c', 'user.email=lab@localhost'];
+
+/**
+ * The lab's config repository, as a platform team keeps one: the example charts, overlays and plans,
+ * committed to a bare repository that `git daemon` serves read-only on loopback, and a clone to edit and
+ * push from. The clone's lab plan names the repository as its source (`spec.source.git`), so a rollout
+ * started from it is pinned to a commit, and workers fetch that commit themselves.
+ */
+async function createConfigRepo(dir: string, chartRepoUrl: string): Promise<NonNullable<LabState['git']>> {
+  const git = await ensureDebianTool('git');
+  const served = join(dir, 'git');
+  const bare = join(served, 'config.git');
+  const worktree = join(dir, 'config');
+  const url = `git://127.0.0.1:${gitPort()}/config.git`;
+  await run(git, ['init', '--quiet', '--bare', '--initial-branch=main', bare], process.env);
+  await run(git, ['init', '--quiet', '--initial-branch=main', worktree], process.env);
+  for (const folder of ['charts', 'overlays', 'rollout-plans']) {
+    cpSync(join(repoRoot, folder), join(worktree, folder), { recursive: true });
+  }
+  const plan = join(worktree, 'rollout-plans', 'lab.yaml');
+  const source = ['  source:', '    git:', `      url: ${url}`, '      ref: main', '      path: rollout-plans', ''];
+  writeFileSync(
+    plan,
+    readFileSync(plan, 'utf8')
+      .replaceAll('http://127.0.0.1:8879', chartRepoUrl)
+      .replace(/^spec:\n/m, `spec:\n${source.join('\n')}`),
+  );
+  const inTree = (args: string[]) => run(git, ['-C', worktree, ...gitIdentity, ...args], process.env);
+  await inTree(['add', '-A']);
+  await inTree(['commit', '--quiet', '-m', 'Example config: charts, overlays and plans']);
+  await inTree(['remote', 'add', 'origin', bare]);
+  await inTree(['push', '--quiet', 'origin', 'main']);
+  await inTree(['branch', '--quiet', '--set-upstream-to=origin/main']);
+
+  const out = openSync(join(dir, 'git-daemon.log'), 'a');
+  const daemon = spawn(
+    git,
+    [
+      'daemon',
+      `--base-path=${served}`,
+      '--export-all',
+      '--reuseaddr',
+      '--listen=127.0.0.1',
+      `--port=${gitPort()}`,
+      served,
+    ],
+    { detached: true, stdio: ['ignore', out, out] },
+  );
+  closeSync(out);
+  daemon.unref();
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await run(git, ['ls-remote', url, 'main'], process.env);
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`git daemon does not serve ${url}: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return { url, worktree, pid: daemon.pid };
+}
+
+/**
+ * Changes the lab's config repository as a person would: `edit` changes files in the clone, then a commit
+ * and a push. Returns the new commit.
+ */
+export async function labCommit(message: string, edit: (worktree: string) => void): Promise<string> {
+  const state = readState();
+  if (!state?.git) throw new Error(`no lab config repository in ${labDir()}`);
+  const git = await ensureDebianTool('git');
+  const inTree = (args: string[]) => run(git, ['-C', state.git?.worktree ?? '', ...gitIdentity, ...args], process.env);
+  edit(state.git.worktree);
+  await inTree(['commit', '--quiet', '-a', '-m', message]);
+  await inTree(['push', '--quiet', 'origin', 'main']);
+  return (await inTree(['rev-parse', 'HEAD'])).trim();
+}
+
 /** Creates the lab: clusters, stages, nodes, chart repository, agent, and the baseline release on each. */
 export async function labUp(n: number, log: (l: string) => void = console.error): Promise<LabState> {
   const dir = labDir();
@@ -214,6 +299,9 @@ export async function labUp(n: number, log: (l: string) => void = console.error)
   state.agentPid = startAgent(dir);
   writeState(state);
   await waitForRepo();
+  log('[lab] committing the example config to the lab config repository');
+  state.git = await createConfigRepo(dir, state.repoUrl);
+  writeState(state);
 
   for (let i = 1; i <= n; i++) {
     const name = `lab-${i}`;
@@ -291,9 +379,10 @@ export async function labDown(log: (l: string) => void = console.error): Promise
     log(`no lab in ${dir}`);
     return;
   }
-  if (state.agentPid) {
+  for (const pid of [state.agentPid, state.git?.pid]) {
+    if (!pid) continue;
     try {
-      process.kill(state.agentPid, 'SIGTERM');
+      process.kill(pid, 'SIGTERM');
     } catch {
       // already gone
     }

@@ -1,10 +1,10 @@
 /**
  * The activity contracts: what workflows may ask of the outside world. Inputs carry names (cluster, kube
- * context, release, file references relative to baseDir), never kubeconfig contents or tokens: the worker
+ * context, release, file references into the pinned release source), never kubeconfig contents or tokens: the worker
  * resolves those from its own environment. Every activity is idempotent: a retry after a crash finds the
  * work already done and says so (`changed: false`) instead of doing it twice.
  */
-import type { ClusterSnapshot, ReleaseSnapshot } from '../domain/types.js';
+import type { ClusterSnapshot, PinnedSource, ReleaseSnapshot } from '../domain/types.js';
 import type { CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
 
 /** Which cluster to act on: the plan's name for it and its kube context in the worker's kubeconfig. */
@@ -37,7 +37,8 @@ export interface UpgradeReleaseInput extends ClusterTarget {
   release: ReleaseSpec;
   /** Target chart version (the plan's, or the one given at start). */
   version: string;
-  baseDir: string;
+  /** Where the values files (and a local chart) come from, pinned at start. */
+  source: PinnedSource;
   /** The cluster's overlay, applied after the release's base values. */
   overlay?: string;
   /** Recorded as the Helm revision's description, so `helm history` says which rollout made it. */
@@ -60,7 +61,8 @@ export interface SynchronizerInput extends ClusterTarget {
   synchronizer: SynchronizerSpec;
   version: string;
   cacheKey: string;
-  baseDir: string;
+  /** Where the template file comes from, pinned at start. */
+  source: PinnedSource;
   rolloutId: string;
 }
 
@@ -132,7 +134,8 @@ export interface PreflightInput {
   chart: ReleaseSpec;
   operatorVersion: string;
   chartVersion: string;
-  baseDir: string;
+  /** Where the plan's files come from, pinned at start. */
+  source: PinnedSource;
   synchronizer?: SynchronizerSpec;
   /** Every cluster with its overlay, so the chart is rendered with each cluster's values. */
   clusters: { cluster: string; overlay?: string }[];

@@ -3,6 +3,7 @@ import { createCheckActivities } from './checks.js';
 import type { Activities } from './contracts.js';
 import type { HelmClient } from './helm.js';
 import type { KubeFactory } from './kube.js';
+import type { SourceFiles } from './source.js';
 import { createLockActivities } from './locks.js';
 import { createPreflightActivities } from './preflight.js';
 import { createReleaseActivities } from './releases.js';
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   kube: KubeFactory;
   /** The Helm adapter, with the same kubeconfig the Kubernetes clients load. */
   helm: HelmClient;
+  /** The pinned release source's files (git checkouts, digest-checked local files). */
+  files: SourceFiles;
 }
 
 /** The worker's real activities, built from their dependencies (the composition root passes real ones). */

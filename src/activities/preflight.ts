@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import { isLocalChart } from '../plan/resolve.js';
@@ -11,6 +11,8 @@ import { stepDeadline, untilReachable } from './context.js';
 import { mergeValues, valuesDigest, type HelmClient } from './helm.js';
 import { readValues, requireLocalVersion } from './releases.js';
 import { renderJob } from './synchronizer.js';
+import type { SourceFiles } from './source.js';
+import type { PinnedSource } from '../domain/types.js';
 
 /** Renders at most this many clusters' values at once: helm template is CPU-bound. */
 const renderParallelism = 4;
@@ -19,13 +21,13 @@ const renderParallelism = 4;
  * The checks a rollout makes once, on the worker, before it takes a lock or touches a cluster: what can
  * be known to fail is refused before the canary's operator is upgraded. Touches no cluster.
  */
-export function createPreflightActivities(deps: { helm: HelmClient }) {
-  const { helm } = deps;
+export function createPreflightActivities(deps: { helm: HelmClient; files: SourceFiles }) {
+  const { helm, files: source } = deps;
 
   /** The chart at its version, as a local path helm can template: pulled from its repository when remote. */
-  async function fetchChart(release: ReleaseSpec, version: string, baseDir: string, dir: string): Promise<string> {
+  async function fetchChart(release: ReleaseSpec, version: string, from: PinnedSource, dir: string): Promise<string> {
     if (isLocalChart(release.chart)) {
-      const path = resolve(baseDir, release.chart);
+      const path = await source.path(from, release.chart);
       await requireLocalVersion(path, version);
       return path;
     }
@@ -45,16 +47,20 @@ export function createPreflightActivities(deps: { helm: HelmClient }) {
   async function renderForClusters(
     release: ReleaseSpec,
     chartPath: string,
-    baseDir: string,
+    from: PinnedSource,
     clusters: PreflightInput['clusters'],
   ): Promise<string[]> {
     const groups = new Map<string, { files: string[]; clusters: string[] }>();
     const problems: string[] = [];
+    const paths = new Map<string, Promise<string>>();
     const parsed = new Map<string, Promise<unknown>>();
+    const pathOf = (file: string) => {
+      if (!paths.has(file)) paths.set(file, source.path(from, file));
+      return paths.get(file) as Promise<string>;
+    };
     const read = (file: string) => {
-      const path = resolve(baseDir, file);
-      if (!parsed.has(path)) parsed.set(path, readValues(path));
-      return parsed.get(path) as Promise<unknown>;
+      if (!parsed.has(file)) parsed.set(file, pathOf(file).then(readValues));
+      return parsed.get(file) as Promise<unknown>;
     };
     for (const c of clusters) {
       const files = [...release.values, ...(c.overlay ? [c.overlay] : [])];
@@ -70,8 +76,8 @@ export function createPreflightActivities(deps: { helm: HelmClient }) {
     const queue = [...groups.values()];
     const worker = async () => {
       for (let g = queue.shift(); g; g = queue.shift()) {
-        const files = g.files.map((f) => resolve(baseDir, f));
         try {
+          const files = await Promise.all(g.files.map(pathOf));
           await helm.template(release.releaseName, chartPath, release.namespace, files);
         } catch (err) {
           const text = (err as Error).message;
@@ -106,13 +112,13 @@ export function createPreflightActivities(deps: { helm: HelmClient }) {
         for (const { what, release, version, clusters } of releases) {
           let chartPath: string;
           try {
-            chartPath = await fetchChart(release, version, input.baseDir, join(dir, what.replace(' ', '-')));
+            chartPath = await fetchChart(release, version, input.source, join(dir, what.replace(' ', '-')));
           } catch (err) {
             if (!(err instanceof ApplicationFailure)) throw err;
             problems.push(`${what} ${release.chart} ${version}: ${err.message}`);
             continue;
           }
-          const failed = await renderForClusters(release, chartPath, input.baseDir, clusters);
+          const failed = await renderForClusters(release, chartPath, input.source, clusters);
           problems.push(...failed);
           const values = what === 'chart' ? `the values of each of ${clusters.length} clusters` : 'its values';
           if (failed.length === 0) checked.push(`${what} ${release.chart} ${version} renders with ${values}`);
@@ -122,13 +128,11 @@ export function createPreflightActivities(deps: { helm: HelmClient }) {
           const vars = { cluster: first, version: input.chartVersion };
           try {
             const cacheKey = renderTemplate(input.synchronizer.cacheKey, vars);
-            await renderJob({
-              ...vars,
-              cacheKey,
-              synchronizer: input.synchronizer,
-              baseDir: input.baseDir,
-              rolloutId: '',
-            });
+            const file = input.synchronizer.template.file;
+            await renderJob(
+              { ...vars, cacheKey, synchronizer: input.synchronizer, rolloutId: '' },
+              file ? await source.path(input.source, file) : undefined,
+            );
             checked.push('synchronizer template renders to a batch/v1 Job');
           } catch (err) {
             problems.push((err as Error).message);

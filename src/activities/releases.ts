@@ -16,6 +16,7 @@ import type {
 } from './contracts.js';
 import { mergeValues, valuesDigest, type HelmClient, type HelmRelease } from './helm.js';
 import { clusterStep, stepDeadline } from './context.js';
+import type { SourceFiles } from './source.js';
 import { FailureType } from '../domain/failure-types.js';
 import { classify, isNotFound } from './kube-errors.js';
 import { waitForObjects } from './kube-wait.js';
@@ -24,6 +25,8 @@ import { isPodReady, podsOf, type KubeFactory } from './kube.js';
 export interface ReleaseDeps {
   helm: HelmClient;
   kube: KubeFactory;
+  /** The pinned release source's files on this machine. */
+  files: SourceFiles;
   /** How long a release left pending by another client may settle before it counts as abandoned. */
   pendingGraceMs?: number;
 }
@@ -135,11 +138,12 @@ export function createReleaseActivities(deps: ReleaseDeps) {
   const madeBy = (rolloutId: string) => `phased-rollout: ${rolloutId}`;
 
   async function upgrade(input: UpgradeReleaseInput): Promise<UpgradeReleaseResult> {
-    const { release, context, baseDir } = input;
-    const files = [...release.values, ...(input.overlay ? [input.overlay] : [])].map((f) => resolve(baseDir, f));
+    const { release, context, source } = input;
+    const refs = [...release.values, ...(input.overlay ? [input.overlay] : [])];
+    const files = await Promise.all(refs.map((f) => deps.files.path(source, f)));
     const values = mergeValues(await Promise.all(files.map(readValues)));
     const digest = valuesDigest(values);
-    const chartRef = isLocalChart(release.chart) ? resolve(baseDir, release.chart) : release.chart;
+    const chartRef = isLocalChart(release.chart) ? await deps.files.path(source, release.chart) : release.chart;
     if (isLocalChart(release.chart)) await requireLocalVersion(chartRef, input.version);
 
     const current = await currentRelease(context, release.releaseName, release.namespace);

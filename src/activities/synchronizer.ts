@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -13,6 +12,7 @@ import { waitForObjects } from './kube-wait.js';
 import type { Kube, KubeFactory } from './kube.js';
 import { clusterStep, stepDeadline } from './context.js';
 import { FailureType } from '../domain/failure-types.js';
+import type { SourceFiles } from './source.js';
 
 /** Name of the synchronizer Job for one cluster and version: the same on every attempt, so retries adopt it. */
 export function synchronizerJobName(cluster: string, version: string, cacheKey: string): string {
@@ -23,7 +23,9 @@ export function synchronizerJobName(cluster: string, version: string, cacheKey: 
 
 /** Renders the plan's Job template: placeholders in every string, then name, namespace and labels set. */
 export async function renderJob(
-  input: Pick<SynchronizerInput, 'cluster' | 'version' | 'cacheKey' | 'synchronizer' | 'baseDir' | 'rolloutId'>,
+  input: Pick<SynchronizerInput, 'cluster' | 'version' | 'cacheKey' | 'synchronizer' | 'rolloutId'>,
+  /** The template file's path on this machine, resolved from the pinned source, when the plan names a file. */
+  templatePath?: string,
 ): Promise<V1Job> {
   const vars: TemplateVars = { cluster: input.cluster, version: input.version, cacheKey: input.cacheKey };
   const { template } = input.synchronizer;
@@ -31,7 +33,7 @@ export async function renderJob(
   let job: V1Job;
   try {
     if (template.file) {
-      const text = await readFile(resolve(input.baseDir, template.file), 'utf8');
+      const text = await readFile(templatePath ?? template.file, 'utf8');
       job = parseYaml(renderTemplate(text, vars)) as V1Job;
     } else job = renderStrings(template.inline, vars) as V1Job;
   } catch (err) {
@@ -76,7 +78,7 @@ function jobOutcome(job: V1Job | undefined): 'complete' | 'failed' | undefined {
 }
 
 /** Synchronizer activities: run the Job (adopting one already there), follow it with a watch, clean up. */
-export function createSynchronizerActivities(deps: { kube: KubeFactory }) {
+export function createSynchronizerActivities(deps: { kube: KubeFactory; files: SourceFiles }) {
   async function failureReason(kube: Kube, job: V1Job): Promise<string> {
     const cond = job.status?.conditions?.find((c) => c.type === 'Failed');
     const pods = await kube.core
@@ -124,7 +126,8 @@ export function createSynchronizerActivities(deps: { kube: KubeFactory }) {
 
   async function runJob(input: SynchronizerInput, deadline: number): Promise<SynchronizerResult> {
     const kube = deps.kube(input.context);
-    const job = await renderJob(input);
+    const file = input.synchronizer.template.file;
+    const job = await renderJob(input, file ? await deps.files.path(input.source, file) : undefined);
     const name = job.metadata?.name as string;
     const namespace = input.synchronizer.namespace;
     const where = `Job ${namespace}/${name} on ${input.cluster}`;

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { PlanIssue } from '../plan/errors.js';
 import { jobTemplateProblem } from '../plan/job-template.js';
@@ -12,12 +12,22 @@ import { renderTemplate } from '../plan/template.js';
  * values files are YAML mappings, the synchronizer template renders to a batch/v1 Job, a local chart has
  * a Chart.yaml. The worker checks the rest (charts at their versions, rendering) before touching a cluster.
  */
-export function planFileIssues(plan: RolloutPlan, baseDir: string): PlanIssue[] {
+export function planFileIssues(
+  plan: RolloutPlan,
+  baseDir: string,
+  /** For a git source: the checkout's root, and how to name the repository and commit in messages. */
+  repo?: { root: string; label: string },
+): PlanIssue[] {
   const issues: PlanIssue[] = [];
   for (const ref of fileReferences(plan)) {
     const path = resolve(baseDir, ref.file);
+    if (repo && path !== repo.root && !path.startsWith(`${repo.root}${sep}`)) {
+      issues.push({ path: ref.path, message: `${ref.file} is outside the repository ${repo.label}` });
+      continue;
+    }
     if (!existsSync(path)) {
-      issues.push({ path: ref.path, message: `file not found: ${ref.file} (relative to the plan's folder)` });
+      const at = repo ? `in ${repo.label} (relative to spec.source.git.path)` : "(relative to the plan's folder)";
+      issues.push({ path: ref.path, message: `file not found: ${ref.file} ${at}` });
       continue;
     }
     const problem = ref.path.endsWith('.chart')

@@ -24,6 +24,7 @@ export function renderStatus({ status: s, shown, live }: FetchedStatus): string 
     `rollout ${s.id}  plan ${s.plan}  chart ${s.chartVersion}  operator ${s.operatorVersion}`,
     `state: ${shown.state}${s.currentPhase ? `  phase: ${s.currentPhase}` : ''}  started ${s.startedAt} by ${s.startedBy}${s.finishedAt ? `  finished ${s.finishedAt}` : ''}`,
   ];
+  if (s.source) head.push(`source: ${s.source}`);
   if (shown.reason) head.push(`reason: ${shown.reason}`);
   const phases = table(['phase', 'state', 'gate', 'clusters']);
   for (const p of s.phases) {

@@ -5,6 +5,8 @@ import { Client, Connection } from '@temporalio/client';
 import { formatIssue, PlanError } from '../plan/errors.js';
 import { parsePlan } from '../plan/load.js';
 import { planFileIssues } from './plan-files.js';
+import { pinSource } from './source.js';
+import type { PinnedSource } from '../domain/types.js';
 import type { RolloutPlan } from '../plan/schema.js';
 import { temporalConfig, type TemporalConfig } from '../common/temporal-config.js';
 
@@ -25,13 +27,16 @@ export interface LoadedPlan {
   plan: RolloutPlan;
   file: string;
   baseDir: string;
+  /** The plan's files pinned: the commit of its git source, or the digests of its local files. */
+  source: PinnedSource;
 }
 
 /**
- * Reads, parses and validates a plan file, and checks the files it refers to (see `planFileIssues`). Any problem
- * becomes a CliError with exit code 2 listing all issues, before anything talks to Temporal.
+ * Reads, parses and validates a plan file, pins its source (see `pinSource`) and checks the files it
+ * refers to there (see `planFileIssues`). Any problem becomes a CliError with exit code 2 listing all
+ * issues, before anything talks to Temporal.
  */
-export function loadPlanFile(file: string): LoadedPlan {
+export async function loadPlanFile(file: string): Promise<LoadedPlan> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -44,9 +49,10 @@ export function loadPlanFile(file: string): LoadedPlan {
   try {
     const plan = parsePlan(text, file);
     const baseDir = dirname(resolve(file));
-    const problems = planFileIssues(plan, baseDir);
+    const { source, filesDir, repo } = await pinSource(plan, baseDir);
+    const problems = planFileIssues(plan, filesDir, repo);
     if (problems.length > 0) throw new PlanError(file, problems);
-    return { plan, file, baseDir };
+    return { plan, file, baseDir, source };
   } catch (err) {
     if (err instanceof PlanError) {
       throw new CliError(

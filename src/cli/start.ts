@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type C
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { findLockHolder } from '../activities/locks.js';
 import { FailureType } from '../domain/failure-types.js';
+import { describeSource, sourceRevision } from '../domain/source.js';
 import type { RolloutInput } from '../domain/types.js';
 import { workflowUiLink } from '../common/temporal-config.js';
 import {
@@ -31,11 +32,12 @@ export interface StartOptions {
  * the rollout has passed its preflight and holds its clusters' locks, and says so (or why it was refused).
  */
 export async function startCommand(file: string, opts: StartOptions): Promise<Outcome> {
-  const { plan, baseDir } = loadPlanFile(file);
+  const { plan, baseDir, source } = await loadPlanFile(file);
   const waitSeconds = opts.wait ?? 120;
   const input: RolloutInput = {
     plan,
     baseDir,
+    source,
     chartVersion: opts.chartVersion ?? plan.spec.release.chart.version,
     operatorVersion: opts.operatorVersion ?? plan.spec.release.operator.version,
     startedBy: actor(opts.as),
@@ -53,7 +55,7 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
         workflowId,
         args: [input],
         typedSearchAttributes: new TypedSearchAttributes(rolloutAttributes(input, 'starting')),
-        staticSummary: `Roll ${plan.metadata.name}: chart ${input.chartVersion}, operator ${input.operatorVersion}`,
+        staticSummary: `Roll ${plan.metadata.name}: chart ${input.chartVersion}, operator ${input.operatorVersion}, from ${describeSource(source)}`,
       });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -78,10 +80,15 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
         ].join('\n'),
       );
     }
-    const text = [`started ${workflowId}: preflight passed, holding ${started.clusters} cluster locks`];
+    const text = [
+      `started ${workflowId}: preflight passed, holding ${started.clusters} cluster locks`,
+      `pinned to ${describeSource(source)}`,
+    ];
     if (link) text.push(`web UI: ${link}`);
     text.push(`follow it: rollout watch ${workflowId}`);
-    return { text: text.join('\n'), data: { id: workflowId, clusters: started.clusters, state: started.state, link } };
+    const revision = sourceRevision(source);
+    const data = { id: workflowId, clusters: started.clusters, state: started.state, source: revision, link };
+    return { text: text.join('\n'), data };
   });
 }
 

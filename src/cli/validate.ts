@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { describeSource } from '../domain/source.js';
 import { resolvePhases } from '../plan/resolve.js';
 import { loadPlanFile } from './shared.js';
 import { action, outputOption, type Outcome } from './verb.js';
@@ -13,13 +14,14 @@ export function registerValidate(program: Command): void {
 }
 
 /** `rollout validate PLAN`: every error with its path (exit 2), or the resolved order the rollout will follow. */
-export function validateCommand(file: string): Outcome {
-  const { plan } = loadPlanFile(file);
+export async function validateCommand(file: string): Promise<Outcome> {
+  const { plan, source } = await loadPlanFile(file);
   const { release, onFailure } = plan.spec;
   const lines = [
     `${file}: valid plan "${plan.metadata.name}"`,
     `  operator ${release.operator.releaseName} ${release.operator.version} (${release.operator.chart})`,
     `  chart    ${release.chart.releaseName} ${release.chart.version} (${release.chart.chart})`,
+    `  source   ${describeSource(source)}`,
     `  on failure: ${onFailure.action}${onFailure.action === 'rollback' ? ` (scope ${onFailure.rollbackScope})` : ''}`,
     '  order:',
   ];

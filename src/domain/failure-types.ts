@@ -31,6 +31,13 @@ export const FailureType = {
   UnknownKind: 'UnknownKind',
   /** A local chart cannot be read, or is not the version asked for (helm ignores --version for local charts). */
   LocalChart: 'LocalChart',
+  /**
+   * A file of the release source cannot be had: a ref that does not exist, a repository that refuses, a
+   * path outside the repository, a file missing at the pinned commit or on the worker.
+   */
+  SourceFile: 'SourceFile',
+  /** A local file's content is not what the rollout was started with (its digest changed). */
+  SourceChanged: 'SourceChanged',
   /** A release to roll back no longer exists. */
   ReleaseMissing: 'ReleaseMissing',
   /**

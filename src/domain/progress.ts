@@ -1,3 +1,4 @@
+import { describeSource, pinnedSource, sourceRevision } from './source.js';
 import { resolvePhases } from '../plan/resolve.js';
 import type { ClusterState, ClusterStatus, PhaseStatus, RollbackScope, RolloutInput, RolloutStatus } from './types.js';
 
@@ -25,6 +26,8 @@ export function initialStatus(id: string, input: RolloutInput, now: string): Rol
       })),
     ),
     decisions: [],
+    source: describeSource(pinnedSource(input)),
+    sourceRevision: sourceRevision(pinnedSource(input)),
   };
 }
 

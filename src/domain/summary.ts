@@ -11,6 +11,7 @@ export function detailsMarkdown(status: RolloutStatus): string {
   return [
     `**${state}**${reason ? `: ${reason}` : ''}`,
     '',
+    ...(status.source ? [`source: ${status.source}`, ''] : []),
     '| phase | state | clusters |',
     '|---|---|---|',
     ...rows,

@@ -5,11 +5,41 @@
 import type { ResolvedPhase } from '../plan/resolve.js';
 import type { ClusterSpec, RolloutPlan } from '../plan/schema.js';
 
+/**
+ * Where the plan's files come from, pinned when the rollout starts and the same for every cluster, retry
+ * and rollback: a commit of the config repository, or the plan's folder with the digest of every file it
+ * references. Names only: credentials stay on the worker.
+ */
+export type PinnedSource =
+  | {
+      kind: 'git';
+      /** The repository, as the plan names it (never with credentials in it). */
+      url: string;
+      /** The ref `rollout start` resolved, for people; the commit is what counts. */
+      ref: string;
+      commit: string;
+      /** Folder inside the repository the plan's file references are relative to ("." for its root). */
+      path: string;
+      /** Environment variable on the worker that holds a token for the repository, if it needs one. */
+      tokenEnv?: string;
+    }
+  | {
+      kind: 'local';
+      /** Folder the plan's relative file references are resolved against, on the worker's file system. */
+      baseDir: string;
+      /** Content digest of every file reference (as written in the plan) when the rollout started. */
+      digests: Record<string, string>;
+      /** One digest over all of them (sorted by reference), to compare and search rollouts by content. */
+      digest: string;
+    };
+
 /** What the workflow is given: the validated plan and the versions to roll. No credentials, only names. */
 export interface RolloutInput {
   plan: RolloutPlan;
-  /** Folder the plan's relative file references are resolved against, on the worker's file system. */
+  /** Folder the plan's relative file references are resolved against; superseded by `source`. */
   baseDir: string;
+  /** The pinned release source; absent only in rollouts started before sources were pinned. */
+  source?: PinnedSource;
   chartVersion: string;
   operatorVersion: string;
   /** Who started it, for the record. */
@@ -161,6 +191,10 @@ export interface RolloutStatus {
   locksHeldAt?: string;
   /** Set once the rollout is restoring clusters (rollback or abort): only rollback decisions count then. */
   stopping?: 'rollback' | 'abort';
+  /** Where the rollout's files come from, pinned at start: "URL at COMMIT (ref)", or the local folder. */
+  source?: string;
+  /** The commit of a git source, or "local:" and the start of the local files' digest. */
+  sourceRevision?: string;
 }
 
 /** What the rollout workflow returns when it ends. */

@@ -139,11 +139,55 @@ export const FailurePolicy = z.strictObject({
   rollbackTimeout: Duration.default('15m'),
 });
 
+/** A git URL with credentials in it (user:password@, or a token as the user) must never enter a plan. */
+export function urlHasCredentials(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.password !== '' || (u.username !== '' && u.protocol !== 'ssh:');
+  } catch {
+    return false; // scp-like syntax (git@host:repo.git) names a user, carries no secret
+  }
+}
+
+export const SourceSpec = z.strictObject({
+  /**
+   * The config repository the plan's files are read from (base values, overlays, local charts, the
+   * synchronizer's template). `rollout start` resolves `ref` to a commit, and the rollout is pinned to that
+   * commit for its whole life; workers fetch it themselves.
+   */
+  git: z.strictObject({
+    /** Any URL git fetches from (https://, ssh://, git://, file://, git@host:repo). No credentials in it. */
+    url: z
+      .string()
+      .min(1)
+      .refine((u) => !urlHasCredentials(u), {
+        message:
+          'must not carry credentials; use git credential helpers or SSH keys on the worker, or name an environment variable in tokenEnv',
+      }),
+    /** Branch, tag or commit to pin at start. Default main. */
+    ref: z.string().min(1).default('main'),
+    /** Folder inside the repository the plan's relative paths start from. Default: the repository's root. */
+    path: z
+      .string()
+      .default('.')
+      .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
+        message: 'must be a relative folder inside the repository (no leading / and no ..)',
+      }),
+    /** Name of an environment variable on the worker (and the CLI) holding a token for HTTPS access. */
+    tokenEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
+  }),
+});
+
 export const RolloutPlan = z.strictObject({
   apiVersion: z.literal('phased-rollout.dev/v1alpha1'),
   kind: z.literal('RolloutPlan'),
   metadata: z.strictObject({ name: Name, description: z.string().optional() }),
   spec: z.strictObject({
+    /** Where the plan's files come from; without it, the plan's own folder (pinned by content digests). */
+    source: SourceSpec.optional(),
     release: z.strictObject({ operator: ReleaseSpec, chart: ReleaseSpec }),
     synchronizer: SynchronizerSpec.optional(),
     cache: CacheSpec.optional(),
@@ -165,3 +209,4 @@ export type CacheSpec = z.infer<typeof CacheSpec>;
 export type VerifySpec = z.infer<typeof VerifySpec>;
 export type SynchronizerSpec = z.infer<typeof SynchronizerSpec>;
 export type FailurePolicy = z.infer<typeof FailurePolicy>;
+export type SourceSpec = z.infer<typeof SourceSpec>;

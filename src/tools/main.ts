@@ -2,6 +2,7 @@
  * `npm run tools [-- group...]`: provides the project's real servers and CLIs (all groups by default),
  * building any that PATH and the cache lack. Idempotent: a second run only checks.
  */
+import { ensureDebianTool } from './debian.js';
 import { ensureTool, toolGroups, type ToolName } from './toolchain.js';
 
 const groups = toolGroups();
@@ -17,6 +18,8 @@ try {
       console.error(`[tools] ${tool}: ${await ensureTool(tool)}`);
     }
   }
+  // git serves and fetches config repositories: Debian's package, not a Go build.
+  if (wanted.length === 0) console.error(`[tools] git: ${await ensureDebianTool('git')}`);
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);

@@ -1,12 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from '../activities/contracts.js';
 import { createActivities } from '../activities/index.js';
 import { HelmClient } from '../activities/helm.js';
 import { createKubeFactory } from '../activities/kube.js';
-import { findTool } from '../tools/find.js';
+import { cacheRoot, findTool } from '../tools/find.js';
+import { SourceFiles } from '../activities/source.js';
 import type { TemporalConfig } from '../common/temporal-config.js';
 
 const bundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
@@ -41,6 +43,10 @@ export async function createWorker(
         temporal: client,
         kube: createKubeFactory(),
         helm: new HelmClient(await helmBinary(), process.env['KUBECONFIG']),
+        files: new SourceFiles({
+          git: process.env['ROLLOUT_GIT'] ?? 'git',
+          cacheDir: process.env['ROLLOUT_SOURCE_CACHE'] ?? join(cacheRoot(), 'sources'),
+        }),
       }),
     ...workflowSource(),
     shutdownGraceTime: '10s',

@@ -8,7 +8,8 @@ import {
 } from '@temporalio/workflow';
 import { FailureType } from '../domain/failure-types.js';
 import type { ClusterTarget } from '../activities/contracts.js';
-import type { ClusterSnapshot, StepName } from '../domain/types.js';
+import { pinnedSource } from '../domain/source.js';
+import type { ClusterSnapshot, PinnedSource, StepName } from '../domain/types.js';
 import type { CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
 import { renderCacheCheck, renderTemplate } from '../plan/template.js';
 import { activitiesFor } from './activity-options.js';
@@ -17,7 +18,10 @@ import { rootMessage } from './failures.js';
 
 export interface ClusterRolloutInput extends ClusterTarget {
   rolloutId: string;
-  baseDir: string;
+  /** Where the cluster's files come from, pinned at start. */
+  source?: PinnedSource;
+  /** Only in children started before sources were pinned. */
+  baseDir?: string;
   overlay?: string;
   operator: ReleaseSpec;
   chart: ReleaseSpec;
@@ -57,6 +61,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
   const target: ClusterTarget = { cluster: input.cluster, context: input.context };
   const vars = { cluster: input.cluster, version: input.chartVersion };
   let snapshot = input.snapshot;
+  const source = pinnedSource(input);
 
   async function step<T extends object>(name: StepName, run: () => Promise<T>): Promise<T> {
     progress.step = name;
@@ -74,7 +79,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       release,
       version,
       overlay,
-      baseDir: input.baseDir,
+      source,
       rolloutId: input.rolloutId,
     });
   const synchronizerVersion = { namespace: input.synchronizer?.namespace ?? '', version: input.chartVersion };
@@ -107,7 +112,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
             synchronizer: input.synchronizer as SynchronizerSpec,
             version: input.chartVersion,
             cacheKey,
-            baseDir: input.baseDir,
+            source,
             rolloutId: input.rolloutId,
           }),
         )

@@ -1,5 +1,6 @@
 import { CancellationScope, condition, executeChild, isCancellation, startChild } from '@temporalio/workflow';
 import { clustersToStart, tallyPhase } from '../domain/progress.js';
+import { pinnedSource } from '../domain/source.js';
 import type { ClusterStatus, PhaseStatus } from '../domain/types.js';
 import { durationMs } from '../plan/duration.js';
 import { nowIso, nowMs } from './clock.js';
@@ -74,7 +75,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
             rolloutId: status.id,
             cluster: c.name,
             context: c.context,
-            baseDir: input.baseDir,
+            source: pinnedSource(input),
             overlay,
             operator: spec.release.operator,
             chart: spec.release.chart,

@@ -1,5 +1,6 @@
 import { allHandlersFinished, condition, workflowInfo } from '@temporalio/workflow';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
+import { pinnedSource } from '../domain/source.js';
 import type { PhaseStatus, RolloutInput, RolloutResult } from '../domain/types.js';
 import { activitiesFor } from './activity-options.js';
 import { nowIso } from './clock.js';
@@ -72,7 +73,7 @@ async function preflight(input: RolloutInput): Promise<void> {
     chart: spec.release.chart,
     operatorVersion: input.operatorVersion,
     chartVersion: input.chartVersion,
-    baseDir: input.baseDir,
+    source: pinnedSource(input),
     synchronizer: spec.synchronizer,
     clusters: spec.clusters.map((c) => ({ cluster: c.name, overlay: c.values })),
   });

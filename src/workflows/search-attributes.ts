@@ -1,4 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import { sourceRevision } from '../domain/source.js';
 import type { RolloutInput } from '../domain/types.js';
 
 /** Typed search attributes the rollout upserts on every transition; register them on the namespace. */
@@ -7,6 +8,8 @@ export const RolloutStateKey = defineSearchAttributeKey('RolloutState', SearchAt
 export const RolloutPhaseKey = defineSearchAttributeKey('RolloutPhase', SearchAttributeType.KEYWORD);
 export const ChartVersionKey = defineSearchAttributeKey('ChartVersion', SearchAttributeType.KEYWORD);
 export const OperatorVersionKey = defineSearchAttributeKey('OperatorVersion', SearchAttributeType.KEYWORD);
+/** The pinned source: a git commit, or "local:" and a digest of the plan's files. */
+export const SourceCommitKey = defineSearchAttributeKey('SourceCommit', SearchAttributeType.KEYWORD);
 
 export const rolloutSearchAttributes = [
   RolloutPlanKey,
@@ -14,15 +17,21 @@ export const rolloutSearchAttributes = [
   RolloutPhaseKey,
   ChartVersionKey,
   OperatorVersionKey,
+  SourceCommitKey,
 ] as const;
 
 /** The attributes' values for a rollout in a given state and phase: the one mapping the CLI and workflow share. */
 export function rolloutAttributes(
-  input: Pick<RolloutInput, 'plan' | 'chartVersion' | 'operatorVersion'>,
+  input: Pick<RolloutInput, 'plan' | 'chartVersion' | 'operatorVersion' | 'source'>,
   state: string,
   phase = '',
 ): SearchAttributePair[] {
+  // Rollouts started before sources were pinned upsert what they always did.
+  const source: SearchAttributePair[] = input.source
+    ? [{ key: SourceCommitKey, value: sourceRevision(input.source) }]
+    : [];
   return [
+    ...source,
     { key: RolloutPlanKey, value: input.plan.metadata.name },
     { key: RolloutStateKey, value: state },
     { key: RolloutPhaseKey, value: phase },

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
@@ -27,6 +28,41 @@ describe('rollout validate', () => {
     const lineOf = (needle: string) => bad.slice(0, bad.indexOf(needle)).split('\n').length;
     expect(r.stderr).toContain(`bad.yaml:${lineOf('bake: later')}:13: spec.phases[0].bake: must be a duration`);
     expect(r.stderr).toContain(`bad.yaml:${lineOf('maxParalel')}:7: spec.phases[1].maxParalel: unknown key`);
+  });
+
+  it('checks a git-sourced plan at the commit its ref names; a missing ref or file is exit 2', async () => {
+    // A config repository as a team keeps one, served from a file:// URL: the example plans, charts, overlays.
+    const repo = mkdtempSync(join(tmpdir(), 'config-'));
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
+    git('init', '--quiet', '--initial-branch=main');
+    for (const f of ['rollout-plans', 'charts', 'overlays']) cpSync(f, join(repo, f), { recursive: true });
+    git('add', '-A');
+    git('commit', '--quiet', '-m', 'config');
+    const commit = git('rev-parse', 'HEAD').trim();
+    const dir = mkdtempSync(join(tmpdir(), 'plan-'));
+    const source = (ref: string) =>
+      `spec:\n  source:\n    git: { url: "file://${repo}", ref: ${ref}, path: rollout-plans }\n`;
+    const plan = (ref: string) => readFileSync('rollout-plans/lab.yaml', 'utf8').replace('spec:\n', source(ref));
+    // The plan sits in a folder with none of its files: they are read from the repository.
+    writeFileSync(join(dir, 'lab.yaml'), plan('main'));
+    const ok = await rolloutCli(['validate', join(dir, 'lab.yaml')]);
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toContain(`source   file://${repo} (rollout-plans) at ${commit.slice(0, 12)} (main)`);
+
+    git('rm', '--quiet', 'overlays/lab/lab-2/values.yaml');
+    git('commit', '--quiet', '-m', 'drop an overlay');
+    const head = git('rev-parse', 'HEAD').trim();
+    const missing = await rolloutCli(['validate', join(dir, 'lab.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(
+      `spec.clusters[1].values: file not found: ../overlays/lab/lab-2/values.yaml in file://${repo} at ${head.slice(0, 12)}`,
+    );
+
+    writeFileSync(join(dir, 'lab.yaml'), plan('release-9'));
+    const badRef = await rolloutCli(['validate', join(dir, 'lab.yaml')]);
+    expect(badRef.code).toBe(2);
+    expect(badRef.stderr).toContain(`spec.source.git: ref release-9 does not exist in file://${repo}`);
   });
 
   it('names missing referenced files', async () => {

@@ -13,6 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { HelmClient, type HelmRelease } from '../../src/activities/helm.js';
+import { SourceFiles } from '../../src/activities/source.js';
 import { freePort } from '../../src/tools/dev-server.js';
 import { ensureTool } from '../../src/tools/toolchain.js';
 import { rolloutCli, type CliRun } from '../helpers/cli.js';
@@ -356,6 +357,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     const plan = (await import('../../src/plan/load.js')).parsePlan(readFileSync(plans.pause, 'utf8'), 'pause.yaml');
     const releases = createReleaseActivities({
       helm: new HelmClient(helm, kubeconfig),
+      files: new SourceFiles({ git: 'git', cacheDir: mkdtempSync(join(tmpdir(), 'sources-')) }),
       pendingGraceMs: 3_000,
       kube: createKubeFactory(() => {
         const kc = new KubeConfig();
@@ -370,7 +372,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
       role: 'chart' as const,
       release: plan.spec.release.chart,
       version: '2.2.0',
-      baseDir: join(root, 'rollout-plans'),
+      source: { kind: 'local' as const, baseDir: join(root, 'rollout-plans'), digests: {}, digest: '' },
       overlay: '../overlays/lab/lab-2/values.yaml',
       rolloutId: 'e2e-pending',
     });

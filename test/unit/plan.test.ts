@@ -101,6 +101,30 @@ describe('invalid plans: every problem, with its path and position', () => {
     ['duplicate phase name', 'name: wave-1', 'name: canary', /^spec\.phases\[1\]\.name$/],
     ['missing release name', '      releaseName: express\n', '', /^spec\.release\.chart\.releaseName$/],
     ['bad label key', 'tier: canary', '"bad key!": canary', /^spec\.clusters\[0\]\.labels/],
+    [
+      'git URL with credentials in it',
+      'spec:\n',
+      'spec:\n  source:\n    git: { url: "https://bot:ghp_secret@git.example/config.git" }\n',
+      /^spec\.source\.git\.url$/,
+    ],
+    [
+      'git URL with a token as its user',
+      'spec:\n',
+      'spec:\n  source:\n    git: { url: "https://ghp_secret@git.example/config.git" }\n',
+      /^spec\.source\.git\.url$/,
+    ],
+    [
+      'source path leaving the repository',
+      'spec:\n',
+      'spec:\n  source:\n    git: { url: "https://git.example/config.git", path: ../elsewhere }\n',
+      /^spec\.source\.git\.path$/,
+    ],
+    [
+      'token variable that is not a variable name',
+      'spec:\n',
+      'spec:\n  source:\n    git: { url: "https://git.example/config.git", tokenEnv: "$TOKEN" }\n',
+      /^spec\.source\.git\.tokenEnv$/,
+    ],
   ];
 
   it.each(cases)('%s', (_name, from, to, path, atReplacement) => {

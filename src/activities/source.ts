@@ -1,0 +1,198 @@
+/**
+ * The release source adapter: where the plan's files (base values, overlays, local charts, the
+ * synchronizer's template) come from, pinned for a rollout's whole life.
+ * - A git source is a commit of the config repository, fetched by the worker itself into a cache keyed by
+ *   the commit (`git fetch --depth 1 URL SHA`), so a worker needs none of the CLI's files.
+ * - A local source is the plan's folder on the worker's disk, with the content digest of every file the
+ *   plan references recorded at start: a file whose content changed since is refused, never rolled.
+ * Credentials stay on the worker: git's own credential helpers and SSH keys, or a token read from the
+ * environment variable the plan names, passed to git through its environment, never on a command line.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../domain/failure-types.js';
+import type { PinnedSource } from '../domain/types.js';
+import { Unreachable } from './errors.js';
+
+/** The sha256 of a file, or of a folder's files (names and contents, sorted): a local chart is a folder. */
+export async function digestPath(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  const info = await lstat(path);
+  if (!info.isDirectory()) {
+    hash.update(await readFile(path));
+    return `sha256:${hash.digest('hex')}`;
+  }
+  const walk = async (dir: string): Promise<string[]> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    const files = await Promise.all(
+      entries.map(async (e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)])),
+    );
+    return files.flat();
+  };
+  for (const file of (await walk(path)).sort()) {
+    hash.update(`${relative(path, file).split(sep).join('/')}\0`);
+    hash.update(await readFile(file));
+    hash.update('\0');
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+export interface GitSourceOptions {
+  /** The git binary. */
+  git: string;
+  /** Folder of the per-worker checkout cache, one folder per commit. */
+  cacheDir: string;
+  /** Environment the worker runs in, for tokens named by the plan. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Resolves the plan's file references to paths on this machine, verified: a git source's files at the
+ * pinned commit, a local source's files only while their content is what was started.
+ */
+export class SourceFiles {
+  private readonly checkouts = new Map<string, Promise<string>>();
+
+  constructor(private readonly opts: GitSourceOptions) {}
+
+  /** The path of one file reference (as written in the plan, relative to the plan's folder). */
+  async path(source: PinnedSource, ref: string): Promise<string> {
+    if (source.kind === 'local') return this.localPath(source, ref);
+    const root = await this.checkout(source);
+    const base = resolve(root, source.path);
+    const path = resolve(base, ref);
+    if (path !== root && !path.startsWith(root + sep)) {
+      throw ApplicationFailure.nonRetryable(
+        `${ref} is outside the repository ${source.url} (relative to ${source.path})`,
+        FailureType.SourceFile,
+      );
+    }
+    if (!existsSync(path)) {
+      throw ApplicationFailure.nonRetryable(
+        `${ref} is not in ${source.url} at commit ${source.commit} (looked for ${relative(root, path) || '.'})`,
+        FailureType.SourceFile,
+      );
+    }
+    return path;
+  }
+
+  private async localPath(source: Extract<PinnedSource, { kind: 'local' }>, ref: string): Promise<string> {
+    const path = isAbsolute(ref) ? ref : resolve(source.baseDir, ref);
+    const expected = source.digests[ref];
+    if (!existsSync(path)) {
+      throw ApplicationFailure.nonRetryable(
+        `${ref} is not on this worker (looked for ${path}); a worker without the plan's folder needs a git source (spec.source.git)`,
+        FailureType.SourceFile,
+      );
+    }
+    // Inputs recorded before digests existed carry none; every rollout started since carries one per file.
+    if (expected === undefined) return path;
+    const found = await digestPath(path);
+    if (found !== expected) {
+      throw ApplicationFailure.nonRetryable(
+        `${ref} changed since the rollout started: expected ${expected}, found ${found} (${path}); ` +
+          'the rollout rolls only what it was started with: restore the file, or start a new rollout',
+        FailureType.SourceChanged,
+      );
+    }
+    return path;
+  }
+
+  /** The commit checked out in the cache (fetched once per worker; safe under concurrent activities). */
+  checkout(source: Extract<PinnedSource, { kind: 'git' }>): Promise<string> {
+    const dir = join(this.opts.cacheDir, source.commit);
+    let pending = this.checkouts.get(dir);
+    if (!pending) {
+      pending = this.fetchInto(source, dir);
+      this.checkouts.set(dir, pending);
+      pending.catch(() => this.checkouts.delete(dir));
+    }
+    return pending;
+  }
+
+  private async fetchInto(source: Extract<PinnedSource, { kind: 'git' }>, dir: string): Promise<string> {
+    if (existsSync(join(dir, '.git'))) return dir;
+    await mkdir(this.opts.cacheDir, { recursive: true });
+    // Into a folder of its own, then renamed: another worker process on this machine may race for it.
+    const tmp = await mkdtemp(join(this.opts.cacheDir, `.${source.commit.slice(0, 12)}-`));
+    try {
+      await this.git(tmp, ['init', '--quiet']);
+      await this.git(tmp, ['fetch', '--quiet', '--depth', '1', '--no-tags', source.url, source.commit], source);
+      await this.git(tmp, ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', 'FETCH_HEAD']);
+      const head = (await this.git(tmp, ['rev-parse', 'HEAD'])).trim();
+      if (head !== source.commit) throw new Error(`fetched ${head}, not ${source.commit}`);
+      try {
+        await rename(tmp, dir);
+      } catch (err) {
+        if (!existsSync(join(dir, '.git'))) throw err;
+      }
+      return dir;
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** The commit a ref names now (`git ls-remote`), for `rollout start` to pin; a full SHA is taken as it is. */
+  async resolveRef(url: string, ref: string, tokenEnv?: string): Promise<string> {
+    if (/^[0-9a-f]{40}$/.test(ref)) return ref;
+    const out = await this.git(undefined, ['ls-remote', '--', url, ref, `refs/heads/${ref}`, `refs/tags/${ref}^{}`], {
+      url,
+      tokenEnv,
+    });
+    const lines = out.trim().split('\n').filter(Boolean);
+    // A peeled tag (^{}) names the commit; prefer it, then a branch or tag of that exact name.
+    const pick =
+      lines.find((l) => l.endsWith(`refs/tags/${ref}^{}`)) ??
+      lines.find((l) => l.endsWith(`\t${ref}`) || l.endsWith(`refs/heads/${ref}`) || l.endsWith(`refs/tags/${ref}`));
+    const sha = pick?.split('\t')[0];
+    if (!sha) {
+      throw ApplicationFailure.nonRetryable(`ref ${ref} does not exist in ${url}`, FailureType.SourceFile);
+    }
+    return sha;
+  }
+
+  private git(cwd: string | undefined, args: string[], auth?: { url: string; tokenEnv?: string }): Promise<string> {
+    const env: NodeJS.ProcessEnv = { ...(this.opts.env ?? process.env), GIT_TERMINAL_PROMPT: '0' };
+    if (auth?.tokenEnv) {
+      const token = (this.opts.env ?? process.env)[auth.tokenEnv];
+      if (!token) {
+        throw ApplicationFailure.nonRetryable(
+          `the plan's spec.source.git.tokenEnv names ${auth.tokenEnv}, which is not set on this machine`,
+          FailureType.SourceFile,
+        );
+      }
+      // As an extra header from the environment: never in the URL, the arguments or the history.
+      const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+      Object.assign(env, {
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'http.extraHeader',
+        GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+      });
+    }
+    return new Promise((resolvePromise, reject) => {
+      execFile(this.opts.git, args, { cwd, env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        if (!err) return resolvePromise(stdout);
+        const text = `${stderr || err.message}`.trim().split('\n').slice(-3).join('; ');
+        const what = `git ${args[0]} ${auth?.url ?? ''}`.trim();
+        reject(classifyGit(`${what}: ${text}`));
+      });
+    });
+  }
+}
+
+/** A repository that does not answer is retried; one that answers "no" (no such ref, no access) is final. */
+export function classifyGit(message: string): Error {
+  const transient =
+    /could not read from remote|connection refused|connection reset|timed out|could not resolve host|unable to connect|early eof|the remote end hung up|HTTP 5\d\d|returned error: 5\d\d|error: 429/i;
+  if (
+    transient.test(message) &&
+    !/not found|repository .* does not exist|access denied|permission denied|authentication/i.test(message)
+  ) {
+    return new Unreachable(message);
+  }
+  return ApplicationFailure.nonRetryable(message, FailureType.SourceFile);
+}

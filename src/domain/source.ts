@@ -1,0 +1,26 @@
+import type { PinnedSource } from './types.js';
+
+/**
+ * The rollout's pinned source. Inputs recorded before sources were pinned carry only `baseDir`: they
+ * read the plan's folder as it is, unverified, which is what they did when they ran.
+ */
+export function pinnedSource(input: { source?: PinnedSource; baseDir?: string }): PinnedSource {
+  return input.source ?? { kind: 'local', baseDir: input.baseDir ?? '.', digests: {}, digest: '' };
+}
+
+/**
+ * One line naming the source for people: the repository and commit (with the ref it was resolved
+ * from), or the local folder and a digest over every file's digest.
+ */
+export function describeSource(source: PinnedSource): string {
+  if (source.kind === 'git') {
+    const path = source.path === '.' ? '' : ` (${source.path})`;
+    return `${source.url}${path} at ${source.commit.slice(0, 12)} (${source.ref})`;
+  }
+  return `local ${source.baseDir}, ${Object.keys(source.digests).length} files pinned by digest`;
+}
+
+/** What the SourceCommit search attribute holds: the commit, or "local:" and the start of the files' digest. */
+export function sourceRevision(source: PinnedSource): string {
+  return source.kind === 'git' ? source.commit : `local:${source.digest.replace(/^sha256:/, '').slice(0, 16)}`;
+}

@@ -1,0 +1,41 @@
+/**
+ * Tools that come from Debian's packages rather than Go modules (git, for config repositories): taken
+ * from PATH; where missing, installed with apt-get when this process may (root on Debian), else a clear
+ * message saying what to install.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+/** The Debian package that provides each command. */
+const packages = { git: 'git' } as const;
+export type DebianTool = keyof typeof packages;
+
+function onPath(command: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    const candidate = join(dir, command);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** The command's path, installing its package first when it is missing and this process can. */
+export async function ensureDebianTool(tool: DebianTool, log: (l: string) => void = console.error): Promise<string> {
+  const found = onPath(tool);
+  if (found) return found;
+  const pkg = packages[tool];
+  const root = process.getuid?.() === 0;
+  if (!root || !onPath('apt-get')) {
+    throw new Error(`${tool} is not on PATH; install it (Debian/Ubuntu: apt-get install ${pkg})`);
+  }
+  log(`[tools] installing ${pkg} from Debian's packages`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await exec('apt-get', ['update'], { env, maxBuffer: 64 * 1024 * 1024 });
+  await exec('apt-get', ['install', '-y', '--no-install-recommends', pkg], { env, maxBuffer: 64 * 1024 * 1024 });
+  const installed = onPath(tool);
+  if (!installed) throw new Error(`apt-get installed ${pkg}, but ${tool} is still not on PATH`);
+  return installed;
+}

@@ -1,0 +1,168 @@
+/**
+ * The release source adapter against real git repositories (file:// URLs, git from Debian) and real
+ * files: pinning, fetching a commit once under concurrent activities, and every refusal naming what is wrong.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Unreachable } from '../../src/activities/errors.js';
+import { classifyGit, digestPath, SourceFiles } from '../../src/activities/source.js';
+import { FailureType } from '../../src/domain/failure-types.js';
+import type { PinnedSource } from '../../src/domain/types.js';
+import { freePort } from '../../src/tools/dev-server.js';
+
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-C', cwd, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' }).trim();
+
+let repo: string;
+let url: string;
+let first: string;
+let second: string;
+
+beforeAll(() => {
+  repo = mkdtempSync(join(tmpdir(), 'config-repo-'));
+  git(repo, 'init', '--quiet', '--initial-branch=main');
+  mkdirSync(join(repo, 'plans'));
+  mkdirSync(join(repo, 'overlays'));
+  writeFileSync(join(repo, 'overlays', 'base.yaml'), 'replicas: 1\n');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '--quiet', '-m', 'first');
+  first = git(repo, 'rev-parse', 'HEAD');
+  git(repo, 'tag', 'v1');
+  writeFileSync(join(repo, 'overlays', 'base.yaml'), 'replicas: 2\n');
+  git(repo, 'commit', '--quiet', '-am', 'second');
+  second = git(repo, 'rev-parse', 'HEAD');
+  url = `file://${repo}`;
+});
+
+const files = () => new SourceFiles({ git: 'git', cacheDir: mkdtempSync(join(tmpdir(), 'sources-')) });
+const at = (commit: string): PinnedSource => ({ kind: 'git', url, ref: 'main', commit, path: 'plans' });
+
+async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+describe('git sources', () => {
+  it('resolves a branch, a tag and a full SHA to the commit they name now', async () => {
+    const f = files();
+    expect(await f.resolveRef(url, 'main')).toBe(second);
+    expect(await f.resolveRef(url, 'v1')).toBe(first);
+    expect(await f.resolveRef(url, first)).toBe(first);
+  });
+
+  it('a ref that does not exist is a final error naming the ref and the repository', async () => {
+    const err = await failure(files().resolveRef(url, 'no-such-branch'));
+    expect(err.type).toBe(FailureType.SourceFile);
+    expect(err.message).toBe(`ref no-such-branch does not exist in ${url}`);
+  });
+
+  it('reads files at the pinned commit, whatever the branch says now', async () => {
+    const f = files();
+    const path = await f.path(at(first), '../overlays/base.yaml');
+    expect(execFileSync('cat', [path], { encoding: 'utf8' })).toBe('replicas: 1\n');
+    expect(execFileSync('cat', [await f.path(at(second), '../overlays/base.yaml')], { encoding: 'utf8' })).toBe(
+      'replicas: 2\n',
+    );
+  });
+
+  it('fetches a commit once however many activities ask at the same time', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'sources-'));
+    const f = new SourceFiles({ git: 'git', cacheDir });
+    const a = new SourceFiles({ git: 'git', cacheDir }); // a second worker process on the same machine
+    const paths = await Promise.all([
+      ...Array.from({ length: 6 }, () => f.path(at(second), '../overlays/base.yaml')),
+      a.path(at(second), '../overlays/base.yaml'),
+    ]);
+    expect(new Set(paths).size).toBe(1);
+    expect(readdirSync(cacheDir)).toEqual([second]); // no half-made checkout left beside it
+  });
+
+  it('refuses a path outside the repository and a file missing at the commit', async () => {
+    const f = files();
+    const outside = await failure(f.path(at(first), '../../etc/passwd'));
+    expect(outside.message).toBe(`../../etc/passwd is outside the repository ${url} (relative to plans)`);
+    const missing = await failure(f.path(at(first), '../overlays/lab-9.yaml'));
+    expect(missing.message).toBe(
+      `../overlays/lab-9.yaml is not in ${url} at commit ${first} (looked for overlays/lab-9.yaml)`,
+    );
+  });
+
+  it('a commit the repository does not have is final; a repository that does not answer is retried', async () => {
+    const gone = await failure(files().path(at('0'.repeat(40)), 'x'));
+    expect(gone.type).toBe(FailureType.SourceFile);
+    const port = await freePort(); // nothing listens there
+    const unreachable = { ...at(first), url: `git://127.0.0.1:${port}/config.git` };
+    const err = await files()
+      .path(unreachable, 'x')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Unreachable);
+    expect((err as Error).message).toMatch(/^git fetch git:\/\/127\.0\.0\.1:\d+\/config\.git: .*[Cc]onnection refused/);
+  });
+
+  it('classifies what git says: refusals of access are final, connection trouble is not', () => {
+    expect(classifyGit('fatal: unable to access: Could not resolve host: example.invalid')).toBeInstanceOf(Unreachable);
+    expect(classifyGit('Permission denied (publickey). fatal: Could not read from remote repository.')).toBeInstanceOf(
+      ApplicationFailure,
+    );
+    expect(classifyGit('fatal: remote error: upload-pack: not our ref abc')).toBeInstanceOf(ApplicationFailure);
+  });
+
+  it('a token named by the plan must be set on the machine, and never shows in what git is given on its command line', async () => {
+    const err = await failure(files().resolveRef(url, 'main', 'NO_SUCH_TOKEN_VAR'));
+    expect(err.message).toBe(
+      "the plan's spec.source.git.tokenEnv names NO_SUCH_TOKEN_VAR, which is not set on this machine",
+    );
+    // With the variable set, git gets it through its environment (GIT_CONFIG_*), and a file:// fetch works.
+    const f = new SourceFiles({
+      git: 'git',
+      cacheDir: mkdtempSync(join(tmpdir(), 'sources-')),
+      env: { ...process.env, CONFIG_TOKEN: 's3cret' },
+    });
+    expect(await f.resolveRef(url, 'main', 'CONFIG_TOKEN')).toBe(second);
+  });
+});
+
+describe('local sources', () => {
+  it('pins files by content: the same content passes, a changed file is refused naming both digests', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-dir-'));
+    writeFileSync(join(dir, 'values.yaml'), 'a: 1\n');
+    const digest = await digestPath(join(dir, 'values.yaml'));
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const source: PinnedSource = { kind: 'local', baseDir: dir, digests: { 'values.yaml': digest }, digest: '' };
+    const f = files();
+    expect(await f.path(source, 'values.yaml')).toBe(join(dir, 'values.yaml'));
+    writeFileSync(join(dir, 'values.yaml'), 'a: 2\n');
+    const err = await failure(f.path(source, 'values.yaml'));
+    expect(err.type).toBe(FailureType.SourceChanged);
+    expect(err.nonRetryable).toBe(true);
+    const found = await digestPath(join(dir, 'values.yaml'));
+    expect(err.message).toContain(`values.yaml changed since the rollout started: expected ${digest}, found ${found}`);
+  });
+
+  it("digests a local chart's folder by every file's name and content", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chart-'));
+    mkdirSync(join(dir, 'templates'));
+    writeFileSync(join(dir, 'Chart.yaml'), 'version: 1.0.0\n');
+    writeFileSync(join(dir, 'templates', 'a.yaml'), 'kind: ConfigMap\n');
+    const before = await digestPath(dir);
+    expect(await digestPath(dir)).toBe(before);
+    writeFileSync(join(dir, 'templates', 'a.yaml'), 'kind: Secret\n');
+    expect(await digestPath(dir)).not.toBe(before);
+  });
+
+  it('a file missing on the worker says a git source is what a worker without the files needs', async () => {
+    const source: PinnedSource = { kind: 'local', baseDir: '/nonexistent', digests: {}, digest: '' };
+    const err = await failure(files().path(source, 'values.yaml'));
+    expect(err.message).toBe(
+      "values.yaml is not on this worker (looked for /nonexistent/values.yaml); a worker without the plan's folder needs a git source (spec.source.git)",
+    );
+  });
+});
