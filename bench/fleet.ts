@@ -19,8 +19,16 @@ export function instantActivities(): Activities {
     verifyWorkloads: () => Promise.resolve({ checked: [] }),
     rollbackRelease: ({ to }) => Promise.resolve({ changed: true, revision: to?.revision ?? null }),
     lockHolder: () => Promise.resolve(undefined),
+    diffClusters: ({ clusters }) =>
+      Promise.resolve({
+        digest: 'sha256:bench',
+        groups: [{ digest: 'sha256:bench', clusters: clusters.map((c) => c.cluster), summary: emptyDiff() }],
+      }),
+    diffText: () => Promise.resolve([]),
   };
 }
+
+const emptyDiff = () => ({ added: {}, changed: { Deployment: 1 }, removed: {} });
 
 /** A rollout of the given phases (cluster names, maxParallel), every step enabled, auto-approved. */
 export function benchInput(phases: { name: string; clusters: string[]; maxParallel?: number }[]): RolloutInput {

@@ -4,7 +4,7 @@
  * resolves those from its own environment. Every activity is idempotent: a retry after a crash finds the
  * work already done and says so (`changed: false`) instead of doing it twice.
  */
-import type { ClusterSnapshot, PinnedSource, ReleaseSnapshot } from '../domain/types.js';
+import type { ClusterSnapshot, DiffGroup, PinnedSource, ReleaseDiff, ReleaseSnapshot } from '../domain/types.js';
 import type { CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
 
 /** Which cluster to act on: the plan's name for it and its kube context in the worker's kubeconfig. */
@@ -146,6 +146,27 @@ export interface PreflightResult {
   checked: string[];
 }
 
+/**
+ * Clusters to diff: both releases at their target versions with each cluster's pinned values, against
+ * what each release's current revision declares. Reads clusters; changes nothing.
+ */
+export interface DiffInput {
+  source: PinnedSource;
+  operator: ReleaseSpec;
+  chart: ReleaseSpec;
+  operatorVersion: string;
+  chartVersion: string;
+  clusters: (ClusterTarget & { overlay?: string })[];
+  /** How long to keep retrying a cluster that does not answer. */
+  timeout: string;
+}
+
+/** One group of clusters with the same diff, and that diff's text (bounded, with a truncation marker). */
+export interface ClusterDiffText extends DiffGroup {
+  text: string;
+  truncated: boolean;
+}
+
 /** The rollout holding a cluster's lock. */
 export interface LockHolder {
   holder: string;
@@ -168,6 +189,10 @@ export interface Activities {
   cleanupSynchronizerJob(input: CleanupSynchronizerInput): Promise<void>;
   verifyWorkloads(input: VerifyInput): Promise<VerifyResult>;
   rollbackRelease(input: RollbackReleaseInput): Promise<RollbackReleaseResult>;
+  /** The clusters' diffs grouped by content, digests and summaries only (for a phase's gate). */
+  diffClusters(input: DiffInput): Promise<ReleaseDiff>;
+  /** The full diff text once per group of clusters, `maxBytes` in all (for `rollout diff`). */
+  diffText(input: DiffInput & { maxBytes: number }): Promise<ClusterDiffText[]>;
   /** Who holds a cluster's lock (undefined when nobody does), and whether that rollout is still running. */
   lockHolder(input: { lockWorkflowId: string }): Promise<LockHolder | undefined>;
 }

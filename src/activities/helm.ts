@@ -153,16 +153,31 @@ export class HelmClient {
     ]);
   }
 
-  /** Renders a chart with values files (`helm template`), touching no cluster. */
-  async template(release: string, chartPath: string, namespace: string, valuesFiles: string[]): Promise<string> {
+  /**
+   * Renders a chart with values files (`helm template`), touching no cluster. `noHooks` leaves out hook
+   * objects, as `helm get manifest` does, so the two compare.
+   */
+  async template(
+    release: string,
+    chartPath: string,
+    namespace: string,
+    valuesFiles: string[],
+    opts: { noHooks?: boolean } = {},
+  ): Promise<string> {
     return this.run(undefined, [
       'template',
       release,
       chartPath,
       '-n',
       namespace,
+      ...(opts.noHooks ? ['--no-hooks'] : []),
       ...valuesFiles.flatMap((f) => ['-f', f]),
     ]);
+  }
+
+  /** The manifest of a release's current revision as Helm stored it; undefined when it is not installed. */
+  async manifestText(context: string, name: string, namespace: string): Promise<string | undefined> {
+    return this.runOrMissing(context, ['get', 'manifest', name, '-n', namespace]);
   }
 }
 

@@ -5,6 +5,7 @@ import type { HelmClient } from './helm.js';
 import type { KubeFactory } from './kube.js';
 import type { SourceFiles } from './source.js';
 import { createLockActivities } from './locks.js';
+import { createDiffActivities } from './diff.js';
 import { createPreflightActivities } from './preflight.js';
 import { createReleaseActivities } from './releases.js';
 import { createSynchronizerActivities } from './synchronizer.js';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createPreflightActivities(deps),
     ...createReleaseActivities(deps),
     ...createSynchronizerActivities(deps),
+    ...createDiffActivities(deps),
     ...createCheckActivities(deps),
     ...createLockActivities(deps.temporal),
   };

@@ -1,15 +1,14 @@
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
-import { isLocalChart } from '../plan/resolve.js';
 import type { ReleaseSpec } from '../plan/schema.js';
 import { renderTemplate } from '../plan/template.js';
 import type { PreflightInput, PreflightResult } from './contracts.js';
-import { stepDeadline, untilReachable } from './context.js';
 import { mergeValues, valuesDigest, type HelmClient } from './helm.js';
-import { readValues, requireLocalVersion } from './releases.js';
+import { readValues } from './releases.js';
+import { chartAt } from './charts.js';
 import { renderJob } from './synchronizer.js';
 import type { SourceFiles } from './source.js';
 import type { PinnedSource } from '../domain/types.js';
@@ -23,22 +22,6 @@ const renderParallelism = 4;
  */
 export function createPreflightActivities(deps: { helm: HelmClient; files: SourceFiles }) {
   const { helm, files: source } = deps;
-
-  /** The chart at its version, as a local path helm can template: pulled from its repository when remote. */
-  async function fetchChart(release: ReleaseSpec, version: string, from: PinnedSource, dir: string): Promise<string> {
-    if (isLocalChart(release.chart)) {
-      const path = await source.path(from, release.chart);
-      await requireLocalVersion(path, version);
-      return path;
-    }
-    await mkdir(dir, { recursive: true });
-    await untilReachable(`chart repository of ${release.chart}`, stepDeadline('5m'), () =>
-      helm.pull(release.chart, version, release.repository, dir),
-    );
-    const [tgz] = (await readdir(dir)).filter((f) => f.endsWith('.tgz'));
-    if (!tgz) throw new Error(`helm pull of ${release.chart} ${version} left no chart archive`);
-    return join(dir, tgz);
-  }
 
   /**
    * Renders the chart once per distinct set of values; returns a problem per cluster whose values fail.
@@ -112,7 +95,7 @@ export function createPreflightActivities(deps: { helm: HelmClient; files: Sourc
         for (const { what, release, version, clusters } of releases) {
           let chartPath: string;
           try {
-            chartPath = await fetchChart(release, version, input.source, join(dir, what.replace(' ', '-')));
+            chartPath = await chartAt(deps, release, version, input.source, join(dir, what.replace(' ', '-')));
           } catch (err) {
             if (!(err instanceof ApplicationFailure)) throw err;
             problems.push(`${what} ${release.chart} ${version}: ${err.message}`);

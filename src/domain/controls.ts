@@ -1,3 +1,4 @@
+import { shortDigest } from './diff.js';
 import { finalStates, type RollbackScope, type RolloutStatus } from './types.js';
 
 /**
@@ -31,9 +32,17 @@ function stopping(status: RolloutStatus): string | undefined {
   return status.state === 'rolling-back' ? `rollout ${status.id} is rolling back` : undefined;
 }
 
-export function refuseApprove(status: RolloutStatus, approvers: Approvers, req: Actor & { phase: string }) {
+export function refuseApprove(
+  status: RolloutStatus,
+  approvers: Approvers,
+  req: Actor & { phase: string; digest?: string },
+) {
   const phase = status.phases.find((p) => p.name === req.phase);
   if (!phase) return `unknown phase "${req.phase}"; phases: ${status.phases.map((p) => p.name).join(', ')}`;
+  const stale =
+    req.digest && phase.diff && req.digest !== phase.diff.digest
+      ? `the diff of phase "${phase.name}" is now ${shortDigest(phase.diff.digest)}, not the ${shortDigest(req.digest)} you reviewed: look again (rollout diff ${status.id} --phase ${phase.name})`
+      : undefined;
   return (
     finished(status) ??
     stopping(status) ??
@@ -42,7 +51,8 @@ export function refuseApprove(status: RolloutStatus, approvers: Approvers, req: 
     (phase.approvedBy ? `phase "${phase.name}" was already approved by ${phase.approvedBy.by}` : undefined) ??
     (phase.state !== 'pending' && phase.state !== 'awaiting-approval'
       ? `phase "${phase.name}" is ${phase.state}, not awaiting approval`
-      : undefined)
+      : undefined) ??
+    stale
   );
 }
 

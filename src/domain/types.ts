@@ -135,12 +135,36 @@ export interface ClusterStatus {
   rollbackError?: string;
 }
 
-/** Who approved a phase's gate, when and why. */
+/** Objects a release would add, change and remove on a cluster, counted by kind. */
+export interface DiffSummary {
+  added: Record<string, number>;
+  changed: Record<string, number>;
+  removed: Record<string, number>;
+}
+
+/** Clusters whose diffs are the same, with that diff's digest and summary. */
+export interface DiffGroup {
+  digest: string;
+  clusters: string[];
+  summary: DiffSummary;
+  /** Set when the diff could not be had (the cluster did not answer, the chart did not render). */
+  error?: string;
+}
+
+/** What a phase would change, grouped by diff; `digest` covers every cluster's and is what approvals bind to. */
+export interface ReleaseDiff {
+  digest: string;
+  groups: DiffGroup[];
+}
+
+/** Who approved a phase's gate, when and why, and the diff they approved. */
 export interface Approval {
   phase: string;
   by: string;
   at: string;
   comment?: string;
+  /** The phase diff's digest when approved; unset for an approval given before the phase's diff existed. */
+  digest?: string;
 }
 
 /** One phase: its resolved clusters and settings, its state, and its approval. */
@@ -151,10 +175,22 @@ export interface PhaseStatus extends ResolvedPhase {
   bakeUntil?: string;
   /** Set once a person approved this phase (possibly before it was reached). */
   approvedBy?: Approval;
+  /** What the phase would change, computed at its gate (and again before it starts). */
+  diff?: ReleaseDiff & { at: string };
 }
 
 /** The controls a person can apply. */
-export type DecisionKind = 'approve' | 'pause' | 'resume' | 'abort' | 'rollback' | 'retry' | 'skip' | 'accept';
+export type DecisionKind =
+  | 'approve'
+  | 'pause'
+  | 'resume'
+  | 'abort'
+  | 'rollback'
+  | 'retry'
+  | 'skip'
+  | 'accept'
+  /** Recorded by the rollout itself: an approval stopped holding because the diff it approved changed. */
+  | 'approval-void';
 
 /** Every control a person applied, with who, when and why. */
 export interface Decision {
@@ -165,6 +201,8 @@ export interface Decision {
   phase?: string;
   cluster?: string;
   scope?: RollbackScope;
+  /** For an approval: the digest of the diff approved. */
+  digest?: string;
 }
 
 /** What a rollback restores: the phase in progress, or everything rolled so far. */

@@ -15,8 +15,13 @@ export const statusQuery = defineQuery<RolloutStatus>('status');
  * is recorded as a decision and returns the status.
  */
 
-/** Approves a phase's gate; a later phase may be approved early. Approvers only. */
-export const approveUpdate = defineUpdate<RolloutStatus, [Actor & { phase: string }]>('approve');
+/**
+ * Approves a phase's gate; a later phase may be approved early. Approvers only. `digest` is the phase
+ * diff's digest the approver reviewed: refused when the diff is now another, and the approval stops
+ * holding if the diff changes before the phase starts. Without it, the approval binds to the diff the
+ * gate shows when it is accepted (none, for an early approval: then to the pinned source and versions).
+ */
+export const approveUpdate = defineUpdate<RolloutStatus, [Actor & { phase: string; digest?: string }]>('approve');
 /** Starts no new cluster or phase; clusters in flight finish. Anyone may pause. */
 export const pauseUpdate = defineUpdate<RolloutStatus, [Actor]>('pause');
 /** Ends a pause. Approvers only. */

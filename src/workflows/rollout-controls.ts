@@ -66,10 +66,14 @@ export function installControls(run: RolloutRun): void {
     approveUpdate,
     (req) => {
       const phase = status.phases.find((p) => p.name === req.phase);
-      if (phase) phase.approvedBy = { phase: req.phase, by: req.by, at: nowIso(), comment: req.comment };
-      return record({ kind: 'approve', by: req.by, comment: req.comment, phase: req.phase });
+      // An approval binds to the diff the approver saw: the one named, else the one the gate shows now.
+      const digest = req.digest ?? phase?.diff?.digest;
+      if (phase) phase.approvedBy = { phase: req.phase, by: req.by, at: nowIso(), comment: req.comment, digest };
+      return record({ kind: 'approve', by: req.by, comment: req.comment, phase: req.phase, digest });
     },
-    { validator: (req: Actor & { phase: string }) => reject(refuseApprove(status, approvers, req)) },
+    {
+      validator: (req: Actor & { phase: string; digest?: string }) => reject(refuseApprove(status, approvers, req)),
+    },
   );
   setHandler(
     pauseUpdate,

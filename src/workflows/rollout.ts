@@ -1,11 +1,12 @@
 import { allHandlersFinished, condition, workflowInfo } from '@temporalio/workflow';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
 import { pinnedSource } from '../domain/source.js';
-import type { PhaseStatus, RolloutInput, RolloutResult } from '../domain/types.js';
+import type { RolloutInput, RolloutResult } from '../domain/types.js';
 import { activitiesFor } from './activity-options.js';
 import { nowIso } from './clock.js';
 import { acquireLocks } from './cluster-locks.js';
 import { failureType, rootMessage } from './failures.js';
+import { gate } from './phase-gate.js';
 import { runPhase } from './phase-runner.js';
 import { restoreClusters } from './rollback.js';
 import { installControls } from './rollout-controls.js';
@@ -77,22 +78,4 @@ async function preflight(input: RolloutInput): Promise<void> {
     synchronizer: spec.synchronizer,
     clusters: spec.clusters.map((c) => ({ cluster: c.name, overlay: c.values })),
   });
-}
-
-/** Waits for the phase's approval (unless auto) and for any pause to end. False when a stop came first. */
-async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
-  const { status } = run;
-  if (phase.approval === 'required' && !phase.approvedBy) {
-    phase.state = 'awaiting-approval';
-    status.state = 'awaiting-approval';
-    status.reason = `phase "${phase.name}" awaits approval (rollout approve ${status.id} --phase ${phase.name})`;
-    run.publish();
-    await condition(() => phase.approvedBy !== undefined || run.stop !== undefined);
-  }
-  await condition(() => !status.paused || run.stop !== undefined);
-  if (run.stop) return false;
-  status.state = 'running';
-  status.reason = undefined;
-  run.publish();
-  return true;
 }

@@ -3,8 +3,8 @@
  * control planes, real Helm, a `rollout-worker` process with the real activities, and the `rollout` CLI
  * run as a user runs it. Assertions read what Helm and the API servers hold afterwards.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -30,10 +30,12 @@ let env: Record<string, string> | undefined;
 let worker: ChildProcess | undefined;
 const plans: Record<'rollback' | 'pause' | 'outage', string> = { rollback: '', pause: '', outage: '' };
 
-function startWorker(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
-    cwd: root,
-    env: { ...process.env, ...env },
+/** A rollout-worker process; `cwd` other than the checkout shows it needs none of the plan's files. */
+function startWorker(opts: { cwd?: string; env?: Record<string, string> } = {}): ChildProcess {
+  const tsx = import.meta.resolve('tsx');
+  const child = spawn(process.execPath, ['--import', tsx, join(root, 'src/worker/main.ts')], {
+    cwd: opts.cwd ?? root,
+    env: { ...process.env, ...env, ...opts.env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return child;
@@ -450,5 +452,72 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     expect(status.state).toBe('rolled-back');
     expect(status.clusters[0]?.state).toBe('rolled-back');
     expect(await current('lab-1')).toMatchObject({ chartVersion: before?.chartVersion, status: 'deployed' });
+  });
+
+  it('rolls from the config repository pinned at start: a worker with no files runs it, a commit mid-rollout never reaches the wave', async () => {
+    const state = lab.readState();
+    const worktree = state?.git?.worktree ?? '';
+    // The plan from a clone of the lab's config repository, copied to a folder that holds none of its files.
+    const planDir = mkdtempSync(join(tmpdir(), 'git-plan-'));
+    const planFile = join(planDir, 'lab.yaml');
+    writeFileSync(
+      planFile,
+      readFileSync(join(worktree, 'rollout-plans', 'lab.yaml'), 'utf8').replace('bake: 20s', 'bake: 3s'),
+    );
+    const pinned = execFileSync('git', ['-C', worktree, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+
+    // Only a worker in an empty folder, with its own source cache, runs this rollout.
+    await stopWorker();
+    const cwd = mkdtempSync(join(tmpdir(), 'bare-worker-'));
+    const sourceCache = mkdtempSync(join(tmpdir(), 'worker-sources-'));
+    worker = startWorker({ cwd, env: { ROLLOUT_SOURCE_CACHE: sourceCache } });
+    try {
+      const id = 'e2e-git';
+      const started = await cli('start', planFile, '--id', id, '--chart-version', '2.2.0');
+      expect(started.code, started.stderr).toBe(0);
+      expect(started.stdout).toContain(`pinned to ${state?.git?.url} (rollout-plans) at ${pinned.slice(0, 12)} (main)`);
+      const gated = await watchUntilPause(id);
+      expect(gated.stdout).toContain('phase "wave-1" awaits approval');
+
+      // Someone commits an edit to the base values while the rollout waits at the gate.
+      const edited = await lab.labCommit('Base values: a change the canary never ran', (tree) =>
+        appendFileSync(join(tree, 'overlays', 'base.yaml'), 'pinnedCheck: edited-after-start\n'),
+      );
+      expect(edited).not.toBe(pinned);
+      expect((await cli('approve', id, '--phase', 'wave-1', '-m', 'canary healthy')).code).toBe(0);
+      expect((await watchUntilPause(id)).code).toBe(0);
+
+      const status = await statusJson(id);
+      expect(status).toMatchObject({ state: 'succeeded', sourceRevision: pinned });
+      for (const c of clusters) {
+        expect(await current(c)).toMatchObject({ chartVersion: '2.2.0', status: 'deployed' });
+        const values = JSON.parse(
+          execFileSync(
+            helm,
+            [
+              'get',
+              'values',
+              'express',
+              '-n',
+              'express',
+              '-o',
+              'json',
+              '--kube-context',
+              `kwok-${c}`,
+              '--kubeconfig',
+              kubeconfig,
+            ],
+            {
+              encoding: 'utf8',
+            },
+          ),
+        ) as Record<string, unknown>;
+        expect(values, `${c} runs the pinned commit's values`).not.toHaveProperty('pinnedCheck');
+      }
+      expect(readdirSync(sourceCache), 'the worker fetched the pinned commit, once').toEqual([pinned]);
+    } finally {
+      await stopWorker();
+      worker = startWorker();
+    }
   });
 });

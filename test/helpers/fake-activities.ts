@@ -1,7 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../src/activities/contracts.js';
-import type { ClusterSnapshot } from '../../src/domain/types.js';
+import type { ClusterSnapshot, DiffGroup, DiffSummary } from '../../src/domain/types.js';
+import { createHash } from 'node:crypto';
 
 /**
  * Test doubles for the activities: an in-memory fleet of clusters whose releases change only through
@@ -35,6 +36,10 @@ export class FakeFleet {
   readonly gates = new Map<string, Promise<void>>();
   /** When set, preflight refuses the rollout with this problem. */
   preflightProblem?: string;
+  /** Edits made to clusters by hand, outside any rollout: they change what a diff of that cluster shows. */
+  readonly handEdits = new Map<string, string>();
+  /** The clusters of each diff asked for (diffs read clusters, never change them: not in `calls`). */
+  readonly diffs: string[][] = [];
   delayMs = 0;
   inFlight = 0;
   maxInFlight = 0;
@@ -162,8 +167,38 @@ export class FakeFleet {
         });
       },
       lockHolder: () => Promise.resolve<undefined>(undefined),
+      diffClusters: ({ clusters, chartVersion }) => {
+        this.diffs.push(clusters.map((c) => c.cluster));
+        const diffs = clusters.map((c) => ({ cluster: c.cluster, ...this.diffOf(c.cluster, chartVersion) }));
+        const groups = new Map<string, DiffGroup>();
+        for (const d of diffs) {
+          const g = groups.get(d.digest) ?? { digest: d.digest, clusters: [], summary: d.summary };
+          g.clusters.push(d.cluster);
+          groups.set(d.digest, g);
+        }
+        return Promise.resolve({ digest: digest(diffs.map((d) => d.digest).join()), groups: [...groups.values()] });
+      },
+      diffText: ({ clusters, chartVersion }) =>
+        Promise.resolve(
+          clusters.map((c) => {
+            const d = this.diffOf(c.cluster, chartVersion);
+            return { ...d, clusters: [c.cluster], text: `chart ${d.from} -> ${chartVersion}\n`, truncated: false };
+          }),
+        ),
     };
   }
+
+  /** A fake diff: the chart's version change, and any hand edit of the cluster. */
+  private diffOf(cluster: string, chartVersion: string): { from: string; digest: string; summary: DiffSummary } {
+    const from = this.releases.get(cluster)?.chart?.version ?? 'none';
+    const changed: Record<string, number> = from === chartVersion ? {} : { Deployment: 1 };
+    const edit = this.handEdits.get(cluster) ?? '';
+    return { from, digest: digest(`${from}->${chartVersion}|${edit}`), summary: { added: {}, changed, removed: {} } };
+  }
+}
+
+function digest(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
 /** Waits like a real long step: heartbeating, so cancellation reaches it, and giving up when cancelled. */

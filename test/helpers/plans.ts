@@ -42,6 +42,7 @@ export function testInput(
   return {
     plan,
     baseDir: '/plans',
+    source: { kind: 'local', baseDir: '/plans', digests: {}, digest: 'sha256:0123456789abcdef' },
     chartVersion: versions.chart,
     operatorVersion: versions.operator,
     startedBy: 'tester',

@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DiffGroup, DiffSummary, ReleaseDiff } from '../domain/types.js';
+import type { ReleaseSpec } from '../plan/schema.js';
+import { chartAt } from './charts.js';
+import { beat, clusterStep, stepDeadline } from './context.js';
+import type { ClusterDiffText, DiffInput } from './contracts.js';
+import { mergeValues, valuesDigest, type HelmClient } from './helm.js';
+import { addSummaries, bounded, diffManifests } from './manifest-diff.js';
+import { readValues } from './releases.js';
+import type { SourceFiles } from './source.js';
+
+/** At most this many clusters are read and rendered at once. */
+const parallelism = 4;
+
+/** What one cluster's diff is, before grouping. */
+interface OneDiff {
+  cluster: string;
+  digest: string;
+  summary: DiffSummary;
+  text: string;
+  error?: string;
+}
+
+/**
+ * Diffs of what a rollout would apply: for each cluster, both releases rendered at their target versions
+ * with the cluster's pinned values (`helm template --no-hooks`) against what each release's current
+ * revision declares (`helm get manifest`). Reads clusters, changes nothing. What it does not see: objects
+ * edited in the cluster outside Helm (the stored manifest is Helm's record, not the live object), hooks,
+ * and templates that read the cluster (`lookup`) or its capabilities, which `helm template` renders
+ * without a cluster.
+ */
+export function createDiffActivities(deps: { helm: HelmClient; files: SourceFiles }) {
+  const { helm, files } = deps;
+
+  async function diffAll(input: DiffInput): Promise<OneDiff[]> {
+    const dir = await mkdtemp(join(tmpdir(), 'rollout-diff-'));
+    try {
+      const releases = [
+        { role: 'operator', release: input.operator, version: input.operatorVersion, overlays: false },
+        { role: 'chart', release: input.chart, version: input.chartVersion, overlays: true },
+      ] as const;
+      const charts = await Promise.all(
+        releases.map((r) => chartAt(deps, r.release, r.version, input.source, join(dir, r.role))),
+      );
+      // One render per release and distinct set of values, however many clusters share it.
+      const renders = new Map<string, Promise<string>>();
+      const desired = async (i: 0 | 1, release: ReleaseSpec, overlay: string | undefined) => {
+        const refs = [...release.values, ...(overlay ? [overlay] : [])];
+        const paths = await Promise.all(refs.map((f) => files.path(input.source, f)));
+        const key = `${i}|${valuesDigest(mergeValues(await Promise.all(paths.map(readValues))))}`;
+        if (!renders.has(key)) {
+          renders.set(
+            key,
+            helm.template(release.releaseName, charts[i] as string, release.namespace, paths, { noHooks: true }),
+          );
+        }
+        return renders.get(key) as Promise<string>;
+      };
+      const one = async (c: DiffInput['clusters'][number]): Promise<OneDiff> => {
+        const parts = await clusterStep(c, stepDeadline(input.timeout), () =>
+          Promise.all(
+            releases.map(async ({ release, overlays }, i) => {
+              const [now, next] = await Promise.all([
+                helm.manifestText(c.context, release.releaseName, release.namespace),
+                desired(i as 0 | 1, release, overlays ? c.overlay : undefined),
+              ]);
+              return diffManifests(now ?? '', next, release.namespace);
+            }),
+          ),
+        );
+        const text = parts
+          .map((p, i) => (p.text ? `# ${releases[i]?.role} ${releases[i]?.release.releaseName}\n${p.text}` : ''))
+          .join('');
+        const summary = parts.reduce((acc, p) => addSummaries(acc, p.summary), emptySummary());
+        return { cluster: c.cluster, digest: digestOf(text), summary, text };
+      };
+      const queue = [...input.clusters];
+      const out: OneDiff[] = [];
+      const worker = async () => {
+        for (let c = queue.shift(); c; c = queue.shift()) {
+          try {
+            out.push(await one(c));
+          } catch (err) {
+            // A cluster whose diff cannot be had says so in its own group; it is not a verdict on the phase.
+            const error = (err as Error).message;
+            out.push({
+              cluster: c.cluster,
+              digest: digestOf(`error: ${error}`),
+              summary: emptySummary(),
+              text: '',
+              error,
+            });
+          }
+          beat();
+        }
+      };
+      await Promise.all(Array.from({ length: parallelism }, worker));
+      const order = new Map(input.clusters.map((c, i) => [c.cluster, i]));
+      return out.sort((a, b) => (order.get(a.cluster) ?? 0) - (order.get(b.cluster) ?? 0));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  return {
+    /**
+     * The clusters' diffs grouped by content: a digest and a summary per group, never the text, so a
+     * gate's record stays small whatever the diffs' size.
+     */
+    async diffClusters(input: DiffInput): Promise<ReleaseDiff> {
+      const diffs = await diffAll(input);
+      return { digest: phaseDigest(diffs), groups: group(diffs) };
+    },
+
+    /** The full diff text, once per group of clusters with the same diff, bounded (`maxBytes` in all). */
+    async diffText(input: DiffInput & { maxBytes: number }): Promise<ClusterDiffText[]> {
+      const diffs = await diffAll(input);
+      let left = input.maxBytes;
+      return group(diffs).map((g) => {
+        const first = diffs.find((d) => d.digest === g.digest);
+        const { text, truncated } = bounded(first?.text ?? '', Math.max(0, left));
+        left -= Buffer.byteLength(text);
+        return { ...g, text, truncated };
+      });
+    },
+  };
+}
+
+function emptySummary(): DiffSummary {
+  return { added: {}, changed: {}, removed: {} };
+}
+
+function digestOf(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** One digest over every cluster's: what an approval binds to. */
+function phaseDigest(diffs: OneDiff[]): string {
+  return digestOf(diffs.map((d) => `${d.cluster} ${d.digest}\n`).join(''));
+}
+
+/** Clusters with the same diff together, largest group first. */
+function group(diffs: OneDiff[]): DiffGroup[] {
+  const groups = new Map<string, DiffGroup>();
+  for (const d of diffs) {
+    const g = groups.get(d.digest) ?? {
+      digest: d.digest,
+      clusters: [],
+      summary: d.summary,
+      ...(d.error ? { error: d.error } : {}),
+    };
+    g.clusters.push(d.cluster);
+    groups.set(d.digest, g);
+  }
+  return [...groups.values()].sort((a, b) => b.clusters.length - a.clusters.length);
+}

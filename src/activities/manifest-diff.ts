@@ -1,0 +1,110 @@
+/**
+ * What a release would change on a cluster: the objects the chart renders with the cluster's pinned
+ * values against the objects its current revision declares (`helm get manifest`), both normalised (one
+ * object per key, keys sorted) so that only real changes show. Secrets' values are never shown: each key
+ * reads `<redacted>`, or `<redacted: changed>` where the new value differs.
+ */
+import { createHash } from 'node:crypto';
+import { createTwoFilesPatch } from 'diff';
+import { parseAllDocuments, stringify } from 'yaml';
+import type { DiffSummary } from '../domain/types.js';
+
+/** One cluster's diff for one release: its digest and summary, and the text when asked for. */
+export interface ManifestDiff {
+  /** sha256 of the whole diff text (before any truncation); equal diffs have equal digests. */
+  digest: string;
+  summary: DiffSummary;
+  /** The unified diff, one section per changed object. */
+  text: string;
+}
+
+type Obj = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } & Record<
+  string,
+  unknown
+>;
+
+/** The objects of a manifest by "Kind namespace/name" (the release's namespace where a template sets none). */
+export function objectsOf(manifest: string, namespace: string): Map<string, Obj> {
+  const out = new Map<string, Obj>();
+  for (const doc of parseAllDocuments(manifest)) {
+    const obj = doc.toJS() as Obj | null;
+    if (!obj || typeof obj !== 'object' || !obj.kind) continue;
+    const key = `${obj.kind} ${obj.metadata?.namespace ?? namespace}/${obj.metadata?.name ?? ''}`;
+    out.set(key, obj);
+  }
+  return out;
+}
+
+const redacted = '<redacted>';
+
+/** Secret values replaced: unchanged keys read the same on both sides, changed ones say so on the new side. */
+function maskSecrets(current: Obj | undefined, desired: Obj | undefined): [Obj | undefined, Obj | undefined] {
+  const isSecret = (o: Obj | undefined) => o?.kind === 'Secret';
+  if (!isSecret(current) && !isSecret(desired)) return [current, desired];
+  const mask = (o: Obj | undefined, other: Obj | undefined): Obj | undefined => {
+    if (!o) return o;
+    const copy: Obj = { ...o };
+    for (const field of ['data', 'stringData'] as const) {
+      const values = o[field] as Record<string, unknown> | undefined;
+      if (!values || typeof values !== 'object') continue;
+      const theirs = (other?.[field] ?? {}) as Record<string, unknown>;
+      copy[field] = Object.fromEntries(
+        Object.keys(values).map((k) => [
+          k,
+          o === desired && k in theirs && theirs[k] !== values[k] ? `${redacted.slice(0, -1)}: changed>` : redacted,
+        ]),
+      );
+    }
+    return copy;
+  };
+  return [mask(current, desired), mask(desired, current)];
+}
+
+const asYaml = (o: Obj | undefined) => (o ? stringify(o, { sortMapEntries: true, lineWidth: 0 }) : '');
+
+/** The diff of two manifests of one release: added, changed and removed objects, with a digest. */
+export function diffManifests(current: string, desired: string, namespace: string): ManifestDiff {
+  const before = objectsOf(current, namespace);
+  const after = objectsOf(desired, namespace);
+  const summary: DiffSummary = { added: {}, changed: {}, removed: {} };
+  const sections: string[] = [];
+  for (const key of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const [old, next] = maskSecrets(before.get(key), after.get(key));
+    const a = asYaml(old);
+    const b = asYaml(next);
+    if (a === b) continue;
+    const kind = key.split(' ')[0] ?? 'object';
+    const bucket = !old ? summary.added : !next ? summary.removed : summary.changed;
+    bucket[kind] = (bucket[kind] ?? 0) + 1;
+    sections.push(
+      createTwoFilesPatch(old ? key : '/dev/null', next ? key : '/dev/null', a, b, '', '', { context: 3 }).replace(
+        /^=+\n/,
+        '',
+      ),
+    );
+  }
+  const text = sections.join('');
+  return { digest: `sha256:${createHash('sha256').update(text).digest('hex')}`, summary, text };
+}
+
+/** Adds one summary into another (the operator's and the chart's, or many clusters'). */
+export function addSummaries(into: DiffSummary, more: DiffSummary): DiffSummary {
+  for (const bucket of ['added', 'changed', 'removed'] as const) {
+    for (const [kind, n] of Object.entries(more[bucket])) into[bucket][kind] = (into[bucket][kind] ?? 0) + n;
+  }
+  return into;
+}
+
+/** At most `maxBytes` of a diff, with a marker saying how much is left out. */
+export function bounded(text: string, maxBytes: number): { text: string; truncated: boolean } {
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= maxBytes) return { text, truncated: false };
+  const cut = Buffer.from(text)
+    .subarray(0, maxBytes)
+    .toString('utf8')
+    .replace(/[^\n]*$/, '');
+  return {
+    text: `${cut}... diff truncated: ${bytes - Buffer.byteLength(cut)} more bytes not shown (limit ${maxBytes})\n`,
+    truncated: true,
+  };
+}

@@ -1,0 +1,80 @@
+import { condition, patched } from '@temporalio/workflow';
+import { diffLines, shortDigest } from '../domain/diff.js';
+import { pinnedSource } from '../domain/source.js';
+import type { PhaseStatus } from '../domain/types.js';
+import { activitiesFor } from './activity-options.js';
+import { nowIso } from './clock.js';
+import type { RolloutRun } from './rollout-run.js';
+
+/** Waits for the phase's approval (unless auto) and for any pause to end. False when a stop came first. */
+export async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
+  const { status } = run;
+  // Rollouts recorded before gates showed diffs wait as they did; every rollout since binds approvals to a diff.
+  if (phase.approval === 'required' && patched('diff-at-gate')) {
+    if (!(await approvedDiff(run, phase))) return false;
+  } else if (phase.approval === 'required' && !phase.approvedBy) {
+    phase.state = 'awaiting-approval';
+    status.state = 'awaiting-approval';
+    status.reason = `phase "${phase.name}" awaits approval (rollout approve ${status.id} --phase ${phase.name})`;
+    run.publish();
+    await condition(() => phase.approvedBy !== undefined || run.stop !== undefined);
+  }
+  await condition(() => !status.paused || run.stop !== undefined);
+  if (run.stop) return false;
+  status.state = 'running';
+  status.reason = undefined;
+  run.publish();
+  return true;
+}
+
+/**
+ * The gate of a phase that needs approval: its diff is computed for people to review, the approval records
+ * the digest it approved, and right before the phase starts the diff is computed again. If it changed
+ * (someone changed a cluster by hand in between), the approval no longer holds and the gate waits again,
+ * saying why. An approval given early, before the phase's diff existed, binds to the pinned source and
+ * versions only, unless it named a digest. False when a stop came first.
+ */
+async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
+  const { status } = run;
+  let why = '';
+  for (;;) {
+    if (!phase.approvedBy) {
+      phase.diff = await diffOf(run, phase);
+      phase.state = 'awaiting-approval';
+      status.state = 'awaiting-approval';
+      status.reason = `${why}phase "${phase.name}" awaits approval (rollout approve ${status.id} --phase ${phase.name}); ${diffLines(phase.diff, 1).join('; ')}`;
+      run.publish();
+      await condition(() => phase.approvedBy !== undefined || run.stop !== undefined);
+      if (run.stop) return false;
+    }
+    const approved = phase.approvedBy;
+    if (!approved?.digest) {
+      phase.diff ??= await diffOf(run, phase);
+      return true;
+    }
+    const now = await diffOf(run, phase);
+    phase.diff = now;
+    if (now.digest === approved.digest) return true;
+    why = `the diff changed since ${approved.by} approved it (${shortDigest(approved.digest)} -> ${shortDigest(now.digest)}), so that approval no longer holds: `;
+    phase.approvedBy = undefined;
+    status.decisions.push({ kind: 'approval-void', by: 'rollout', at: nowIso(), phase: phase.name, comment: why });
+  }
+}
+
+/** The phase's diff, computed on a worker; digests and summaries only, so history stays small. */
+async function diffOf(run: RolloutRun, phase: PhaseStatus): Promise<NonNullable<PhaseStatus['diff']>> {
+  const { input, spec } = run;
+  const clusters = run.status.clusters.filter((c) => c.phase === phase.name);
+  const timeout = `${Math.max(300, clusters.length * 2)}s`;
+  const overlays = new Map(spec.clusters.map((c) => [c.name, c.values]));
+  const diff = await activitiesFor(timeout).diffClusters({
+    source: pinnedSource(input),
+    operator: spec.release.operator,
+    chart: spec.release.chart,
+    operatorVersion: input.operatorVersion,
+    chartVersion: input.chartVersion,
+    clusters: clusters.map((c) => ({ cluster: c.name, context: c.context, overlay: overlays.get(c.name) })),
+    timeout: spec.verify.timeout,
+  });
+  return { ...diff, at: nowIso() };
+}
