@@ -106,18 +106,20 @@ async function tools(dir: string, log: (l: string) => void): Promise<Tools> {
 
 async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-6000)));
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-6000)));
     child.on('error', reject);
     child.on('close', (code) =>
       code === 0
         ? resolvePromise(out)
         : reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')} failed (${code}): ${err}`)),
     );
-    child.stdin.end(input ?? '');
+    // A command that exits before reading its input must not take the lab down with EPIPE.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(input);
   });
 }
 
@@ -275,7 +277,10 @@ export async function labCommit(message: string, edit: (worktree: string) => voi
   return (await inTree(['rev-parse', 'HEAD'])).trim();
 }
 
-/** Creates the lab: clusters, stages, nodes, chart repository, agent, and the baseline release on each. */
+/**
+ * Creates the lab: clusters, stages, nodes, chart repository, agent, config repository, and the baseline
+ * release on each cluster. A lab that fails to come up is taken down again, so nothing is left running.
+ */
 export async function labUp(n: number, log: (l: string) => void = console.error): Promise<LabState> {
   const dir = labDir();
   const existing = readState(dir);
@@ -283,6 +288,15 @@ export async function labUp(n: number, log: (l: string) => void = console.error)
     log(`lab already up in ${dir} with ${existing.clusters.join(', ')}; 'lab down' first to recreate`);
     return existing;
   }
+  try {
+    return await createLab(dir, n, log);
+  } catch (err) {
+    await labDown(() => undefined).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function createLab(dir: string, n: number, log: (l: string) => void): Promise<LabState> {
   mkdirSync(dir, { recursive: true });
   const t = await tools(dir, log);
   const kubeconfig = join(dir, 'kubeconfig');

@@ -2,10 +2,10 @@
  * What a release would change on a cluster: the objects the chart renders with the cluster's pinned
  * values against the objects its current revision declares (`helm get manifest`), both normalised (one
  * object per key, keys sorted) so that only real changes show. Secrets' values are never shown: each key
- * reads `<redacted>`, or `<redacted: changed>` where the new value differs.
+ * reads `<redacted>`, or `<redacted, changed>` where the new value differs.
  */
 import { createHash } from 'node:crypto';
-import { createTwoFilesPatch } from 'diff';
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { DiffSummary } from '../domain/types.js';
 
@@ -51,7 +51,7 @@ function maskSecrets(current: Obj | undefined, desired: Obj | undefined): [Obj |
       copy[field] = Object.fromEntries(
         Object.keys(values).map((k) => [
           k,
-          o === desired && k in theirs && theirs[k] !== values[k] ? `${redacted.slice(0, -1)}: changed>` : redacted,
+          o === desired && k in theirs && theirs[k] !== values[k] ? '<redacted, changed>' : redacted,
         ]),
       );
     }
@@ -77,10 +77,10 @@ export function diffManifests(current: string, desired: string, namespace: strin
     const bucket = !old ? summary.added : !next ? summary.removed : summary.changed;
     bucket[kind] = (bucket[kind] ?? 0) + 1;
     sections.push(
-      createTwoFilesPatch(old ? key : '/dev/null', next ? key : '/dev/null', a, b, '', '', { context: 3 }).replace(
-        /^=+\n/,
-        '',
-      ),
+      createTwoFilesPatch(old ? key : '/dev/null', next ? key : '/dev/null', a, b, '', '', {
+        context: 3,
+        headerOptions: FILE_HEADERS_ONLY,
+      }),
     );
   }
   const text = sections.join('');

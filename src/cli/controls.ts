@@ -4,6 +4,7 @@ import type { RollbackScope, RolloutStatus } from '../domain/types.js';
 import * as rollout from '../workflows/api.js';
 import { Option, type Command } from 'commander';
 import { asOption, commentOption } from './options.js';
+import { diffLines } from '../domain/diff.js';
 import { actor, CliError, withClient } from './shared.js';
 import { action, outputOption, type Outcome } from './verb.js';
 
@@ -37,8 +38,29 @@ async function send<A extends object>(
 
 const who = (o: Common) => ({ by: actor(o.as), comment: o.comment });
 
-export const approveCommand = (id: string, o: Common & { phase: string }) =>
-  send(id, rollout.approveUpdate, { ...who(o), phase: o.phase }, () => `approved phase ${o.phase} of ${id}`);
+/**
+ * Approves a gate, bound to the diff the gate shows now: printed (summary and digest) and sent with the
+ * approval, so the rollout refuses it if the diff moved on and voids it if the diff changes before the
+ * phase starts. Without a diff yet (an early approval), it binds to the pinned source and versions.
+ */
+export async function approveCommand(id: string, o: Common & { phase: string }): Promise<Outcome> {
+  const diff = await withClient(async (client) => {
+    const status = await client.workflow
+      .getHandle(id)
+      .query(rollout.statusQuery)
+      .catch(() => undefined);
+    return status?.phases.find((p) => p.name === o.phase)?.diff;
+  });
+  const outcome = await send(id, rollout.approveUpdate, { ...who(o), phase: o.phase, digest: diff?.digest }, () =>
+    [
+      `approved phase ${o.phase} of ${id}`,
+      ...(diff
+        ? diffLines(diff).map((l) => `  ${l}`)
+        : ['  (no diff yet: the approval binds to the pinned source and versions)']),
+    ].join('\n'),
+  );
+  return { ...outcome, data: { ...(outcome.data as object), digest: diff?.digest } };
+}
 
 export const pauseCommand = (id: string, o: Common) =>
   send(id, rollout.pauseUpdate, who(o), () => `paused ${id}: clusters in flight finish, nothing new starts`);

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerControls } from './controls.js';
 import { registerDev } from './dev.js';
+import { registerDiff } from './diff.js';
 import { registerList } from './list.js';
 import { CliError, exitCodes } from './shared.js';
 import { registerStart } from './start.js';
@@ -30,6 +31,7 @@ for (const register of [
   registerStatus,
   registerWatch,
   registerControls,
+  registerDiff,
   registerList,
   registerDev,
 ]) {

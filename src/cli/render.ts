@@ -1,5 +1,6 @@
 import { table } from './table.js';
 import type { ActivityHeartbeat } from '../activities/contracts.js';
+import { diffLines } from '../domain/diff.js';
 import type { DisplayState } from '../domain/display.js';
 import type { ClusterStatus, RolloutStatus } from '../domain/types.js';
 import type { ClusterProgress } from '../workflows/api.js';
@@ -31,12 +32,17 @@ export function renderStatus({ status: s, shown, live }: FetchedStatus): string 
     const gate = p.approval === 'auto' ? 'auto' : p.approvedBy ? `approved by ${p.approvedBy.by}` : 'approval required';
     phases.push([p.name, p.state, gate, String(p.clusters.length)]);
   }
+  const diffs = s.phases.flatMap((p) =>
+    p.diff && (p.state === 'awaiting-approval' || p.name === s.currentPhase)
+      ? [`${p.name} ${diffLines(p.diff).join('\n  ')}`]
+      : [],
+  );
   const clusters = table(['cluster', 'phase', 'state', 'step', 'attempts', 'note']);
   for (const c of s.clusters) {
     const now = live.get(c.name);
     clusters.push([c.name, c.phase, c.state, now?.step ?? c.failedStep ?? '', String(c.attempts), note(c, now)]);
   }
-  const out = [...head, phases.toString(), clusters.toString()];
+  const out = [...head, phases.toString(), ...diffs, clusters.toString()];
   if (s.decisions.length > 0) {
     out.push('decisions:');
     for (const d of s.decisions.slice(-10)) {

@@ -1,3 +1,4 @@
+import { diffLines } from './diff.js';
 import { displayState } from './display.js';
 import type { RolloutStatus } from './types.js';
 
@@ -15,7 +16,15 @@ export function detailsMarkdown(status: RolloutStatus): string {
     '| phase | state | clusters |',
     '|---|---|---|',
     ...rows,
+    ...diffOfCurrent(status),
   ].join('\n');
+}
+
+/** The diff of the phase at its gate, in a few lines (digest and groups); nothing when there is none. */
+function diffOfCurrent(status: RolloutStatus): string[] {
+  const phase = status.phases.find((p) => p.name === status.currentPhase);
+  if (!phase?.diff) return [];
+  return ['', `**${phase.name}** ${diffLines(phase.diff, 3).join('  \n')}`];
 }
 
 /** Names and states for small phases, counts by state for large ones. */

@@ -3,6 +3,7 @@
  * rollouts, in one module. Clients import from here, never from the workflows' internals.
  */
 export type { rollout } from './rollout.js';
+export type { releaseDiff, ReleaseDiffInput } from './release-diff.js';
 export * from './definitions.js';
 export { lockWorkflowId } from './lock-id.js';
 export * from './search-attributes.js';

@@ -4,10 +4,21 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Actor } from '../domain/controls.js';
+import type { DiffInput } from '../activities/contracts.js';
 import type { ClusterSnapshot, RollbackScope, RolloutStatus, StepName } from '../domain/types.js';
 
 /** The rollout's whole status: phases, clusters, decisions, why it waits. Costs no history. */
 export const statusQuery = defineQuery<RolloutStatus>('status');
+
+/**
+ * What the rollout rolls, as `rollout diff` needs it to diff clusters from anywhere: the pinned source,
+ * both releases and versions, and every cluster with its kube context, overlay and phase. Names only.
+ */
+export interface RolloutRelease extends Omit<DiffInput, 'clusters' | 'timeout'> {
+  clusters: (DiffInput['clusters'][number] & { phase: string })[];
+  timeout: string;
+}
+export const releaseQuery = defineQuery<RolloutRelease>('release');
 
 /*
  * Every control below takes who acts (`by`, checked against the plan's approvers where they guard it) and

@@ -4,3 +4,4 @@ export { clusterRollout } from './cluster-rollout.js';
 export { clusterRollback } from './cluster-rollback.js';
 export { phaseBake } from './phase-bake.js';
 export { clusterLock } from './cluster-lock.js';
+export { releaseDiff } from './release-diff.js';

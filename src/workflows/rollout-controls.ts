@@ -10,12 +10,14 @@ import {
 } from '../domain/controls.js';
 import type { ClusterStatus, Decision, RollbackScope } from '../domain/types.js';
 import type { Actor } from '../domain/controls.js';
+import { pinnedSource } from '../domain/source.js';
 import { nowIso } from './clock.js';
 import {
   abortUpdate,
   acceptUpdate,
   approveUpdate,
   pauseUpdate,
+  releaseQuery,
   resumeUpdate,
   retryUpdate,
   rollbackUpdate,
@@ -46,6 +48,23 @@ export function installControls(run: RolloutRun): void {
   };
 
   setHandler(statusQuery, () => status);
+  setHandler(releaseQuery, () => {
+    const overlays = new Map(run.spec.clusters.map((c) => [c.name, c.values]));
+    return {
+      source: pinnedSource(run.input),
+      operator: run.spec.release.operator,
+      chart: run.spec.release.chart,
+      operatorVersion: run.input.operatorVersion,
+      chartVersion: run.input.chartVersion,
+      timeout: run.spec.verify.timeout,
+      clusters: status.clusters.map((c) => ({
+        cluster: c.name,
+        context: c.context,
+        overlay: overlays.get(c.name),
+        phase: c.phase,
+      })),
+    };
+  });
   setHandler(startedUpdate, async () => {
     await condition(() => status.locksHeldAt !== undefined || run.startFailure !== undefined);
     if (run.startFailure) {
