@@ -25,6 +25,8 @@ export function instantActivities(): Activities {
         groups: [{ digest: 'sha256:bench', clusters: clusters.map((c) => c.cluster), summary: emptyDiff() }],
       }),
     diffText: () => Promise.resolve([]),
+    readFleet: () => Promise.resolve([]),
+    resolveSource: () => Promise.reject(new Error('the benchmark fleet has no config repository')),
   };
 }
 

@@ -249,15 +249,17 @@ async function createConfigRepo(dir: string, chartRepoUrl: string): Promise<NonN
   );
   closeSync(out);
   daemon.unref();
+  // Served once the URL answers with this repository's commit: another daemon on the port would answer too.
+  const head = (await inTree(['rev-parse', 'HEAD'])).trim();
   const deadline = Date.now() + 30_000;
   for (;;) {
-    try {
-      await run(git, ['ls-remote', url, 'main'], process.env);
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`git daemon does not serve ${url}: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 200));
+    const served = await run(git, ['ls-remote', url, 'main'], process.env).catch((err: Error) => err.message);
+    if (served.startsWith(head)) break;
+    if (daemon.exitCode !== null || Date.now() > deadline) {
+      const log = readFileSync(join(dir, 'git-daemon.log'), 'utf8').trim().split('\n').slice(-3).join('; ');
+      throw new Error(`git daemon does not serve ${url} (is port ${gitPort()} taken? set LAB_GIT_PORT): ${log}`);
     }
+    await new Promise((r) => setTimeout(r, 200));
   }
   return { url, worktree, pid: daemon.pid };
 }

@@ -4,7 +4,14 @@
  * resolves those from its own environment. Every activity is idempotent: a retry after a crash finds the
  * work already done and says so (`changed: false`) instead of doing it twice.
  */
-import type { ClusterSnapshot, DiffGroup, PinnedSource, ReleaseDiff, ReleaseSnapshot } from '../domain/types.js';
+import type {
+  ClusterSnapshot,
+  DiffGroup,
+  FleetRow,
+  PinnedSource,
+  ReleaseDiff,
+  ReleaseSnapshot,
+} from '../domain/types.js';
 import type { CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
 
 /** Which cluster to act on: the plan's name for it and its kube context in the worker's kubeconfig. */
@@ -167,6 +174,17 @@ export interface ClusterDiffText extends DiffGroup {
   truncated: boolean;
 }
 
+/** Clusters whose releases and cache to read against what the config source wants (`rollout fleet`). */
+export interface FleetReadInput {
+  source: PinnedSource;
+  operator: ReleaseSpec;
+  chart: ReleaseSpec;
+  operatorVersion: string;
+  chartVersion: string;
+  /** Each cluster with its overlay and, when the plan has one, its cache check for the wanted version. */
+  clusters: (ClusterTarget & { overlay?: string; cacheCheck?: CacheSpec['check'] })[];
+}
+
 /** The rollout holding a cluster's lock. */
 export interface LockHolder {
   holder: string;
@@ -193,6 +211,10 @@ export interface Activities {
   diffClusters(input: DiffInput): Promise<ReleaseDiff>;
   /** The full diff text once per group of clusters, `maxBytes` in all (for `rollout diff`). */
   diffText(input: DiffInput & { maxBytes: number }): Promise<ClusterDiffText[]>;
+  /** What runs on each cluster against what the config source wants, with a verdict per cluster. */
+  readFleet(input: FleetReadInput): Promise<FleetRow[]>;
+  /** The commit a git source's ref names now. */
+  resolveSource(input: { url: string; ref: string; path: string; tokenEnv?: string }): Promise<PinnedSource>;
   /** Who holds a cluster's lock (undefined when nobody does), and whether that rollout is still running. */
   lockHolder(input: { lockWorkflowId: string }): Promise<LockHolder | undefined>;
 }

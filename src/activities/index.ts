@@ -6,6 +6,7 @@ import type { KubeFactory } from './kube.js';
 import type { SourceFiles } from './source.js';
 import { createLockActivities } from './locks.js';
 import { createDiffActivities } from './diff.js';
+import { createFleetActivities } from './fleet.js';
 import { createPreflightActivities } from './preflight.js';
 import { createReleaseActivities } from './releases.js';
 import { createSynchronizerActivities } from './synchronizer.js';
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createReleaseActivities(deps),
     ...createSynchronizerActivities(deps),
     ...createDiffActivities(deps),
+    ...createFleetActivities(deps),
     ...createCheckActivities(deps),
     ...createLockActivities(deps.temporal),
   };

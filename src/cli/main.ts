@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { registerControls } from './controls.js';
 import { registerDev } from './dev.js';
 import { registerDiff } from './diff.js';
+import { registerFleet } from './fleet.js';
 import { registerList } from './list.js';
 import { CliError, exitCodes } from './shared.js';
 import { registerStart } from './start.js';
@@ -32,6 +33,7 @@ for (const register of [
   registerWatch,
   registerControls,
   registerDiff,
+  registerFleet,
   registerList,
   registerDev,
 ]) {

@@ -241,3 +241,46 @@ export type RolloutResult = Pick<RolloutStatus, 'id' | 'state' | 'reason' | 'fin
 };
 
 export type { ClusterSpec };
+
+/**
+ * What `rollout fleet` concludes of one cluster, worst first: it does not answer; a release failed or is
+ * mid-operation; one is missing; it runs another version than the config source wants; other values; its
+ * cache is not ready for the wanted version; or it is in sync.
+ */
+export type FleetVerdict =
+  'unreachable' | 'failed' | 'pending' | 'missing' | 'version-drift' | 'values-drift' | 'cache-not-ready' | 'in-sync';
+
+/** One release on one cluster: what the config source wants against what Helm says runs. */
+export interface FleetRelease {
+  desiredVersion: string;
+  desiredValues: string;
+  /** Unset when the release is not installed. */
+  version?: string;
+  revision?: number;
+  status?: string;
+  valuesDigest?: string;
+  /** The rollout whose Helm revision this is (from the revision's description), when one made it. */
+  changedBy?: string;
+}
+
+/** One cluster of the fleet: both releases, its cache, and the verdict with the reasons for it. */
+export interface FleetRow {
+  cluster: string;
+  operator?: FleetRelease;
+  chart?: FleetRelease;
+  /** Whether the cache is ready for the wanted chart version (when the plan has a cache check). */
+  cache?: { ready: boolean; observed: string };
+  verdict: FleetVerdict;
+  /** Why the verdict is not in-sync, one reason each. */
+  reasons: string[];
+}
+
+/** The fleet at a glance, as `rollout fleet` prints it and a scheduled drift check records it. */
+export interface FleetReport {
+  plan: string;
+  /** The config source the desired state was read from. */
+  source: string;
+  at: string;
+  counts: Partial<Record<FleetVerdict, number>>;
+  rows: FleetRow[];
+}

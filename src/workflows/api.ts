@@ -4,6 +4,7 @@
  */
 export type { rollout } from './rollout.js';
 export type { releaseDiff, ReleaseDiffInput } from './release-diff.js';
+export type { fleetStatus, FleetInput } from './fleet-status.js';
 export * from './definitions.js';
 export { lockWorkflowId } from './lock-id.js';
 export * from './search-attributes.js';

@@ -5,3 +5,4 @@ export { clusterRollback } from './cluster-rollback.js';
 export { phaseBake } from './phase-bake.js';
 export { clusterLock } from './cluster-lock.js';
 export { releaseDiff } from './release-diff.js';
+export { fleetStatus } from './fleet-status.js';

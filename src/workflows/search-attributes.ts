@@ -10,6 +10,8 @@ export const ChartVersionKey = defineSearchAttributeKey('ChartVersion', SearchAt
 export const OperatorVersionKey = defineSearchAttributeKey('OperatorVersion', SearchAttributeType.KEYWORD);
 /** The pinned source: a git commit, or "local:" and a digest of the plan's files. */
 export const SourceCommitKey = defineSearchAttributeKey('SourceCommit', SearchAttributeType.KEYWORD);
+/** On fleet checks (`rollout fleet`, and its schedule): "in-sync" or "drift". */
+export const FleetVerdictKey = defineSearchAttributeKey('FleetVerdict', SearchAttributeType.KEYWORD);
 
 export const rolloutSearchAttributes = [
   RolloutPlanKey,
@@ -18,6 +20,7 @@ export const rolloutSearchAttributes = [
   ChartVersionKey,
   OperatorVersionKey,
   SourceCommitKey,
+  FleetVerdictKey,
 ] as const;
 
 /** The attributes' values for a rollout in a given state and phase: the one mapping the CLI and workflow share. */

@@ -52,6 +52,7 @@ async function stopWorker(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
 }
 
 const cli = (...args: string[]): Promise<CliRun> => rolloutCli(args, env);
+const client = (connection: Connection) => new Client({ connection });
 
 async function history(cluster: string, release = 'express'): Promise<HelmRelease[]> {
   const ns = release === 'express' ? 'express' : 'express-system';
@@ -123,6 +124,7 @@ async function watchUntilPause(id: string): Promise<CliRun> {
 beforeAll(async () => {
   process.env['LAB_DIR'] = mkdtempSync(join(tmpdir(), 'lab-e2e-'));
   process.env['LAB_REPO_PORT'] = String(await freePort());
+  process.env['LAB_GIT_PORT'] = String(await freePort());
   lab = await import('../../lab/lab.js');
   const state = await lab.labUp(3, () => undefined);
   kubeconfig = state.kubeconfig;
@@ -479,12 +481,50 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
       const gated = await watchUntilPause(id);
       expect(gated.stdout).toContain('phase "wave-1" awaits approval');
 
+      // The gate shows what the wave would change; `rollout diff` prints it, and previews a plan's cluster too.
+      const atGate = await statusJson(id);
+      expect(atGate.reason).toMatch(/diff \w{12}: \d distinct; lab-\d: .*Deployment changed/);
+      const shown = await cli('diff', id, '--cluster', 'lab-2');
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toMatch(/^== lab-2: .*Deployment changed.* \[\w{12}\]\n# operator express-operator\n/);
+      expect(shown.stdout).toContain('+++ Deployment express/fe');
+      expect(shown.stdout).toMatch(/^\+.*app\.kubernetes\.io\/version: 2\.2\.0$/m);
+      const preview = await cli('diff', planFile, '--cluster', 'lab-3');
+      expect(preview.code, preview.stderr).toBe(0);
+      expect(preview.stdout).toMatch(/^== lab-3: /);
+
       // Someone commits an edit to the base values while the rollout waits at the gate.
       const edited = await lab.labCommit('Base values: a change the canary never ran', (tree) =>
         appendFileSync(join(tree, 'overlays', 'base.yaml'), 'pinnedCheck: edited-after-start\n'),
       );
       expect(edited).not.toBe(pinned);
+      // ...and someone changes lab-2 by hand, with helm, after the diff was shown.
+      const lab2 = await current('lab-2');
+      execFileSync(helm, [
+        'upgrade',
+        'express',
+        'express',
+        '--repo',
+        state?.repoUrl ?? '',
+        '--version',
+        lab2?.chartVersion ?? '',
+        '-n',
+        'express',
+        '--reuse-values',
+        '--set',
+        'serviceName=fe3.fe.express',
+        '--kube-context',
+        'kwok-lab-2',
+        '--kubeconfig',
+        kubeconfig,
+      ]);
       expect((await cli('approve', id, '--phase', 'wave-1', '-m', 'canary healthy')).code).toBe(0);
+      const voided = await statusUntil(id, (s) => /no longer holds/.test(s.reason ?? ''), 60_000);
+      expect(voided.state).toBe('awaiting-approval');
+      expect(voided.reason).toMatch(/^the diff changed since e2e approved it \(\w{12} -> \w{12}\)/);
+      expect((await current('lab-3'))?.chartVersion, 'the wave did not start').not.toBe('2.2.0');
+      const again = await cli('approve', id, '--phase', 'wave-1', '-m', 'the hand change on lab-2 goes');
+      expect(again.code, again.stderr).toBe(0);
       expect((await watchUntilPause(id)).code).toBe(0);
 
       const status = await statusJson(id);
@@ -513,8 +553,59 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
           ),
         ) as Record<string, unknown>;
         expect(values, `${c} runs the pinned commit's values`).not.toHaveProperty('pinnedCheck');
+        expect(values.serviceName, `${c} runs the pinned serviceName, not the hand-set one`).toBe('express');
       }
       expect(readdirSync(sourceCache), 'the worker fetched the pinned commit, once').toEqual([pinned]);
+
+      // The fleet against the config repository as it is now: its base values moved on since the rollout.
+      const fleetPlan = join(planDir, 'fleet.yaml');
+      writeFileSync(fleetPlan, readFileSync(planFile, 'utf8').replace(/version: 2\.1\.0/, 'version: 2.2.0'));
+      const drifted = await cli('fleet', fleetPlan, '-o', 'json');
+      expect(drifted.code).toBe(1);
+      const report = JSON.parse(drifted.stdout) as {
+        counts: Record<string, number>;
+        rows: { verdict: string; reasons: string[] }[];
+      };
+      expect(report.counts).toEqual({ 'values-drift': 3 });
+      expect(report.rows[0]?.reasons[0]).toMatch(/^chart runs other values than the config source's/);
+      // Put the values back in the repository, change lab-3 by hand: only lab-3 drifts now.
+      await lab.labCommit('Base values: back as they were', (tree) => {
+        const base = join(tree, 'overlays', 'base.yaml');
+        writeFileSync(base, readFileSync(base, 'utf8').replace('pinnedCheck: edited-after-start\n', ''));
+      });
+      execFileSync(helm, [
+        'upgrade',
+        'express',
+        'express',
+        '--repo',
+        state?.repoUrl ?? '',
+        '--version',
+        '2.2.0',
+        '-n',
+        'express',
+        '--reuse-values',
+        '--set',
+        'frontend.replicas=3',
+        '--kube-context',
+        'kwok-lab-3',
+        '--kubeconfig',
+        kubeconfig,
+      ]);
+      const fleet = await cli('fleet', fleetPlan, '--schedule', '1h');
+      expect(fleet.code).toBe(1);
+      expect(fleet.stdout).toContain('fleet of plan lab: 1 values-drift, 2 in-sync');
+      expect(fleet.stdout).toMatch(/lab-1 .*2\.2\.0 rev \d+ deployed by e2e-git .* in-sync/);
+      expect(fleet.stdout).toMatch(/lab-3 .*2\.2\.0 rev \d+ deployed not by a rollout, values differ .* values-drift/);
+      expect(fleet.stdout).toContain('scheduled: fleet-lab checks every 1h');
+      const connection = await Connection.connect({ address: inject('temporalAddress') });
+      try {
+        const scheduled = client(connection).schedule.getHandle('fleet-lab');
+        const described = await scheduled.describe();
+        expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'fleetStatus' });
+        await scheduled.delete();
+      } finally {
+        await connection.close();
+      }
     } finally {
       await stopWorker();
       worker = startWorker();

@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../src/activities/contracts.js';
 import type { ClusterSnapshot, DiffGroup, DiffSummary } from '../../src/domain/types.js';
 import { createHash } from 'node:crypto';
+import { fleetVerdict } from '../../src/domain/fleet.js';
 
 /**
  * Test doubles for the activities: an in-memory fleet of clusters whose releases change only through
@@ -178,6 +179,23 @@ export class FakeFleet {
         }
         return Promise.resolve({ digest: digest(diffs.map((d) => d.digest).join()), groups: [...groups.values()] });
       },
+      readFleet: ({ clusters, chartVersion, operatorVersion }) =>
+        Promise.resolve(
+          clusters.map(({ cluster }) => {
+            const r = this.releases.get(cluster) ?? {};
+            const rel = (x: FakeRelease | undefined, want: string) => ({
+              desiredVersion: want,
+              desiredValues: 'sha256:fake',
+              version: x?.version,
+              revision: x?.revision,
+              status: x ? 'deployed' : undefined,
+              valuesDigest: 'sha256:fake',
+            });
+            const row = { cluster, operator: rel(r.operator, operatorVersion), chart: rel(r.chart, chartVersion) };
+            return { ...row, ...fleetVerdict(row) };
+          }),
+        ),
+      resolveSource: (s) => Promise.resolve({ kind: 'git' as const, ...s, commit: 'f'.repeat(40) }),
       diffText: ({ clusters, chartVersion }) =>
         Promise.resolve(
           clusters.map((c) => {

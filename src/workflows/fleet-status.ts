@@ -1,0 +1,64 @@
+import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import type { FleetReadInput } from '../activities/contracts.js';
+import { fleetCounts, fleetMarkdown } from '../domain/fleet.js';
+import { describeSource } from '../domain/source.js';
+import type { FleetReport, FleetRow, PinnedSource } from '../domain/types.js';
+import type { CacheSpec, SourceSpec } from '../plan/schema.js';
+import { renderCacheCheck, renderTemplate } from '../plan/template.js';
+import { activitiesFor, quick } from './activity-options.js';
+import { nowIso } from './clock.js';
+import { FleetVerdictKey, RolloutPlanKey } from './search-attributes.js';
+
+/** What `rollout fleet` reads: a plan's clusters and releases, and where their desired state comes from. */
+export interface FleetInput extends Omit<FleetReadInput, 'source' | 'clusters'> {
+  plan: string;
+  /** A pinned source (what `rollout fleet` resolved just now), or a git source to resolve on each run. */
+  source: PinnedSource | { kind: 'git-ref'; git: SourceSpec['git'] };
+  clusters: Omit<FleetReadInput['clusters'][number], 'cacheCheck'>[];
+  cache?: CacheSpec;
+  /** The synchronizer's cache key template, for cache checks that name {{cacheKey}}. */
+  cacheKey?: string;
+}
+
+/** Clusters per activity, and activities in flight at once: bounded, whatever the fleet's size. */
+const batchSize = 25;
+const batchesAtOnce = 4;
+
+/**
+ * The fleet at a glance: every cluster's releases and cache against what the config source wants, read on
+ * workers a batch at a time, with a verdict per cluster. Its outcome is in the Web UI without running a
+ * command: current details (counts, clusters not in sync) and the FleetVerdict search attribute
+ * ("in-sync" or "drift"), which is how a Temporal Schedule of it makes drift visible.
+ */
+export async function fleetStatus(input: FleetInput): Promise<FleetReport> {
+  const source = input.source.kind === 'git-ref' ? await quick.resolveSource(input.source.git) : input.source;
+  const clusters = input.clusters.map((c) => {
+    const vars = { cluster: c.cluster, version: input.chartVersion };
+    const cacheKey = input.cacheKey ? renderTemplate(input.cacheKey, vars) : '';
+    return { ...c, cacheCheck: input.cache ? renderCacheCheck(input.cache.check, { ...vars, cacheKey }) : undefined };
+  });
+  const batches: (typeof clusters)[] = [];
+  for (let i = 0; i < clusters.length; i += batchSize) batches.push(clusters.slice(i, i + batchSize));
+  const rows: FleetRow[][] = new Array<FleetRow[]>(batches.length);
+  let next = 0;
+  const lane = async () => {
+    for (let b = next++; b < batches.length; b = next++) {
+      rows[b] = await activitiesFor('5m').readFleet({ ...input, source, clusters: batches[b] ?? [] });
+    }
+  };
+  await Promise.all(Array.from({ length: batchesAtOnce }, lane));
+  const all = rows.flat();
+  const report: FleetReport = {
+    plan: input.plan,
+    source: describeSource(source),
+    at: nowIso(),
+    counts: fleetCounts(all),
+    rows: all,
+  };
+  setCurrentDetails(fleetMarkdown(report));
+  upsertSearchAttributes([
+    { key: RolloutPlanKey, value: input.plan },
+    { key: FleetVerdictKey, value: all.every((r) => r.verdict === 'in-sync') ? 'in-sync' : 'drift' },
+  ]);
+  return report;
+}
