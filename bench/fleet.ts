@@ -19,10 +19,15 @@ export function instantActivities(): Activities {
     verifyWorkloads: () => Promise.resolve({ checked: [] }),
     rollbackRelease: ({ to }) => Promise.resolve({ changed: true, revision: to?.revision ?? null }),
     lockHolder: () => Promise.resolve(undefined),
+    // Two groups, as a fleet with two kinds of overlay has; the digests are as long as real ones.
     diffClusters: ({ clusters }) =>
       Promise.resolve({
-        digest: 'sha256:bench',
-        groups: [{ digest: 'sha256:bench', clusters: clusters.map((c) => c.cluster), summary: emptyDiff() }],
+        digest: `sha256:${'d'.repeat(64)}`,
+        groups: [0, 1].map((g) => ({
+          digest: `sha256:${String(g).repeat(64)}`,
+          clusters: clusters.filter((_, i) => i % 2 === g).map((c) => c.cluster),
+          summary: emptyDiff(),
+        })),
       }),
     diffText: () => Promise.resolve([]),
     readFleet: () => Promise.resolve([]),
@@ -32,8 +37,10 @@ export function instantActivities(): Activities {
 
 const emptyDiff = () => ({ added: {}, changed: { Deployment: 1 }, removed: {} });
 
-/** A rollout of the given phases (cluster names, maxParallel), every step enabled, auto-approved. */
-export function benchInput(phases: { name: string; clusters: string[]; maxParallel?: number }[]): RolloutInput {
+/** A rollout of the given phases (cluster names, maxParallel, approval: auto unless said), every step enabled. */
+export function benchInput(
+  phases: { name: string; clusters: string[]; maxParallel?: number; approval?: 'auto' | 'required' }[],
+): RolloutInput {
   const plan = RolloutPlan.parse({
     apiVersion: 'phased-rollout.dev/v1alpha1',
     kind: 'RolloutPlan',
@@ -55,8 +62,15 @@ export function benchInput(phases: { name: string; clusters: string[]; maxParall
         },
       },
       clusters: phases.flatMap((p) => p.clusters.map((name) => ({ name, context: `ctx-${name}` }))),
-      phases: phases.map((p) => ({ ...p, approval: 'auto' })),
+      phases: phases.map((p) => ({ ...p, approval: p.approval ?? 'auto' })),
     },
   });
-  return { plan, baseDir: '/bench', chartVersion: '3.0.0', operatorVersion: '1.5.0', startedBy: 'bench' };
+  return {
+    plan,
+    baseDir: '/bench',
+    source: { kind: 'git', url: 'https://git.example/config.git', ref: 'main', commit: 'b'.repeat(40), path: '.' },
+    chartVersion: '3.0.0',
+    operatorVersion: '1.5.0',
+    startedBy: 'bench',
+  };
 }
