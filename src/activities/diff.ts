@@ -7,9 +7,9 @@ import type { ReleaseSpec } from '../plan/schema.js';
 import { chartAt } from './charts.js';
 import { beat, clusterStep, stepDeadline } from './context.js';
 import type { ClusterDiffText, DiffInput } from './contracts.js';
-import { mergeValues, valuesDigest, type HelmClient } from './helm.js';
+import type { HelmClient } from './helm.js';
 import { addSummaries, bounded, diffManifests } from './manifest-diff.js';
-import { readValues } from './releases.js';
+import { pinnedValues } from './releases.js';
 import type { SourceFiles } from './source.js';
 
 /** At most this many clusters are read and rendered at once. */
@@ -48,9 +48,8 @@ export function createDiffActivities(deps: { helm: HelmClient; files: SourceFile
       // One render per release and distinct set of values, however many clusters share it.
       const renders = new Map<string, Promise<string>>();
       const desired = async (i: 0 | 1, release: ReleaseSpec, overlay: string | undefined) => {
-        const refs = [...release.values, ...(overlay ? [overlay] : [])];
-        const paths = await Promise.all(refs.map((f) => files.path(input.source, f)));
-        const key = `${i}|${valuesDigest(mergeValues(await Promise.all(paths.map(readValues))))}`;
+        const { paths, digest } = await pinnedValues(files, input.source, release, overlay);
+        const key = `${i}|${digest}`;
         if (!renders.has(key)) {
           renders.set(
             key,

@@ -5,10 +5,10 @@ import { fieldAt } from './checks.js';
 import { beat } from './context.js';
 import type { FleetReadInput } from './contracts.js';
 import { isNetworkError, Unreachable } from './errors.js';
-import { mergeValues, valuesDigest, type HelmClient } from './helm.js';
+import type { HelmClient } from './helm.js';
 import { classify } from './kube-errors.js';
 import type { KubeFactory } from './kube.js';
-import { readValues } from './releases.js';
+import { pinnedValues } from './releases.js';
 import type { SourceFiles } from './source.js';
 
 /** Clusters read at once within one batch; the workflow runs a few batches side by side. */
@@ -27,11 +27,8 @@ function madeBy(description: string | undefined): string | undefined {
 export function createFleetActivities(deps: { helm: HelmClient; kube: KubeFactory; files: SourceFiles }) {
   const { helm, files } = deps;
 
-  async function desiredValues(input: FleetReadInput, release: ReleaseSpec, overlay?: string): Promise<string> {
-    const refs = [...release.values, ...(overlay ? [overlay] : [])];
-    const paths = await Promise.all(refs.map((f) => files.path(input.source, f)));
-    return valuesDigest(mergeValues(await Promise.all(paths.map(readValues))));
-  }
+  const desiredValues = async (input: FleetReadInput, release: ReleaseSpec, overlay?: string) =>
+    (await pinnedValues(files, input.source, release, overlay)).digest;
 
   async function release(context: string, spec: ReleaseSpec, version: string, desired: string): Promise<FleetRelease> {
     const now = await helm.latest(context, spec.releaseName, spec.namespace);

@@ -4,7 +4,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import type { ClusterSnapshot, ReleaseSnapshot } from '../domain/types.js';
+import type { ClusterSnapshot, PinnedSource, ReleaseSnapshot } from '../domain/types.js';
+import type { ReleaseSpec } from '../plan/schema.js';
 import { durationMs } from '../plan/duration.js';
 import { isLocalChart } from '../plan/resolve.js';
 import type {
@@ -139,10 +140,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
 
   async function upgrade(input: UpgradeReleaseInput): Promise<UpgradeReleaseResult> {
     const { release, context, source } = input;
-    const refs = [...release.values, ...(input.overlay ? [input.overlay] : [])];
-    const files = await Promise.all(refs.map((f) => deps.files.path(source, f)));
-    const values = mergeValues(await Promise.all(files.map(readValues)));
-    const digest = valuesDigest(values);
+    const { paths: files, digest } = await pinnedValues(deps.files, source, release, input.overlay);
     const chartRef = isLocalChart(release.chart) ? await deps.files.path(source, release.chart) : release.chart;
     if (isLocalChart(release.chart)) await requireLocalVersion(chartRef, input.version);
 
@@ -222,6 +220,22 @@ export function createReleaseActivities(deps: ReleaseDeps) {
 
 function sameVersion(a: string, b: string): boolean {
   return a.replace(/^v/, '') === b.replace(/^v/, '');
+}
+
+/**
+ * A release's values for one cluster from the pinned source: the files (base values, then the overlay)
+ * as paths on this machine, and the digest of their merge, which is what Helm's user-supplied values of a
+ * revision made from them digest to.
+ */
+export async function pinnedValues(
+  files: SourceFiles,
+  source: PinnedSource,
+  release: Pick<ReleaseSpec, 'values'>,
+  overlay?: string,
+): Promise<{ paths: string[]; digest: string }> {
+  const refs = [...release.values, ...(overlay ? [overlay] : [])];
+  const paths = await Promise.all(refs.map((f) => files.path(source, f)));
+  return { paths, digest: valuesDigest(mergeValues(await Promise.all(paths.map(readValues)))) };
 }
 
 export async function readValues(file: string): Promise<unknown> {

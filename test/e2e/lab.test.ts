@@ -59,6 +59,23 @@ async function history(cluster: string, release = 'express'): Promise<HelmReleas
   return new HelmClient(helm, kubeconfig).history(`kwok-${cluster}`, release, ns);
 }
 
+/** Someone upgrades a cluster's chart by hand with helm, keeping its values but one: outside any rollout. */
+function handUpgrade(cluster: string, version: string, set: string): void {
+  const repo = lab.readState()?.repoUrl ?? '';
+  execFileSync(
+    helm,
+    ['upgrade', 'express', 'express', '--repo', repo, '--version', version, '-n', 'express'].concat([
+      '--reuse-values',
+      '--set',
+      set,
+      '--kube-context',
+      `kwok-${cluster}`,
+      '--kubeconfig',
+      kubeconfig,
+    ]),
+  );
+}
+
 async function current(cluster: string, release = 'express'): Promise<HelmRelease | undefined> {
   return (await history(cluster, release)).pop();
 }
@@ -500,24 +517,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
       expect(edited).not.toBe(pinned);
       // ...and someone changes lab-2 by hand, with helm, after the diff was shown.
       const lab2 = await current('lab-2');
-      execFileSync(helm, [
-        'upgrade',
-        'express',
-        'express',
-        '--repo',
-        state?.repoUrl ?? '',
-        '--version',
-        lab2?.chartVersion ?? '',
-        '-n',
-        'express',
-        '--reuse-values',
-        '--set',
-        'serviceName=fe3.fe.express',
-        '--kube-context',
-        'kwok-lab-2',
-        '--kubeconfig',
-        kubeconfig,
-      ]);
+      handUpgrade('lab-2', lab2?.chartVersion ?? '', 'serviceName=fe3.fe.express');
       expect((await cli('approve', id, '--phase', 'wave-1', '-m', 'canary healthy')).code).toBe(0);
       const voided = await statusUntil(id, (s) => /no longer holds/.test(s.reason ?? ''), 60_000);
       expect(voided.state).toBe('awaiting-approval');
@@ -573,24 +573,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
         const base = join(tree, 'overlays', 'base.yaml');
         writeFileSync(base, readFileSync(base, 'utf8').replace('pinnedCheck: edited-after-start\n', ''));
       });
-      execFileSync(helm, [
-        'upgrade',
-        'express',
-        'express',
-        '--repo',
-        state?.repoUrl ?? '',
-        '--version',
-        '2.2.0',
-        '-n',
-        'express',
-        '--reuse-values',
-        '--set',
-        'frontend.replicas=3',
-        '--kube-context',
-        'kwok-lab-3',
-        '--kubeconfig',
-        kubeconfig,
-      ]);
+      handUpgrade('lab-3', '2.2.0', 'frontend.replicas=3');
       const fleet = await cli('fleet', fleetPlan, '--schedule', '1h');
       expect(fleet.code).toBe(1);
       expect(fleet.stdout).toContain('fleet of plan lab: 1 values-drift, 2 in-sync');
