@@ -11,6 +11,7 @@ import { table } from '../src/cli/table.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { temporalConfig, workflowUiLink } from '../src/common/temporal-config.js';
+import { diffLines } from '../src/domain/diff.js';
 import { describeSource } from '../src/domain/source.js';
 import { finalStates, type RolloutStatus } from '../src/domain/types.js';
 import { loadPlanFile } from '../src/cli/shared.js';
@@ -79,10 +80,13 @@ async function main(): Promise<number> {
     if (finalStates.includes(status.state)) break;
     const gate = status.phases.find((p) => p.state === 'awaiting-approval');
     if (gate && !gate.approvedBy && !opts.interactive) {
-      say(`phase "${gate.name}" awaits approval; the demo approves it itself as "demo-bot"`);
+      say(`phase "${gate.name}" awaits approval; what it would change:`);
+      for (const line of gate.diff ? diffLines(gate.diff) : []) say(`  ${line}`);
+      say(`(full diff: rollout diff ${id} --phase ${gate.name})`);
+      say(`the demo approves it itself as "demo-bot", bound to that diff's digest`);
       say(`(with --interactive it would wait for: rollout approve ${id} --phase ${gate.name})`);
       await handle.executeUpdate(approveUpdate, {
-        args: [{ phase: gate.name, by: 'demo-bot', comment: 'approved by the demo' }],
+        args: [{ phase: gate.name, by: 'demo-bot', comment: 'approved by the demo', digest: gate.diff?.digest }],
       });
     }
     await new Promise((r) => setTimeout(r, 1000));
