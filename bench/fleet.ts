@@ -32,6 +32,7 @@ export function instantActivities(): Activities {
     diffText: () => Promise.resolve([]),
     readFleet: () => Promise.resolve([]),
     resolveSource: () => Promise.reject(new Error('the benchmark fleet has no config repository')),
+    deliverNotification: () => Promise.resolve({ status: 204 }),
   };
 }
 

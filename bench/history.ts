@@ -43,7 +43,10 @@ const handle = await client.workflow.start(rollout, { taskQueue: 'bench', workfl
 const approved = new Set<string>();
 let result;
 for (;;) {
-  const done = await Promise.race([handle.result(), new Promise<undefined>((r) => setTimeout(() => r(undefined), 500))]);
+  const done = await Promise.race([
+    handle.result(),
+    new Promise<undefined>((r) => setTimeout(() => r(undefined), 500)),
+  ]);
   if (done) {
     result = done;
     break;

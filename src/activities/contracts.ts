@@ -12,7 +12,8 @@ import type {
   ReleaseDiff,
   ReleaseSnapshot,
 } from '../domain/types.js';
-import type { CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
+import type { RolloutEvent } from '../domain/notifications.js';
+import type { CacheSpec, NotificationSink, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
 
 /** Which cluster to act on: the plan's name for it and its kube context in the worker's kubeconfig. */
 export interface ClusterTarget {
@@ -215,6 +216,8 @@ export interface Activities {
   readFleet(input: FleetReadInput): Promise<FleetRow[]>;
   /** The commit a git source's ref names now. */
   resolveSource(input: { url: string; ref: string; path: string; tokenEnv?: string }): Promise<PinnedSource>;
+  /** Posts one event to one notification sink (its URL read on the worker). */
+  deliverNotification(input: { sink: NotificationSink; event: RolloutEvent }): Promise<{ status: number }>;
   /** Who holds a cluster's lock (undefined when nobody does), and whether that rollout is still running. */
   lockHolder(input: { lockWorkflowId: string }): Promise<LockHolder | undefined>;
 }

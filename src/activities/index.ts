@@ -7,6 +7,7 @@ import type { SourceFiles } from './source.js';
 import { createLockActivities } from './locks.js';
 import { createDiffActivities } from './diff.js';
 import { createFleetActivities } from './fleet.js';
+import { createNotificationActivities } from './notify.js';
 import { createPreflightActivities } from './preflight.js';
 import { createReleaseActivities } from './releases.js';
 import { createSynchronizerActivities } from './synchronizer.js';
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createSynchronizerActivities(deps),
     ...createDiffActivities(deps),
     ...createFleetActivities(deps),
+    ...createNotificationActivities(),
     ...createCheckActivities(deps),
     ...createLockActivities(deps.temporal),
   };

@@ -38,6 +38,8 @@ export const FailureType = {
   SourceFile: 'SourceFile',
   /** A local file's content is not what the rollout was started with (its digest changed). */
   SourceChanged: 'SourceChanged',
+  /** A notification sink has no URL on the worker, or refused an event for good (a 4xx other than 408/429). */
+  NotificationSink: 'NotificationSink',
   /** A release to roll back no longer exists. */
   ReleaseMissing: 'ReleaseMissing',
   /**

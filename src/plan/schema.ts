@@ -3,6 +3,7 @@
  * schemas/ is generated from here. Unknown keys are errors everywhere, so a typo never passes silently.
  */
 import { z } from 'zod';
+import { notificationEvents } from '../domain/notification-events.js';
 import { parseDuration } from './duration.js';
 
 const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -181,6 +182,30 @@ export const SourceSpec = z.strictObject({
   }),
 });
 
+/** What a notification is about; each sink subscribes to some. */
+export const NotificationEvent = z.enum(notificationEvents);
+
+export const NotificationSink = z.strictObject({
+  name: Name,
+  /** webhook: CloudEvents 1.0 structured JSON; slack: a Slack incoming webhook's {text}. */
+  type: z.enum(['webhook', 'slack']),
+  /**
+   * Where the worker finds the URL: an environment variable or a file on the worker. The URL is a secret
+   * (it carries its token), so the plan names where it is, never the URL itself.
+   */
+  urlFrom: z
+    .strictObject({
+      env: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+        .optional(),
+      file: z.string().min(1).optional(),
+    })
+    .refine((u) => (u.env === undefined) !== (u.file === undefined), { message: 'set exactly one of env or file' }),
+  /** The events this sink hears. Default: approval-needed, failures, and how the rollout finished. */
+  events: z.array(NotificationEvent).min(1).optional(),
+});
+
 export const RolloutPlan = z.strictObject({
   apiVersion: z.literal('phased-rollout.dev/v1alpha1'),
   kind: z.literal('RolloutPlan'),
@@ -197,6 +222,8 @@ export const RolloutPlan = z.strictObject({
     onFailure: FailurePolicy.prefault({}),
     /** When set, only these people may approve or decide. */
     approvers: z.array(z.string().min(1)).optional(),
+    /** Who hears what: sinks delivered to by the worker, at least once, never holding the rollout back. */
+    notifications: z.strictObject({ sinks: z.array(NotificationSink).min(1) }).optional(),
   }),
 });
 
@@ -210,3 +237,4 @@ export type VerifySpec = z.infer<typeof VerifySpec>;
 export type SynchronizerSpec = z.infer<typeof SynchronizerSpec>;
 export type FailurePolicy = z.infer<typeof FailurePolicy>;
 export type SourceSpec = z.infer<typeof SourceSpec>;
+export type NotificationSink = z.infer<typeof NotificationSink>;

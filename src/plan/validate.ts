@@ -20,6 +20,13 @@ export function semanticIssues(plan: RolloutPlan): PlanIssue[] {
   duplicates(phases.map((p) => p.name)).forEach((i) =>
     issues.push({ path: `spec.phases[${i}].name`, message: `duplicate phase name "${phases[i]?.name}"` }),
   );
+  const sinks = plan.spec.notifications?.sinks ?? [];
+  duplicates(sinks.map((s) => s.name)).forEach((i) =>
+    issues.push({
+      path: `spec.notifications.sinks[${i}].name`,
+      message: `duplicate sink name "${sinks[i]?.name}"`,
+    }),
+  );
 
   const known = new Set(clusters.map((c) => c.name));
   const owner = new Map<string, string>();

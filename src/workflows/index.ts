@@ -6,3 +6,4 @@ export { phaseBake } from './phase-bake.js';
 export { clusterLock } from './cluster-lock.js';
 export { releaseDiff } from './release-diff.js';
 export { fleetStatus } from './fleet-status.js';
+export { notification } from './notification.js';

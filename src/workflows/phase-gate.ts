@@ -44,6 +44,7 @@ async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolea
       status.state = 'awaiting-approval';
       status.reason = `${why}phase "${phase.name}" awaits approval (rollout approve ${status.id} --phase ${phase.name}); ${diffLines(phase.diff, 1).join('; ')}`;
       run.publish();
+      run.notify({ type: 'approval-needed', phase: phase.name, summary: status.reason, diff: phase.diff });
       await condition(() => phase.approvedBy !== undefined || run.stop !== undefined);
       if (run.stop) return false;
     }

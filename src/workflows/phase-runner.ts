@@ -28,6 +28,7 @@ export async function runPhase(run: RolloutRun, phase: PhaseStatus): Promise<Pha
   }
   phase.state = 'succeeded';
   phase.finishedAt = nowIso();
+  run.notify({ type: 'phase-done', phase: phase.name, summary: `phase "${phase.name}" succeeded` });
   return 'done';
 }
 
@@ -48,6 +49,7 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
         status.state = 'awaiting-decision';
         status.reason = `waiting for a decision (retry, skip, rollback or abort): ${failed}`;
         run.publish();
+        run.notify({ type: 'waiting-for-decision', phase: phase.name, summary: status.reason });
       }
     } else if (status.state === 'awaiting-decision') {
       status.state = 'running';
@@ -98,6 +100,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
       const details = failureDetails<ClusterFailureDetails>(err);
       Object.assign(c, { state: 'failed', error: rootMessage(err), failedStep: details?.failedStep });
       c.snapshot ??= details?.snapshot;
+      run.notify({ type: 'cluster-failed', cluster: c.name, phase: c.phase, summary: `${c.name}: ${c.error}` });
     }
   });
 }
@@ -151,6 +154,7 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
   const c = status.clusters.find((x) => x.name === failed?.cluster);
   if (!c) throw result as Error; // not a bake verdict: fail the rollout with the child's own failure
   Object.assign(c, { state: 'failed', failedStep: 'verify', error: rootMessage(result), finishedAt: nowIso() });
+  run.notify({ type: 'cluster-failed', cluster: c.name, phase: c.phase, summary: `${c.name}: ${c.error}` });
   run.changed();
   run.publish();
   return true;

@@ -45,6 +45,7 @@ export async function restoreClusters(
     status.state = 'awaiting-decision';
     status.reason = `rollback could not finish on ${stuck.map((c) => `${c.name} (${c.error ?? 'failed'})`).join('; ')}; decide for each: rollout retry ${status.id} --cluster NAME (roll it back again) or rollout accept ${status.id} --cluster NAME -m WHY (leave it as it is)`;
     run.publish();
+    run.notify({ type: 'waiting-for-decision', summary: status.reason });
     await run.nextChange(false);
   }
   const touched = new Set(status.clusters.filter((c) => rollbackStates.includes(c.state)).map((c) => c.phase));

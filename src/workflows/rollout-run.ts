@@ -1,4 +1,14 @@
-import { CancellationScope, condition, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  ParentClosePolicy,
+  setCurrentDetails,
+  startChild,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { rolloutEvent } from '../domain/notifications.js';
+import { defaultNotificationEvents } from '../domain/notification-events.js';
+import { notification } from './notification.js';
 import { displayState } from '../domain/display.js';
 import { initialStatus } from '../domain/progress.js';
 import { detailsMarkdown } from '../domain/summary.js';
@@ -30,6 +40,8 @@ export class RolloutRun {
   private bakes = 0;
   private readonly inFlight = new Map<string, CancellationScope>();
   private published?: string;
+  private notified = 0;
+  private readonly notifying: Promise<void>[] = [];
 
   constructor(
     readonly input: RolloutInput,
@@ -89,6 +101,33 @@ export class RolloutRun {
   /** A workflow ID for the phase's next bake, unique within the rollout. */
   nextBakeId(phase: string): string {
     return `${this.status.id}:bake:${phase}:${++this.bakes}`;
+  }
+
+  /**
+   * Tells the sinks subscribed to this kind of event, without waiting for delivery: a child workflow per
+   * event, its ID derived from the event, abandoned when the rollout closes. Nothing when no sink listens.
+   */
+  notify(e: Parameters<typeof rolloutEvent>[3]): void {
+    const sinks = (this.spec.notifications?.sinks ?? []).filter((s) =>
+      (s.events ?? defaultNotificationEvents).includes(e.type),
+    );
+    if (sinks.length === 0) return;
+    const event = rolloutEvent(this.status, ++this.notified, nowIso(), e);
+    this.notifying.push(
+      startChild(notification, {
+        workflowId: `${this.status.id}:notify:${this.notified}`,
+        args: [{ sinks, event }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      }).then(
+        () => undefined,
+        () => undefined, // already started by an earlier run of this task: delivered by that one
+      ),
+    );
+  }
+
+  /** Waits until every notification's delivery has started (not finished): before the rollout closes. */
+  async notificationsStarted(): Promise<void> {
+    await Promise.all(this.notifying);
   }
 
   /** Upserts the search attributes when they change (one history event each time) and the UI details always. */

@@ -1,7 +1,7 @@
 import { allHandlersFinished, condition, workflowInfo } from '@temporalio/workflow';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
 import { pinnedSource } from '../domain/source.js';
-import type { RolloutInput, RolloutResult } from '../domain/types.js';
+import type { RolloutInput, RolloutResult, RolloutState } from '../domain/types.js';
 import { activitiesFor } from './activity-options.js';
 import { nowIso } from './clock.js';
 import { acquireLocks } from './cluster-locks.js';
@@ -34,6 +34,8 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     status.finishedAt = nowIso();
     run.startFailure = { type: failureType(err), message: status.reason };
     run.publish();
+    run.notify({ type: 'failed', summary: status.reason });
+    await run.notificationsStarted();
     await condition(allHandlersFinished);
     throw err;
   }
@@ -56,6 +58,12 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   }
   status.finishedAt = nowIso();
   run.publish();
+  // restoreClusters set the end state; TypeScript still sees the 'running' assigned above.
+  const end = status.state as RolloutState;
+  if (end === 'succeeded' || end === 'rolled-back' || end === 'aborted' || end === 'failed') {
+    run.notify({ type: end, summary: status.reason ?? `rollout ${end}` });
+  }
+  await run.notificationsStarted();
   await condition(allHandlersFinished);
   return {
     id: status.id,

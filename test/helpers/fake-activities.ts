@@ -195,6 +195,8 @@ export class FakeFleet {
             return { ...row, ...fleetVerdict(row) };
           }),
         ),
+      // Tests that notify pass the real delivery activity, posting to a receiver on loopback.
+      deliverNotification: () => Promise.reject(new Error('the fake fleet delivers no notifications')),
       resolveSource: (s) => Promise.resolve({ kind: 'git' as const, ...s, commit: 'f'.repeat(40) }),
       diffText: ({ clusters, chartVersion }) =>
         Promise.resolve(

@@ -120,6 +120,18 @@ describe('invalid plans: every problem, with its path and position', () => {
       /^spec\.source\.git\.path$/,
     ],
     [
+      'notification sink with its URL in the plan',
+      'onFailure:',
+      'notifications:\n    sinks: [{ name: ops, type: webhook, urlFrom: { url: "https://hooks.example/T0KEN" } }]\n  onFailure:',
+      /^spec\.notifications\.sinks\[0\]\.urlFrom/,
+    ],
+    [
+      'unknown notification event',
+      'onFailure:',
+      'notifications:\n    sinks: [{ name: ops, type: slack, urlFrom: { env: OPS }, events: [deployed] }]\n  onFailure:',
+      /^spec\.notifications\.sinks\[0\]\.events\[0\]$/,
+    ],
+    [
       'token variable that is not a variable name',
       'spec:\n',
       'spec:\n  source:\n    git: { url: "https://git.example/config.git", tokenEnv: "$TOKEN" }\n',

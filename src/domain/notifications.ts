@@ -1,0 +1,44 @@
+import { diffLines } from './diff.js';
+import type { NotificationEvent } from './notification-events.js';
+import type { ReleaseDiff, RolloutStatus } from './types.js';
+
+/** One thing that happened, as every sink receives it. `id` is stable: a redelivery carries the same one. */
+export interface RolloutEvent {
+  /** `<rollout ID>/<n>`: the rollout's n-th notification; receivers drop duplicates by it. */
+  id: string;
+  type: NotificationEvent;
+  rollout: string;
+  plan: string;
+  chartVersion: string;
+  operatorVersion: string;
+  at: string;
+  /** The phase or cluster it is about, if any. */
+  phase?: string;
+  cluster?: string;
+  /** One line for people. */
+  summary: string;
+  /** For approval-needed: the phase's diff, in a few lines, with its digest. */
+  diff?: string[];
+}
+
+/** Builds an event of the rollout's; `n` is its ordinal among the rollout's notifications. */
+export function rolloutEvent(
+  status: RolloutStatus,
+  n: number,
+  at: string,
+  e: { type: NotificationEvent; summary: string; phase?: string; cluster?: string; diff?: ReleaseDiff },
+): RolloutEvent {
+  return {
+    id: `${status.id}/${n}`,
+    type: e.type,
+    rollout: status.id,
+    plan: status.plan,
+    chartVersion: status.chartVersion,
+    operatorVersion: status.operatorVersion,
+    at,
+    ...(e.phase ? { phase: e.phase } : {}),
+    ...(e.cluster ? { cluster: e.cluster } : {}),
+    summary: e.summary,
+    ...(e.diff ? { diff: diffLines(e.diff) } : {}),
+  };
+}
