@@ -86,6 +86,14 @@ export const retryCommand = (id: string, o: Common & { cluster: string }) =>
 export const acceptCommand = (id: string, o: Common & { cluster: string }) =>
   send(id, rollout.acceptUpdate, { ...who(o), cluster: o.cluster }, () => `accepted ${o.cluster} as it is in ${id}`);
 
+export const overrideWindowCommand = (id: string, o: Common & { window: string }) =>
+  send(
+    id,
+    rollout.overrideWindowUpdate,
+    { ...who(o), window: o.window },
+    () => `set window ${o.window} aside for ${id}: its clusters start as if it did not exist`,
+  );
+
 export const skipCommand = (id: string, o: Common & { cluster: string }) =>
   send(id, rollout.skipUpdate, { ...who(o), cluster: o.cluster }, () => `skipped ${o.cluster} in ${id}`);
 
@@ -133,4 +141,8 @@ export function registerControls(program: Command): void {
     acceptCommand,
   );
   onCluster('skip', 'leave a failed cluster and go on', 'failed cluster to leave as it is', skipCommand);
+  control('override-window', 'set a deploy window aside for this rollout (say why with -m); it is recorded')
+    .requiredOption('--window <name>', "the plan's window to set aside")
+    .addOption(commentOption())
+    .action(action(overrideWindowCommand));
 }

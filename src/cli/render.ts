@@ -61,6 +61,7 @@ function note(c: ClusterStatus, now: LiveCluster | undefined): string {
   }
   if (now?.retrying) return `retrying (attempt ${now.retrying.attempt}): ${now.retrying.error}`;
   if (c.error) return c.error;
+  if (c.waitingFor) return c.waitingFor;
   const parts: string[] = [];
   if (c.resumedSteps?.length) parts.push(`resumed after an interruption: ${c.resumedSteps.join(', ')}`);
   if (c.skippedSteps?.length) parts.push(`found already in place: ${c.skippedSteps.join(', ')}`);

@@ -116,3 +116,22 @@ export function refuseAccept(status: RolloutStatus, approvers: Approvers, req: A
     (req.comment?.trim() ? undefined : 'say why the cluster may stay as it is (-m TEXT)')
   );
 }
+
+/** Override sets a deploy window of the plan aside for this rollout; an approver, with a reason. */
+export function refuseOverrideWindow(
+  status: RolloutStatus,
+  approvers: Approvers,
+  windows: readonly string[],
+  req: Actor & { window: string },
+) {
+  return (
+    finished(status) ??
+    stopping(status) ??
+    allowed(req.by, approvers) ??
+    (windows.includes(req.window)
+      ? undefined
+      : `unknown window "${req.window}"; the plan's windows: ${windows.join(', ') || 'none'}`) ??
+    (status.windowOverrides?.includes(req.window) ? `window "${req.window}" is already set aside` : undefined) ??
+    (req.comment?.trim() ? undefined : 'say why the window may be set aside (-m TEXT)')
+  );
+}

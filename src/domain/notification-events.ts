@@ -4,6 +4,7 @@ export const notificationEvents = [
   'phase-done',
   'cluster-failed',
   'waiting-for-decision',
+  'waiting-for-window',
   'rolled-back',
   'aborted',
   'failed',

@@ -54,11 +54,16 @@ export function tallyPhase(status: RolloutStatus, phase: PhaseStatus): PhaseTall
  * Clusters of the phase to start now: none while paused or stopping, else pending ones in plan order
  * up to maxParallel in flight. A phase over its failure budget starts nothing more.
  */
-export function clustersToStart(status: RolloutStatus, phase: PhaseStatus): ClusterStatus[] {
+export function clustersToStart(
+  status: RolloutStatus,
+  phase: PhaseStatus,
+  /** Whether a pending cluster may start now (its deploy windows); those that may not stay pending. */
+  mayStart: (c: ClusterStatus) => boolean = () => true,
+): ClusterStatus[] {
   if (status.paused || status.state !== 'running') return [];
   const tally = tallyPhase(status, phase);
   if (tally.outcome === 'over-budget') return [];
-  return tally.pending.slice(0, Math.max(0, phase.maxParallel - tally.running));
+  return tally.pending.filter(mayStart).slice(0, Math.max(0, phase.maxParallel - tally.running));
 }
 
 /**

@@ -130,6 +130,8 @@ export interface ClusterStatus {
   skippedSteps?: StepName[];
   /** Steps this rollout had done in an attempt cut short (e.g. a worker crash), found done when resumed. */
   resumedSteps?: StepName[];
+  /** Set while a deploy window keeps the cluster from starting: which, and when it opens. */
+  waitingFor?: string;
   /** Attempts at rolling this cluster back, and why the latest one failed. */
   rollbackAttempts?: number;
   rollbackError?: string;
@@ -190,7 +192,9 @@ export type DecisionKind =
   | 'skip'
   | 'accept'
   /** Recorded by the rollout itself: an approval stopped holding because the diff it approved changed. */
-  | 'approval-void';
+  | 'approval-void'
+  /** An approver set a deploy window aside for this rollout. */
+  | 'override-window';
 
 /** Every control a person applied, with who, when and why. */
 export interface Decision {
@@ -203,6 +207,8 @@ export interface Decision {
   scope?: RollbackScope;
   /** For an approval: the digest of the diff approved. */
   digest?: string;
+  /** For a window override: the window set aside. */
+  window?: string;
 }
 
 /** What a rollback restores: the phase in progress, or everything rolled so far. */
@@ -233,6 +239,8 @@ export interface RolloutStatus {
   source?: string;
   /** The commit of a git source, or "local:" and the start of the local files' digest. */
   sourceRevision?: string;
+  /** Deploy windows an approver set aside for this rollout (recorded as decisions too). */
+  windowOverrides?: string[];
 }
 
 /** What the rollout workflow returns when it ends. */

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { notificationEvents } from '../domain/notification-events.js';
 import { parseDuration } from './duration.js';
+import { cronProblem, timeZoneProblem } from './cron.js';
 
 const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // SemVer 2.0.0, as Helm requires of chart versions (https://semver.org).
@@ -206,6 +207,30 @@ export const NotificationSink = z.strictObject({
   events: z.array(NotificationEvent).min(1).optional(),
 });
 
+/**
+ * A deploy window (as Argo CD's sync windows): `allow` windows are when clusters may start, `deny` windows
+ * when they may not; deny wins over allow, and without windows a cluster may always start.
+ */
+export const DeployWindow = z.strictObject({
+  name: Name,
+  kind: z.enum(['allow', 'deny']),
+  /** When each occurrence opens: a cron expression (5 fields, or 6 with seconds first), in `timeZone`. */
+  schedule: z
+    .string()
+    .refine((s) => cronProblem(s) === undefined, { message: 'must be a cron expression such as "0 8 * * 1-5"' }),
+  /** How long each occurrence stays open. */
+  duration: Duration,
+  /** IANA time zone the schedule is read in, e.g. Europe/Paris. Default UTC. */
+  timeZone: z
+    .string()
+    .default('UTC')
+    .refine((z) => timeZoneProblem(z) === undefined, { message: 'must be an IANA time zone such as Europe/Paris' }),
+  /** What it applies to: these phases, these clusters, or clusters with these labels. Default every cluster. */
+  phases: z.array(Name).optional(),
+  clusters: z.array(Name).optional(),
+  selector: z.strictObject({ matchLabels: Labels }).optional(),
+});
+
 export const RolloutPlan = z.strictObject({
   apiVersion: z.literal('phased-rollout.dev/v1alpha1'),
   kind: z.literal('RolloutPlan'),
@@ -222,6 +247,8 @@ export const RolloutPlan = z.strictObject({
     onFailure: FailurePolicy.prefault({}),
     /** When set, only these people may approve or decide. */
     approvers: z.array(z.string().min(1)).optional(),
+    /** When clusters may start (allow) or may not (deny). */
+    windows: z.array(DeployWindow).optional(),
     /** Who hears what: sinks delivered to by the worker, at least once, never holding the rollout back. */
     notifications: z.strictObject({ sinks: z.array(NotificationSink).min(1) }).optional(),
   }),
@@ -237,4 +264,5 @@ export type VerifySpec = z.infer<typeof VerifySpec>;
 export type SynchronizerSpec = z.infer<typeof SynchronizerSpec>;
 export type FailurePolicy = z.infer<typeof FailurePolicy>;
 export type SourceSpec = z.infer<typeof SourceSpec>;
+export type DeployWindow = z.infer<typeof DeployWindow>;
 export type NotificationSink = z.infer<typeof NotificationSink>;

@@ -1,5 +1,6 @@
 import type { PlanIssue } from './errors.js';
 import { jobTemplateProblem } from './job-template.js';
+import { windowVerdict } from '../domain/windows.js';
 import { phaseClusters } from './resolve.js';
 import type { RolloutPlan } from './schema.js';
 
@@ -20,6 +21,27 @@ export function semanticIssues(plan: RolloutPlan): PlanIssue[] {
   duplicates(phases.map((p) => p.name)).forEach((i) =>
     issues.push({ path: `spec.phases[${i}].name`, message: `duplicate phase name "${phases[i]?.name}"` }),
   );
+  const windows = plan.spec.windows ?? [];
+  duplicates(windows.map((w) => w.name)).forEach((i) =>
+    issues.push({ path: `spec.windows[${i}].name`, message: `duplicate window name "${windows[i]?.name}"` }),
+  );
+  // A phase whose clusters can never start is a plan that cannot finish: say so now, not in a year.
+  if (windows.length > 0) {
+    const now = Date.now();
+    phases.forEach((phase, pi) => {
+      const stuck = phaseClusters(phase, clusters).find((name) => {
+        const c = clusters.find((x) => x.name === name);
+        const v = c ? windowVerdict(windows, c, phase.name, now) : undefined;
+        return v?.open === false && v.opensAt === undefined;
+      });
+      if (stuck) {
+        issues.push({
+          path: `spec.phases[${pi}]`,
+          message: `cluster "${stuck}" can never start: its deploy windows do not open within a year`,
+        });
+      }
+    });
+  }
   const sinks = plan.spec.notifications?.sinks ?? [];
   duplicates(sinks.map((s) => s.name)).forEach((i) =>
     issues.push({

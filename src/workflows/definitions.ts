@@ -51,6 +51,12 @@ export const skipUpdate = defineUpdate<RolloutStatus, [Actor & { cluster: string
 /** Accepts a cluster whose rollback could not finish as it is, so the rollout can end. Approvers, with a comment. */
 export const acceptUpdate = defineUpdate<RolloutStatus, [Actor & { cluster: string }]>('accept');
 
+/**
+ * Sets a deploy window aside for this rollout: its clusters start as if the window did not exist.
+ * Approvers only, with a reason; recorded as a decision.
+ */
+export const overrideWindowUpdate = defineUpdate<RolloutStatus, [Actor & { window: string }]>('override-window');
+
 /** What `rollout start` learns once the rollout has passed its preflight and holds every cluster's lock. */
 export interface StartedResult {
   clusters: number;

@@ -4,6 +4,7 @@ import { pinnedSource } from '../domain/source.js';
 import type { ClusterStatus, PhaseStatus } from '../domain/types.js';
 import { durationMs } from '../plan/duration.js';
 import { nowIso, nowMs } from './clock.js';
+import { earliest, windowWaits } from './windows.js';
 import { clusterRollout, type ClusterFailureDetails } from './cluster-rollout.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { phaseBake, type BakeFailureDetails } from './phase-bake.js';
@@ -57,8 +58,9 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
       run.publish();
     }
     if (tally.outcome === 'succeeded') return 'done';
-    clustersToStart(status, phase).forEach((c) => launch(run, c));
-    await run.nextChange();
+    const waits = windowWaits(run, phase);
+    clustersToStart(status, phase, (c) => !waits.has(c.name)).forEach((c) => launch(run, c));
+    await run.nextChange(true, waits.size > 0 ? earliest(waits) - nowMs() : undefined);
   }
 }
 

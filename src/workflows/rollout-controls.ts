@@ -4,6 +4,7 @@ import {
   refuseAccept,
   refuseApprove,
   refuseClusterDecision,
+  refuseOverrideWindow,
   refusePause,
   refuseResume,
   refuseRollback,
@@ -16,6 +17,7 @@ import {
   abortUpdate,
   acceptUpdate,
   approveUpdate,
+  overrideWindowUpdate,
   pauseUpdate,
   releaseQuery,
   resumeUpdate,
@@ -92,6 +94,24 @@ export function installControls(run: RolloutRun): void {
     },
     {
       validator: (req: Actor & { phase: string; digest?: string }) => reject(refuseApprove(status, approvers, req)),
+    },
+  );
+  setHandler(
+    overrideWindowUpdate,
+    (req) => {
+      status.windowOverrides = [...(status.windowOverrides ?? []), req.window];
+      return record({ kind: 'override-window', by: req.by, comment: req.comment, window: req.window });
+    },
+    {
+      validator: (req: Actor & { window: string }) =>
+        reject(
+          refuseOverrideWindow(
+            status,
+            approvers,
+            (run.spec.windows ?? []).map((w) => w.name),
+            req,
+          ),
+        ),
     },
   );
   setHandler(

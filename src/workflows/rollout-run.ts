@@ -59,10 +59,15 @@ export class RolloutRun {
     this.changes++;
   }
 
-  /** Waits for the next change, or (unless `stopToo` is false) for a stop request. */
-  async nextChange(stopToo = true): Promise<void> {
+  /**
+   * Waits for the next change, or (unless `stopToo` is false) for a stop request, or at most `timeoutMs`
+   * (a durable timer: a deploy window's opening).
+   */
+  async nextChange(stopToo = true, timeoutMs?: number): Promise<void> {
     const seen = this.changes;
-    await condition(() => this.changes !== seen || (stopToo && this.stop !== undefined));
+    const changed = () => this.changes !== seen || (stopToo && this.stop !== undefined);
+    if (timeoutMs === undefined) await condition(changed);
+    else await condition(changed, Math.max(1, timeoutMs));
   }
 
   requestStop(stop: StopRequest): void {

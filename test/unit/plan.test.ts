@@ -132,6 +132,24 @@ describe('invalid plans: every problem, with its path and position', () => {
       /^spec\.notifications\.sinks\[0\]\.events\[0\]$/,
     ],
     [
+      'deploy window with a bad cron expression',
+      'onFailure:',
+      'windows: [{ name: w, kind: allow, schedule: "every day at 8", duration: 1h }]\n  onFailure:',
+      /^spec\.windows\[0\]\.schedule$/,
+    ],
+    [
+      'deploy window in an unknown time zone',
+      'onFailure:',
+      'windows: [{ name: w, kind: allow, schedule: "0 8 * * *", duration: 1h, timeZone: Europe/Atlantis }]\n  onFailure:',
+      /^spec\.windows\[0\]\.timeZone$/,
+    ],
+    [
+      'deploy windows that never let a cluster start',
+      'onFailure:',
+      'windows: [{ name: never, kind: deny, schedule: "* * * * *", duration: 5m, phases: [wave-1] }]\n  onFailure:',
+      /^spec\.phases\[1\]$/,
+    ],
+    [
       'token variable that is not a variable name',
       'spec:\n',
       'spec:\n  source:\n    git: { url: "https://git.example/config.git", tokenEnv: "$TOKEN" }\n',

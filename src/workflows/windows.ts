@@ -1,0 +1,43 @@
+import { waitingLine, windowVerdict } from '../domain/windows.js';
+import type { PhaseStatus } from '../domain/types.js';
+import { nowMs } from './clock.js';
+import type { RolloutRun } from './rollout-run.js';
+
+/**
+ * The phase's pending clusters that a deploy window keeps from starting now, with when each may start;
+ * each says so in its status. Nothing without windows.
+ */
+export function windowWaits(run: RolloutRun, phase: PhaseStatus): Map<string, number> {
+  const windows = run.spec.windows ?? [];
+  const waits = new Map<string, number>();
+  if (windows.length === 0) return waits;
+  const specs = new Map(run.spec.clusters.map((c) => [c.name, c]));
+  const now = nowMs();
+  const lines: string[] = [];
+  for (const c of run.status.clusters.filter((x) => x.phase === phase.name && x.state === 'pending')) {
+    const spec = specs.get(c.name) ?? { name: c.name, labels: {} };
+    const v = windowVerdict(windows, spec, phase.name, now, run.status.windowOverrides);
+    if (v.open) {
+      c.waitingFor = undefined;
+      continue;
+    }
+    c.waitingFor = waitingLine(v, windows);
+    lines.push(c.waitingFor);
+    // A window that never opens again was refused at validation; should one appear, look again in a day.
+    waits.set(c.name, v.opensAt ?? now + 86_400_000);
+  }
+  const line = lines[0];
+  if (line && run.status.reason !== line && run.status.state === 'running') {
+    run.status.reason = line;
+    run.publish();
+    run.notify({ type: 'waiting-for-window', phase: phase.name, summary: line });
+  } else if (!line && run.status.reason?.startsWith('waiting for window')) {
+    run.status.reason = undefined;
+  }
+  return waits;
+}
+
+/** When the first of the waiting clusters may start. */
+export function earliest(waits: Map<string, number>): number {
+  return Math.min(...waits.values());
+}
