@@ -3,7 +3,7 @@
  * timer (not polling) and saying why; an approver's override sets a window aside, recorded.
  */
 import { randomBytes } from 'node:crypto';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { overrideWindowUpdate, statusQuery } from '../../src/workflows/definitions.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
