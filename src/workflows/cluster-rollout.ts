@@ -13,7 +13,7 @@ import type { ClusterSnapshot, PinnedSource, StepName } from '../domain/types.js
 import type { CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
 import { renderCacheCheck, renderTemplate } from '../plan/template.js';
 import { activitiesFor } from './activity-options.js';
-import { progressQuery, snapshotSignal, type ClusterProgress } from './definitions.js';
+import { handlerDescriptions, progressQuery, snapshotSignal, type ClusterProgress } from './definitions.js';
 import { rootMessage } from './failures.js';
 
 export interface ClusterRolloutInput extends ClusterTarget {
@@ -57,7 +57,7 @@ export interface ClusterFailureDetails {
  */
 export async function clusterRollout(input: ClusterRolloutInput): Promise<ClusterRolloutResult> {
   const progress: ClusterProgress = { cluster: input.cluster, done: [], skipped: [], resumed: [] };
-  setHandler(progressQuery, () => progress);
+  setHandler(progressQuery, () => progress, { description: handlerDescriptions.progress });
   const target: ClusterTarget = { cluster: input.cluster, context: input.context };
   const vars = { cluster: input.cluster, version: input.chartVersion };
   let snapshot = input.snapshot;

@@ -82,3 +82,31 @@ export const progressQuery = defineQuery<ClusterProgress>('progress');
 
 /** Sent by a cluster's workflow to its rollout as soon as it has recorded where the cluster stood. */
 export const snapshotSignal = defineSignal<[{ cluster: string; snapshot: ClusterSnapshot }]>('snapshot');
+
+/**
+ * What each query, signal and update is for, as the Temporal Web UI shows it (its "Send an Update" and
+ * query dialogs), with the JSON a person types there.
+ */
+export const handlerDescriptions = {
+  status: "The rollout's status: phases, clusters, decisions, what it waits for. No arguments.",
+  release: 'What the rollout rolls (source, releases, versions, clusters), as `rollout diff` reads it. No arguments.',
+  progress: "A cluster workflow's current step and the steps done, found in place or resumed. No arguments.",
+  snapshot: 'Sent by a cluster workflow with where its releases stood before the rollout changed them. Not for people.',
+  started:
+    'Returns once the rollout passed its preflight and holds its clusters; fails with the reason it was refused. No arguments.',
+  approve:
+    'Approve a phase gate (approvers only), bound to the diff the gate shows: {"phase": "wave-1", "by": "your name", "comment": "why"}.',
+  pause: 'Start no new cluster or phase; clusters in flight finish: {"by": "your name", "comment": "why"}.',
+  resume: 'End a pause (approvers only): {"by": "your name", "comment": "why"}.',
+  abort:
+    'Stop: cancel clusters in flight and restore half-done ones; finished ones stay: {"by": "your name", "reason": "why"}.',
+  rollback:
+    'Roll back the phase in progress or everything so far, newest first (approvers only): {"by": "your name", "scope": "phase"} or "all".',
+  retry:
+    'Run a failed cluster again, or roll back again one whose rollback failed (approvers only): {"by": "your name", "cluster": "name"}.',
+  skip: 'Leave a failed cluster as it is and go on (approvers only): {"by": "your name", "cluster": "name"}.',
+  accept:
+    'Leave a cluster whose rollback failed as it is (approvers only): {"by": "your name", "cluster": "name", "comment": "why"}.',
+  'override-window':
+    'Set a deploy window aside for this rollout (approvers only): {"by": "your name", "window": "name", "comment": "why"}.',
+} as const;

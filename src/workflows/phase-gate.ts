@@ -37,14 +37,18 @@ export async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean
 async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
   const { status } = run;
   let why = '';
+  // After a voided approval the diff just computed is the one to show: the status says why at once.
+  let fresh = false;
   for (;;) {
     if (!phase.approvedBy) {
-      phase.diff = await diffOf(run, phase);
+      const diff = fresh && phase.diff ? phase.diff : await diffOf(run, phase);
+      phase.diff = diff;
+      fresh = false;
       phase.state = 'awaiting-approval';
       status.state = 'awaiting-approval';
-      status.reason = `${why}phase "${phase.name}" awaits approval (rollout approve ${status.id} --phase ${phase.name}); ${diffLines(phase.diff, 1).join('; ')}`;
+      status.reason = `${why}phase "${phase.name}" awaits approval (rollout approve ${status.id} --phase ${phase.name}); ${diffLines(diff, 1).join('; ')}`;
       run.publish();
-      run.notify({ type: 'approval-needed', phase: phase.name, summary: status.reason, diff: phase.diff });
+      run.notify({ type: 'approval-needed', phase: phase.name, summary: status.reason, diff });
       await condition(() => phase.approvedBy !== undefined || run.stop !== undefined);
       if (run.stop) return false;
     }
@@ -59,6 +63,7 @@ async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolea
     why = `the diff changed since ${approved.by} approved it (${shortDigest(approved.digest)} -> ${shortDigest(now.digest)}), so that approval no longer holds: `;
     phase.approvedBy = undefined;
     status.decisions.push({ kind: 'approval-void', by: 'rollout', at: nowIso(), phase: phase.name, comment: why });
+    fresh = true;
   }
 }
 

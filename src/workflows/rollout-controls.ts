@@ -18,6 +18,7 @@ import {
   acceptUpdate,
   approveUpdate,
   overrideWindowUpdate,
+  handlerDescriptions,
   pauseUpdate,
   releaseQuery,
   resumeUpdate,
@@ -49,39 +50,51 @@ export function installControls(run: RolloutRun): void {
     return status;
   };
 
-  setHandler(statusQuery, () => status);
-  setHandler(releaseQuery, () => {
-    const overlays = new Map(run.spec.clusters.map((c) => [c.name, c.values]));
-    return {
-      source: pinnedSource(run.input),
-      operator: run.spec.release.operator,
-      chart: run.spec.release.chart,
-      operatorVersion: run.input.operatorVersion,
-      chartVersion: run.input.chartVersion,
-      timeout: run.spec.verify.timeout,
-      clusters: status.clusters.map((c) => ({
-        cluster: c.name,
-        context: c.context,
-        overlay: overlays.get(c.name),
-        phase: c.phase,
-      })),
-    };
-  });
-  setHandler(startedUpdate, async () => {
-    await condition(() => status.locksHeldAt !== undefined || run.startFailure !== undefined);
-    if (run.startFailure) {
-      throw ApplicationFailure.create({
-        type: run.startFailure.type,
-        message: run.startFailure.message,
-        nonRetryable: true,
-      });
-    }
-    return { clusters: status.clusters.length, state: status.state };
-  });
-  setHandler(snapshotSignal, ({ cluster, snapshot }) => {
-    const c = status.clusters.find((x) => x.name === cluster);
-    if (c && !c.snapshot) c.snapshot = snapshot;
-  });
+  setHandler(statusQuery, () => status, { description: handlerDescriptions.status });
+  setHandler(
+    releaseQuery,
+    () => {
+      const overlays = new Map(run.spec.clusters.map((c) => [c.name, c.values]));
+      return {
+        source: pinnedSource(run.input),
+        operator: run.spec.release.operator,
+        chart: run.spec.release.chart,
+        operatorVersion: run.input.operatorVersion,
+        chartVersion: run.input.chartVersion,
+        timeout: run.spec.verify.timeout,
+        clusters: status.clusters.map((c) => ({
+          cluster: c.name,
+          context: c.context,
+          overlay: overlays.get(c.name),
+          phase: c.phase,
+        })),
+      };
+    },
+    { description: handlerDescriptions.release },
+  );
+  setHandler(
+    startedUpdate,
+    async () => {
+      await condition(() => status.locksHeldAt !== undefined || run.startFailure !== undefined);
+      if (run.startFailure) {
+        throw ApplicationFailure.create({
+          type: run.startFailure.type,
+          message: run.startFailure.message,
+          nonRetryable: true,
+        });
+      }
+      return { clusters: status.clusters.length, state: status.state };
+    },
+    { description: handlerDescriptions.started },
+  );
+  setHandler(
+    snapshotSignal,
+    ({ cluster, snapshot }) => {
+      const c = status.clusters.find((x) => x.name === cluster);
+      if (c && !c.snapshot) c.snapshot = snapshot;
+    },
+    { description: handlerDescriptions.snapshot },
+  );
 
   setHandler(
     approveUpdate,
@@ -94,6 +107,7 @@ export function installControls(run: RolloutRun): void {
     },
     {
       validator: (req: Actor & { phase: string; digest?: string }) => reject(refuseApprove(status, approvers, req)),
+      description: handlerDescriptions.approve,
     },
   );
   setHandler(
@@ -112,6 +126,7 @@ export function installControls(run: RolloutRun): void {
             req,
           ),
         ),
+      description: handlerDescriptions['override-window'],
     },
   );
   setHandler(
@@ -120,7 +135,7 @@ export function installControls(run: RolloutRun): void {
       status.paused = true;
       return record({ kind: 'pause', by: req.by, comment: req.comment });
     },
-    { validator: (req: Actor) => reject(refusePause(status, req)) },
+    { validator: (req: Actor) => reject(refusePause(status, req)), description: handlerDescriptions.pause },
   );
   setHandler(
     resumeUpdate,
@@ -128,7 +143,10 @@ export function installControls(run: RolloutRun): void {
       status.paused = false;
       return record({ kind: 'resume', by: req.by, comment: req.comment });
     },
-    { validator: (req: Actor) => reject(refuseResume(status, approvers, req)) },
+    {
+      validator: (req: Actor) => reject(refuseResume(status, approvers, req)),
+      description: handlerDescriptions.resume,
+    },
   );
   setHandler(
     abortUpdate,
@@ -136,7 +154,10 @@ export function installControls(run: RolloutRun): void {
       run.requestStop({ kind: 'abort', reason: `aborted by ${req.by}: ${req.reason}` });
       return record({ kind: 'abort', by: req.by, comment: req.reason });
     },
-    { validator: (req: Actor & { reason: string }) => reject(refuseAbort(status, req)) },
+    {
+      validator: (req: Actor & { reason: string }) => reject(refuseAbort(status, req)),
+      description: handlerDescriptions.abort,
+    },
   );
   setHandler(
     rollbackUpdate,
@@ -144,7 +165,10 @@ export function installControls(run: RolloutRun): void {
       run.requestStop({ kind: 'rollback', scope: req.scope, reason: `rollback (${req.scope}) requested by ${req.by}` });
       return record({ kind: 'rollback', by: req.by, comment: req.comment, scope: req.scope });
     },
-    { validator: (req: Actor & { scope: RollbackScope }) => reject(refuseRollback(status, approvers, req)) },
+    {
+      validator: (req: Actor & { scope: RollbackScope }) => reject(refuseRollback(status, approvers, req)),
+      description: handlerDescriptions.rollback,
+    },
   );
   /** A decision on one cluster: `decide` changes it, `refuse` is the validator's reason to say no. */
   const onCluster = (
@@ -160,7 +184,10 @@ export function installControls(run: RolloutRun): void {
         if (c) decide(c);
         return record({ kind, by: req.by, comment: req.comment, cluster: req.cluster });
       },
-      { validator: (req: Actor & { cluster: string }) => reject(refuse(status, approvers, req)) },
+      {
+        validator: (req: Actor & { cluster: string }) => reject(refuse(status, approvers, req)),
+        description: handlerDescriptions[kind],
+      },
     );
   // While restoring, a retry rolls the cluster back again; otherwise it runs the cluster's rollout again.
   onCluster(

@@ -43,6 +43,34 @@ describe('approval gates bound to the diff', () => {
     expect(gated.reason).toContain(`${c2}, ${c3}: 1 Deployment changed`);
     expect(fleet.callsFor(c2), 'a diff reads a cluster, never changes it').toEqual([]);
 
+    // What the Web UI's update and query dialogs show: every handler says what it is for and what to send.
+    const meta = await handle.query<{
+      definition: {
+        updateDefinitions: { name: string; description?: string }[];
+        queryDefinitions: { name: string; description?: string }[];
+      };
+    }>('__temporal_workflow_metadata');
+    const updates = Object.fromEntries(meta.definition.updateDefinitions.map((d) => [d.name, d.description]));
+    expect(Object.keys(updates).sort()).toEqual(
+      [
+        'abort',
+        'accept',
+        'approve',
+        'override-window',
+        'pause',
+        'resume',
+        'retry',
+        'rollback',
+        'skip',
+        'started',
+      ].sort(),
+    );
+    expect(Object.values(updates).every((d) => (d ?? '').length > 20)).toBe(true);
+    expect(updates['approve']).toContain('{"phase": "wave-1", "by": "your name"');
+    expect(meta.definition.queryDefinitions.find((q) => q.name === 'status')?.description).toMatch(
+      /^The rollout's status/,
+    );
+
     // A digest other than the gate's is refused at once: the approver reviewed something else.
     const stale = await handle
       .executeUpdate(approveUpdate, { args: [{ phase: 'wave', by: 'alice', digest: 'sha256:feedface' }] })
