@@ -44,6 +44,7 @@ const who = (o: Common) => ({ by: actor(o.as), comment: o.comment });
  * phase starts. Without a diff yet (an early approval), it binds to the pinned source and versions.
  */
 export async function approveCommand(id: string, o: Common & { phase: string }): Promise<Outcome> {
+  const actorArgs = who(o); // who acts is a usage question, answered before Temporal is asked anything
   const diff = await withClient(async (client) => {
     const status = await client.workflow
       .getHandle(id)
@@ -51,7 +52,7 @@ export async function approveCommand(id: string, o: Common & { phase: string }):
       .catch(() => undefined);
     return status?.phases.find((p) => p.name === o.phase)?.diff;
   });
-  const outcome = await send(id, rollout.approveUpdate, { ...who(o), phase: o.phase, digest: diff?.digest }, () =>
+  const outcome = await send(id, rollout.approveUpdate, { ...actorArgs, phase: o.phase, digest: diff?.digest }, () =>
     [
       `approved phase ${o.phase} of ${id}`,
       ...(diff

@@ -503,7 +503,10 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
       expect(atGate.reason).toMatch(/diff \w{12}: \d distinct; lab-\d: .*Deployment changed/);
       const shown = await cli('diff', id, '--cluster', 'lab-2');
       expect(shown.code, shown.stderr).toBe(0);
-      expect(shown.stdout).toMatch(/^== lab-2: .*Deployment changed.* \[\w{12}\]\n# operator express-operator\n/);
+      expect(shown.stdout).toMatch(
+        /^== lab-2: .*Deployment changed.* \[\w{12}\]\n# (operator express-operator|chart express)\n/,
+      );
+      expect(shown.stdout).toContain('# chart express\n');
       expect(shown.stdout).toContain('+++ Deployment express/fe');
       expect(shown.stdout).toMatch(/^\+.*app\.kubernetes\.io\/version: 2\.2\.0$/m);
       const preview = await cli('diff', planFile, '--cluster', 'lab-3');
