@@ -13,6 +13,7 @@ import type {
   ReleaseSnapshot,
 } from '../domain/types.js';
 import type { RolloutEvent } from '../domain/notifications.js';
+import type { VerifyApprovalInput } from './approvals.js';
 import type { CacheSpec, NotificationSink, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
 
 /** Which cluster to act on: the plan's name for it and its kube context in the worker's kubeconfig. */
@@ -218,6 +219,8 @@ export interface Activities {
   resolveSource(input: { url: string; ref: string; path: string; tokenEnv?: string }): Promise<PinnedSource>;
   /** Posts one event to one notification sink (its URL read on the worker). */
   deliverNotification(input: { sink: NotificationSink; event: RolloutEvent }): Promise<{ status: number }>;
+  /** Whether an approval's SSH signature verifies for its principal against the plan's allowed signers. */
+  verifyApproval(input: VerifyApprovalInput): Promise<{ valid: boolean; detail: string }>;
   /** Who holds a cluster's lock (undefined when nobody does), and whether that rollout is still running. */
   lockHolder(input: { lockWorkflowId: string }): Promise<LockHolder | undefined>;
 }

@@ -4,8 +4,10 @@ import type { RollbackScope, RolloutStatus } from '../domain/types.js';
 import * as rollout from '../workflows/api.js';
 import { Option, type Command } from 'commander';
 import { asOption, commentOption } from './options.js';
+import { execFile } from 'node:child_process';
+import { approvalMessage, approvalNamespace } from '../domain/approvals.js';
 import { diffLines } from '../domain/diff.js';
-import { actor, CliError, withClient } from './shared.js';
+import { actor, CliError, exitCodes, withClient } from './shared.js';
 import { action, outputOption, type Outcome } from './verb.js';
 
 interface Common {
@@ -43,7 +45,7 @@ const who = (o: Common) => ({ by: actor(o.as), comment: o.comment });
  * approval, so the rollout refuses it if the diff moved on and voids it if the diff changes before the
  * phase starts. Without a diff yet (an early approval), it binds to the pinned source and versions.
  */
-export async function approveCommand(id: string, o: Common & { phase: string }): Promise<Outcome> {
+export async function approveCommand(id: string, o: Common & { phase: string; signWith?: string }): Promise<Outcome> {
   const actorArgs = who(o); // who acts is a usage question, answered before Temporal is asked anything
   const diff = await withClient(async (client) => {
     const status = await client.workflow
@@ -52,7 +54,11 @@ export async function approveCommand(id: string, o: Common & { phase: string }):
       .catch(() => undefined);
     return status?.phases.find((p) => p.name === o.phase)?.diff;
   });
-  const outcome = await send(id, rollout.approveUpdate, { ...actorArgs, phase: o.phase, digest: diff?.digest }, () =>
+  const signed = o.signWith
+    ? await signApproval(o.signWith, { rollout: id, phase: o.phase, digest: diff?.digest, by: actorArgs.by })
+    : {};
+  const args = { ...actorArgs, phase: o.phase, digest: diff?.digest, ...signed };
+  const outcome = await send(id, rollout.approveUpdate, args, () =>
     [
       `approved phase ${o.phase} of ${id}`,
       ...(diff
@@ -109,6 +115,11 @@ export function registerControls(program: Command): void {
       .addOption(outputOption());
   control('approve', 'approve a phase gate')
     .requiredOption('--phase <name>', 'phase to approve (a later phase may be approved early)')
+    .addOption(
+      new Option('--sign-with <key>', 'sign the approval with this SSH private key (ssh-keygen -Y sign)').env(
+        'ROLLOUT_SIGNING_KEY',
+      ),
+    )
     .addOption(commentOption())
     .action(action(approveCommand));
   control('pause', 'start no new clusters until resumed').addOption(commentOption()).action(action(pauseCommand));
@@ -146,4 +157,28 @@ export function registerControls(program: Command): void {
     .requiredOption('--window <name>', "the plan's window to set aside")
     .addOption(commentOption())
     .action(action(overrideWindowCommand));
+}
+
+/**
+ * Signs an approval with the approver's SSH key, as git signs commits: `ssh-keygen -Y sign` over the
+ * approval's text (rollout, phase, diff digest, who, when). The key never leaves this machine.
+ */
+async function signApproval(
+  key: string,
+  a: { rollout: string; phase: string; digest?: string; by: string },
+): Promise<{ signature: string; signedAt: string }> {
+  const signedAt = new Date().toISOString();
+  const message = approvalMessage({ ...a, signedAt });
+  const signature = await new Promise<string>((resolve, reject) => {
+    const child = execFile(
+      process.env['ROLLOUT_SSH_KEYGEN'] ?? 'ssh-keygen',
+      ['-Y', 'sign', '-f', key, '-n', approvalNamespace, '-q'],
+      (err, stdout, stderr) =>
+        err
+          ? reject(new CliError(`cannot sign with ${key}: ${(stderr || err.message).trim()}`, exitCodes.usage))
+          : resolve(stdout),
+    );
+    child.stdin?.end(message);
+  });
+  return { signature, signedAt };
 }

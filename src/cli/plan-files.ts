@@ -34,7 +34,9 @@ export function planFileIssues(
       ? chartProblem(path)
       : ref.path === 'spec.synchronizer.template.file'
         ? templateProblem(plan, path)
-        : valuesProblem(path);
+        : ref.path === 'spec.approvals.allowedSigners'
+          ? signersProblem(path)
+          : valuesProblem(path);
     if (problem) issues.push({ path: ref.path, message: `${ref.file}: ${problem}` });
   }
   return issues;
@@ -53,6 +55,17 @@ function valuesProblem(path: string): string | undefined {
   if (problem) return problem;
   const isMap = value === null || value === undefined || (typeof value === 'object' && !Array.isArray(value));
   return isMap ? undefined : 'a values file must be a YAML mapping (key: value)';
+}
+
+/** An allowed-signers file: "principal key-type key" per line (comments and blank lines aside). */
+function signersProblem(path: string): string | undefined {
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  if (lines.length === 0) return 'an allowed-signers file must name at least one signer';
+  const bad = lines.findIndex((l) => l.split(/\s+/).length < 3);
+  return bad < 0 ? undefined : `line "${lines[bad]}" is not "principal key-type key"`;
 }
 
 function chartProblem(path: string): string | undefined {

@@ -26,10 +26,19 @@ export function renderStatus({ status: s, shown, live }: FetchedStatus): string 
     `state: ${shown.state}${s.currentPhase ? `  phase: ${s.currentPhase}` : ''}  started ${s.startedAt} by ${s.startedBy}${s.finishedAt ? `  finished ${s.finishedAt}` : ''}`,
   ];
   if (s.source) head.push(`source: ${s.source}`);
+  if (s.approvals) head.push(`approvals: ${s.approvals}`);
   if (shown.reason) head.push(`reason: ${shown.reason}`);
   const phases = table(['phase', 'state', 'gate', 'clusters']);
   for (const p of s.phases) {
-    const gate = p.approval === 'auto' ? 'auto' : p.approvedBy ? `approved by ${p.approvedBy.by}` : 'approval required';
+    const by = (p.approvals ?? []).map((a) => `${a.by}${a.verified ? ' (signed)' : ''}`).join(', ');
+    const gate =
+      p.approval === 'auto'
+        ? 'auto'
+        : p.approvedBy
+          ? `approved by ${by || p.approvedBy.by}`
+          : by
+            ? `approved so far by ${by}`
+            : 'approval required';
     phases.push([p.name, p.state, gate, String(p.clusters.length)]);
   }
   const diffs = s.phases.flatMap((p) =>

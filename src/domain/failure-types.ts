@@ -40,6 +40,8 @@ export const FailureType = {
   SourceChanged: 'SourceChanged',
   /** A notification sink has no URL on the worker, or refused an event for good (a 4xx other than 408/429). */
   NotificationSink: 'NotificationSink',
+  /** An approval was refused: unsigned where signatures are required, stale, or not by the key it names. */
+  ApprovalRefused: 'ApprovalRefused',
   /** A release to roll back no longer exists. */
   ReleaseMissing: 'ReleaseMissing',
   /**

@@ -1,3 +1,4 @@
+import { approvalsLine } from './approvals.js';
 import { describeSource, pinnedSource, sourceRevision } from './source.js';
 import { resolvePhases } from '../plan/resolve.js';
 import type { ClusterState, ClusterStatus, PhaseStatus, RollbackScope, RolloutInput, RolloutStatus } from './types.js';
@@ -27,6 +28,7 @@ export function initialStatus(id: string, input: RolloutInput, now: string): Rol
     ),
     decisions: [],
     source: describeSource(pinnedSource(input)),
+    approvals: approvalsLine(input.plan.spec.approvals),
     sourceRevision: sourceRevision(pinnedSource(input)),
   };
 }

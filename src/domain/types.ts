@@ -167,6 +167,8 @@ export interface Approval {
   comment?: string;
   /** The phase diff's digest when approved; unset for an approval given before the phase's diff existed. */
   digest?: string;
+  /** True when the approval was signed and the signature verified against the plan's allowed signers. */
+  verified?: boolean;
 }
 
 /** One phase: its resolved clusters and settings, its state, and its approval. */
@@ -175,8 +177,10 @@ export interface PhaseStatus extends ResolvedPhase {
   startedAt?: string;
   finishedAt?: string;
   bakeUntil?: string;
-  /** Set once a person approved this phase (possibly before it was reached). */
+  /** Set once the phase's approvals meet the plan's policy (possibly before it was reached): the last one. */
   approvedBy?: Approval;
+  /** Every approval given so far (more than one where the plan asks for several people). */
+  approvals?: Approval[];
   /** What the phase would change, computed at its gate (and again before it starts). */
   diff?: ReleaseDiff & { at: string };
 }
@@ -239,6 +243,8 @@ export interface RolloutStatus {
   source?: string;
   /** The commit of a git source, or "local:" and the start of the local files' digest. */
   sourceRevision?: string;
+  /** How gates are approved, and whether approvers' names are verified (signatures) or as claimed. */
+  approvals?: string;
   /** Deploy windows an approver set aside for this rollout (recorded as decisions too). */
   windowOverrides?: string[];
 }

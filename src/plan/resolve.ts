@@ -37,6 +37,8 @@ export function fileReferences(plan: RolloutPlan): { path: string; file: string 
     if (isLocalChart(release.chart)) refs.push({ path: `spec.release.${kind}.chart`, file: release.chart });
     release.values.forEach((file, i) => refs.push({ path: `spec.release.${kind}.values[${i}]`, file }));
   }
+  const signers = plan.spec.approvals?.allowedSigners;
+  if (signers) refs.push({ path: 'spec.approvals.allowedSigners', file: signers });
   const tpl = plan.spec.synchronizer?.template.file;
   if (tpl) refs.push({ path: 'spec.synchronizer.template.file', file: tpl });
   plan.spec.clusters.forEach((c, i) => {

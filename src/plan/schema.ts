@@ -231,6 +231,23 @@ export const DeployWindow = z.strictObject({
   selector: z.strictObject({ matchLabels: Labels }).optional(),
 });
 
+/** Who must approve a gate, and how their identity is proven. */
+export const ApprovalPolicy = z.strictObject({
+  /**
+   * An allowed-signers file (ssh-keygen's format: "principal key-type key" per line) in the release source,
+   * so changing who may approve is itself a reviewed change. With it, every approval must be signed with
+   * the approver's SSH key (`rollout approve --sign-with KEY`) and the worker verifies it (`ssh-keygen -Y
+   * verify`); without it, approvals are names as claimed, and `status` says so.
+   */
+  allowedSigners: FileRef.optional(),
+  /** Distinct people who must approve each gate. Default 1. */
+  minApprovals: z.number().int().min(1).default(1),
+  /** Whether the person who started the rollout may approve it. Default false: they may. */
+  forbidInitiator: z.boolean().default(false),
+  /** People each gate needs among its approvers, whoever else approves. */
+  required: z.array(z.string().min(1)).default([]),
+});
+
 export const RolloutPlan = z.strictObject({
   apiVersion: z.literal('phased-rollout.dev/v1alpha1'),
   kind: z.literal('RolloutPlan'),
@@ -247,6 +264,8 @@ export const RolloutPlan = z.strictObject({
     onFailure: FailurePolicy.prefault({}),
     /** When set, only these people may approve or decide. */
     approvers: z.array(z.string().min(1)).optional(),
+    /** How gates are approved: how many people, who must, and signatures that prove who they are. */
+    approvals: ApprovalPolicy.optional(),
     /** When clusters may start (allow) or may not (deny). */
     windows: z.array(DeployWindow).optional(),
     /** Who hears what: sinks delivered to by the worker, at least once, never holding the rollout back. */
@@ -265,4 +284,5 @@ export type SynchronizerSpec = z.infer<typeof SynchronizerSpec>;
 export type FailurePolicy = z.infer<typeof FailurePolicy>;
 export type SourceSpec = z.infer<typeof SourceSpec>;
 export type DeployWindow = z.infer<typeof DeployWindow>;
+export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
 export type NotificationSink = z.infer<typeof NotificationSink>;

@@ -18,8 +18,11 @@ try {
       console.error(`[tools] ${tool}: ${await ensureTool(tool)}`);
     }
   }
-  // git serves and fetches config repositories: Debian's package, not a Go build.
-  if (wanted.length === 0) console.error(`[tools] git: ${await ensureDebianTool('git')}`);
+  // git serves and fetches config repositories, ssh-keygen signs and verifies approvals: Debian's packages.
+  if (wanted.length === 0) {
+    for (const tool of ['git', 'ssh-keygen'] as const)
+      console.error(`[tools] ${tool}: ${await ensureDebianTool(tool)}`);
+  }
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);

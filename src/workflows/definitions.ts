@@ -32,7 +32,18 @@ export const releaseQuery = defineQuery<RolloutRelease>('release');
  * holding if the diff changes before the phase starts. Without it, the approval binds to the diff the
  * gate shows when it is accepted (none, for an early approval: then to the pinned source and versions).
  */
-export const approveUpdate = defineUpdate<RolloutStatus, [Actor & { phase: string; digest?: string }]>('approve');
+export const approveUpdate = defineUpdate<
+  RolloutStatus,
+  [
+    Actor & {
+      phase: string;
+      digest?: string;
+      /** With the plan's allowed signers: `ssh-keygen -Y sign` over `approvalMessage(...)`, and when it was made. */
+      signature?: string;
+      signedAt?: string;
+    },
+  ]
+>('approve');
 /** Starts no new cluster or phase; clusters in flight finish. Anyone may pause. */
 export const pauseUpdate = defineUpdate<RolloutStatus, [Actor]>('pause');
 /** Ends a pause. Approvers only. */

@@ -62,6 +62,7 @@ async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolea
     if (now.digest === approved.digest) return true;
     why = `the diff changed since ${approved.by} approved it (${shortDigest(approved.digest)} -> ${shortDigest(now.digest)}), so that approval no longer holds: `;
     phase.approvedBy = undefined;
+    phase.approvals = [];
     status.decisions.push({ kind: 'approval-void', by: 'rollout', at: nowIso(), phase: phase.name, comment: why });
     fresh = true;
   }

@@ -11,8 +11,12 @@ import {
 } from '../domain/controls.js';
 import type { ClusterStatus, Decision, RollbackScope } from '../domain/types.js';
 import type { Actor } from '../domain/controls.js';
+import { approvalMessage, gateApproved, refuseByPolicy, signatureMaxAgeMs } from '../domain/approvals.js';
+import { shortDigest } from '../domain/diff.js';
+import { FailureType } from '../domain/failure-types.js';
+import { quick } from './activity-options.js';
 import { pinnedSource } from '../domain/source.js';
-import { nowIso } from './clock.js';
+import { nowIso, nowMs } from './clock.js';
 import {
   abortUpdate,
   acceptUpdate,
@@ -98,15 +102,26 @@ export function installControls(run: RolloutRun): void {
 
   setHandler(
     approveUpdate,
-    (req) => {
+    async (req) => {
       const phase = status.phases.find((p) => p.name === req.phase);
       // An approval binds to the diff the approver saw: the one named, else the one the gate shows now.
       const digest = req.digest ?? phase?.diff?.digest;
-      if (phase) phase.approvedBy = { phase: req.phase, by: req.by, at: nowIso(), comment: req.comment, digest };
+      const verified = await verifySignature(run, req);
+      if (phase) {
+        const approval = { phase: req.phase, by: req.by, at: nowIso(), comment: req.comment, digest, verified };
+        phase.approvals = [...(phase.approvals ?? []), approval];
+        if (gateApproved(run.spec.approvals, phase.approvals)) phase.approvedBy = approval;
+      }
       return record({ kind: 'approve', by: req.by, comment: req.comment, phase: req.phase, digest });
     },
     {
-      validator: (req: Actor & { phase: string; digest?: string }) => reject(refuseApprove(status, approvers, req)),
+      validator: (req: ApproveRequest) => {
+        const phase = status.phases.find((p) => p.name === req.phase);
+        reject(
+          refuseApprove(status, approvers, req) ??
+            (phase ? refuseByPolicy(status, phase, run.spec.approvals, req.by) : undefined),
+        );
+      },
       description: handlerDescriptions.approve,
     },
   );
@@ -201,4 +216,52 @@ export function installControls(run: RolloutRun): void {
   );
   onCluster(skipUpdate, 'skip', (c) => (c.state = 'skipped'), refuseClusterDecision);
   onCluster(acceptUpdate, 'accept', (c) => (c.state = 'accepted'), refuseAccept);
+}
+
+type ApproveRequest = Actor & { phase: string; digest?: string; signature?: string; signedAt?: string };
+
+/**
+ * With the plan's allowed signers, an approval counts only with a fresh signature by the approver's key
+ * over this rollout, phase and diff, verified on a worker; without them, names are taken as claimed
+ * (false: not verified). A refusal fails the update with the reason.
+ */
+async function verifySignature(run: RolloutRun, req: ApproveRequest): Promise<boolean> {
+  const signers = run.spec.approvals?.allowedSigners;
+  if (!signers) return false;
+  const phase = run.status.phases.find((p) => p.name === req.phase);
+  const digest = req.digest ?? phase?.diff?.digest;
+  if (!req.signature || !req.signedAt) {
+    throw ApplicationFailure.nonRetryable(
+      `this plan's approvals must be signed: rollout approve ${run.status.id} --phase ${req.phase} --sign-with KEY`,
+      FailureType.ApprovalRefused,
+    );
+  }
+  const age = nowMs() - Date.parse(req.signedAt);
+  if (!(Math.abs(age) <= signatureMaxAgeMs)) {
+    throw ApplicationFailure.nonRetryable(
+      `the signature was made at ${req.signedAt}, not within ${signatureMaxAgeMs / 60_000} minutes of now: sign again`,
+      FailureType.ApprovalRefused,
+    );
+  }
+  const message = approvalMessage({
+    rollout: run.status.id,
+    phase: req.phase,
+    digest,
+    by: req.by,
+    signedAt: req.signedAt,
+  });
+  const { valid, detail } = await quick.verifyApproval({
+    source: pinnedSource(run.input),
+    allowedSigners: signers,
+    principal: req.by,
+    message,
+    signature: req.signature,
+  });
+  if (!valid) {
+    throw ApplicationFailure.nonRetryable(
+      `the signature does not verify for ${req.by} over rollout ${run.status.id}, phase ${req.phase}${digest ? `, diff ${shortDigest(digest)}` : ''} against ${signers}: ${detail}`,
+      FailureType.ApprovalRefused,
+    );
+  }
+  return true;
 }

@@ -1,0 +1,54 @@
+import type { ApprovalPolicy } from '../plan/schema.js';
+import type { Approval, PhaseStatus, RolloutStatus } from './types.js';
+
+/** The namespace approvals are signed in (`ssh-keygen -Y sign -n`), so no other signature can pass for one. */
+export const approvalNamespace = 'phased-rollout-approval';
+
+/** How long after signing an approval may be sent: a signature cannot be kept and replayed later. */
+export const signatureMaxAgeMs = 10 * 60_000;
+
+/**
+ * The text an approver signs: which rollout, which phase, which diff, who and when. A signature for
+ * another rollout, phase or diff, or by another person, does not verify against it.
+ */
+export function approvalMessage(a: { rollout: string; phase: string; digest?: string; by: string; signedAt: string }) {
+  return [
+    'phased-rollout approval',
+    `rollout: ${a.rollout}`,
+    `phase: ${a.phase}`,
+    `digest: ${a.digest ?? 'none'}`,
+    `by: ${a.by}`,
+    `signed-at: ${a.signedAt}`,
+    '',
+  ].join('\n');
+}
+
+/** Whether a phase's approvals meet the policy: enough distinct people, the required ones among them. */
+export function gateApproved(policy: ApprovalPolicy | undefined, approvals: readonly Approval[]): boolean {
+  const who = new Set(approvals.map((a) => a.by));
+  return who.size >= (policy?.minApprovals ?? 1) && (policy?.required ?? []).every((r) => who.has(r));
+}
+
+/** Why one more approval of a phase is refused by the policy, or undefined. */
+export function refuseByPolicy(
+  status: RolloutStatus,
+  phase: PhaseStatus,
+  policy: ApprovalPolicy | undefined,
+  by: string,
+): string | undefined {
+  if (policy?.forbidInitiator && by === status.startedBy) {
+    return `${by} started this rollout and may not approve it (spec.approvals.forbidInitiator)`;
+  }
+  if ((phase.approvals ?? []).some((a) => a.by === by)) return `${by} has already approved phase "${phase.name}"`;
+  return undefined;
+}
+
+/** What status says of approvals: verified signatures, or names as claimed. */
+export function approvalsLine(policy: ApprovalPolicy | undefined): string {
+  const rule = policy
+    ? `${policy.minApprovals} approval${policy.minApprovals === 1 ? '' : 's'} per gate${policy.required.length ? `, including ${policy.required.join(', ')}` : ''}${policy.forbidInitiator ? ', not by the initiator' : ''}`
+    : '1 approval per gate';
+  return policy?.allowedSigners
+    ? `${rule}; signed with SSH keys, verified against ${policy.allowedSigners} in the pinned source`
+    : `${rule}; names as claimed, not verified (spec.approvals.allowedSigners makes them signed)`;
+}
