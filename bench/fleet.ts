@@ -33,6 +33,7 @@ export function instantActivities(): Activities {
     readFleet: () => Promise.resolve([]),
     resolveSource: () => Promise.reject(new Error('the benchmark fleet has no config repository')),
     deliverNotification: () => Promise.resolve({ status: 204 }),
+    measureAnalysis: () => Promise.resolve({ at: new Date().toISOString(), phase: 'successful', value: 0 }),
     verifyApproval: () => Promise.resolve({ valid: false, detail: 'the benchmark fleet verifies no signature' }),
   };
 }

@@ -8,12 +8,14 @@ import type {
   ClusterSnapshot,
   DiffGroup,
   FleetRow,
+  Measurement,
   PinnedSource,
   ReleaseDiff,
   ReleaseSnapshot,
 } from '../domain/types.js';
 import type { RolloutEvent } from '../domain/notifications.js';
 import type { VerifyApprovalInput } from './approvals.js';
+import type { MeasureInput } from './analysis.js';
 import type { CacheSpec, NotificationSink, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
 
 /** Which cluster to act on: the plan's name for it and its kube context in the worker's kubeconfig. */
@@ -221,6 +223,8 @@ export interface Activities {
   deliverNotification(input: { sink: NotificationSink; event: RolloutEvent }): Promise<{ status: number }>;
   /** Whether an approval's SSH signature verifies for its principal against the plan's allowed signers. */
   verifyApproval(input: VerifyApprovalInput): Promise<{ valid: boolean; detail: string }>;
+  /** One measurement of a metric analysis (Prometheus HTTP API), judged by the template's conditions. */
+  measureAnalysis(input: MeasureInput): Promise<Measurement>;
   /** Who holds a cluster's lock (undefined when nobody does), and whether that rollout is still running. */
   lockHolder(input: { lockWorkflowId: string }): Promise<LockHolder | undefined>;
 }

@@ -8,6 +8,7 @@ import { createLockActivities } from './locks.js';
 import { createDiffActivities } from './diff.js';
 import { createFleetActivities } from './fleet.js';
 import { createNotificationActivities } from './notify.js';
+import { createAnalysisActivities } from './analysis.js';
 import { createApprovalActivities } from './approvals.js';
 import { createPreflightActivities } from './preflight.js';
 import { createReleaseActivities } from './releases.js';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createDiffActivities(deps),
     ...createFleetActivities(deps),
     ...createNotificationActivities(),
+    ...createAnalysisActivities(),
     ...createApprovalActivities({ files: deps.files, sshKeygen: process.env['ROLLOUT_SSH_KEYGEN'] }),
     ...createCheckActivities(deps),
     ...createLockActivities(deps.temporal),

@@ -42,6 +42,10 @@ export const FailureType = {
   NotificationSink: 'NotificationSink',
   /** An approval was refused: unsigned where signatures are required, stale, or not by the key it names. */
   ApprovalRefused: 'ApprovalRefused',
+  /** A metric analysis failed more measurements than its failureLimit allows. */
+  AnalysisFailed: 'AnalysisFailed',
+  /** A metric analysis was neither successful nor failed (or its endpoint did not answer): a person decides. */
+  AnalysisInconclusive: 'AnalysisInconclusive',
   /** A release to roll back no longer exists. */
   ReleaseMissing: 'ReleaseMissing',
   /**

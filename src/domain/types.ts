@@ -92,6 +92,7 @@ export const steps = [
   'cleanup-synchronizer',
   'upgrade-chart',
   'verify',
+  'analysis',
 ] as const;
 export type StepName = (typeof steps)[number];
 
@@ -130,6 +131,10 @@ export interface ClusterStatus {
   skippedSteps?: StepName[];
   /** Steps this rollout had done in an attempt cut short (e.g. a worker crash), found done when resumed. */
   resumedSteps?: StepName[];
+  /** The metric analyses run on this cluster: queries, measurements, outcomes. */
+  analyses?: AnalysisRecord[];
+  /** Its failure is an inconclusive analysis: the rollout waits for a person rather than rolling back. */
+  inconclusive?: boolean;
   /** Set while a deploy window keeps the cluster from starting: which, and when it opens. */
   waitingFor?: string;
   /** Attempts at rolling this cluster back, and why the latest one failed. */
@@ -157,6 +162,27 @@ export interface DiffGroup {
 export interface ReleaseDiff {
   digest: string;
   groups: DiffGroup[];
+}
+
+/** One measurement of a metric analysis. */
+export interface Measurement {
+  at: string;
+  phase: 'successful' | 'failed' | 'inconclusive' | 'error';
+  /** The first series' value, and (at most ten) every series' value. */
+  value?: number;
+  values?: number[];
+  /** Why it could not be taken (the endpoint did not answer, the condition did not evaluate). */
+  error?: string;
+}
+
+/** A metric analysis of one cluster: the query as run, every measurement, and the outcome. */
+export interface AnalysisRecord {
+  name: string;
+  query: string;
+  phase: 'running' | 'successful' | 'failed' | 'inconclusive';
+  measurements: Measurement[];
+  /** Why it ended as it did, for people. */
+  message?: string;
 }
 
 /** Who approved a phase's gate, when and why, and the diff they approved. */

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { notificationEvents } from '../domain/notification-events.js';
 import { parseDuration } from './duration.js';
 import { cronProblem, timeZoneProblem } from './cron.js';
+import { celProblem } from './cel.js';
 
 const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // SemVer 2.0.0, as Helm requires of chart versions (https://semver.org).
@@ -92,6 +93,56 @@ const WorkloadRef = z.strictObject({
   namespace: Name.optional(),
 });
 
+/**
+ * A metric analysis, with Argo Rollouts' AnalysisTemplate field names and meanings: `count` measurements,
+ * `interval` apart, after `initialDelay`; each is successful, failed or inconclusive by its conditions,
+ * and the analysis fails once more than `failureLimit` failed, is inconclusive (the rollout waits for a
+ * person) once more than `inconclusiveLimit` were, and succeeds when all `count` were taken.
+ */
+export const AnalysisTemplate = z
+  .strictObject({
+    name: Name,
+    /**
+     * A PromQL query, templated per cluster: {{cluster}}, {{version}}, {{label.KEY}} (the cluster's labels),
+     * and {{done}}, the clusters this rollout has already rolled as a regex alternation ("lab-1|lab-2"),
+     * to compare the cluster with them.
+     */
+    query: z.string().min(1),
+    interval: Duration.default('30s'),
+    count: z.number().int().min(1).default(3),
+    initialDelay: Duration.default('0s'),
+    /** CEL over `result` (the first series' value) and `results` (every series' value), e.g. "result < 0.05". */
+    successCondition: z
+      .string()
+      .optional()
+      .refine((c) => c === undefined || celProblem(c) === undefined, {
+        message: 'must be a CEL expression over result and results, such as "result < 0.05"',
+      }),
+    failureCondition: z
+      .string()
+      .optional()
+      .refine((c) => c === undefined || celProblem(c) === undefined, {
+        message: 'must be a CEL expression over result and results, such as "result >= 0.1"',
+      }),
+    /** Shorthand: successful when min <= result <= max, failed otherwise (instead of the conditions). */
+    range: z.strictObject({ min: z.number().optional(), max: z.number().optional() }).optional(),
+    failureLimit: z.number().int().min(0).default(0),
+    inconclusiveLimit: z.number().int().min(0).default(0),
+    /** Measurements that could not be taken (the query endpoint did not answer) in a row before it is inconclusive. */
+    consecutiveErrorLimit: z.number().int().min(0).default(4),
+    /** What a query that returns no series means. Default inconclusive. */
+    noData: z.enum(['inconclusive', 'fail', 'pass']).default('inconclusive'),
+  })
+  .refine((a) => (a.range === undefined) !== (a.successCondition === undefined && a.failureCondition === undefined), {
+    message: 'set range, or successCondition and/or failureCondition',
+  });
+
+export const AnalysisSpec = z.strictObject({
+  /** The Prometheus HTTP API's base URL (Prometheus, Thanos, Mimir, VictoriaMetrics), e.g. http://prometheus:9090. */
+  address: z.url().refine((u) => !urlHasCredentials(u), { message: 'must not carry credentials' }),
+  templates: z.array(AnalysisTemplate).min(1),
+});
+
 export const VerifySpec = z.strictObject({
   /** "release": every Deployment, StatefulSet and DaemonSet of the chart's release; or an explicit list. */
   workloads: z.union([z.literal('release'), z.array(WorkloadRef).min(1)]).default('release'),
@@ -101,6 +152,8 @@ export const VerifySpec = z.strictObject({
   interval: Duration.default('30s'),
   /** After the rollout is complete, how long pods must stay Ready without restarting. */
   window: Duration.default('5s'),
+  /** Analyses (spec.analysis.templates) each cluster must pass after its workloads verify. */
+  analyses: z.array(Name).default([]),
 });
 
 export const ClusterSpec = z.strictObject({
@@ -264,6 +317,8 @@ export const RolloutPlan = z.strictObject({
     onFailure: FailurePolicy.prefault({}),
     /** When set, only these people may approve or decide. */
     approvers: z.array(z.string().min(1)).optional(),
+    /** Metric analyses: where to query, and the analyses verify.analyses names. */
+    analysis: AnalysisSpec.optional(),
     /** How gates are approved: how many people, who must, and signatures that prove who they are. */
     approvals: ApprovalPolicy.optional(),
     /** When clusters may start (allow) or may not (deny). */
@@ -285,4 +340,5 @@ export type FailurePolicy = z.infer<typeof FailurePolicy>;
 export type SourceSpec = z.infer<typeof SourceSpec>;
 export type DeployWindow = z.infer<typeof DeployWindow>;
 export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
+export type AnalysisTemplate = z.infer<typeof AnalysisTemplate>;
 export type NotificationSink = z.infer<typeof NotificationSink>;

@@ -42,6 +42,15 @@ export function semanticIssues(plan: RolloutPlan): PlanIssue[] {
       }
     });
   }
+  const templates = new Set((plan.spec.analysis?.templates ?? []).map((t) => t.name));
+  plan.spec.verify.analyses.forEach((name, i) => {
+    if (!templates.has(name)) {
+      issues.push({
+        path: `spec.verify.analyses[${i}]`,
+        message: `unknown analysis "${name}"; spec.analysis.templates has ${[...templates].join(', ') || 'none'}`,
+      });
+    }
+  });
   const sinks = plan.spec.notifications?.sinks ?? [];
   duplicates(sinks.map((s) => s.name)).forEach((i) =>
     issues.push({

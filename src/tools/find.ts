@@ -20,7 +20,8 @@ export type ToolName =
   | 'kube-apiserver'
   | 'kube-controller-manager'
   | 'kube-scheduler'
-  | 'kubectl';
+  | 'kubectl'
+  | 'victoria-metrics';
 
 export const versions = {
   temporal: '1.5.1',
@@ -28,6 +29,7 @@ export const versions = {
   kwok: '0.8.0',
   etcd: '3.6.14',
   kubernetes: '1.36.3',
+  victoriametrics: '1.151.0',
 } as const;
 
 /** Tools built together, and how to tell a binary on PATH will do. */
@@ -40,7 +42,7 @@ export interface Bundle {
   readonly versionArgs: (tool: ToolName) => string[];
 }
 
-export type BundleName = 'temporal' | 'helm' | 'kwok' | 'etcd' | 'kubernetes';
+export type BundleName = 'temporal' | 'helm' | 'kwok' | 'etcd' | 'kubernetes' | 'victoriametrics';
 
 export const bundles: Record<BundleName, Bundle> = {
   temporal: {
@@ -75,6 +77,13 @@ export const bundles: Record<BundleName, Bundle> = {
         ? out.includes(`"gitVersion": "v${minor(versions.kubernetes)}.`)
         : out.includes(`Kubernetes v${minor(versions.kubernetes)}.`),
     versionArgs: (tool) => (tool === 'kubectl' ? ['version', '--client', '-o', 'json'] : ['--version']),
+  },
+  // A Prometheus-API metrics server for analysis tests and the lab.
+  victoriametrics: {
+    dir: `victoriametrics-${versions.victoriametrics}`,
+    tools: ['victoria-metrics'],
+    accepts: (_t, out) => out.includes(`v${versions.victoriametrics}`),
+    versionArgs: () => ['-version'],
   },
 };
 

@@ -56,6 +56,13 @@ const builds: Record<
     note: 'about 8 to 10 minutes on 2 cores',
     build: (out, log) => buildKubernetes(out, log),
   },
+  victoriametrics: {
+    note: 'about a minute on 2 cores',
+    build: stamped(
+      `github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-metrics-v${versions.victoriametrics}`,
+      `github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@v${versions.victoriametrics}`,
+    ),
+  },
 };
 
 /** Like findTool, but builds the tool's bundle into the cache when needed. */

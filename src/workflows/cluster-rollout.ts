@@ -9,12 +9,13 @@ import {
 import { FailureType } from '../domain/failure-types.js';
 import type { ClusterTarget } from '../activities/contracts.js';
 import { pinnedSource } from '../domain/source.js';
-import type { ClusterSnapshot, PinnedSource, StepName } from '../domain/types.js';
-import type { CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
+import type { AnalysisRecord, ClusterSnapshot, PinnedSource, StepName } from '../domain/types.js';
+import type { AnalysisTemplate, CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
 import { renderCacheCheck, renderTemplate } from '../plan/template.js';
 import { activitiesFor } from './activity-options.js';
 import { handlerDescriptions, progressQuery, snapshotSignal, type ClusterProgress } from './definitions.js';
-import { rootMessage } from './failures.js';
+import { failureType, rootMessage } from './failures.js';
+import { runAnalysis } from './analysis.js';
 
 export interface ClusterRolloutInput extends ClusterTarget {
   rolloutId: string;
@@ -32,6 +33,8 @@ export interface ClusterRolloutInput extends ClusterTarget {
   verify: VerifySpec;
   /** The snapshot from an earlier attempt: a retry must not mistake its own half-done work for the baseline. */
   snapshot?: ClusterSnapshot;
+  /** Metric analyses to pass after verification, their queries templated for this cluster by the rollout. */
+  analysis?: { address: string; runs: { template: AnalysisTemplate; query: string }[] };
 }
 
 /**
@@ -42,12 +45,17 @@ export interface ClusterRolloutInput extends ClusterTarget {
 export interface ClusterRolloutResult {
   skipped: StepName[];
   resumed?: StepName[];
+  /** The analyses run, with every measurement. */
+  analyses?: AnalysisRecord[];
 }
 
 /** Details attached to a cluster's failure, so the rollout knows where it stopped. */
 export interface ClusterFailureDetails {
   failedStep: StepName;
   snapshot?: ClusterSnapshot;
+  analyses?: AnalysisRecord[];
+  /** An analysis was inconclusive: a person decides, whatever the plan's failure action. */
+  inconclusive?: boolean;
 }
 
 /**
@@ -56,7 +64,7 @@ export interface ClusterFailureDetails {
  * and are recorded as skipped.
  */
 export async function clusterRollout(input: ClusterRolloutInput): Promise<ClusterRolloutResult> {
-  const progress: ClusterProgress = { cluster: input.cluster, done: [], skipped: [], resumed: [] };
+  const progress: ClusterProgress = { cluster: input.cluster, done: [], skipped: [], resumed: [], analyses: [] };
   setHandler(progressQuery, () => progress, { description: handlerDescriptions.progress });
   const target: ClusterTarget = { cluster: input.cluster, context: input.context };
   const vars = { cluster: input.cluster, version: input.chartVersion };
@@ -139,6 +147,14 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
         version: input.chartVersion,
       }),
     );
+    for (const run of input.analysis?.runs ?? []) {
+      const address = input.analysis?.address ?? '';
+      await step('analysis', () =>
+        runAnalysis(address, run.template, run.query, (r) => {
+          progress.analyses = [...(progress.analyses ?? []).filter((x) => x.name !== r.name), r];
+        }),
+      );
+    }
   } catch (err) {
     const failedStep = progress.step ?? 'snapshot';
     const jobMayExist = input.synchronizer && progress.done.includes('upgrade-operator');
@@ -148,7 +164,8 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       await CancellationScope.nonCancellable(() => removeJobs('1m')).catch(() => undefined);
     }
     if (isCancellation(err)) throw err;
-    const details: ClusterFailureDetails = { failedStep, snapshot };
+    const inconclusive = failureType(err) === FailureType.AnalysisInconclusive;
+    const details: ClusterFailureDetails = { failedStep, snapshot, analyses: progress.analyses, inconclusive };
     throw ApplicationFailure.create({
       type: FailureType.ClusterStepFailed,
       message: `${failedStep} failed: ${rootMessage(err)}`,
@@ -156,5 +173,5 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       details: [details],
     });
   }
-  return { skipped: progress.skipped, resumed: progress.resumed };
+  return { skipped: progress.skipped, resumed: progress.resumed, analyses: progress.analyses };
 }

@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Actor } from '../domain/controls.js';
 import type { DiffInput } from '../activities/contracts.js';
-import type { ClusterSnapshot, RollbackScope, RolloutStatus, StepName } from '../domain/types.js';
+import type { AnalysisRecord, ClusterSnapshot, RollbackScope, RolloutStatus, StepName } from '../domain/types.js';
 
 /** The rollout's whole status: phases, clusters, decisions, why it waits. Costs no history. */
 export const statusQuery = defineQuery<RolloutStatus>('status');
@@ -88,6 +88,8 @@ export interface ClusterProgress {
   skipped: StepName[];
   /** Steps this rollout had done in an attempt cut short (a worker crash), found done on resumption. */
   resumed: StepName[];
+  /** Metric analyses so far, with every measurement (absent in children started before analyses). */
+  analyses?: AnalysisRecord[];
 }
 export const progressQuery = defineQuery<ClusterProgress>('progress');
 

@@ -6,6 +6,7 @@ import { durationMs } from '../plan/duration.js';
 import { nowIso, nowMs } from './clock.js';
 import { earliest, windowWaits } from './windows.js';
 import { clusterRollout, type ClusterFailureDetails } from './cluster-rollout.js';
+import { analysisFor } from './analysis.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { phaseBake, type BakeFailureDetails } from './phase-bake.js';
 import type { RolloutRun } from './rollout-run.js';
@@ -41,7 +42,8 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
     const tally = tallyPhase(status, phase);
     if (tally.outcome === 'over-budget') {
       const failed = tally.failed.map((c) => `${c.name}: ${c.error ?? 'failed'}`).join('; ');
-      if (policy.action === 'rollback') {
+      // An inconclusive analysis is no verdict: a person decides, whatever the plan's failure action.
+      if (policy.action === 'rollback' && !tally.failed.some((c) => c.inconclusive)) {
         if (tally.running === 0) {
           run.requestStop({ kind: 'rollback', scope: policy.rollbackScope, reason: `failure policy: ${failed}` });
           return 'stop';
@@ -89,18 +91,25 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
             cache: spec.cache,
             verify: spec.verify,
             snapshot: c.snapshot,
+            analysis: analysisFor(run, c),
           },
         ],
       });
       const r = await child.result();
-      Object.assign(c, { state: 'succeeded', skippedSteps: r.skipped, resumedSteps: r.resumed });
+      Object.assign(c, { state: 'succeeded', skippedSteps: r.skipped, resumedSteps: r.resumed, analyses: r.analyses });
     } catch (err) {
       if (isCancellation(err)) {
         c.state = 'cancelled';
         return;
       }
       const details = failureDetails<ClusterFailureDetails>(err);
-      Object.assign(c, { state: 'failed', error: rootMessage(err), failedStep: details?.failedStep });
+      Object.assign(c, {
+        state: 'failed',
+        error: rootMessage(err),
+        failedStep: details?.failedStep,
+        analyses: details?.analyses,
+        inconclusive: details?.inconclusive,
+      });
       c.snapshot ??= details?.snapshot;
       run.notify({ type: 'cluster-failed', cluster: c.name, phase: c.phase, summary: `${c.name}: ${c.error}` });
     }

@@ -197,6 +197,8 @@ export class FakeFleet {
         ),
       // Tests that notify pass the real delivery activity, posting to a receiver on loopback.
       deliverNotification: () => Promise.reject(new Error('the fake fleet delivers no notifications')),
+      // Tests of analyses pass the real measurement, against a real metrics server.
+      measureAnalysis: () => Promise.reject(new Error('the fake fleet measures nothing')),
       // Tests of signed approvals pass the real verification (ssh-keygen) instead.
       verifyApproval: () => Promise.resolve({ valid: false, detail: 'the fake fleet verifies no signature' }),
       resolveSource: (s) => Promise.resolve({ kind: 'git' as const, ...s, commit: 'f'.repeat(40) }),

@@ -150,6 +150,18 @@ describe('invalid plans: every problem, with its path and position', () => {
       /^spec\.phases\[1\]$/,
     ],
     [
+      'analysis condition that does not compile',
+      'onFailure:',
+      'analysis: { address: "http://prom:9090", templates: [{ name: e, query: "up", successCondition: "result <<< 1" }] }\n  onFailure:',
+      /^spec\.analysis\.templates\[0\]\.successCondition$/,
+    ],
+    [
+      'verify naming an unknown analysis',
+      'window: 3s',
+      'window: 3s\n    analyses: [error-rate]',
+      /^spec\.verify\.analyses\[0\]$/,
+    ],
+    [
       'token variable that is not a variable name',
       'spec:\n',
       'spec:\n  source:\n    git: { url: "https://git.example/config.git", tokenEnv: "$TOKEN" }\n',
