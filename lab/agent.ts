@@ -10,7 +10,7 @@ import { appendFileSync, createReadStream, existsSync, statSync } from 'node:fs'
 import { createServer } from 'node:http';
 import { join, normalize } from 'node:path';
 import { CoreV1Api, KubeConfig, makeInformer, BatchV1Api, type V1Job } from '@kubernetes/client-node';
-import { readState, repoPort } from './lab.js';
+import { badMetricsFile, readState, repoPort } from './lab.js';
 
 const dir = process.argv[2] ?? '';
 const logFile = process.env['LAB_AGENT_LOG'];
@@ -136,6 +136,25 @@ setInterval(() => {
     }
   }
 }, 500);
+
+// Each cluster's error rate, as the product's own metrics would report it: low, unless the lab's
+// bad-metrics fault is on for the cluster. Written every 2 s to the lab's metrics server.
+setInterval(() => {
+  let state: ReturnType<typeof readState>;
+  try {
+    state = readState(dir);
+  } catch {
+    return;
+  }
+  if (!state?.metrics) return;
+  const lines = state.clusters.map(
+    (c) => `lab_error_rate{cluster="${c}"} ${existsSync(badMetricsFile(dir, c)) ? 0.5 : 0.01}`,
+  );
+  const url = state.metrics.url;
+  void fetch(`${url}/api/v1/import/prometheus`, { method: 'POST', body: `${lines.join('\n')}\n` })
+    .then(() => fetch(`${url}/internal/force_flush`))
+    .catch((err: unknown) => log(`metrics: ${String(err)}`));
+}, 2_000);
 
 // The chart repository must outlive any one cluster's trouble: log what escaped, keep serving.
 process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? String(err)}`));

@@ -35,6 +35,8 @@ export interface LabState {
   agentPid?: number;
   /** The lab's config repository, served by `git daemon`, and a clone of it to edit and push from. */
   git?: { url: string; worktree: string; pid?: number };
+  /** The lab's Prometheus-API metrics server (VictoriaMetrics), where the agent writes each cluster's error rate. */
+  metrics?: { url: string; pid?: number };
 }
 
 /** Versions the lab publishes to its chart repository; "broken" ones carry a fault in their defaults. */
@@ -55,6 +57,15 @@ export function repoPort(): number {
 
 export function gitPort(): number {
   return Number(process.env['LAB_GIT_PORT'] ?? 9418);
+}
+
+export function metricsPort(): number {
+  return Number(process.env['LAB_METRICS_PORT'] ?? 8428);
+}
+
+/** A lab fault the agent reads: the cluster's error-rate series goes bad while this file exists. */
+export function badMetricsFile(dir: string, cluster: string): string {
+  return join(dir, 'faults', `bad-metrics-${cluster}`);
 }
 
 export function readState(dir = labDir()): LabState | undefined {
@@ -264,6 +275,39 @@ async function createConfigRepo(dir: string, chartRepoUrl: string): Promise<NonN
   return { url, worktree, pid: daemon.pid };
 }
 
+/** VictoriaMetrics single-node on loopback, its data in the lab folder; the agent writes the lab's series. */
+async function startMetrics(dir: string): Promise<NonNullable<LabState['metrics']>> {
+  const binary = await ensureTool('victoria-metrics');
+  const out = openSync(join(dir, 'metrics.log'), 'a');
+  const url = `http://127.0.0.1:${metricsPort()}`;
+  const child = spawn(
+    binary,
+    [
+      `-storageDataPath=${join(dir, 'metrics')}`,
+      `-httpListenAddr=127.0.0.1:${metricsPort()}`,
+      '-search.latencyOffset=0s',
+    ],
+    { detached: true, stdio: ['ignore', out, out] },
+  );
+  closeSync(out);
+  child.unref();
+  const deadline = Date.now() + 30_000;
+  while (
+    !(await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(
+        `the metrics server did not start on ${url} (is port ${metricsPort()} taken? set LAB_METRICS_PORT)`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { url, pid: child.pid };
+}
+
 /**
  * Changes the lab's config repository as a person would: `edit` changes files in the clone, then a commit
  * and a push. Returns the new commit.
@@ -315,6 +359,9 @@ async function createLab(dir: string, n: number, log: (l: string) => void): Prom
   state.agentPid = startAgent(dir);
   writeState(state);
   await waitForRepo();
+  log('[lab] starting the metrics server');
+  state.metrics = await startMetrics(dir);
+  writeState(state);
   log('[lab] committing the example config to the lab config repository');
   state.git = await createConfigRepo(dir, state.repoUrl);
   writeState(state);
@@ -395,7 +442,7 @@ export async function labDown(log: (l: string) => void = console.error): Promise
     log(`no lab in ${dir}`);
     return;
   }
-  for (const pid of [state.agentPid, state.git?.pid]) {
+  for (const pid of [state.agentPid, state.git?.pid, state.metrics?.pid]) {
     if (!pid) continue;
     try {
       process.kill(pid, 'SIGTERM');
@@ -463,7 +510,7 @@ export async function labStatus(): Promise<{ cluster: string; operator: string; 
 
 /** Switches a lab fault on or off on one cluster. */
 export async function labFault(
-  fault: 'sync-fails' | 'bad-cache',
+  fault: 'sync-fails' | 'bad-cache' | 'bad-metrics',
   cluster: string,
   on: boolean,
   version?: string,
@@ -472,6 +519,14 @@ export async function labFault(
   if (!state) throw new Error(`no lab in ${labDir()}`);
   if (!state.clusters.includes(cluster))
     throw new Error(`unknown lab cluster ${cluster}; lab has ${state.clusters.join(', ')}`);
+  if (fault === 'bad-metrics') {
+    const file = badMetricsFile(state.dir, cluster);
+    if (on) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, 'error rate 0.5\n');
+    } else rmSync(file, { force: true });
+    return;
+  }
   const t = await tools(state.dir, () => undefined);
   const ctx = ['--kubeconfig', state.kubeconfig, '--context', `kwok-${cluster}`];
   if (fault === 'sync-fails') {

@@ -6,6 +6,7 @@
  *   fault sync-fails --cluster NAME [--off]           synchronizer Jobs fail on that cluster
  *   fault bad-cache --cluster NAME --version V [--off] the cache for V never becomes ready there
  *   fault unreachable --cluster NAME [--off]          the cluster's control plane stops (connections refused)
+ *   fault bad-metrics --cluster NAME [--off]          its lab_error_rate series goes from 0.01 to 0.5
  *   publish CHART VERSION [--broken]                   add a chart version (broken: pods never Ready)
  */
 import { Command, CommanderError } from 'commander';
@@ -32,13 +33,14 @@ program.command('status').action(async () => {
 });
 program
   .command('fault')
-  .argument('<fault>', 'sync-fails, bad-cache or unreachable')
+  .argument('<fault>', 'sync-fails, bad-cache, bad-metrics or unreachable')
   .requiredOption('--cluster <name>')
   .option('--version <v>', 'for bad-cache: the version whose cache never becomes ready')
   .option('--off', 'switch the fault off')
   .action(async (fault: string, o: { cluster: string; version?: string; off?: boolean }) => {
     if (fault === 'unreachable') await labOutage(o.cluster, !o.off);
-    else if (fault === 'sync-fails' || fault === 'bad-cache') await labFault(fault, o.cluster, !o.off, o.version);
+    else if (fault === 'sync-fails' || fault === 'bad-cache' || fault === 'bad-metrics')
+      await labFault(fault, o.cluster, !o.off, o.version);
     else throw new CommanderError(2, 'lab', `unknown fault ${fault}`);
     console.log(`${fault} ${o.off ? 'off' : 'on'} for ${o.cluster}${o.version ? ` (${o.version})` : ''}`);
   });

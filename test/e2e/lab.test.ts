@@ -28,7 +28,12 @@ let kubeconfig: string;
 let helm: string;
 let env: Record<string, string> | undefined;
 let worker: ChildProcess | undefined;
-const plans: Record<'rollback' | 'pause' | 'outage', string> = { rollback: '', pause: '', outage: '' };
+const plans: Record<'rollback' | 'pause' | 'outage' | 'analysis', string> = {
+  rollback: '',
+  pause: '',
+  outage: '',
+  analysis: '',
+};
 
 /** A rollout-worker process; `cwd` other than the checkout shows it needs none of the plan's files. */
 function startWorker(opts: { cwd?: string; env?: Record<string, string> } = {}): ChildProcess {
@@ -142,6 +147,7 @@ beforeAll(async () => {
   process.env['LAB_DIR'] = mkdtempSync(join(tmpdir(), 'lab-e2e-'));
   process.env['LAB_REPO_PORT'] = String(await freePort());
   process.env['LAB_GIT_PORT'] = String(await freePort());
+  process.env['LAB_METRICS_PORT'] = String(await freePort());
   lab = await import('../../lab/lab.js');
   const state = await lab.labUp(3, () => undefined);
   kubeconfig = state.kubeconfig;
@@ -171,6 +177,24 @@ beforeAll(async () => {
   writeFileSync(
     plans.outage,
     labPlan.replace('rollbackScope: phase', 'rollbackScope: phase\n    rollbackTimeout: 20s'),
+  );
+  // Each cluster must keep its error rate (the lab agent writes lab_error_rate) below 5% after it verifies.
+  plans.analysis = join(dir, 'analysis.yaml');
+  writeFileSync(
+    plans.analysis,
+    base
+      .replace('  verify:\n', '  verify:\n    analyses: [error-rate]\n')
+      .replace(
+        '  clusters:\n',
+        [
+          '  analysis:',
+          `    address: ${state.metrics?.url ?? ''}`,
+          '    templates:',
+          `      - { name: error-rate, query: 'max(lab_error_rate{cluster="{{cluster}}"})', interval: 2s, count: 2, successCondition: 'result < 0.05' }`,
+          '  clusters:',
+          '',
+        ].join('\n'),
+      ),
   );
   worker = startWorker();
 }, 600_000);
@@ -595,6 +619,30 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     } finally {
       await stopWorker();
       worker = startWorker();
+    }
+  });
+
+  it('rolls the canary back when its error rate goes bad in the metrics server, and never touches the wave', async () => {
+    const before = await Promise.all(clusters.map((c) => current(c)));
+    await lab.labFault('bad-metrics', 'lab-1', true);
+    try {
+      const id = 'e2e-analysis';
+      const started = await cli('start', plans.analysis, '--id', id, '--chart-version', '2.3.0');
+      expect(started.code, started.stderr).toBe(0);
+      expect((await watchUntilPause(id)).code).toBe(1);
+      const status = await statusJson(id);
+      expect(status.state).toBe('rolled-back');
+      expect(status.clusters[0]).toMatchObject({ name: 'lab-1', state: 'rolled-back', failedStep: 'analysis' });
+      const analysis = (status.clusters[0] as { analyses?: { query: string; measurements: { value?: number }[] }[] })
+        .analyses?.[0];
+      expect(analysis?.query).toBe('max(lab_error_rate{cluster="lab-1"})');
+      expect(analysis?.measurements[0]?.value).toBe(0.5);
+      expect(status.reason).toMatch(/analysis error-rate failed: 1 of 1 measurements failed \(0\.5\)/);
+      expect(await current('lab-1')).toMatchObject({ chartVersion: before[0]?.chartVersion, status: 'deployed' });
+      expect(await current('lab-2')).toEqual(before[1]);
+      expect(await current('lab-3')).toEqual(before[2]);
+    } finally {
+      await lab.labFault('bad-metrics', 'lab-1', false);
     }
   });
 });
