@@ -19,6 +19,7 @@ export function instantActivities(): Activities {
     verifyWorkloads: () => Promise.resolve({ checked: [] }),
     rollbackRelease: ({ to }) => Promise.resolve({ changed: true, revision: to?.revision ?? null }),
     lockHolder: () => Promise.resolve(undefined),
+    registryState: () => Promise.resolve({ freezes: [], denied: [] }),
     // Two groups, as a fleet with two kinds of overlay has; the digests are as long as real ones.
     diffClusters: ({ clusters }) =>
       Promise.resolve({

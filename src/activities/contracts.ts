@@ -11,6 +11,7 @@ import type {
   Measurement,
   PinnedSource,
   ReleaseDiff,
+  RegistryState,
   ReleaseSnapshot,
 } from '../domain/types.js';
 import type { RolloutEvent } from '../domain/notifications.js';
@@ -225,6 +226,8 @@ export interface Activities {
   verifyApproval(input: VerifyApprovalInput): Promise<{ valid: boolean; detail: string }>;
   /** One measurement of a metric analysis (Prometheus HTTP API), judged by the template's conditions. */
   measureAnalysis(input: MeasureInput): Promise<Measurement>;
+  /** The freezes and bad chart versions in force (the registry workflow's state). */
+  registryState(input: { registryId: string }): Promise<RegistryState>;
   /** Who holds a cluster's lock (undefined when nobody does), and whether that rollout is still running. */
   lockHolder(input: { lockWorkflowId: string }): Promise<LockHolder | undefined>;
 }

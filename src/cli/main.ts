@@ -9,6 +9,7 @@ import { registerControls } from './controls.js';
 import { registerDev } from './dev.js';
 import { registerDiff } from './diff.js';
 import { registerFleet } from './fleet.js';
+import { registerRegistry } from './registry.js';
 import { registerList } from './list.js';
 import { CliError, exitCodes } from './shared.js';
 import { registerStart } from './start.js';
@@ -34,6 +35,7 @@ for (const register of [
   registerControls,
   registerDiff,
   registerFleet,
+  registerRegistry,
   registerList,
   registerDev,
 ]) {

@@ -1,12 +1,14 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
-import { findLockHolder } from '../activities/locks.js';
+import { findLockHolder, readRegistry } from '../activities/locks.js';
+import { chartName } from '../plan/resolve.js';
 import { FailureType } from '../domain/failure-types.js';
 import { describeSource, sourceRevision } from '../domain/source.js';
 import type { RolloutInput } from '../domain/types.js';
 import { workflowUiLink } from '../common/temporal-config.js';
 import {
   lockWorkflowId,
+  registryWorkflowId,
   rolloutAttributes,
   startedUpdate,
   type rollout,
@@ -47,6 +49,13 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
     await refuseHeldClusters(
       client,
       plan.spec.clusters.map((c) => c.name),
+    );
+    await refuseByRegistry(
+      client,
+      registryWorkflowId(config.taskQueue),
+      plan.metadata.name,
+      chartName(plan.spec.release.chart.chart),
+      input.chartVersion,
     );
     let handle;
     try {
@@ -146,4 +155,22 @@ async function refuseHeldClusters(client: Client, clusters: string[]): Promise<v
   const holders = await Promise.all(clusters.map((c) => findLockHolder(client, lockWorkflowId(c))));
   const held = clusters.flatMap((c, i) => (holders[i]?.holderRunning ? [`${c} (held by ${holders[i]?.holder})`] : []));
   if (held.length > 0) throw new CliError(`clusters already taken by another running rollout: ${held.join(', ')}`);
+}
+
+/** Refuses, before starting, a chart version marked bad or a start under a freeze (the rollout checks too). */
+async function refuseByRegistry(
+  client: Client,
+  registryId: string,
+  plan: string,
+  chart: string,
+  version: string,
+): Promise<void> {
+  const registry = await readRegistry(client, registryId);
+  const bad = registry.denied.find((d) => d.chart === chart && d.version === version);
+  if (bad) throw new CliError(`refused: ${chart} ${version} was marked bad by ${bad.by} (${bad.reason})`);
+  const freeze = registry.freezes.find((f) => f.plan === '*' || f.plan === plan);
+  if (freeze) {
+    const scope = freeze.plan === '*' ? 'everything' : `plan ${plan}`;
+    throw new CliError(`refused: ${scope} is frozen by ${freeze.by} (${freeze.reason}); rollout unfreeze lifts it`);
+  }
 }

@@ -35,7 +35,7 @@ export async function watchCommand(id: string, opts: { interval: number }): Prom
       }
       const { shown } = fetched;
       if (shown.final) return { exitCode: exitCodeFor(shown) };
-      if (shown.state === 'awaiting-approval' || shown.state === 'awaiting-decision') {
+      if (shown.state === 'awaiting-approval' || shown.state === 'awaiting-decision' || shown.state === 'frozen') {
         return { text: `\nwaiting for a person: ${shown.reason ?? shown.state}` };
       }
       await sleep(every);

@@ -44,6 +44,7 @@ export function displayState(status: RolloutStatus, execution?: ExecutionState):
   const ownFinal = finalStates.includes(status.state);
   const state = execution ? shownState(status.state, execution.status) : status.state;
   if (state !== status.state) return { state, reason: execution?.reason ?? status.reason, final: true };
+  if (status.frozen && !ownFinal) return { state: 'frozen', reason: status.frozen, final: false };
   if (status.paused && !ownFinal) return { state: 'paused', reason: status.reason, final: false };
   return { state: status.state, reason: status.reason, final: ownFinal };
 }

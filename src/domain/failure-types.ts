@@ -46,6 +46,8 @@ export const FailureType = {
   AnalysisFailed: 'AnalysisFailed',
   /** A metric analysis was neither successful nor failed (or its endpoint did not answer): a person decides. */
   AnalysisInconclusive: 'AnalysisInconclusive',
+  /** The chart version was marked bad (`rollout deny-version`): it cannot be started. */
+  VersionDenied: 'VersionDenied',
   /** A release to roll back no longer exists. */
   ReleaseMissing: 'ReleaseMissing',
   /**

@@ -62,7 +62,7 @@ export function clustersToStart(
   /** Whether a pending cluster may start now (its deploy windows); those that may not stay pending. */
   mayStart: (c: ClusterStatus) => boolean = () => true,
 ): ClusterStatus[] {
-  if (status.paused || status.state !== 'running') return [];
+  if (status.paused || status.frozen || status.state !== 'running') return [];
   const tally = tallyPhase(status, phase);
   if (tally.outcome === 'over-budget') return [];
   return tally.pending.filter(mayStart).slice(0, Math.max(0, phase.maxParallel - tally.running));

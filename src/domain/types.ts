@@ -224,7 +224,10 @@ export type DecisionKind =
   /** Recorded by the rollout itself: an approval stopped holding because the diff it approved changed. */
   | 'approval-void'
   /** An approver set a deploy window aside for this rollout. */
-  | 'override-window';
+  | 'override-window'
+  /** A freeze of everything or of this plan began, or ended. */
+  | 'freeze'
+  | 'unfreeze';
 
 /** Every control a person applied, with who, when and why. */
 export interface Decision {
@@ -269,6 +272,8 @@ export interface RolloutStatus {
   source?: string;
   /** The commit of a git source, or "local:" and the start of the local files' digest. */
   sourceRevision?: string;
+  /** Set while a freeze is in force for this rollout: who froze it and why. Nothing new starts meanwhile. */
+  frozen?: string;
   /** How gates are approved, and whether approvers' names are verified (signatures) or as claimed. */
   approvals?: string;
   /** Deploy windows an approver set aside for this rollout (recorded as decisions too). */
@@ -323,4 +328,27 @@ export interface FleetReport {
   at: string;
   counts: Partial<Record<FleetVerdict, number>>;
   rows: FleetRow[];
+}
+
+/** A freeze in force: of everything ("*") or of one plan's rollouts. */
+export interface Freeze {
+  plan: string;
+  reason: string;
+  by: string;
+  at: string;
+}
+
+/** A chart version marked bad: it cannot be started again, and running rollouts of it pause. */
+export interface DeniedVersion {
+  chart: string;
+  version: string;
+  reason: string;
+  by: string;
+  at: string;
+}
+
+/** What the registry keeps. */
+export interface RegistryState {
+  freezes: Freeze[];
+  denied: DeniedVersion[];
 }

@@ -51,3 +51,8 @@ export function fileReferences(plan: RolloutPlan): { path: string; file: string 
 export function isLocalChart(chart: string): boolean {
   return chart.startsWith('.') || chart.startsWith('/');
 }
+
+/** A chart's name as `rollout deny-version` takes it: the last part of its reference (repo/x, oci://.../x, ./x). */
+export function chartName(chart: string): string {
+  return chart.replace(/\/+$/, '').split('/').pop() ?? chart;
+}

@@ -5,7 +5,14 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Actor } from '../domain/controls.js';
 import type { DiffInput } from '../activities/contracts.js';
-import type { AnalysisRecord, ClusterSnapshot, RollbackScope, RolloutStatus, StepName } from '../domain/types.js';
+import type {
+  AnalysisRecord,
+  ClusterSnapshot,
+  RegistryState,
+  RollbackScope,
+  RolloutStatus,
+  StepName,
+} from '../domain/types.js';
 
 /** The rollout's whole status: phases, clusters, decisions, why it waits. Costs no history. */
 export const statusQuery = defineQuery<RolloutStatus>('status');
@@ -93,6 +100,12 @@ export interface ClusterProgress {
 }
 export const progressQuery = defineQuery<ClusterProgress>('progress');
 
+/** Sent by `rollout freeze` / `unfreeze` to running rollouts: while frozen, no new cluster or phase starts. */
+export const freezeSignal = defineSignal<[{ frozen: boolean; reason?: string; by?: string }]>('freeze');
+/** Sent by `rollout deny-version` to running rollouts of that chart version: they pause, saying why. */
+export const versionDeniedSignal =
+  defineSignal<[{ chart: string; version: string; reason: string; by: string }]>('version-denied');
+
 /** Sent by a cluster's workflow to its rollout as soon as it has recorded where the cluster stood. */
 export const snapshotSignal = defineSignal<[{ cluster: string; snapshot: ClusterSnapshot }]>('snapshot');
 
@@ -120,6 +133,28 @@ export const handlerDescriptions = {
   skip: 'Leave a failed cluster as it is and go on (approvers only): {"by": "your name", "cluster": "name"}.',
   accept:
     'Leave a cluster whose rollback failed as it is (approvers only): {"by": "your name", "cluster": "name", "comment": "why"}.',
+  freeze:
+    'Sent by `rollout freeze` / `unfreeze`: {"frozen": true, "reason": "why", "by": "your name"}. While frozen nothing new starts.',
+  'version-denied':
+    'Sent by `rollout deny-version`: {"chart": "express", "version": "2.3.0", "reason": "why", "by": "your name"}; a rollout of it pauses.',
   'override-window':
     'Set a deploy window aside for this rollout (approvers only): {"by": "your name", "window": "name", "comment": "why"}.',
 } as const;
+
+/**
+ * The registry of freezes and bad versions: one per task queue, shared by every rollout its workers run
+ * (a freeze of "everything" is of those rollouts).
+ */
+export const registryWorkflowId = (taskQueue: string) => `phased-rollout-registry-${taskQueue}`;
+
+/** Freezes and bad versions in force. Costs no history. */
+export const registryQuery = defineQuery<RegistryState>('registry');
+/** Freezes everything (`plan` unset) or one plan's rollouts: nothing new starts; anyone may, with a reason. */
+export const freezeUpdate = defineUpdate<RegistryState, [{ plan?: string; reason: string; by: string }]>('freeze');
+/** Lifts the freeze of everything (`plan` unset) or of one plan. */
+export const unfreezeUpdate = defineUpdate<RegistryState, [{ plan?: string; by: string }]>('unfreeze');
+/** Marks a chart version bad: it cannot be started again, and running rollouts of it pause. */
+export const denyVersionUpdate = defineUpdate<
+  RegistryState,
+  [{ chart: string; version: string; reason: string; by: string }]
+>('deny-version');

@@ -7,3 +7,4 @@ export { clusterLock } from './cluster-lock.js';
 export { releaseDiff } from './release-diff.js';
 export { fleetStatus } from './fleet-status.js';
 export { notification } from './notification.js';
+export { controlRegistry } from './registry.js';

@@ -19,7 +19,7 @@ export async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean
     run.publish();
     await condition(() => phase.approvedBy !== undefined || run.stop !== undefined);
   }
-  await condition(() => !status.paused || run.stop !== undefined);
+  await condition(() => (!status.paused && !status.frozen) || run.stop !== undefined);
   if (run.stop) return false;
   status.state = 'running';
   status.reason = undefined;

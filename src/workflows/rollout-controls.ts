@@ -9,7 +9,8 @@ import {
   refuseResume,
   refuseRollback,
 } from '../domain/controls.js';
-import type { ClusterStatus, Decision, RollbackScope } from '../domain/types.js';
+import { finalStates, type ClusterStatus, type Decision, type RollbackScope } from '../domain/types.js';
+import { chartName } from '../plan/resolve.js';
 import type { Actor } from '../domain/controls.js';
 import { approvalMessage, gateApproved, refuseByPolicy, signatureMaxAgeMs } from '../domain/approvals.js';
 import { shortDigest } from '../domain/diff.js';
@@ -22,6 +23,7 @@ import {
   acceptUpdate,
   approveUpdate,
   overrideWindowUpdate,
+  freezeSignal,
   handlerDescriptions,
   pauseUpdate,
   releaseQuery,
@@ -32,6 +34,7 @@ import {
   snapshotSignal,
   startedUpdate,
   statusQuery,
+  versionDeniedSignal,
 } from './definitions.js';
 import type { RolloutRun } from './rollout-run.js';
 
@@ -55,6 +58,25 @@ export function installControls(run: RolloutRun): void {
   };
 
   setHandler(statusQuery, () => status, { description: handlerDescriptions.status });
+  setHandler(
+    freezeSignal,
+    ({ frozen, reason, by }) => {
+      status.frozen = frozen ? `frozen by ${by ?? 'someone'}: ${reason ?? ''}` : undefined;
+      record({ kind: frozen ? 'freeze' : 'unfreeze', by: by ?? 'someone', comment: reason });
+    },
+    { description: handlerDescriptions.freeze },
+  );
+  setHandler(
+    versionDeniedSignal,
+    (d) => {
+      const mine = d.chart === chartName(run.spec.release.chart.chart) && d.version === run.input.chartVersion;
+      if (!mine || finalStates.includes(status.state)) return;
+      status.paused = true;
+      status.reason = `paused: chart ${d.chart} ${d.version} was marked bad by ${d.by} (${d.reason})`;
+      record({ kind: 'pause', by: d.by, comment: status.reason });
+    },
+    { description: handlerDescriptions['version-denied'] },
+  );
   setHandler(
     releaseQuery,
     () => {

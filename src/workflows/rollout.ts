@@ -1,8 +1,11 @@
-import { allHandlersFinished, condition, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, patched, workflowInfo } from '@temporalio/workflow';
+import { FailureType } from '../domain/failure-types.js';
+import { chartName } from '../plan/resolve.js';
+import { registryWorkflowId } from './definitions.js';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
 import { pinnedSource } from '../domain/source.js';
 import type { RolloutInput, RolloutResult, RolloutState } from '../domain/types.js';
-import { activitiesFor } from './activity-options.js';
+import { activitiesFor, quick } from './activity-options.js';
 import { nowIso } from './clock.js';
 import { acquireLocks } from './cluster-locks.js';
 import { failureType, rootMessage } from './failures.js';
@@ -27,6 +30,8 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
 
   try {
     await preflight(input);
+    // Rollouts recorded before the registry existed start as they did.
+    if (patched('registry-at-start')) await checkRegistry(run);
     await acquireLocks(status.clusters.map((c) => c.name));
   } catch (err) {
     status.state = 'failed';
@@ -86,4 +91,25 @@ async function preflight(input: RolloutInput): Promise<void> {
     synchronizer: spec.synchronizer,
     clusters: spec.clusters.map((c) => ({ cluster: c.name, overlay: c.values })),
   });
+}
+
+/**
+ * Refuses a chart version marked bad before anything is touched, and starts frozen when a freeze of
+ * everything or of this plan is in force (the CLI tells running rollouts of later changes by signal).
+ */
+async function checkRegistry(run: RolloutRun): Promise<void> {
+  const { input, status } = run;
+  const registry = await quick.registryState({ registryId: registryWorkflowId(workflowInfo().taskQueue) });
+  const chart = chartName(input.plan.spec.release.chart.chart);
+  const bad = registry.denied.find((d) => d.chart === chart && d.version === input.chartVersion);
+  if (bad) {
+    throw ApplicationFailure.create({
+      type: FailureType.VersionDenied,
+      message: `chart ${chart} ${bad.version} was marked bad by ${bad.by} (${bad.reason}); it cannot be started`,
+      nonRetryable: true,
+    });
+  }
+  const freeze = registry.freezes.find((f) => f.plan === '*' || f.plan === input.plan.metadata.name);
+  if (freeze)
+    status.frozen = `frozen by ${freeze.by}: ${freeze.reason} (rollout unfreeze${freeze.plan === '*' ? '' : ` --plan ${freeze.plan}`})`;
 }

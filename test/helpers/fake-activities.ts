@@ -168,6 +168,8 @@ export class FakeFleet {
         });
       },
       lockHolder: () => Promise.resolve<undefined>(undefined),
+      // The test environment adds the real lock lookup and registry reads on top of these.
+      registryState: () => Promise.resolve({ freezes: [], denied: [] }),
       diffClusters: ({ clusters, chartVersion }) => {
         this.diffs.push(clusters.map((c) => c.cluster));
         const diffs = clusters.map((c) => ({ cluster: c.cluster, ...this.diffOf(c.cluster, chartVersion) }));

@@ -1,0 +1,151 @@
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { readRegistry } from '../activities/locks.js';
+import type { RegistryState } from '../domain/types.js';
+import {
+  ChartVersionKey,
+  denyVersionUpdate,
+  freezeSignal,
+  freezeUpdate,
+  registryWorkflowId,
+  RolloutPlanKey,
+  unfreezeUpdate,
+  versionDeniedSignal,
+  type controlRegistry,
+} from '../workflows/api.js';
+import { asOption } from './options.js';
+import { actor, CliError, withClient } from './shared.js';
+import { table } from './table.js';
+import { action, outputOption, type Outcome } from './verb.js';
+
+const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
+
+/** Sends one change to the registry, starting it if it has never run (update-with-start). */
+async function change<A extends object>(
+  client: Client,
+  taskQueue: string,
+  def: typeof freezeUpdate | typeof unfreezeUpdate | typeof denyVersionUpdate,
+  args: A,
+): Promise<RegistryState> {
+  const start = new WithStartWorkflowOperation<typeof controlRegistry>('controlRegistry', {
+    workflowId: registryWorkflowId(taskQueue),
+    taskQueue,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    args: [],
+  });
+  try {
+    return await client.workflow.executeUpdateWithStart(def as never, {
+      args: [args] as never,
+      startWorkflowOperation: start,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new CliError(`refused: ${err.cause?.message ?? err.message}`);
+    throw err;
+  }
+}
+
+/** Running rollouts matching a visibility query, each told by `tell`; returns their IDs. */
+async function tellRunning(client: Client, query: string, tell: (id: string) => Promise<void>): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const wf of client.workflow.list({
+    query: `WorkflowType = 'rollout' AND ExecutionStatus = 'Running'${query ? ` AND ${query}` : ''}`,
+  })) {
+    ids.push(wf.workflowId);
+  }
+  await Promise.all(ids.map(tell));
+  return ids;
+}
+
+export async function freezeCommand(o: { plan?: string; reason: string; as?: string }): Promise<Outcome> {
+  const by = actor(o.as);
+  return withClient(async (client, config) => {
+    const state = await change(client, config.taskQueue, freezeUpdate, { plan: o.plan, reason: o.reason, by });
+    const told = await tellRunning(client, o.plan ? `${RolloutPlanKey.name} = ${quote(o.plan)}` : '', (id) =>
+      client.workflow.getHandle(id).signal(freezeSignal, { frozen: true, reason: o.reason, by }),
+    );
+    const what = o.plan ? `plan ${o.plan}` : 'every rollout';
+    return {
+      text: `froze ${what}: nothing new starts; ${told.length} running rollout(s) told: ${told.join(', ') || 'none'}`,
+      data: { state, told },
+    };
+  });
+}
+
+export async function unfreezeCommand(o: { plan?: string; as?: string }): Promise<Outcome> {
+  const by = actor(o.as);
+  return withClient(async (client, config) => {
+    const state = await change(client, config.taskQueue, unfreezeUpdate, { plan: o.plan, by });
+    // A rollout stays frozen while another freeze (of everything, or of its plan) is still in force.
+    const stillAll = state.freezes.some((f) => f.plan === '*');
+    const told = stillAll
+      ? []
+      : await tellRunning(client, o.plan ? `${RolloutPlanKey.name} = ${quote(o.plan)}` : '', async (id) => {
+          const plan = (await client.workflow.getHandle(id).describe()).searchAttributes[RolloutPlanKey.name];
+          if (state.freezes.some((f) => Array.isArray(plan) && f.plan === plan[0])) return;
+          await client.workflow.getHandle(id).signal(freezeSignal, { frozen: false, by });
+        });
+    return {
+      text: `lifted the freeze of ${o.plan ? `plan ${o.plan}` : 'everything'}; ${told.length} rollout(s) told`,
+      data: { state, told },
+    };
+  });
+}
+
+export async function denyVersionCommand(chart: string, version: string, o: { reason: string; as?: string }) {
+  const by = actor(o.as);
+  return withClient(async (client, config) => {
+    const state = await change(client, config.taskQueue, denyVersionUpdate, { chart, version, reason: o.reason, by });
+    const told = await tellRunning(client, `${ChartVersionKey.name} = ${quote(version)}`, (id) =>
+      client.workflow.getHandle(id).signal(versionDeniedSignal, { chart, version, reason: o.reason, by }),
+    );
+    return {
+      text: `marked ${chart} ${version} bad: it cannot be started; running rollouts of it pause (${told.join(', ') || 'none running'})`,
+      data: { state, told },
+    };
+  });
+}
+
+/** `rollout freezes`: the freezes and bad versions in force. */
+export async function freezesCommand(): Promise<Outcome> {
+  return withClient(async (client, config) => {
+    const state = await readRegistry(client, registryWorkflowId(config.taskQueue));
+    const rows = table(['kind', 'what', 'by', 'at', 'why']);
+    for (const f of state.freezes)
+      rows.push(['freeze', f.plan === '*' ? 'everything' : `plan ${f.plan}`, f.by, f.at, f.reason]);
+    for (const d of state.denied) rows.push(['bad version', `${d.chart} ${d.version}`, d.by, d.at, d.reason]);
+    const empty = state.freezes.length + state.denied.length === 0;
+    return { text: empty ? 'no freeze and no bad version in force' : rows.toString(), data: state };
+  });
+}
+
+export function registerRegistry(program: Command): void {
+  program
+    .command('freeze')
+    .description("freeze every rollout (or one plan's): nothing new starts, running rollouts hold at their next step")
+    .option('--plan <name>', "only this plan's rollouts")
+    .requiredOption('--reason <text>', 'why')
+    .addOption(asOption())
+    .addOption(outputOption())
+    .action(action(freezeCommand));
+  program
+    .command('unfreeze')
+    .description('lift the freeze of everything (or of one plan)')
+    .option('--plan <name>', "the freeze of this plan's rollouts")
+    .addOption(asOption())
+    .addOption(outputOption())
+    .action(action(unfreezeCommand));
+  program
+    .command('deny-version')
+    .argument('<chart>', 'chart name, e.g. express')
+    .argument('<version>', 'chart version')
+    .description('mark a chart version bad: it cannot be started again, and running rollouts of it pause')
+    .requiredOption('--reason <text>', 'why')
+    .addOption(asOption())
+    .addOption(outputOption())
+    .action(action(denyVersionCommand));
+  program
+    .command('freezes')
+    .description('the freezes and bad versions in force')
+    .addOption(outputOption())
+    .action(action(freezesCommand));
+}

@@ -1,0 +1,87 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { denyVersionUpdate, freezeUpdate, registryQuery, unfreezeUpdate } from './definitions.js';
+import type { RegistryState } from '../domain/types.js';
+import { nowIso } from './clock.js';
+
+const scopeOf = (plan?: string) => plan ?? '*';
+
+/**
+ * Keeps the freezes and bad chart versions, durably: a workflow that waits forever and continues as new
+ * when its history grows. Rollouts read it when they start (an activity queries it) and are told of
+ * changes by the CLI; the Web UI shows what is in force as its current details.
+ */
+export async function controlRegistry(state: RegistryState = { freezes: [], denied: [] }): Promise<void> {
+  const show = () =>
+    setCurrentDetails(
+      [
+        `**freezes**: ${state.freezes.map((f) => `${f.plan === '*' ? 'everything' : f.plan} (${f.by}: ${f.reason})`).join('; ') || 'none'}`,
+        '',
+        `**bad versions**: ${state.denied.map((d) => `${d.chart} ${d.version} (${d.by}: ${d.reason})`).join('; ') || 'none'}`,
+      ].join('\n'),
+    );
+  show();
+  setHandler(registryQuery, () => state, { description: 'Freezes and bad chart versions in force. No arguments.' });
+  setHandler(
+    freezeUpdate,
+    (req) => {
+      state.freezes = [
+        ...state.freezes.filter((f) => f.plan !== scopeOf(req.plan)),
+        { plan: scopeOf(req.plan), reason: req.reason, by: req.by, at: nowIso() },
+      ];
+      show();
+      return state;
+    },
+    {
+      validator: (req: { plan?: string; reason: string; by: string }) => {
+        if (!req.reason?.trim()) throw new Error('give a reason for the freeze (--reason)');
+        if (!req.by?.trim()) throw new Error('say who you are (--as NAME)');
+      },
+      description:
+        'Freeze every rollout, or one plan\'s: {"plan": "express", "reason": "why", "by": "your name"} (no plan: all).',
+    },
+  );
+  setHandler(
+    unfreezeUpdate,
+    (req) => {
+      state.freezes = state.freezes.filter((f) => f.plan !== scopeOf(req.plan));
+      show();
+      return state;
+    },
+    {
+      validator: (req: { plan?: string; by: string }) => {
+        if (!state.freezes.some((f) => f.plan === scopeOf(req.plan))) {
+          throw new Error(`${req.plan ? `plan ${req.plan} is` : 'everything is'} not frozen`);
+        }
+      },
+      description: 'Lift a freeze: {"plan": "express", "by": "your name"} (no plan: the freeze of everything).',
+    },
+  );
+  setHandler(
+    denyVersionUpdate,
+    (req) => {
+      state.denied = [
+        ...state.denied.filter((d) => !(d.chart === req.chart && d.version === req.version)),
+        { chart: req.chart, version: req.version, reason: req.reason, by: req.by, at: nowIso() },
+      ];
+      show();
+      return state;
+    },
+    {
+      validator: (req: { chart: string; version: string; reason: string; by: string }) => {
+        if (!req.reason?.trim()) throw new Error('say why the version is bad (--reason)');
+      },
+      description:
+        'Mark a chart version bad: {"chart": "express", "version": "2.3.0", "reason": "why", "by": "your name"}.',
+    },
+  );
+  await condition(() => workflowInfo().continueAsNewSuggested);
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof controlRegistry>(state);
+}
