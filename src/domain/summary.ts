@@ -10,7 +10,7 @@ export function detailsMarkdown(status: RolloutStatus): string {
   const { state, reason } = displayState(status);
   const rows = status.phases.map((p) => `| ${p.name} | ${p.state} | ${clusterSummary(status, p.name)} |`);
   return [
-    `**${state}**${reason ? `: ${reason}` : ''}`,
+    `**${state}**${reason ? `: ${asCode(reason)}` : ''}`,
     '',
     ...(status.source ? [`source: ${status.source}`, ''] : []),
     '| phase | state | clusters |',
@@ -34,4 +34,12 @@ function clusterSummary(status: RolloutStatus, phase: string): string {
   const counts = new Map<string, number>();
   for (const c of mine) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
   return [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
+}
+
+/**
+ * Commands in a reason as code spans, so that Markdown renders them as typed: the Web UI's renderer turns
+ * a bare "--phase" into an en dash, and the copied command then fails.
+ */
+export function asCode(text: string): string {
+  return text.replace(/rollout [a-z-]+ [^;()]*?(?=\s*[;()]|$)/g, (cmd) => `\`${cmd.trim()}\``);
 }

@@ -121,3 +121,15 @@ describe('control validators', () => {
     expect(refuseClusterDecision(s, undefined, { cluster: 'z', by: 'x' })).toMatch(/unknown cluster/);
   });
 });
+
+describe('UI details', () => {
+  it('puts commands in code spans, so a Markdown renderer leaves their -- alone', async () => {
+    const { asCode } = await import('../../src/domain/summary.js');
+    expect(asCode('phase "wave-1" awaits approval (rollout approve r1 --phase wave-1); diff abc')).toBe(
+      'phase "wave-1" awaits approval (`rollout approve r1 --phase wave-1`); diff abc',
+    );
+    expect(asCode('decide for each: rollout retry r1 --cluster NAME (roll it back again)')).toBe(
+      'decide for each: `rollout retry r1 --cluster NAME` (roll it back again)',
+    );
+  });
+});
