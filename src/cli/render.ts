@@ -69,6 +69,7 @@ function note(c: ClusterStatus, now: LiveCluster | undefined): string {
     return `unreachable since ${u.since}, retrying (${u.attempts} attempts): ${u.error}`;
   }
   if (now?.retrying) return `retrying (attempt ${now.retrying.attempt}): ${now.retrying.error}`;
+  if (now?.waitingFor) return now.waitingFor;
   if (c.error) return c.error;
   if (c.waitingFor) return c.waitingFor;
   const parts: string[] = [];

@@ -111,5 +111,7 @@ export async function statusCommand(id: string): Promise<Outcome> {
 }
 
 function pick(live: LiveCluster | undefined) {
-  return live ? { step: live.step, unreachable: live.unreachable, retrying: live.retrying } : {};
+  return live
+    ? { step: live.step, unreachable: live.unreachable, retrying: live.retrying, waitingFor: live.waitingFor }
+    : {};
 }

@@ -323,6 +323,11 @@ export const RolloutPlan = z.strictObject({
     approvals: ApprovalPolicy.optional(),
     /** When clusters may start (allow) or may not (deny). */
     windows: z.array(DeployWindow).optional(),
+    /**
+     * What a cluster already in flight does when its window closes: `finish` (default), or `pause` before
+     * its next step until a window opens again.
+     */
+    windowPolicy: z.strictObject({ inFlight: z.enum(['finish', 'pause']).default('finish') }).optional(),
     /** Who hears what: sinks delivered to by the worker, at least once, never holding the rollout back. */
     notifications: z.strictObject({ sinks: z.array(NotificationSink).min(1) }).optional(),
   }),

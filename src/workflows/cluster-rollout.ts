@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  condition,
   getExternalWorkflowHandle,
   isCancellation,
   setHandler,
@@ -10,11 +11,26 @@ import { FailureType } from '../domain/failure-types.js';
 import type { ClusterTarget } from '../activities/contracts.js';
 import { pinnedSource } from '../domain/source.js';
 import type { AnalysisRecord, ClusterSnapshot, PinnedSource, StepName } from '../domain/types.js';
-import type { AnalysisTemplate, CacheSpec, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
+import type {
+  AnalysisTemplate,
+  CacheSpec,
+  DeployWindow,
+  ReleaseSpec,
+  SynchronizerSpec,
+  VerifySpec,
+} from '../plan/schema.js';
 import { renderCacheCheck, renderTemplate } from '../plan/template.js';
 import { activitiesFor } from './activity-options.js';
-import { handlerDescriptions, progressQuery, snapshotSignal, type ClusterProgress } from './definitions.js';
+import {
+  handlerDescriptions,
+  progressQuery,
+  snapshotSignal,
+  windowOverrideSignal,
+  type ClusterProgress,
+} from './definitions.js';
+import { waitingLine, windowVerdict, type WindowVerdict } from '../domain/windows.js';
 import { failureType, rootMessage } from './failures.js';
+import { nowMs } from './clock.js';
 import { runAnalysis } from './analysis.js';
 
 export interface ClusterRolloutInput extends ClusterTarget {
@@ -33,6 +49,11 @@ export interface ClusterRolloutInput extends ClusterTarget {
   verify: VerifySpec;
   /** The snapshot from an earlier attempt: a retry must not mistake its own half-done work for the baseline. */
   snapshot?: ClusterSnapshot;
+  /**
+   * With the plan's windowPolicy inFlight "pause": the windows, this cluster's phase and labels, and the
+   * windows set aside so far; before each step the cluster waits (a durable timer) for a window to open.
+   */
+  windows?: { windows: DeployWindow[]; phase: string; labels: Record<string, string>; overridden: string[] };
   /** Metric analyses to pass after verification, their queries templated for this cluster by the rollout. */
   analysis?: { address: string; runs: { template: AnalysisTemplate; query: string }[] };
 }
@@ -71,7 +92,25 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
   let snapshot = input.snapshot;
   const source = pinnedSource(input);
 
+  const w = input.windows;
+  if (w) setHandler(windowOverrideSignal, ({ window }) => void w.overridden.push(window));
+  const verdict = (): WindowVerdict =>
+    w
+      ? windowVerdict(w.windows, { name: input.cluster, labels: w.labels }, w.phase, nowMs(), w.overridden)
+      : { open: true };
+  /** Before a step: while the cluster's windows are closed, wait for one to open (a durable timer) or an override. */
+  async function inWindow(): Promise<void> {
+    for (let v = verdict(); !v.open; v = verdict()) {
+      progress.waitingFor = `paused in flight: ${waitingLine(v, w?.windows ?? [])}`;
+      const overrides = w?.overridden.length;
+      const until = v.opensAt ?? nowMs() + 86_400_000;
+      await condition(() => w?.overridden.length !== overrides, Math.max(1_000, until - nowMs()));
+    }
+    progress.waitingFor = undefined;
+  }
+
   async function step<T extends object>(name: StepName, run: () => Promise<T>): Promise<T> {
+    if (name !== 'snapshot') await inWindow();
     progress.step = name;
     const result = await run();
     progress.done.push(name);

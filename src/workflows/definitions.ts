@@ -95,6 +95,8 @@ export interface ClusterProgress {
   skipped: StepName[];
   /** Steps this rollout had done in an attempt cut short (a worker crash), found done on resumption. */
   resumed: StepName[];
+  /** Set while the cluster, in flight, waits for a deploy window to open before its next step. */
+  waitingFor?: string;
   /** Metric analyses so far, with every measurement (absent in children started before analyses). */
   analyses?: AnalysisRecord[];
 }
@@ -105,6 +107,9 @@ export const freezeSignal = defineSignal<[{ frozen: boolean; reason?: string; by
 /** Sent by `rollout deny-version` to running rollouts of that chart version: they pause, saying why. */
 export const versionDeniedSignal =
   defineSignal<[{ chart: string; version: string; reason: string; by: string }]>('version-denied');
+
+/** Sent by a rollout to its clusters in flight when an approver sets a deploy window aside. */
+export const windowOverrideSignal = defineSignal<[{ window: string }]>('window-override');
 
 /** Sent by a cluster's workflow to its rollout as soon as it has recorded where the cluster stood. */
 export const snapshotSignal = defineSignal<[{ cluster: string; snapshot: ClusterSnapshot }]>('snapshot');
@@ -137,6 +142,8 @@ export const handlerDescriptions = {
     'Sent by `rollout freeze` / `unfreeze`: {"frozen": true, "reason": "why", "by": "your name"}. While frozen nothing new starts.',
   'version-denied':
     'Sent by `rollout deny-version`: {"chart": "express", "version": "2.3.0", "reason": "why", "by": "your name"}; a rollout of it pauses.',
+  'window-override':
+    'Sent by the rollout to a cluster in flight when an approver sets a deploy window aside. Not for people.',
   'override-window':
     'Set a deploy window aside for this rollout (approvers only): {"by": "your name", "window": "name", "comment": "why"}.',
 } as const;

@@ -4,7 +4,7 @@ import { pinnedSource } from '../domain/source.js';
 import type { ClusterStatus, PhaseStatus } from '../domain/types.js';
 import { durationMs } from '../plan/duration.js';
 import { nowIso, nowMs } from './clock.js';
-import { earliest, windowWaits } from './windows.js';
+import { earliest, inFlightWindows, windowWaits } from './windows.js';
 import { clusterRollout, type ClusterFailureDetails } from './cluster-rollout.js';
 import { analysisFor } from './analysis.js';
 import { failureDetails, rootMessage } from './failures.js';
@@ -92,6 +92,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
             verify: spec.verify,
             snapshot: c.snapshot,
             analysis: analysisFor(run, c),
+            windows: inFlightWindows(run, c),
           },
         ],
       });

@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
 import {
   refuseAbort,
   refuseAccept,
@@ -35,6 +35,7 @@ import {
   startedUpdate,
   statusQuery,
   versionDeniedSignal,
+  windowOverrideSignal,
 } from './definitions.js';
 import type { RolloutRun } from './rollout-run.js';
 
@@ -151,6 +152,12 @@ export function installControls(run: RolloutRun): void {
     overrideWindowUpdate,
     (req) => {
       status.windowOverrides = [...(status.windowOverrides ?? []), req.window];
+      // Clusters in flight that wait for a window before their next step hear of it too.
+      for (const c of status.clusters.filter((x) => x.state === 'running' && x.workflowId)) {
+        void getExternalWorkflowHandle(c.workflowId ?? '')
+          .signal(windowOverrideSignal, { window: req.window })
+          .catch(() => undefined);
+      }
       return record({ kind: 'override-window', by: req.by, comment: req.comment, window: req.window });
     },
     {

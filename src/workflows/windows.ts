@@ -1,5 +1,6 @@
 import { waitingLine, windowVerdict } from '../domain/windows.js';
-import type { PhaseStatus } from '../domain/types.js';
+import type { ClusterStatus, PhaseStatus } from '../domain/types.js';
+import type { ClusterRolloutInput } from './cluster-rollout.js';
 import { nowMs } from './clock.js';
 import type { RolloutRun } from './rollout-run.js';
 
@@ -40,4 +41,12 @@ export function windowWaits(run: RolloutRun, phase: PhaseStatus): Map<string, nu
 /** When the first of the waiting clusters may start. */
 export function earliest(waits: Map<string, number>): number {
   return Math.min(...waits.values());
+}
+
+/** The windows a cluster in flight must keep to, when the plan pauses work in flight (windowPolicy). */
+export function inFlightWindows(run: RolloutRun, c: ClusterStatus): ClusterRolloutInput['windows'] {
+  const windows = run.spec.windows ?? [];
+  if (run.spec.windowPolicy?.inFlight !== 'pause' || windows.length === 0) return undefined;
+  const labels = run.spec.clusters.find((x) => x.name === c.name)?.labels ?? {};
+  return { windows, phase: c.phase, labels, overridden: [...(run.status.windowOverrides ?? [])] };
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { overrideWindowUpdate, statusQuery } from '../../src/workflows/definitions.js';
+import { overrideWindowUpdate, progressQuery, statusQuery } from '../../src/workflows/definitions.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { TemporalTestEnv, waitForStatus } from '../helpers/temporal.js';
@@ -108,5 +108,33 @@ describe('deploy windows', () => {
       window: 'freeze',
       comment: 'security fix',
     });
+  });
+
+  it('with windowPolicy inFlight pause, a cluster in flight when its window closes waits before its next step', async () => {
+    const [c1] = names();
+    const fleet = new FakeFleet([c1]);
+    const release = fleet.hold(c1, 'operator');
+    await env.startWorker(fleet.activities());
+    const handle = await env.start(
+      testInput([{ name: 'canary', clusters: [c1], approval: 'auto' }], {
+        windows: [{ name: 'tens', kind: 'allow', schedule: '*/10 * * * * *', duration: '2s' }],
+        windowPolicy: { inFlight: 'pause' },
+      }),
+    );
+    const running = await waitForStatus(handle, (s) => s.clusters[0]?.state === 'running', 30_000);
+    // Let the opening it started in pass, then let the operator step finish: the next step must wait.
+    await new Promise((r) => setTimeout(r, 2_500));
+    release();
+    const child = env.client.workflow.getHandle(running.clusters[0]?.workflowId ?? '');
+    const deadline = Date.now() + 15_000;
+    let waiting: string | undefined;
+    while (!waiting && Date.now() < deadline) {
+      const p = await child.query(progressQuery);
+      waiting = p.waitingFor;
+      if (p.done.includes('run-synchronizer')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(waiting).toMatch(/^paused in flight: waiting for window tens, opens /);
+    expect((await handle.result()).state).toBe('succeeded');
   });
 });
