@@ -1,6 +1,6 @@
 /**
  * Tools that come from Debian's packages rather than Go modules (git for config repositories, ssh-keygen
- * for signed approvals): taken
+ * for signed approvals, chromium for the Web UI tests): taken
  * from PATH; where missing, installed with apt-get when this process may (root on Debian), else a clear
  * message saying what to install.
  */
@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 const exec = promisify(execFile);
 
 /** The Debian package that provides each command. */
-const packages = { git: 'git', 'ssh-keygen': 'openssh-client' } as const;
+const packages = { git: 'git', 'ssh-keygen': 'openssh-client', chromium: 'chromium' } as const;
 export type DebianTool = keyof typeof packages;
 
 function onPath(command: string): string | undefined {

@@ -18,9 +18,10 @@ try {
       console.error(`[tools] ${tool}: ${await ensureTool(tool)}`);
     }
   }
-  // git serves and fetches config repositories, ssh-keygen signs and verifies approvals: Debian's packages.
+  // Debian's packages: git serves and fetches config repositories, ssh-keygen signs and verifies
+  // approvals, chromium runs the Web UI tests.
   if (wanted.length === 0) {
-    for (const tool of ['git', 'ssh-keygen'] as const)
+    for (const tool of ['git', 'ssh-keygen', 'chromium'] as const)
       console.error(`[tools] ${tool}: ${await ensureDebianTool(tool)}`);
   }
 } catch (err) {

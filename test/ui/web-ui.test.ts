@@ -1,0 +1,105 @@
+/**
+ * The Temporal Web UI as a person uses it, in a real browser (Debian's headless Chromium, driven by
+ * playwright-core): a rollout waiting at its gate is approved through "Send an Update", whose dialog
+ * lists every update with what to send. A dev server with its UI of its own; the fleet is doubled. The workflow page keeps long polls open: waits are on elements.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLockActivities } from '../../src/activities/locks.js';
+import { ensureDebianTool } from '../../src/tools/debian.js';
+import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server.js';
+import { statusQuery } from '../../src/workflows/definitions.js';
+import { FakeFleet } from '../helpers/fake-activities.js';
+import { testInput } from '../helpers/plans.js';
+import { waitForStatus } from '../helpers/temporal.js';
+
+let server: DevServer;
+let connection: Connection;
+let client: Client;
+let native: NativeConnection;
+let worker: Worker;
+let running: Promise<void>;
+let browser: Browser;
+const taskQueue = `ui-${randomUUID()}`;
+const fleet = new FakeFleet(['ui-c1', 'ui-c2']);
+
+beforeAll(async () => {
+  server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
+  connection = await Connection.connect({ address: server.address });
+  client = new Client({ connection });
+  native = await NativeConnection.connect({ address: server.address });
+  worker = await Worker.create({
+    connection: native,
+    taskQueue,
+    workflowsPath: new URL('../../src/workflows/index.ts', import.meta.url).pathname,
+    activities: { ...fleet.activities(), ...createLockActivities(client) },
+  });
+  running = worker.run();
+  browser = await chromium.launch({
+    executablePath: await ensureDebianTool('chromium'),
+    // As root, and with no network beyond loopback: no sandbox, no background connections.
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  worker?.shutdown();
+  await running;
+  await native?.close();
+  await connection?.close();
+  await server?.stop();
+});
+
+async function openRollout(page: Page, id: string): Promise<void> {
+  await page.goto(`${server.uiUrl}/namespaces/default/workflows/${id}`);
+  await page.getByRole('button', { name: /More Actions/ }).waitFor({ timeout: 30_000 });
+}
+
+describe('the Temporal Web UI', { timeout: 120_000 }, () => {
+  it('approves a gate through "Send an Update", whose dialog says what each update takes', async () => {
+    const id = `rollout-ui-${randomUUID().slice(0, 8)}`;
+    await client.workflow.start('rollout', {
+      taskQueue,
+      workflowId: id,
+      args: [
+        testInput([
+          { name: 'canary', clusters: ['ui-c1'], approval: 'auto' },
+          { name: 'wave', clusters: ['ui-c2'], approval: 'required' },
+        ]),
+      ],
+    });
+    const handle = client.workflow.getHandle(id);
+    await waitForStatus(handle, (s) => s.state === 'awaiting-approval');
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await openRollout(page, id);
+    await page.getByRole('button', { name: /More Actions/ }).click();
+    await page.getByRole('menuitem', { name: 'Send an Update' }).first().click();
+    await page.getByRole('button', { name: 'Select an Update' }).click();
+    const approve = page.getByRole('option', { name: /^approve/ }).filter({ visible: true });
+    await expect.poll(() => approve.innerText()).toContain('{"phase": "wave-1", "by": "your name"');
+    await approve.click();
+    const modal = page.locator('#modal-content-update-confirmation-modal').filter({ visible: true });
+    await modal.locator('[contenteditable="true"][data-language="json"]').filter({ visible: true }).click();
+    await page.keyboard.type('{"phase": "wave", "by": "ui-user", "comment": "from the web UI"}');
+    // The editor reformats its JSON when it loses focus, which moves the button: leave it, then submit.
+    await page.getByText('only single JSON payload supported').filter({ visible: true }).click();
+    await page.getByRole('button', { name: 'Submit' }).filter({ visible: true }).click();
+
+    expect((await handle.result()) as { state: string }).toMatchObject({ state: 'succeeded' });
+    const status = await handle.query(statusQuery);
+    expect(status.phases[1]?.approvedBy).toMatchObject({ by: 'ui-user', comment: 'from the web UI', verified: false });
+    await page.close();
+  });
+});
