@@ -9,6 +9,7 @@ import { beat, clusterStep, stepDeadline } from './context.js';
 import type { ClusterDiffText, DiffInput } from './contracts.js';
 import type { HelmClient } from './helm.js';
 import { addSummaries, bounded, diffManifests } from './manifest-diff.js';
+import { mapLimited } from './limited.js';
 import { pinnedValues } from './releases.js';
 import type { SourceFiles } from './source.js';
 
@@ -76,29 +77,17 @@ export function createDiffActivities(deps: { helm: HelmClient; files: SourceFile
         const summary = parts.reduce((acc, p) => addSummaries(acc, p.summary), emptySummary());
         return { cluster: c.cluster, digest: digestOf(text), summary, text };
       };
-      const queue = [...input.clusters];
-      const out: OneDiff[] = [];
-      const worker = async () => {
-        for (let c = queue.shift(); c; c = queue.shift()) {
-          try {
-            out.push(await one(c));
-          } catch (err) {
-            // A cluster whose diff cannot be had says so in its own group; it is not a verdict on the phase.
-            const error = (err as Error).message;
-            out.push({
-              cluster: c.cluster,
-              digest: digestOf(`error: ${error}`),
-              summary: emptySummary(),
-              text: '',
-              error,
-            });
-          }
+      return await mapLimited(input.clusters, parallelism, async (c): Promise<OneDiff> => {
+        try {
+          return await one(c);
+        } catch (err) {
+          // A cluster whose diff cannot be had says so in its own group; it is not a verdict on the phase.
+          const error = (err as Error).message;
+          return { cluster: c.cluster, digest: digestOf(`error: ${error}`), summary: emptySummary(), text: '', error };
+        } finally {
           beat();
         }
-      };
-      await Promise.all(Array.from({ length: parallelism }, worker));
-      const order = new Map(input.clusters.map((c, i) => [c.cluster, i]));
-      return out.sort((a, b) => (order.get(a.cluster) ?? 0) - (order.get(b.cluster) ?? 0));
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

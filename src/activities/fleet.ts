@@ -8,6 +8,7 @@ import { isNetworkError, Unreachable } from './errors.js';
 import type { HelmClient } from './helm.js';
 import { classify } from './kube-errors.js';
 import type { KubeFactory } from './kube.js';
+import { mapLimited } from './limited.js';
 import { pinnedValues } from './releases.js';
 import type { SourceFiles } from './source.js';
 
@@ -92,19 +93,12 @@ export function createFleetActivities(deps: { helm: HelmClient; kube: KubeFactor
   }
 
   return {
-    async readFleet(input: FleetReadInput): Promise<FleetRow[]> {
-      const rows: FleetRow[] = [];
-      const queue = [...input.clusters];
-      const worker = async () => {
-        for (let c = queue.shift(); c; c = queue.shift()) {
-          rows.push(await one(input, c));
-          beat();
-        }
-      };
-      await Promise.all(Array.from({ length: parallelism }, worker));
-      const order = new Map(input.clusters.map((c, i) => [c.cluster, i]));
-      return rows.sort((a, b) => (order.get(a.cluster) ?? 0) - (order.get(b.cluster) ?? 0));
-    },
+    readFleet: (input: FleetReadInput): Promise<FleetRow[]> =>
+      mapLimited(input.clusters, parallelism, async (c) => {
+        const row = await one(input, c);
+        beat();
+        return row;
+      }),
 
     /** The commit a git source's ref names now, for a scheduled drift check that follows the ref. */
     async resolveSource(input: { url: string; ref: string; path: string; tokenEnv?: string }) {

@@ -7,6 +7,7 @@ import type { ReleaseSpec } from '../plan/schema.js';
 import { renderTemplate } from '../plan/template.js';
 import type { PreflightInput, PreflightResult } from './contracts.js';
 import { mergeValues, valuesDigest, type HelmClient } from './helm.js';
+import { mapLimited } from './limited.js';
 import { readValues } from './releases.js';
 import { chartAt } from './charts.js';
 import { renderJob } from './synchronizer.js';
@@ -56,19 +57,15 @@ export function createPreflightActivities(deps: { helm: HelmClient; files: Sourc
         problems.push(`cluster ${c.cluster}: ${(err as Error).message}`);
       }
     }
-    const queue = [...groups.values()];
-    const worker = async () => {
-      for (let g = queue.shift(); g; g = queue.shift()) {
-        try {
-          const files = await Promise.all(g.files.map(pathOf));
-          await helm.template(release.releaseName, chartPath, release.namespace, files);
-        } catch (err) {
-          const text = (err as Error).message;
-          problems.push(`chart ${release.chart} does not render with the values of ${g.clusters.join(', ')}: ${text}`);
-        }
+    await mapLimited([...groups.values()], renderParallelism, async (g) => {
+      try {
+        const files = await Promise.all(g.files.map(pathOf));
+        await helm.template(release.releaseName, chartPath, release.namespace, files);
+      } catch (err) {
+        const text = (err as Error).message;
+        problems.push(`chart ${release.chart} does not render with the values of ${g.clusters.join(', ')}: ${text}`);
       }
-    };
-    await Promise.all(Array.from({ length: renderParallelism }, worker));
+    });
     return problems;
   }
 

@@ -196,3 +196,11 @@ export function classifyGit(message: string): Error {
   }
   return ApplicationFailure.nonRetryable(message, FailureType.SourceFile);
 }
+
+/** The source adapter as the worker and the CLI build it: git from ROLLOUT_GIT, checkouts in `cacheDir`. */
+export function sourceFilesFromEnv(defaultCacheDir: string): SourceFiles {
+  return new SourceFiles({
+    git: process.env['ROLLOUT_GIT'] ?? 'git',
+    cacheDir: process.env['ROLLOUT_SOURCE_CACHE'] ?? defaultCacheDir,
+  });
+}

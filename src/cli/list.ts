@@ -24,7 +24,8 @@ export function registerList(program: Command): void {
     .action(action(listCommand));
 }
 
-const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
+/** A value as a visibility query's string literal. */
+export const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
 
 /** States only Temporal records: the rollout was closed from outside (terminate, timeout, cancel). */
 const executionStates: Record<string, string> = {

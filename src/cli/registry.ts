@@ -13,12 +13,11 @@ import {
   versionDeniedSignal,
   type controlRegistry,
 } from '../workflows/api.js';
+import { quote } from './list.js';
 import { asOption } from './options.js';
 import { actor, CliError, withClient } from './shared.js';
 import { table } from './table.js';
 import { action, outputOption, type Outcome } from './verb.js';
-
-const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
 
 /** Sends one change to the registry, starting it if it has never run (update-with-start). */
 async function change<A extends object>(

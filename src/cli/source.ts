@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { digestPath, SourceFiles } from '../activities/source.js';
+import { digestPath, sourceFilesFromEnv, type SourceFiles } from '../activities/source.js';
 import { Unreachable } from '../activities/errors.js';
 import type { PinnedSource } from '../domain/types.js';
 import { fileReferences } from '../plan/resolve.js';
@@ -21,10 +21,7 @@ export interface Pinned {
 
 /** The same adapter the worker uses; the CLI keeps its own checkouts in the same per-user cache. */
 function sourceFiles(): SourceFiles {
-  return new SourceFiles({
-    git: process.env['ROLLOUT_GIT'] ?? 'git',
-    cacheDir: process.env['ROLLOUT_SOURCE_CACHE'] ?? join(cacheRoot(), 'sources'),
-  });
+  return sourceFilesFromEnv(join(cacheRoot(), 'sources'));
 }
 
 /**

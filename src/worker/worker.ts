@@ -8,7 +8,7 @@ import { createActivities } from '../activities/index.js';
 import { HelmClient } from '../activities/helm.js';
 import { createKubeFactory } from '../activities/kube.js';
 import { cacheRoot, findTool } from '../tools/find.js';
-import { SourceFiles } from '../activities/source.js';
+import { sourceFilesFromEnv } from '../activities/source.js';
 import type { TemporalConfig } from '../common/temporal-config.js';
 
 const bundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
@@ -43,10 +43,7 @@ export async function createWorker(
         temporal: client,
         kube: createKubeFactory(),
         helm: new HelmClient(await helmBinary(), process.env['KUBECONFIG']),
-        files: new SourceFiles({
-          git: process.env['ROLLOUT_GIT'] ?? 'git',
-          cacheDir: process.env['ROLLOUT_SOURCE_CACHE'] ?? join(cacheRoot(), 'sources'),
-        }),
+        files: sourceFilesFromEnv(join(cacheRoot(), 'sources')),
       }),
     ...workflowSource(),
     shutdownGraceTime: '10s',

@@ -32,3 +32,8 @@ export const quick = proxyActivities<Activities>({
   scheduleToCloseTimeout: '5m',
   retry,
 });
+
+/** How long diffing a set of clusters may take: 5 minutes, or 2 s per cluster for large sets. */
+export function diffDeadline(clusters: number): string {
+  return `${Math.max(300, clusters * 2)}s`;
+}

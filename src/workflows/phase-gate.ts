@@ -2,7 +2,7 @@ import { condition, patched } from '@temporalio/workflow';
 import { diffLines, shortDigest } from '../domain/diff.js';
 import { pinnedSource } from '../domain/source.js';
 import type { PhaseStatus } from '../domain/types.js';
-import { activitiesFor } from './activity-options.js';
+import { activitiesFor, diffDeadline } from './activity-options.js';
 import { nowIso } from './clock.js';
 import type { RolloutRun } from './rollout-run.js';
 
@@ -72,9 +72,8 @@ async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolea
 async function diffOf(run: RolloutRun, phase: PhaseStatus): Promise<NonNullable<PhaseStatus['diff']>> {
   const { input, spec } = run;
   const clusters = run.status.clusters.filter((c) => c.phase === phase.name);
-  const timeout = `${Math.max(300, clusters.length * 2)}s`;
   const overlays = new Map(spec.clusters.map((c) => [c.name, c.values]));
-  const diff = await activitiesFor(timeout).diffClusters({
+  const diff = await activitiesFor(diffDeadline(clusters.length)).diffClusters({
     source: pinnedSource(input),
     operator: spec.release.operator,
     chart: spec.release.chart,

@@ -1,5 +1,5 @@
 import type { ClusterDiffText, DiffInput } from '../activities/contracts.js';
-import { activitiesFor } from './activity-options.js';
+import { activitiesFor, diffDeadline } from './activity-options.js';
 
 /** What `rollout diff` asks for: clusters to diff, and how much diff text to bring back at most. */
 export type ReleaseDiffInput = DiffInput & { maxBytes: number };
@@ -10,6 +10,5 @@ export type ReleaseDiffInput = DiffInput & { maxBytes: number };
  * clusters' credentials, so the CLI needs none; its history holds the bounded text, never the rollout's.
  */
 export async function releaseDiff(input: ReleaseDiffInput): Promise<ClusterDiffText[]> {
-  const timeout = `${Math.max(300, input.clusters.length * 2)}s`;
-  return activitiesFor(timeout).diffText(input);
+  return activitiesFor(diffDeadline(input.clusters.length)).diffText(input);
 }

@@ -88,3 +88,20 @@ describe('HTTP checks', () => {
     );
   });
 });
+
+describe('bounded parallelism', () => {
+  it('keeps the items order and never runs more than the limit at once', async () => {
+    const { mapLimited } = await import('../../src/activities/limited.js');
+    let inFlight = 0;
+    let most = 0;
+    const out = await mapLimited([50, 10, 30, 0, 20], 2, async (ms) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, ms));
+      inFlight--;
+      return ms * 2;
+    });
+    expect(out).toEqual([100, 20, 60, 0, 40]);
+    expect(most).toBe(2);
+    expect(await mapLimited([], 4, () => Promise.resolve(1))).toEqual([]);
+  });
+});
