@@ -497,7 +497,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
 
     expect((await cli('retry', id, '--cluster', 'lab-1', '-m', 'API server is back')).code).toBe(0);
     let end = await watchUntilPause(id);
-    if (end.code === 0) {
+    for (let retries = 0; end.code === 0 && retries < 3; retries++) {
       // On a loaded machine the restarted control plane can take longer than the rollback timeout to serve
       // Helm again: the rollback then waits for a person once more, as it should; a person retries.
       const again = await statusJson(id);
