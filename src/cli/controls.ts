@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { RollbackScope, RolloutStatus } from '../domain/types.js';
+import type { RollbackScope } from '../domain/types.js';
 import * as rollout from '../workflows/api.js';
 import { Option, type Command } from 'commander';
 import { asOption, commentOption } from './options.js';
@@ -18,14 +18,14 @@ interface Common {
 /** Sends one control as a Workflow Update; a refusal comes back at once with its reason (exit 1). */
 async function send<A extends object>(
   id: string,
-  def: UpdateDefinition<RolloutStatus, [A]>,
+  def: UpdateDefinition<rollout.ControlReply, [A]>,
   args: A,
-  done: (s: RolloutStatus) => string,
+  done: (r: rollout.ControlReply) => string,
 ): Promise<Outcome> {
   return withClient(async (client) => {
     try {
-      const status = await client.workflow.getHandle(id).executeUpdate(def, { args: [args] });
-      return { text: done(status), data: { decision: status.decisions.at(-1), state: status.state } };
+      const reply = await client.workflow.getHandle(id).executeUpdate(def, { args: [args] });
+      return { text: done(reply), data: reply };
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new CliError(`refused: ${err.cause?.message ?? err.message}`);
@@ -86,8 +86,8 @@ export const rollbackCommand = (id: string, o: Common & { scope: RollbackScope }
   send(id, rollout.rollbackUpdate, { ...who(o), scope: o.scope }, () => `rolling back ${id} (scope ${o.scope})`);
 
 export const retryCommand = (id: string, o: Common & { cluster: string }) =>
-  send(id, rollout.retryUpdate, { ...who(o), cluster: o.cluster }, (s) =>
-    s.stopping ? `rolling ${o.cluster} back again in ${id}` : `retrying ${o.cluster} in ${id}`,
+  send(id, rollout.retryUpdate, { ...who(o), cluster: o.cluster }, (r) =>
+    r.stopping ? `rolling ${o.cluster} back again in ${id}` : `retrying ${o.cluster} in ${id}`,
   );
 
 export const acceptCommand = (id: string, o: Common & { cluster: string }) =>

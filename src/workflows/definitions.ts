@@ -8,8 +8,10 @@ import type { DiffInput } from '../activities/contracts.js';
 import type {
   AnalysisRecord,
   ClusterSnapshot,
+  Decision,
   RegistryState,
   RollbackScope,
+  RolloutState,
   RolloutStatus,
   StepName,
 } from '../domain/types.js';
@@ -30,8 +32,21 @@ export const releaseQuery = defineQuery<RolloutRelease>('release');
 /*
  * Every control below takes who acts (`by`, checked against the plan's approvers where they guard it) and
  * an optional comment, is refused by its validator with the reason (nothing recorded), and when accepted
- * is recorded as a decision and returns the status.
+ * is recorded as a decision and returns a ControlReply: the decision and the state it left, not the whole
+ * status (an update's reply is kept in the rollout's history, once per control; the status of 1,000
+ * clusters is hundreds of kilobytes, the reply a few hundred bytes).
  */
+
+/** What a control returns: the decision as recorded and where the rollout stands after it. */
+export interface ControlReply {
+  decision: Decision;
+  state: RolloutState;
+  /** The phase in progress, if any. */
+  phase?: string;
+  paused: boolean;
+  /** Set while the rollout is rolling back or aborting (a retry then rolls a cluster back again). */
+  stopping?: 'rollback' | 'abort';
+}
 
 /**
  * Approves a phase's gate; a later phase may be approved early. Approvers only. `digest` is the phase
@@ -40,7 +55,7 @@ export const releaseQuery = defineQuery<RolloutRelease>('release');
  * gate shows when it is accepted (none, for an early approval: then to the pinned source and versions).
  */
 export const approveUpdate = defineUpdate<
-  RolloutStatus,
+  ControlReply,
   [
     Actor & {
       phase: string;
@@ -52,28 +67,28 @@ export const approveUpdate = defineUpdate<
   ]
 >('approve');
 /** Starts no new cluster or phase; clusters in flight finish. Anyone may pause. */
-export const pauseUpdate = defineUpdate<RolloutStatus, [Actor]>('pause');
+export const pauseUpdate = defineUpdate<ControlReply, [Actor]>('pause');
 /** Ends a pause. Approvers only. */
-export const resumeUpdate = defineUpdate<RolloutStatus, [Actor]>('resume');
+export const resumeUpdate = defineUpdate<ControlReply, [Actor]>('resume');
 /** Cancels clusters in flight and restores half-done ones; finished clusters stay. Anyone, with a reason. */
-export const abortUpdate = defineUpdate<RolloutStatus, [Actor & { reason: string }]>('abort');
+export const abortUpdate = defineUpdate<ControlReply, [Actor & { reason: string }]>('abort');
 /** Rolls back the phase in progress (`phase`) or everything rolled so far (`all`), newest first. Approvers only. */
-export const rollbackUpdate = defineUpdate<RolloutStatus, [Actor & { scope: RollbackScope }]>('rollback');
+export const rollbackUpdate = defineUpdate<ControlReply, [Actor & { scope: RollbackScope }]>('rollback');
 /**
  * Runs a failed cluster of the phase in progress again (steps in place are skipped); while the rollout
  * restores clusters, rolls a cluster whose rollback failed back again. Approvers only.
  */
-export const retryUpdate = defineUpdate<RolloutStatus, [Actor & { cluster: string }]>('retry');
+export const retryUpdate = defineUpdate<ControlReply, [Actor & { cluster: string }]>('retry');
 /** Leaves a failed cluster of the phase in progress as it is and goes on. Approvers only. */
-export const skipUpdate = defineUpdate<RolloutStatus, [Actor & { cluster: string }]>('skip');
+export const skipUpdate = defineUpdate<ControlReply, [Actor & { cluster: string }]>('skip');
 /** Accepts a cluster whose rollback could not finish as it is, so the rollout can end. Approvers, with a comment. */
-export const acceptUpdate = defineUpdate<RolloutStatus, [Actor & { cluster: string }]>('accept');
+export const acceptUpdate = defineUpdate<ControlReply, [Actor & { cluster: string }]>('accept');
 
 /**
  * Sets a deploy window aside for this rollout: its clusters start as if the window did not exist.
  * Approvers only, with a reason; recorded as a decision.
  */
-export const overrideWindowUpdate = defineUpdate<RolloutStatus, [Actor & { window: string }]>('override-window');
+export const overrideWindowUpdate = defineUpdate<ControlReply, [Actor & { window: string }]>('override-window');
 
 /** What `rollout start` learns once the rollout has passed its preflight and holds every cluster's lock. */
 export interface StartedResult {

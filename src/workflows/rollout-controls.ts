@@ -36,6 +36,7 @@ import {
   statusQuery,
   versionDeniedSignal,
   windowOverrideSignal,
+  type ControlReply,
 } from './definitions.js';
 import type { RolloutRun } from './rollout-run.js';
 
@@ -51,11 +52,18 @@ function reject(reason: string | undefined): void {
 export function installControls(run: RolloutRun): void {
   const { status } = run;
   const approvers = run.spec.approvers;
-  const record = (d: Omit<Decision, 'at'>) => {
-    status.decisions.push({ ...d, at: nowIso() });
+  const record = (d: Omit<Decision, 'at'>): ControlReply => {
+    const decision = { ...d, at: nowIso() };
+    status.decisions.push(decision);
     run.changed();
     run.publish();
-    return status;
+    return {
+      decision,
+      state: status.state,
+      phase: status.currentPhase,
+      paused: status.paused ?? false,
+      stopping: status.stopping,
+    };
   };
 
   setHandler(statusQuery, () => status, { description: handlerDescriptions.status });

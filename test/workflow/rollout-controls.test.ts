@@ -94,7 +94,10 @@ describe('rollout controls', () => {
     );
     await waitForStatus(handle, (s) => s.clusters[0]?.state === 'running');
     const paused = await handle.executeUpdate(pauseUpdate, { args: [{ by: 'carol', comment: 'incident' }] });
-    expect(paused.paused).toBe(true);
+    // The reply is the decision and the state it left, not the whole status (it is kept in history).
+    expect(paused).toMatchObject({ paused: true, state: 'running', phase: 'canary' });
+    expect(paused.decision).toMatchObject({ kind: 'pause', by: 'carol', comment: 'incident' });
+    expect(paused).not.toHaveProperty('clusters');
     releaseC1();
     // The cluster in flight finishes; the next phase does not start while paused.
     await waitForStatus(handle, (s) => s.clusters[0]?.state === 'succeeded');
