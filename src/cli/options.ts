@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Version } from '../plan/schema.js';
 
 /** Option parsers: commander reports a bad value, naming the option, and the CLI exits 2. */
@@ -50,3 +50,18 @@ export const listableStates = [
   'timed-out',
   'cancelled',
 ] as const;
+
+/**
+ * `--cluster NAME` (repeatable), `--phase NAME` and `--all`: which clusters `status` and `watch` list. A
+ * large rollout lists only the clusters in flight or failed unless asked.
+ */
+export function clusterFilterOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--cluster <name>', 'only this cluster (repeat for more)').argParser(
+        (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+      ),
+    )
+    .option('--phase <name>', "only this phase's clusters")
+    .option('--all', 'list every cluster, however many');
+}

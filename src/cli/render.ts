@@ -1,7 +1,7 @@
 import { table } from './table.js';
 import type { ActivityHeartbeat } from '../activities/contracts.js';
 import { diffLines } from '../domain/diff.js';
-import type { DisplayState } from '../domain/display.js';
+import { needsEyes, stateCounts, type DisplayState } from '../domain/display.js';
 import type { ClusterStatus, RolloutStatus } from '../domain/types.js';
 import type { ClusterProgress } from '../workflows/api.js';
 
@@ -19,8 +19,40 @@ export interface FetchedStatus {
   live: Map<string, LiveCluster>;
 }
 
-/** A rollout's status as a person reads it: header, phases, clusters, recent decisions. */
-export function renderStatus({ status: s, shown, live }: FetchedStatus): string {
+/** Which clusters `status` and `watch` show: some by name, one phase's, or all of them. */
+export interface StatusView {
+  cluster?: string[];
+  phase?: string;
+  all?: boolean;
+}
+
+/** Up to this many clusters are listed whole; a larger rollout lists those that need eyes and counts the rest. */
+export const listedWhole = 20;
+
+/** The clusters a view selects (names and phase as given; `checkView` has refused unknown ones). */
+export function selectClusters(s: RolloutStatus, view: StatusView = {}): ClusterStatus[] {
+  const names = view.cluster && view.cluster.length > 0 ? new Set(view.cluster) : undefined;
+  return s.clusters.filter((c) => (!names || names.has(c.name)) && (!view.phase || c.phase === view.phase));
+}
+
+/** The view's cluster and phase names that the rollout does not have, as one message; undefined when none. */
+export function checkView(s: RolloutStatus, view: StatusView): string | undefined {
+  const problems: string[] = [];
+  const known = new Set(s.clusters.map((c) => c.name));
+  const unknown = (view.cluster ?? []).filter((n) => !known.has(n));
+  if (unknown.length > 0) problems.push(`--cluster: ${s.id} has no cluster ${unknown.join(', ')}`);
+  if (view.phase && !s.phases.some((p) => p.name === view.phase)) {
+    problems.push(`--phase: ${s.id} has no phase ${view.phase} (it has ${s.phases.map((p) => p.name).join(', ')})`);
+  }
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
+
+/**
+ * A rollout's status as a person reads it: header, phases with counts by state, clusters, recent
+ * decisions. Every cluster is listed for a small rollout, or with `--all`, `--phase` or `--cluster`; a
+ * large one lists the clusters in flight, failed or held by a window, and counts the rest.
+ */
+export function renderStatus({ status: s, shown, live }: FetchedStatus, view: StatusView = {}): string {
   const head = [
     `rollout ${s.id}  plan ${s.plan}  chart ${s.chartVersion}  operator ${s.operatorVersion}`,
     `state: ${shown.state}${s.currentPhase ? `  phase: ${s.currentPhase}` : ''}  started ${s.startedAt} by ${s.startedBy}${s.finishedAt ? `  finished ${s.finishedAt}` : ''}`,
@@ -28,7 +60,7 @@ export function renderStatus({ status: s, shown, live }: FetchedStatus): string 
   if (s.source) head.push(`source: ${s.source}`);
   if (s.approvals) head.push(`approvals: ${s.approvals}`);
   if (shown.reason) head.push(`reason: ${shown.reason}`);
-  const phases = table(['phase', 'state', 'gate', 'clusters']);
+  const phases = table(['phase', 'state', 'gate', 'clusters', 'by state']);
   for (const p of s.phases) {
     const by = (p.approvals ?? []).map((a) => `${a.by}${a.verified ? ' (signed)' : ''}`).join(', ');
     const gate =
@@ -39,19 +71,31 @@ export function renderStatus({ status: s, shown, live }: FetchedStatus): string 
           : by
             ? `approved so far by ${by}`
             : 'approval required';
-    phases.push([p.name, p.state, gate, String(p.clusters.length)]);
+    const mine = s.clusters.filter((c) => c.phase === p.name);
+    phases.push([p.name, p.state, gate, String(p.clusters.length), stateCounts(mine)]);
   }
   const diffs = s.phases.flatMap((p) =>
     p.diff && (p.state === 'awaiting-approval' || p.name === s.currentPhase)
       ? [`${p.name} ${diffLines(p.diff).join('\n  ')}`]
       : [],
   );
+  const selected = selectClusters(s, view);
+  const whole = view.all || view.phase || view.cluster?.length || selected.length <= listedWhole;
+  const listed = whole ? selected : selected.filter(needsEyes);
   const clusters = table(['cluster', 'phase', 'state', 'step', 'attempts', 'note']);
-  for (const c of s.clusters) {
+  for (const c of listed) {
     const now = live.get(c.name);
     clusters.push([c.name, c.phase, c.state, now?.step ?? c.failedStep ?? '', String(c.attempts), note(c, now)]);
   }
-  const out = [...head, phases.toString(), ...diffs, clusters.toString()];
+  const out = [...head, phases.toString(), ...diffs];
+  if (listed.length > 0) out.push(clusters.toString());
+  if (listed.length < selected.length) {
+    const inList = new Set(listed);
+    const rest = selected.filter((c) => !inList.has(c));
+    out.push(
+      `${listed.length === 0 ? 'no cluster in flight or failed; ' : ''}${rest.length} more not listed: ${stateCounts(rest)} (--all, --phase NAME or --cluster NAME lists them)`,
+    );
+  }
   if (s.decisions.length > 0) {
     out.push('decisions:');
     for (const d of s.decisions.slice(-10)) {

@@ -10,8 +10,11 @@ import type { PinnedSource } from '../domain/types.js';
 import type { RolloutPlan } from '../plan/schema.js';
 import { temporalConfig, type TemporalConfig } from '../common/temporal-config.js';
 
-/** Exit codes: 0 done, 1 operation failed or rejected, 2 usage or validation error. */
-export const exitCodes = { ok: 0, failed: 1, usage: 2 } as const;
+/**
+ * Exit codes: 0 done, 1 operation failed or rejected, 2 usage or validation error, 3 (`watch`) the rollout
+ * waits for a person (an approval, a decision, a resume, the end of a freeze).
+ */
+export const exitCodes = { ok: 0, failed: 1, usage: 2, waiting: 3 } as const;
 
 /** An error the CLI reports as one message and an exit code, without a stack trace. */
 export class CliError extends Error {

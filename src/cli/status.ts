@@ -4,9 +4,17 @@ import type { ActivityHeartbeat } from '../activities/contracts.js';
 import { displayState, exitCodeFor, type ExecutionState } from '../domain/display.js';
 import type { RolloutStatus } from '../domain/types.js';
 import { progressQuery, statusQuery } from '../workflows/api.js';
-import { renderStatus, type FetchedStatus, type LiveCluster } from './render.js';
+import {
+  checkView,
+  renderStatus,
+  selectClusters,
+  type FetchedStatus,
+  type LiveCluster,
+  type StatusView,
+} from './render.js';
 import type { Command } from 'commander';
-import { CliError, withClient } from './shared.js';
+import { clusterFilterOptions } from './options.js';
+import { CliError, exitCodes, withClient } from './shared.js';
 import { action, outputOption, type Outcome } from './verb.js';
 
 /** Why a closed execution closed, as Temporal recorded it (termination reason, uncaught failure). */
@@ -57,9 +65,10 @@ async function liveOf(client: Client, workflowId: string, progress: boolean): Pr
 
 /**
  * The rollout's status as the workflow records it, how Temporal says the execution stands (so that a
- * terminated or timed-out rollout is never shown as running), and the live step of each cluster in flight.
+ * terminated or timed-out rollout is never shown as running), and the live step of each cluster in flight
+ * that the view selects. A view naming a cluster or phase the rollout lacks is refused (exit 2).
  */
-export async function fetchStatus(client: Client, id: string): Promise<FetchedStatus> {
+export async function fetchStatus(client: Client, id: string, view: StatusView = {}): Promise<FetchedStatus> {
   const handle = client.workflow.getHandle(id);
   let execution: ExecutionState;
   try {
@@ -78,10 +87,12 @@ export async function fetchStatus(client: Client, id: string): Promise<FetchedSt
       `cannot read rollout ${id} (${execution.status.toLowerCase()}${execution.reason ? `: ${execution.reason}` : ''}): ${(err as Error).message}`,
     );
   }
+  const wrong = checkView(status, view);
+  if (wrong) throw new CliError(wrong, exitCodes.usage);
   const live = new Map<string, LiveCluster>();
   if (execution.status === 'RUNNING') {
     await Promise.all(
-      status.clusters
+      selectClusters(status, view)
         .filter((c) => (c.state === 'running' || c.state === 'rolling-back') && c.workflowId)
         .map(async (c) => live.set(c.name, await liveOf(client, c.workflowId as string, c.state === 'running'))),
     );
@@ -90,21 +101,24 @@ export async function fetchStatus(client: Client, id: string): Promise<FetchedSt
 }
 
 export function registerStatus(program: Command): void {
-  program
+  const cmd = program
     .command('status')
     .argument('<id>', 'rollout workflow ID')
-    .description('show phases, clusters, current steps and decisions')
-    .addOption(outputOption())
-    .action(action(statusCommand));
+    .description('show phases with counts by state, the clusters in flight or failed, decisions')
+    .addOption(outputOption());
+  clusterFilterOptions(cmd).action(action(statusCommand));
 }
 
-/** `rollout status ID [-o table|json]`. Exit 0 unless the rollout ended other than succeeded. */
-export async function statusCommand(id: string): Promise<Outcome> {
-  const fetched = await withClient((client) => fetchStatus(client, id));
+/**
+ * `rollout status ID [--cluster C]... [--phase P] [--all] [-o table|json]`. Exit 0 unless the rollout ended
+ * other than succeeded. JSON holds every cluster the filters select (all of them without filters).
+ */
+export async function statusCommand(id: string, view: StatusView = {}): Promise<Outcome> {
+  const fetched = await withClient((client) => fetchStatus(client, id, view));
   const { status, shown, live } = fetched;
-  const clusters = status.clusters.map((c) => ({ ...c, ...pick(live.get(c.name)) }));
+  const clusters = selectClusters(status, view).map((c) => ({ ...c, ...pick(live.get(c.name)) }));
   return {
-    text: renderStatus(fetched),
+    text: renderStatus(fetched, view),
     data: { ...status, state: shown.state, reason: shown.reason, clusters },
     exitCode: exitCodeFor(shown),
   };

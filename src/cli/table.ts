@@ -8,7 +8,10 @@ export function colour(stream: NodeJS.WriteStream = process.stdout): boolean {
   return stream.isTTY === true && !process.env['NO_COLOR'];
 }
 
+/** No rule between body rows: a row per line, so a hundred clusters take a hundred lines. */
+const compact = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+
 /** A table with the given columns; its borders are grey on a terminal and plain everywhere else. */
 export function table(head: string[]): Table.Table {
-  return new Table({ head, style: colour() ? { head: [] } : { head: [], border: [] } });
+  return new Table({ head, chars: compact, style: colour() ? { head: [] } : { head: [], border: [] } });
 }

@@ -1,4 +1,4 @@
-import { finalStates, type RolloutState, type RolloutStatus } from './types.js';
+import { finalStates, type ClusterState, type ClusterStatus, type RolloutState, type RolloutStatus } from './types.js';
 
 /**
  * How Temporal says a rollout's execution stands: RUNNING, COMPLETED, FAILED, TERMINATED, TIMED_OUT,
@@ -52,4 +52,41 @@ export function displayState(status: RolloutStatus, execution?: ExecutionState):
 /** Exit code for a rollout as seen: 0 running well or succeeded, 1 ended any other way. */
 export function exitCodeFor(shown: DisplayState): number {
   return shown.final && shown.state !== 'succeeded' ? 1 : 0;
+}
+
+/** States in which the rollout will not move until a person acts: approve, decide, resume, unfreeze. */
+const personStates = ['awaiting-approval', 'awaiting-decision', 'paused', 'frozen'];
+
+/** True when the rollout, as seen, waits for a person (`rollout watch` exits 3 there). */
+export function waitsForPerson(shown: DisplayState): boolean {
+  return !shown.final && personStates.includes(shown.state);
+}
+
+/** Cluster states in the order people read counts in: what needs eyes first, then done, then to go. */
+const countOrder: readonly ClusterState[] = [
+  'rollback-failed',
+  'failed',
+  'rolling-back',
+  'running',
+  'rolled-back',
+  'accepted',
+  'skipped',
+  'cancelled',
+  'succeeded',
+  'pending',
+];
+
+/** How many clusters are in each state, in `countOrder`, states with none left out: "480 succeeded, 20 running". */
+export function stateCounts(clusters: readonly ClusterStatus[]): string {
+  const counts = new Map<ClusterState, number>();
+  for (const c of clusters) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+  return countOrder
+    .filter((s) => counts.has(s))
+    .map((s) => `${counts.get(s)} ${s}`)
+    .join(', ');
+}
+
+/** A cluster a person watching a large rollout must see by name: in flight, failed, or held by a window. */
+export function needsEyes(c: ClusterStatus): boolean {
+  return ['running', 'rolling-back', 'failed', 'rollback-failed'].includes(c.state) || c.waitingFor !== undefined;
 }

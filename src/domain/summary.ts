@@ -1,5 +1,5 @@
 import { diffLines } from './diff.js';
-import { displayState } from './display.js';
+import { displayState, stateCounts } from './display.js';
 import type { RolloutStatus } from './types.js';
 
 /**
@@ -27,13 +27,14 @@ function diffOfCurrent(status: RolloutStatus): string[] {
   return ['', `**${phase.name}** ${diffLines(phase.diff, 3).join('  \n')}`];
 }
 
-/** Names and states for small phases, counts by state for large ones. */
+/** Names and states for small phases; counts by state for large ones, with the failed clusters named. */
 function clusterSummary(status: RolloutStatus, phase: string): string {
   const mine = status.clusters.filter((c) => c.phase === phase);
   if (mine.length <= 10) return mine.map((c) => `${c.name}: ${c.state}`).join(', ');
-  const counts = new Map<string, number>();
-  for (const c of mine) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
-  return [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
+  const failed = mine.filter((c) => c.state === 'failed' || c.state === 'rollback-failed').map((c) => c.name);
+  const named =
+    failed.length === 0 ? '' : ` (failed: ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', …' : ''})`;
+  return stateCounts(mine) + named;
 }
 
 /**

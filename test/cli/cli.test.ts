@@ -161,7 +161,7 @@ describe('rollout start, status, approve, watch, list against a real server', ()
     expect(started.stdout).toContain(`started ${id}: preflight passed, holding 3 cluster locks`);
 
     const watched = await rolloutCli(['watch', id, '--interval', '0.3'], cliEnv);
-    expect(watched.code).toBe(0);
+    expect(watched.code, 'watch exits 3 when the rollout waits for a person').toBe(3);
     expect(watched.stdout).toMatch(/waiting for a person: phase "wave-1" awaits approval/);
 
     const again = await rolloutCli(['start', 'rollout-plans/lab.yaml', '--id', `${id}-b`], cliEnv);

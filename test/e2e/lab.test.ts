@@ -232,6 +232,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     const id = 'e2e-happy';
     expect((await cli('start', plans.rollback, '--id', id)).code).toBe(0);
     const gated = await watchUntilPause(id);
+    expect(gated.code, 'watch exits 3 when the rollout waits for a person').toBe(3);
     expect(gated.stdout).toContain('phase "wave-1" awaits approval');
     expect((await current('lab-2'))?.chartVersion).toBe('2.0.0');
     const second = await cli('start', plans.rollback, '--id', `${id}-second`);
@@ -485,7 +486,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     let stuck: Awaited<ReturnType<typeof statusJson>>;
     try {
       const waiting = await watchUntilPause(id);
-      expect(waiting.code).toBe(0);
+      expect(waiting.code).toBe(3);
       expect(waiting.stdout).toMatch(/waiting for a person: rollback could not finish on lab-1/);
       stuck = await statusJson(id);
     } finally {
@@ -497,7 +498,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
 
     expect((await cli('retry', id, '--cluster', 'lab-1', '-m', 'API server is back')).code).toBe(0);
     let end = await watchUntilPause(id);
-    for (let retries = 0; end.code === 0 && retries < 3; retries++) {
+    for (let retries = 0; end.code === 3 && retries < 3; retries++) {
       // On a loaded machine the restarted control plane can take longer than the rollback timeout to serve
       // Helm again: the rollback then waits for a person once more, as it should; a person retries.
       const again = await statusJson(id);
