@@ -12,6 +12,7 @@ import { createLockActivities } from '../../src/activities/locks.js';
 import { ensureDebianTool } from '../../src/tools/debian.js';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server.js';
 import { statusQuery } from '../../src/workflows/definitions.js';
+import { lockWorkflowId } from '../../src/workflows/lock-id.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { waitForStatus } from '../helpers/temporal.js';
@@ -83,6 +84,19 @@ describe('the Temporal Web UI', { timeout: 120_000 }, () => {
     await waitForStatus(handle, (s) => s.state === 'awaiting-approval');
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    // The README's saved query lists rollouts only, not the lock and cluster workflows beside them.
+    const query = `WorkflowType = 'rollout' AND RolloutState = 'awaiting-approval' AND ExecutionStatus = 'Running'`;
+    await page.goto(`${server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+    await page.getByRole('link', { name: id }).first().waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.getByText(lockWorkflowId('ui-c1')).count()).toBe(0);
+    await page.goto(
+      `${server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId = '${lockWorkflowId('ui-c1')}'`)}`,
+    );
+    await page
+      .getByRole('link', { name: lockWorkflowId('ui-c1') })
+      .first()
+      .waitFor({ timeout: 30_000 });
+
     await openRollout(page, id);
     await page.getByRole('button', { name: /More Actions/ }).click();
     await page.getByRole('menuitem', { name: 'Send an Update' }).first().click();
