@@ -41,6 +41,7 @@ const t0 = Date.now();
 const handle = await client.workflow.start(rollout, { taskQueue: 'bench', workflowId: `bench-${n}`, args: [input] });
 // Both waves have gates: each computes its diff (twice: at the gate, and again before the phase starts).
 const approved = new Set<string>();
+let statusBytes = 0; // what a control's reply was before replies were cut to the decision and state
 let result;
 for (;;) {
   const done = await Promise.race([
@@ -54,6 +55,7 @@ for (;;) {
   const status = await handle.query(statusQuery);
   for (const p of status.phases.filter((x) => x.state === 'awaiting-approval' && x.diff && !approved.has(x.name))) {
     approved.add(p.name);
+    statusBytes = Math.max(statusBytes, Buffer.byteLength(JSON.stringify(status)));
     await handle.executeUpdate(approveUpdate, { args: [{ phase: p.name, by: 'bench', digest: p.diff?.digest }] });
   }
 }
@@ -76,9 +78,16 @@ const gateEventList = (history.events ?? []).filter(
 );
 const gateEvents = gateEventList.length / 2; // per gate
 const gateBytes = Buffer.byteLength(historyToJSON({ events: gateEventList })) / 2;
-const approvalEvents = (history.events ?? []).filter(
+const approvalEventList = (history.events ?? []).filter(
   (e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes,
-).length;
+);
+const approvalEvents = approvalEventList.length;
+const replies = approvalEventList.filter((e) => e.workflowExecutionUpdateCompletedEventAttributes);
+const replyBytes = Math.max(
+  ...replies.map(
+    (e) => e.workflowExecutionUpdateCompletedEventAttributes?.outcome?.success?.payloads?.[0]?.data?.length ?? 0,
+  ),
+);
 
 worker.shutdown();
 await running;
@@ -105,7 +114,9 @@ start (2 events), the cluster child's start and completion (3), one snapshot sig
 workflow tasks. A gate's diffs add ${gateEvents} events and ${(gateBytes / 1e3).toFixed(0)} kB for its
 ${Math.round(n / 2)} clusters: the activity's input names each cluster (name, kube context, overlay) and its
 result names each cluster once in its group, with digests and counts only: never diff text, so this grows by
-the same small amount per cluster whatever the diffs' size. The approvals add ${approvalEvents} events.
+the same small amount per cluster whatever the diffs' size. The approvals add ${approvalEvents} events; each
+approval's reply (its decision and the state it left) is a payload of ${replyBytes} bytes, where the whole
+status it used to return was ${(statusBytes / 1e3).toFixed(0)} kB of JSON at ${n} clusters, kept in history once per control.
 An earlier design released locks by signal and repeated the snapshot in the child's result: 11,013 events
 and 9.33 MB for the same 1,000 clusters.
 `;

@@ -22,10 +22,16 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
 
 /**
  * How the worker is sized: the one set of options production workers and the engine benchmark share, so
- * that what the benchmark measures is what runs.
+ * that what the benchmark measures is what runs. `ROLLOUT_WORKFLOW_CACHE` caps how many workflows the
+ * worker keeps in memory (the SDK's default scales with the heap: about 2,300 on a 4 GB heap). A rollout
+ * keeps one lock workflow per cluster open, so a cap below the fleet's size trades memory for replays:
+ * docs/benchmarks.md has the figures.
  */
 export const workerTuning: Partial<WorkerOptions> = {
   shutdownGraceTime: '10s',
+  ...(process.env['ROLLOUT_WORKFLOW_CACHE']
+    ? { maxCachedWorkflows: Number(process.env['ROLLOUT_WORKFLOW_CACHE']) }
+    : {}),
 };
 
 /**
