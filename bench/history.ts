@@ -123,7 +123,9 @@ and 9.33 MB for the same 1,000 clusters.
 const file = join(root, 'docs/benchmarks.md');
 const doc = readFileSync(file, 'utf8');
 const at = doc.indexOf('\n## History size for a large fleet');
-if (at >= 0) writeFileSync(file, doc.slice(0, at) + section);
-else appendFileSync(file, section);
+if (at >= 0) {
+  const next = doc.indexOf('\n## ', at + 5);
+  writeFileSync(file, doc.slice(0, at) + section + (next >= 0 ? doc.slice(next) : ''));
+} else appendFileSync(file, section);
 console.log(section);
 process.exit(0);
