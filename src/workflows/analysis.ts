@@ -89,7 +89,8 @@ export function analysisFor(run: RolloutRun, c: ClusterStatus): ClusterRolloutIn
   const names = spec.verify.analyses ?? [];
   if (!spec.analysis || names.length === 0) return undefined;
   const labels = spec.clusters.find((x) => x.name === c.name)?.labels ?? {};
-  const done = status.clusters.filter((x) => x.state === 'succeeded').map((x) => x.name);
+  // A cluster is never its own baseline (during a bake it has succeeded too).
+  const done = status.clusters.filter((x) => x.state === 'succeeded' && x.name !== c.name).map((x) => x.name);
   const runs = names.flatMap((n) => {
     const template = spec.analysis?.templates.find((t) => t.name === n);
     if (!template) return [];

@@ -1,4 +1,4 @@
-import { CancellationScope, condition, executeChild, isCancellation, startChild } from '@temporalio/workflow';
+import { CancellationScope, condition, executeChild, isCancellation, patched, startChild } from '@temporalio/workflow';
 import { clustersToStart, tallyPhase } from '../domain/progress.js';
 import { pinnedSource } from '../domain/source.js';
 import type { ClusterStatus, PhaseStatus } from '../domain/types.js';
@@ -8,7 +8,7 @@ import { earliest, inFlightWindows, windowWaits } from './windows.js';
 import { clusterRollout, type ClusterFailureDetails } from './cluster-rollout.js';
 import { analysisFor } from './analysis.js';
 import { failureDetails, rootMessage } from './failures.js';
-import { phaseBake, type BakeFailureDetails } from './phase-bake.js';
+import { phaseBake, type BakeFailureDetails, type PhaseBakeInput } from './phase-bake.js';
 import type { RolloutRun } from './rollout-run.js';
 
 /** How a phase ended: all clusters done (and baked), or a stop the caller must carry out. */
@@ -117,6 +117,15 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
   });
 }
 
+/** Each cluster's analyses, templated for it as after its verification, to run again during the bake. */
+function bakeAnalyses(run: RolloutRun, clusters: ClusterStatus[]): PhaseBakeInput['analyses'] {
+  const list = clusters.flatMap((c) => {
+    const analysis = analysisFor(run, c);
+    return analysis && analysis.runs.length > 0 ? [{ cluster: c.name, analysis }] : [];
+  });
+  return list.length > 0 ? list : undefined;
+}
+
 /** The phase's bake; returns true when verification failed (the cluster is then marked failed). */
 async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
   const { input, status, spec } = run;
@@ -140,10 +149,19 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
           verify: spec.verify,
           version: input.chartVersion,
           until,
+          // Patched: bakes started before analyses ran during bakes had none.
+          ...(patched('bake-analysis') ? { analyses: bakeAnalyses(run, clusters) } : {}),
         },
       ],
     }).then(
-      () => undefined,
+      (done) => {
+        // What the analyses measured during the bake goes on each cluster's record, after its own.
+        for (const m of done?.analyses ?? []) {
+          const c = status.clusters.find((x) => x.name === m.cluster);
+          if (c) c.analyses = [...(c.analyses ?? []), ...m.records.map((r) => ({ ...r, name: `${r.name} (bake)` }))];
+        }
+        return undefined;
+      },
       (err: unknown) => err,
     ),
   );
@@ -165,7 +183,16 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
   const failed = failureDetails<BakeFailureDetails>(result);
   const c = status.clusters.find((x) => x.name === failed?.cluster);
   if (!c) throw result as Error; // not a bake verdict: fail the rollout with the child's own failure
-  Object.assign(c, { state: 'failed', failedStep: 'verify', error: rootMessage(result), finishedAt: nowIso() });
+  Object.assign(c, {
+    state: 'failed',
+    failedStep: failed?.failedStep ?? 'verify',
+    error: rootMessage(result),
+    finishedAt: nowIso(),
+    inconclusive: failed?.inconclusive,
+  });
+  if (failed?.analyses) {
+    c.analyses = [...(c.analyses ?? []), ...failed.analyses.map((r) => ({ ...r, name: `${r.name} (bake)` }))];
+  }
   run.notify({ type: 'cluster-failed', cluster: c.name, phase: c.phase, summary: `${c.name}: ${c.error}` });
   run.changed();
   run.publish();

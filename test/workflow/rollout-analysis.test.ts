@@ -119,4 +119,37 @@ describe('metric analysis', () => {
     expect(waiting.reason).toMatch(/is inconclusive: 3 measurements in a row could not be taken: ECONNREFUSED/);
     await handle.terminate('test over');
   });
+  it('runs the analyses again during the bake: a cluster that goes bad while baking fails, and the phase rolls back', async () => {
+    const x = `b${randomBytes(3).toString('hex')}`;
+    const [c1, c2] = [`${x}-c1`, `${x}-c2`];
+    await metrics.write([`error_rate{cluster="${c1}"} 0.01`]);
+    const fleet = new FakeFleet([c1, c2]);
+    await env.startWorker({ ...fleet.activities(), ...createAnalysisActivities() });
+    const handle = await env.start(
+      testInput(
+        [
+          { name: 'canary', clusters: [c1], approval: 'auto', bake: '30s' },
+          { name: 'wave', clusters: [c2], approval: 'auto' },
+        ],
+        {
+          analysis: errorRate(metrics.address, { count: 10 }),
+          verify: { interval: '1s', analyses: ['error-rate'] },
+          onFailure: { action: 'rollback' },
+        },
+      ),
+    );
+    // Healthy through its verification's analysis; it goes bad once the phase bakes.
+    await waitForStatus(handle, (s) => s.phases[0]?.state === 'baking', 60_000);
+    await metrics.write([`error_rate{cluster="${c1}"} 0.5`]);
+    expect((await handle.result()).state).toBe('rolled-back');
+    const status = await handle.query(statusQuery);
+    const [canary] = status.clusters;
+    expect(canary).toMatchObject({ state: 'rolled-back', failedStep: 'analysis' });
+    expect(canary?.error).toMatch(/during the bake of phase "canary": analysis error-rate failed/);
+    const [after, during] = canary?.analyses ?? [];
+    expect(after).toMatchObject({ name: 'error-rate', phase: 'successful' });
+    expect(during).toMatchObject({ name: 'error-rate (bake)', phase: 'failed' });
+    expect(during?.measurements.at(-1)).toMatchObject({ phase: 'failed', value: 0.5 });
+    expect(fleet.callsFor(c2), 'the wave is never touched').toEqual([]);
+  });
 });
