@@ -23,10 +23,25 @@ export function approvalMessage(a: { rollout: string; phase: string; digest?: st
   ].join('\n');
 }
 
-/** Whether a phase's approvals meet the policy: enough distinct people, the required ones among them. */
+/** Whether one requirement (`alice`, or `group:sre` for any member of that group) is among the approvers. */
+function requirementMet(policy: ApprovalPolicy | undefined, required: string, who: Set<string>): boolean {
+  if (!required.startsWith('group:')) return who.has(required);
+  return (policy?.groups?.[required.slice(6)] ?? []).some((m) => who.has(m));
+}
+
+/** The policy's requirements no approval meets yet, as written (`alice`, `group:sre`). */
+export function unmetRequirements(policy: ApprovalPolicy | undefined, approvals: readonly Approval[]): string[] {
+  const who = new Set(approvals.map((a) => a.by));
+  return (policy?.required ?? []).filter((r) => !requirementMet(policy, r, who));
+}
+
+/**
+ * Whether a phase's approvals meet the policy: enough distinct people, and each requirement met (a person
+ * named, or a member of a group named).
+ */
 export function gateApproved(policy: ApprovalPolicy | undefined, approvals: readonly Approval[]): boolean {
   const who = new Set(approvals.map((a) => a.by));
-  return who.size >= (policy?.minApprovals ?? 1) && (policy?.required ?? []).every((r) => who.has(r));
+  return who.size >= (policy?.minApprovals ?? 1) && unmetRequirements(policy, approvals).length === 0;
 }
 
 /** Why one more approval of a phase is refused by the policy, or undefined. */
@@ -45,8 +60,10 @@ export function refuseByPolicy(
 
 /** What status says of approvals: verified signatures, or names as claimed. */
 export function approvalsLine(policy: ApprovalPolicy | undefined): string {
+  const named = (r: string) =>
+    r.startsWith('group:') ? `one of ${r.slice(6)} (${(policy?.groups?.[r.slice(6)] ?? []).join(', ')})` : r;
   const rule = policy
-    ? `${policy.minApprovals} approval${policy.minApprovals === 1 ? '' : 's'} per gate${policy.required.length ? `, including ${policy.required.join(', ')}` : ''}${policy.forbidInitiator ? ', not by the initiator' : ''}`
+    ? `${policy.minApprovals} approval${policy.minApprovals === 1 ? '' : 's'} per gate${policy.required.length ? `, including ${policy.required.map(named).join(', ')}` : ''}${policy.forbidInitiator ? ', not by the initiator' : ''}`
     : '1 approval per gate';
   return policy?.allowedSigners
     ? `${rule}; signed with SSH keys, verified against ${policy.allowedSigners} in the pinned source`

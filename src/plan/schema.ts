@@ -297,8 +297,13 @@ export const ApprovalPolicy = z.strictObject({
   minApprovals: z.number().int().min(1).default(1),
   /** Whether the person who started the rollout may approve it. Default false: they may. */
   forbidInitiator: z.boolean().default(false),
-  /** People each gate needs among its approvers, whoever else approves. */
+  /**
+   * Who each gate needs among its approvers, whoever else approves: a person by name, or `group:NAME`
+   * for at least one member of that group.
+   */
   required: z.array(z.string().min(1)).default([]),
+  /** Named groups of people, for `required` (`group:NAME`); kept in the plan, so a change to one is reviewed. */
+  groups: z.record(Name, z.array(z.string().min(1)).min(1)).optional(),
 });
 
 export const RolloutPlan = z.strictObject({

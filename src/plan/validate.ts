@@ -51,6 +51,16 @@ export function semanticIssues(plan: RolloutPlan): PlanIssue[] {
       });
     }
   });
+  const groups = plan.spec.approvals?.groups ?? {};
+  (plan.spec.approvals?.required ?? []).forEach((r, i) => {
+    const group = r.startsWith('group:') ? r.slice(6) : undefined;
+    if (group !== undefined && !groups[group]) {
+      issues.push({
+        path: `spec.approvals.required[${i}]`,
+        message: `unknown group "${group}"; spec.approvals.groups has ${Object.keys(groups).join(', ') || 'none'}`,
+      });
+    }
+  });
   const sinks = plan.spec.notifications?.sinks ?? [];
   duplicates(sinks.map((s) => s.name)).forEach((i) =>
     issues.push({

@@ -15,6 +15,8 @@ import {
 } from '../../src/domain/progress.js';
 import type { ClusterState, RolloutStatus } from '../../src/domain/types.js';
 import { testInput } from '../helpers/plans.js';
+import { gateApproved, unmetRequirements } from '../../src/domain/approvals.js';
+import { ApprovalPolicy } from '../../src/plan/schema.js';
 
 function status(): RolloutStatus {
   return initialStatus(
@@ -131,5 +133,28 @@ describe('UI details', () => {
     expect(asCode('decide for each: rollout retry r1 --cluster NAME (roll it back again)')).toBe(
       'decide for each: `rollout retry r1 --cluster NAME` (roll it back again)',
     );
+  });
+});
+
+describe('approval policies', () => {
+  const policy = ApprovalPolicy.parse({
+    minApprovals: 2,
+    required: ['alice', 'group:sre'],
+    groups: { sre: ['bob', 'carol'] },
+  });
+  const by = (...names: string[]) => names.map((n) => ({ phase: 'wave', by: n, at: '2026-01-01T00:00:00Z' }));
+
+  it('needs every named person and one member of every named group', () => {
+    expect(gateApproved(policy, by('alice'))).toBe(false);
+    expect(unmetRequirements(policy, by('alice', 'dave'))).toEqual(['group:sre']);
+    expect(gateApproved(policy, by('alice', 'dave'))).toBe(false);
+    expect(gateApproved(policy, by('carol', 'dave'))).toBe(false);
+    expect(gateApproved(policy, by('alice', 'carol'))).toBe(true);
+  });
+
+  it('still counts distinct people toward minApprovals', () => {
+    expect(gateApproved({ ...policy, required: ['group:sre'] }, by('bob'))).toBe(false);
+    expect(gateApproved({ ...policy, required: ['group:sre'] }, by('bob', 'bob'))).toBe(false);
+    expect(gateApproved({ ...policy, required: ['group:sre'] }, by('bob', 'erin'))).toBe(true);
   });
 });

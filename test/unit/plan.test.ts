@@ -69,6 +69,12 @@ describe('invalid plans: every problem, with its path and position', () => {
     ['bad approval', 'approval: required', 'approval: maybe', /^spec\.phases\[1\]\.approval$/],
     ['bad failure action', 'action: rollback', 'action: explode', /^spec\.onFailure\.action$/],
     ['bad rollback scope', 'rollbackScope: phase', 'rollbackScope: world', /^spec\.onFailure\.rollbackScope$/],
+    [
+      'unknown approver group',
+      '  onFailure:',
+      '  approvals: { required: [alice, "group:sre"], groups: { dba: [dan] } }\n  onFailure:',
+      /^spec\.approvals\.required\[1\]$/,
+    ],
     ['unknown cache check type', 'type: object-field', 'type: s3-object', /^spec\.cache\.check\.type$/],
     [
       'http check with bad url',
