@@ -4,10 +4,10 @@ import type { RollbackScope } from '../domain/types.js';
 import * as rollout from '../workflows/api.js';
 import { Option, type Command } from 'commander';
 import { asOption, commentOption } from './options.js';
-import { execFile } from 'node:child_process';
-import { approvalMessage, approvalNamespace } from '../domain/approvals.js';
+import { approvalMessage } from '../domain/approvals.js';
+import { signWithOption, sshSign } from './sign.js';
 import { diffLines } from '../domain/diff.js';
-import { actor, CliError, exitCodes, withClient } from './shared.js';
+import { actor, CliError, withClient } from './shared.js';
 import { action, outputOption, type Outcome } from './verb.js';
 
 interface Common {
@@ -115,11 +115,7 @@ export function registerControls(program: Command): void {
       .addOption(outputOption());
   control('approve', 'approve a phase gate')
     .requiredOption('--phase <name>', 'phase to approve (a later phase may be approved early)')
-    .addOption(
-      new Option('--sign-with <key>', 'sign the approval with this SSH private key (ssh-keygen -Y sign)').env(
-        'ROLLOUT_SIGNING_KEY',
-      ),
-    )
+    .addOption(signWithOption('approval'))
     .addOption(commentOption())
     .action(action(approveCommand));
   control('pause', 'start no new clusters until resumed').addOption(commentOption()).action(action(pauseCommand));
@@ -159,26 +155,11 @@ export function registerControls(program: Command): void {
     .action(action(overrideWindowCommand));
 }
 
-/**
- * Signs an approval with the approver's SSH key, as git signs commits: `ssh-keygen -Y sign` over the
- * approval's text (rollout, phase, diff digest, who, when). The key never leaves this machine.
- */
+/** Signs an approval with the approver's SSH key over its text (rollout, phase, diff digest, who, when). */
 async function signApproval(
   key: string,
   a: { rollout: string; phase: string; digest?: string; by: string },
 ): Promise<{ signature: string; signedAt: string }> {
   const signedAt = new Date().toISOString();
-  const message = approvalMessage({ ...a, signedAt });
-  const signature = await new Promise<string>((resolve, reject) => {
-    const child = execFile(
-      process.env['ROLLOUT_SSH_KEYGEN'] ?? 'ssh-keygen',
-      ['-Y', 'sign', '-f', key, '-n', approvalNamespace, '-q'],
-      (err, stdout, stderr) =>
-        err
-          ? reject(new CliError(`cannot sign with ${key}: ${(stderr || err.message).trim()}`, exitCodes.usage))
-          : resolve(stdout),
-    );
-    child.stdin?.end(message);
-  });
-  return { signature, signedAt };
+  return { signature: await sshSign(key, approvalMessage({ ...a, signedAt })), signedAt };
 }

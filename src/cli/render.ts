@@ -55,7 +55,7 @@ export function checkView(s: RolloutStatus, view: StatusView): string | undefine
 export function renderStatus({ status: s, shown, live }: FetchedStatus, view: StatusView = {}): string {
   const head = [
     `rollout ${s.id}  plan ${s.plan}  chart ${s.chartVersion}  operator ${s.operatorVersion}`,
-    `state: ${shown.state}${s.currentPhase ? `  phase: ${s.currentPhase}` : ''}  started ${s.startedAt} by ${s.startedBy}${s.finishedAt ? `  finished ${s.finishedAt}` : ''}`,
+    `state: ${shown.state}${s.currentPhase ? `  phase: ${s.currentPhase}` : ''}  started ${s.startedAt} by ${s.startedBy}${s.startedByVerified ? ' (signed)' : ''}${s.finishedAt ? `  finished ${s.finishedAt}` : ''}`,
   ];
   if (s.source) head.push(`source: ${s.source}`);
   if (s.approvals) head.push(`approvals: ${s.approvals}`);

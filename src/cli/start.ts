@@ -4,6 +4,8 @@ import { findLockHolder, readRegistry } from '../activities/locks.js';
 import { chartName } from '../plan/resolve.js';
 import { FailureType } from '../domain/failure-types.js';
 import { describeSource, sourceRevision } from '../domain/source.js';
+import { startMessage } from '../domain/approvals.js';
+import { sshSign, signWithOption } from './sign.js';
 import type { RolloutInput } from '../domain/types.js';
 import { workflowUiLink } from '../common/temporal-config.js';
 import {
@@ -27,6 +29,8 @@ export interface StartOptions {
   as?: string;
   /** Seconds to wait for a worker to take the rollout's locks before saying that none answered. */
   wait?: number;
+  /** SSH private key that signs the start, required where the plan's approvals are signed. */
+  signWith?: string;
 }
 
 /**
@@ -45,6 +49,26 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
     startedBy: actor(opts.as),
   };
   const workflowId = opts.id ?? `rollout-${plan.metadata.name}-${input.chartVersion}`;
+  const signers = plan.spec.approvals?.allowedSigners;
+  if (signers && !opts.signWith) {
+    throw new CliError(
+      `${file}: spec.approvals.allowedSigners: this plan's approvals are signed, so its rollouts are started signed too: add --sign-with KEY (or set ROLLOUT_SIGNING_KEY)`,
+      exitCodes.usage,
+    );
+  }
+  if (signers && opts.signWith) {
+    const signedAt = new Date().toISOString();
+    const message = startMessage({
+      rollout: workflowId,
+      plan: plan.metadata.name,
+      source: sourceRevision(source),
+      chartVersion: input.chartVersion,
+      operatorVersion: input.operatorVersion,
+      by: input.startedBy,
+      signedAt,
+    });
+    input.startSignature = { signature: await sshSign(opts.signWith, message), signedAt };
+  }
   return withClient(async (client, config) => {
     await refuseHeldClusters(
       client,
@@ -121,6 +145,7 @@ export function registerStart(program: Command): void {
         .default(120),
     )
     .addOption(asOption())
+    .addOption(signWithOption('start (required where the plan signs approvals)'))
     .addOption(outputOption())
     .action(action(startCommand));
 }

@@ -23,6 +23,34 @@ export function approvalMessage(a: { rollout: string; phase: string; digest?: st
   ].join('\n');
 }
 
+/**
+ * The text an initiator signs when the plan's approvals are signed (`rollout start --sign-with`): which
+ * rollout, plan, pinned source and versions, who and when. It names the initiator with the same proof as
+ * approvers, so `forbidInitiator` cannot be passed by starting under another name. Its first line differs
+ * from an approval's, so neither signature passes for the other.
+ */
+export function startMessage(a: {
+  rollout: string;
+  plan: string;
+  source: string;
+  chartVersion: string;
+  operatorVersion: string;
+  by: string;
+  signedAt: string;
+}) {
+  return [
+    'phased-rollout start',
+    `rollout: ${a.rollout}`,
+    `plan: ${a.plan}`,
+    `source: ${a.source}`,
+    `chart: ${a.chartVersion}`,
+    `operator: ${a.operatorVersion}`,
+    `by: ${a.by}`,
+    `signed-at: ${a.signedAt}`,
+    '',
+  ].join('\n');
+}
+
 /** Whether one requirement (`alice`, or `group:sre` for any member of that group) is among the approvers. */
 function requirementMet(policy: ApprovalPolicy | undefined, required: string, who: Set<string>): boolean {
   if (!required.startsWith('group:')) return who.has(required);

@@ -44,6 +44,11 @@ export interface RolloutInput {
   operatorVersion: string;
   /** Who started it, for the record. */
   startedBy: string;
+  /**
+   * With a plan whose approvals are signed: `startedBy`'s SSH signature over `startMessage(...)`, and when
+   * it was made. The rollout verifies it before touching anything, so the initiator is proven, not claimed.
+   */
+  startSignature?: { signature: string; signedAt: string };
 }
 
 /** Where a whole rollout stands, as the workflow records it (see `displayState` for what people see). */
@@ -258,6 +263,8 @@ export interface RolloutStatus {
   currentPhase?: string;
   startedAt: string;
   startedBy: string;
+  /** True once the initiator's start signature verified against the plan's allowed signers. */
+  startedByVerified?: boolean;
   finishedAt?: string;
   phases: PhaseStatus[];
   clusters: ClusterStatus[];

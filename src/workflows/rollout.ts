@@ -3,10 +3,11 @@ import { FailureType } from '../domain/failure-types.js';
 import { chartName } from '../plan/resolve.js';
 import { registryWorkflowId } from './definitions.js';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
-import { pinnedSource } from '../domain/source.js';
+import { pinnedSource, sourceRevision } from '../domain/source.js';
+import { signatureMaxAgeMs, startMessage } from '../domain/approvals.js';
 import type { RolloutInput, RolloutResult, RolloutState } from '../domain/types.js';
 import { activitiesFor, quick } from './activity-options.js';
-import { nowIso } from './clock.js';
+import { nowIso, nowMs } from './clock.js';
 import { acquireLocks } from './cluster-locks.js';
 import { failureType, rootMessage } from './failures.js';
 import { gate } from './phase-gate.js';
@@ -30,6 +31,8 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
 
   try {
     await preflight(input);
+    // Rollouts recorded before starts were signed start as they did.
+    if (input.plan.spec.approvals?.allowedSigners && patched('signed-start')) await verifyInitiator(run);
     // Rollouts recorded before the registry existed start as they did.
     if (patched('registry-at-start')) await checkRegistry(run);
     await acquireLocks(status.clusters.map((c) => c.name));
@@ -112,4 +115,44 @@ async function checkRegistry(run: RolloutRun): Promise<void> {
   const freeze = registry.freezes.find((f) => f.plan === '*' || f.plan === input.plan.metadata.name);
   if (freeze)
     status.frozen = `frozen by ${freeze.by}: ${freeze.reason} (rollout unfreeze${freeze.plan === '*' ? '' : ` --plan ${freeze.plan}`})`;
+}
+
+/**
+ * Where the plan's approvals are signed, so is the start: the initiator's signature over this rollout, plan,
+ * pinned source and versions must be fresh and verify for `startedBy` against the allowed signers, or the
+ * rollout is refused before it touches anything. What `forbidInitiator` compares with is then proven.
+ */
+async function verifyInitiator(run: RolloutRun): Promise<void> {
+  const { input, status } = run;
+  const signers = input.plan.spec.approvals?.allowedSigners ?? '';
+  const refuse = (why: string) =>
+    ApplicationFailure.create({ type: FailureType.ApprovalRefused, message: why, nonRetryable: true });
+  const sig = input.startSignature;
+  if (!sig) {
+    throw refuse(
+      `this plan's approvals are signed, so its rollouts are started signed too: rollout start PLAN --as NAME --sign-with KEY`,
+    );
+  }
+  const age = nowMs() - Date.parse(sig.signedAt);
+  if (!(Math.abs(age) <= signatureMaxAgeMs)) {
+    throw refuse(`the start was signed at ${sig.signedAt}, not within ${signatureMaxAgeMs / 60_000} minutes of now`);
+  }
+  const message = startMessage({
+    rollout: status.id,
+    plan: input.plan.metadata.name,
+    source: sourceRevision(pinnedSource(input)),
+    chartVersion: input.chartVersion,
+    operatorVersion: input.operatorVersion,
+    by: input.startedBy,
+    signedAt: sig.signedAt,
+  });
+  const { valid, detail } = await quick.verifyApproval({
+    source: pinnedSource(input),
+    allowedSigners: signers,
+    principal: input.startedBy,
+    message,
+    signature: sig.signature,
+  });
+  if (!valid) throw refuse(`the start signature does not verify for ${input.startedBy} against ${signers}: ${detail}`);
+  status.startedByVerified = true;
 }

@@ -12,7 +12,9 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalActivities } from '../../src/activities/approvals.js';
 import { digestPath, SourceFiles } from '../../src/activities/source.js';
-import { approvalMessage, approvalNamespace } from '../../src/domain/approvals.js';
+import { approvalMessage, approvalNamespace, startMessage } from '../../src/domain/approvals.js';
+import { sourceRevision } from '../../src/domain/source.js';
+import type { RolloutInput } from '../../src/domain/types.js';
 import { approveUpdate, statusQuery } from '../../src/workflows/definitions.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
@@ -43,6 +45,20 @@ afterAll(async () => {
   await env?.close();
 });
 
+/** The start's signature, as `rollout start --sign-with` makes it. */
+function signStart(input: RolloutInput, id: string, keyFile: string, signedAt = new Date().toISOString()) {
+  const text = startMessage({
+    rollout: id,
+    plan: input.plan.metadata.name,
+    source: sourceRevision(input.source!),
+    chartVersion: input.chartVersion,
+    operatorVersion: input.operatorVersion,
+    by: input.startedBy,
+    signedAt,
+  });
+  return { signature: sign(keyFile, text), signedAt };
+}
+
 describe('signed approvals', () => {
   it('counts only fresh signatures by the named approver over this rollout, phase and diff, and the policy', async () => {
     const x = `s${randomBytes(3).toString('hex')}`;
@@ -63,8 +79,10 @@ describe('signed approvals', () => {
       digests: { allowed_signers: await digestPath(join(dir, 'allowed_signers')) },
       digest: '',
     };
-    const handle = await env.start(input);
+    const id = `rollout-signed-${x}`;
+    const handle = await env.start({ ...input, startSignature: signStart(input, id, keys['tester']!) }, id);
     const gated = await waitForStatus(handle, (s) => s.state === 'awaiting-approval');
+    expect(gated.startedByVerified, 'the initiator is proven, not claimed').toBe(true);
     expect(gated.approvals).toBe(
       '2 approvals per gate, not by the initiator; signed with SSH keys, verified against allowed_signers in the pinned source',
     );
@@ -117,5 +135,41 @@ describe('signed approvals', () => {
     expect((await handle.result()).state).toBe('succeeded');
     const done = await handle.query(statusQuery);
     expect(done.phases[1]?.approvals?.map((a) => a.by)).toEqual(['alice', 'carol']);
+  });
+  it("refuses a start that is unsigned, or signed by another key than the initiator's, before touching anything", async () => {
+    const x = `u${randomBytes(3).toString('hex')}`;
+    const fleet = new FakeFleet([`${x}-c1`]);
+    const files = new SourceFiles({ git: 'git', cacheDir: mkdtempSync(join(tmpdir(), 'sources-')) });
+    await env.startWorker({ ...fleet.activities(), ...createApprovalActivities({ files }) });
+    const input = testInput([{ name: 'canary', clusters: [`${x}-c1`], approval: 'auto' }], {
+      approvals: { allowedSigners: 'allowed_signers', forbidInitiator: true },
+    });
+    input.source = {
+      kind: 'local',
+      baseDir: dir,
+      digests: { allowed_signers: await digestPath(join(dir, 'allowed_signers')) },
+      digest: '',
+    };
+    const refused = async (start: RolloutInput, id: string) => {
+      const err = await (await env.start(start, id)).result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      let e = err as Error;
+      while (e.cause instanceof Error) e = e.cause;
+      return e.message;
+    };
+    expect(await refused(input, `rollout-unsigned-${x}`)).toMatch(
+      /^this plan's approvals are signed, so its rollouts are started signed too: rollout start PLAN/,
+    );
+    // Mallory starts under tester's name with her own key: the initiator she claims is not proven.
+    const forged = { ...input, startSignature: signStart(input, `rollout-forged-${x}`, keys['mallory']!) };
+    expect(await refused(forged, `rollout-forged-${x}`)).toMatch(
+      /^the start signature does not verify for tester against allowed_signers/,
+    );
+    const other = { ...input, startSignature: signStart(input, `rollout-a-${x}`, keys['tester']!) };
+    expect(await refused(other, `rollout-b-${x}`), 'a signature for another rollout').toMatch(
+      /^the start signature does not verify for tester/,
+    );
+    // Only the read-only preflight ran: no snapshot, no upgrade, no lock.
+    expect(fleet.calls.filter((c) => c.activity !== 'preflight'), 'no cluster touched').toEqual([]);
   });
 });
