@@ -1,10 +1,11 @@
-import { diffLines } from './diff.js';
 import { displayState, stateCounts } from './display.js';
 import type { RolloutStatus } from './types.js';
 
 /**
- * The rollout's current details for the Temporal Web UI, as Markdown: the state and why, then a row per
- * phase. Large phases show counts by state, so the text stays short whatever the fleet's size.
+ * The rollout's current details for the Temporal Web UI, as Markdown: the state and why (a gate's reason
+ * carries its diff's digest and first group), then a row per phase. The UI shows them in a frame of fixed
+ * height (about 235 px), so they stay this short whatever the fleet's size: large phases show counts by
+ * state, the pinned source is in the static summary `rollout start` sets, and `rollout diff` has the rest.
  */
 export function detailsMarkdown(status: RolloutStatus): string {
   const { state, reason } = displayState(status);
@@ -12,19 +13,14 @@ export function detailsMarkdown(status: RolloutStatus): string {
   return [
     `**${state}**${reason ? `: ${asCode(reason)}` : ''}`,
     '',
-    ...(status.source ? [`source: ${status.source}`, ''] : []),
     '| phase | state | clusters |',
     '|---|---|---|',
     ...rows,
-    ...diffOfCurrent(status),
+    // The UI sizes its frame short of the page by the page's margins, cutting off the last line; a blank
+    // paragraph at the end is what it cuts.
+    '',
+    '\u00a0',
   ].join('\n');
-}
-
-/** The diff of the phase at its gate, in a few lines (digest and groups); nothing when there is none. */
-function diffOfCurrent(status: RolloutStatus): string[] {
-  const phase = status.phases.find((p) => p.name === status.currentPhase);
-  if (!phase?.diff) return [];
-  return ['', `**${phase.name}** ${diffLines(phase.diff, 3).join('  \n')}`];
 }
 
 /** Names and states for small phases; counts by state for large ones, with the failed clusters named. */

@@ -98,6 +98,39 @@ describe('the Temporal Web UI', { timeout: 120_000 }, () => {
       .waitFor({ timeout: 30_000 });
 
     await openRollout(page, id);
+    // The current details (under User Metadata, in a frame of fixed height): the state and why, with the
+    // command as typed (a code span keeps "--phase" from becoming an en dash), and every phase's row, whole.
+    await page.getByText('User Metadata', { exact: true }).first().click();
+    const details = page.frameLocator('iframe[title="output"]');
+    await expect
+      .poll(() => details.locator('code').first().innerText(), { timeout: 30_000 })
+      .toBe(`rollout approve ${id} --phase wave`);
+    expect(await details.locator('strong').first().innerText()).toBe('awaiting-approval');
+    expect(await details.locator('tbody tr').allInnerTexts()).toEqual([
+      'canary\tsucceeded\tui-c1: succeeded',
+      'wave\tawaiting-approval\tui-c2: pending',
+    ]);
+    // Evaluated in the frame: where the phase table ends against the frame's height (no DOM types here).
+    type Doc = { getBoundingClientRect(): { bottom: number }; ownerDocument: { defaultView: { innerHeight: number } } };
+    const heights = () =>
+      details
+        .locator('table')
+        .evaluate((table: Doc) => [
+          Math.ceil(table.getBoundingClientRect().bottom),
+          table.ownerDocument.defaultView.innerHeight,
+        ]);
+    // The UI sizes the frame once its page has loaded: wait for that, then nothing may stick out.
+    await expect
+      .poll(
+        async () => {
+          const [content = 0, frame = 0] = await heights();
+          return `phase table ends at ${content} px in a frame of ${frame} px: ${content <= frame ? 'whole' : 'cut off'}`;
+        },
+        { timeout: 10_000 },
+      )
+      .toMatch(/whole$/);
+
+    await openRollout(page, id); // afresh: the metadata tab re-renders while a dialog is typed into
     await page.getByRole('button', { name: /More Actions/ }).click();
     await page.getByRole('menuitem', { name: 'Send an Update' }).first().click();
     await page.getByRole('button', { name: 'Select an Update' }).click();

@@ -170,6 +170,9 @@ describe('signed approvals', () => {
       /^the start signature does not verify for tester/,
     );
     // Only the read-only preflight ran: no snapshot, no upgrade, no lock.
-    expect(fleet.calls.filter((c) => c.activity !== 'preflight'), 'no cluster touched').toEqual([]);
+    expect(
+      fleet.calls.filter((c) => c.activity !== 'preflight'),
+      'no cluster touched',
+    ).toEqual([]);
   });
 });
