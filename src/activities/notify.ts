@@ -4,11 +4,21 @@
  * from the environment variable or file the plan names, and appears in no input, result, error or log.
  */
 import { readFile } from 'node:fs/promises';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import type { RolloutEvent } from '../domain/notifications.js';
 import type { NotificationSink } from '../plan/schema.js';
 import { isTransientStatus } from './errors.js';
+
+/** The running activity's cancellation, or a signal that never fires when called outside one (tests). */
+function cancellation(): AbortSignal {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return new AbortController().signal;
+  }
+}
 
 /** The CloudEvents 1.0 structured-mode envelope of an event (https://cloudevents.io). */
 export function cloudEvent(event: RolloutEvent): Record<string, unknown> {
@@ -68,7 +78,9 @@ export function createNotificationActivities(deps: { env?: NodeJS.ProcessEnv } =
           method: 'POST',
           headers: { 'content-type': contentType },
           body: JSON.stringify(body),
-          signal: AbortSignal.timeout(10_000),
+          // Gives up after 10 s, or at once when the activity is cancelled (the worker shuts down): then
+          // Temporal delivers it again, on this worker or another, rather than the shutdown waiting on a sink.
+          signal: AbortSignal.any([AbortSignal.timeout(10_000), cancellation()]),
         });
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;

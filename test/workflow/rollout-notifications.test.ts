@@ -151,4 +151,70 @@ describe('notifications', () => {
     hooks.close();
     slack.close();
   });
+  it('delivers an event whose delivery a worker was stopped in the middle of, again with the same ID, and loses none', async () => {
+    const x = `k${randomBytes(3).toString('hex')}`;
+    const [c1, c2] = [`${x}-c1`, `${x}-c2`];
+    // The first delivery of "approval-needed" is held open: the worker goes down while it is in flight.
+    const got: Record<string, unknown>[] = [];
+    let held: (() => void) | undefined;
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (d: Buffer) => (text += d.toString()));
+      req.on('end', () => {
+        const body = JSON.parse(text) as Record<string, unknown>;
+        got.push(body);
+        if (body['type'] === 'dev.phased-rollout.approval-needed' && !held) held = () => res.destroy();
+        else res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const fleet = new FakeFleet([c1, c2]);
+    const activities = () => ({ ...fleet.activities(), ...createNotificationActivities({ env: { HOOK_URL: url } }) });
+    const worker = await env.startWorker(activities());
+    const handle = await env.start(
+      testInput(
+        [
+          { name: 'canary', clusters: [c1], approval: 'auto' },
+          { name: 'wave', clusters: [c2], approval: 'required' },
+        ],
+        {
+          notifications: {
+            sinks: [
+              {
+                name: 'hooks',
+                type: 'webhook',
+                urlFrom: { env: 'HOOK_URL' },
+                events: ['approval-needed', 'succeeded'],
+              },
+            ],
+          },
+        },
+      ),
+    );
+    const deadline = Date.now() + 30_000;
+    while (!held && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(held, 'the approval-needed delivery reached the receiver').toBeDefined();
+    await env.stopWorker(worker); // the delivery is in flight: its activity is cancelled with the worker
+    held?.();
+    await env.startWorker(activities());
+    await waitForStatus(handle, (s) => s.state === 'awaiting-approval');
+    await handle.executeUpdate(approveUpdate, { args: [{ phase: 'wave', by: 'alice' }] });
+    expect((await handle.result()).state).toBe('succeeded');
+
+    const approvals = () => got.filter((b) => b['type'] === 'dev.phased-rollout.approval-needed');
+    const until = Date.now() + 60_000;
+    while ((approvals().length < 2 || new Set(got.map((b) => b['id'])).size < 2) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(approvals().length, 'delivered again after the worker went down').toBeGreaterThanOrEqual(2);
+    expect(new Set(approvals().map((b) => JSON.stringify(b))).size, 'the same event, the same ID').toBe(1);
+    // Once per occurrence for a receiver that drops repeated IDs: each event, none lost.
+    const unique = [...new Map(got.map((b) => [b['id'], b['type']])).entries()];
+    expect(unique).toEqual([
+      [`${handle.workflowId}/1`, 'dev.phased-rollout.approval-needed'],
+      [`${handle.workflowId}/2`, 'dev.phased-rollout.succeeded'],
+    ]);
+    server.close();
+  });
 });
