@@ -8,7 +8,7 @@
  * nothing. Prints a `| measure | value |` row per figure and writes them to docs/benchmarks.md.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +17,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { startDevServer } from '../src/tools/dev-server.js';
 import type { rollout } from '../src/workflows/rollout.js';
 import type { bareFanout } from './bare.js';
+import { writeSection } from './docs.js';
 import { benchInput } from './fleet.js';
 
 const n = Number(process.env['BENCH_CLUSTERS'] ?? 1000);
@@ -137,12 +138,6 @@ ${new Date().toISOString().slice(0, 10)} on this project's standard machine (2 c
 
 ${tableText}
 `;
-const file = join(root, 'docs/benchmarks.md');
-const doc = readFileSync(file, 'utf8');
-const at = doc.indexOf('\n## Engine cost at fleet scale');
-if (at >= 0) {
-  const next = doc.indexOf('\n## ', at + 5);
-  writeFileSync(file, doc.slice(0, at) + section + (next >= 0 ? doc.slice(next) : ''));
-} else appendFileSync(file, section);
+writeSection(join(root, 'docs/benchmarks.md'), '## Engine cost at fleet scale', section);
 console.log(tableText);
 process.exit(0);

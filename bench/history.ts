@@ -3,7 +3,6 @@
  * activity doubles (cluster work is not what is measured here). Temporal warns at 10,240 events and
  * 10 MB per history and stops a workflow at 51,200 events or 50 MB. Appends to docs/benchmarks.md.
  */
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -11,6 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { startDevServer } from '../src/tools/dev-server.js';
 import { rollout } from '../src/workflows/rollout.js';
 import { approveUpdate, statusQuery } from '../src/workflows/definitions.js';
+import { writeSection } from './docs.js';
 import { benchInput, instantActivities } from './fleet.js';
 
 const n = Number(process.env['BENCH_CLUSTERS'] ?? 1000);
@@ -120,12 +120,6 @@ status it used to return was ${(statusBytes / 1e3).toFixed(0)} kB of JSON at ${n
 An earlier design released locks by signal and repeated the snapshot in the child's result: 11,013 events
 and 9.33 MB for the same 1,000 clusters.
 `;
-const file = join(root, 'docs/benchmarks.md');
-const doc = readFileSync(file, 'utf8');
-const at = doc.indexOf('\n## History size for a large fleet');
-if (at >= 0) {
-  const next = doc.indexOf('\n## ', at + 5);
-  writeFileSync(file, doc.slice(0, at) + section + (next >= 0 ? doc.slice(next) : ''));
-} else appendFileSync(file, section);
+writeSection(join(root, 'docs/benchmarks.md'), '## History size for a large fleet', section);
 console.log(section);
 process.exit(0);

@@ -7,7 +7,7 @@
  * quickly an activity notices a condition in the API server is `npm run bench`'s figure. A benchmark, not
  * a test: it asserts nothing. Writes docs/benchmarks.md.
  */
-import { mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -16,6 +16,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadPlanFile } from '../src/cli/shared.js';
 import { freePort, startDevServer } from '../src/tools/dev-server.js';
 import { createWorker } from '../src/worker/worker.js';
+import { writeSection } from './docs.js';
 import type { rollout } from '../src/workflows/rollout.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -141,12 +142,6 @@ ${tableText}
 How quickly an activity notices its condition in the API server is in "How fast waits notice a condition"
 above; a condition's whole path to the next step is that plus the first row.
 `;
-const file = join(root, 'docs/benchmarks.md');
-const doc = readFileSync(file, 'utf8');
-const at = doc.indexOf('\n## Reaction latency on the lab');
-if (at >= 0) {
-  const next = doc.indexOf('\n## ', at + 5);
-  writeFileSync(file, doc.slice(0, at) + section + (next >= 0 ? doc.slice(next) : ''));
-} else appendFileSync(file, section);
+writeSection(join(root, 'docs/benchmarks.md'), '## Reaction latency on the lab', section);
 console.log(tableText);
 process.exit(0);
