@@ -7,7 +7,7 @@ import { pinnedSource, sourceRevision } from '../domain/source.js';
 import { signatureMaxAgeMs, startMessage } from '../domain/approvals.js';
 import type { RolloutInput, RolloutResult, RolloutState } from '../domain/types.js';
 import { activitiesFor, quick } from './activity-options.js';
-import { nowIso, nowMs } from './clock.js';
+import { nowIso } from './clock.js';
 import { acquireLocks } from './cluster-locks.js';
 import { failureType, rootMessage } from './failures.js';
 import { gate } from './phase-gate.js';
@@ -133,9 +133,12 @@ async function verifyInitiator(run: RolloutRun): Promise<void> {
       `this plan's approvals are signed, so its rollouts are started signed too: rollout start PLAN --as NAME --sign-with KEY`,
     );
   }
-  const age = nowMs() - Date.parse(sig.signedAt);
+  // Fresh when the rollout was started (not when this check runs, which waits for the preflight).
+  const age = workflowInfo().startTime.getTime() - Date.parse(sig.signedAt);
   if (!(Math.abs(age) <= signatureMaxAgeMs)) {
-    throw refuse(`the start was signed at ${sig.signedAt}, not within ${signatureMaxAgeMs / 60_000} minutes of now`);
+    throw refuse(
+      `the start was signed at ${sig.signedAt}, not within ${signatureMaxAgeMs / 60_000} minutes of starting the rollout`,
+    );
   }
   const message = startMessage({
     rollout: status.id,

@@ -169,6 +169,11 @@ describe('signed approvals', () => {
     expect(await refused(other, `rollout-b-${x}`), 'a signature for another rollout').toMatch(
       /^the start signature does not verify for tester/,
     );
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    const stale = { ...input, startSignature: signStart(input, `rollout-stale-${x}`, keys['tester']!, hourAgo) };
+    expect(await refused(stale, `rollout-stale-${x}`), 'a signature kept for later').toMatch(
+      /not within 10 minutes of starting the rollout$/,
+    );
     // Only the read-only preflight ran: no snapshot, no upgrade, no lock.
     expect(
       fleet.calls.filter((c) => c.activity !== 'preflight'),
