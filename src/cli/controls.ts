@@ -5,7 +5,7 @@ import * as rollout from '../workflows/api.js';
 import { Option, type Command } from 'commander';
 import { asOption, commentOption } from './options.js';
 import { approvalMessage } from '../domain/approvals.js';
-import { signWithOption, sshSign } from './sign.js';
+import { signNow, signWithOption } from './sign.js';
 import { diffLines } from '../domain/diff.js';
 import { actor, CliError, withClient } from './shared.js';
 import { action, outputOption, type Outcome } from './verb.js';
@@ -54,8 +54,11 @@ export async function approveCommand(id: string, o: Common & { phase: string; si
       .catch(() => undefined);
     return status?.phases.find((p) => p.name === o.phase)?.diff;
   });
+  // Signed with the approver's SSH key over the approval's text (rollout, phase, diff digest, who, when).
   const signed = o.signWith
-    ? await signApproval(o.signWith, { rollout: id, phase: o.phase, digest: diff?.digest, by: actorArgs.by })
+    ? await signNow(o.signWith, (signedAt) =>
+        approvalMessage({ rollout: id, phase: o.phase, digest: diff?.digest, by: actorArgs.by, signedAt }),
+      )
     : {};
   const args = { ...actorArgs, phase: o.phase, digest: diff?.digest, ...signed };
   const outcome = await send(id, rollout.approveUpdate, args, () =>
@@ -153,13 +156,4 @@ export function registerControls(program: Command): void {
     .requiredOption('--window <name>', "the plan's window to set aside")
     .addOption(commentOption())
     .action(action(overrideWindowCommand));
-}
-
-/** Signs an approval with the approver's SSH key over its text (rollout, phase, diff digest, who, when). */
-async function signApproval(
-  key: string,
-  a: { rollout: string; phase: string; digest?: string; by: string },
-): Promise<{ signature: string; signedAt: string }> {
-  const signedAt = new Date().toISOString();
-  return { signature: await sshSign(key, approvalMessage({ ...a, signedAt })), signedAt };
 }

@@ -26,3 +26,12 @@ export function sshSign(key: string, message: string): Promise<string> {
     child.stdin?.end(message);
   });
 }
+
+/** Signs the text `text(signedAt)` makes for now: the signature and the time it names. */
+export async function signNow(
+  key: string,
+  text: (signedAt: string) => string,
+): Promise<{ signature: string; signedAt: string }> {
+  const signedAt = new Date().toISOString();
+  return { signature: await sshSign(key, text(signedAt)), signedAt };
+}

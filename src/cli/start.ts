@@ -5,7 +5,7 @@ import { chartName } from '../plan/resolve.js';
 import { FailureType } from '../domain/failure-types.js';
 import { describeSource, sourceRevision } from '../domain/source.js';
 import { startMessage } from '../domain/approvals.js';
-import { sshSign, signWithOption } from './sign.js';
+import { signNow, signWithOption } from './sign.js';
 import type { RolloutInput } from '../domain/types.js';
 import { workflowUiLink } from '../common/temporal-config.js';
 import {
@@ -57,17 +57,17 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
     );
   }
   if (signers && opts.signWith) {
-    const signedAt = new Date().toISOString();
-    const message = startMessage({
-      rollout: workflowId,
-      plan: plan.metadata.name,
-      source: sourceRevision(source),
-      chartVersion: input.chartVersion,
-      operatorVersion: input.operatorVersion,
-      by: input.startedBy,
-      signedAt,
-    });
-    input.startSignature = { signature: await sshSign(opts.signWith, message), signedAt };
+    input.startSignature = await signNow(opts.signWith, (signedAt) =>
+      startMessage({
+        rollout: workflowId,
+        plan: plan.metadata.name,
+        source: sourceRevision(source),
+        chartVersion: input.chartVersion,
+        operatorVersion: input.operatorVersion,
+        by: input.startedBy,
+        signedAt,
+      }),
+    );
   }
   return withClient(async (client, config) => {
     await refuseHeldClusters(

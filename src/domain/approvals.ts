@@ -51,10 +51,16 @@ export function startMessage(a: {
   ].join('\n');
 }
 
+/** The group a requirement names (`group:sre` names sre), or undefined for a person. */
+export function requiredGroup(required: string): string | undefined {
+  return required.startsWith('group:') ? required.slice('group:'.length) : undefined;
+}
+
 /** Whether one requirement (`alice`, or `group:sre` for any member of that group) is among the approvers. */
 function requirementMet(policy: ApprovalPolicy | undefined, required: string, who: Set<string>): boolean {
-  if (!required.startsWith('group:')) return who.has(required);
-  return (policy?.groups?.[required.slice(6)] ?? []).some((m) => who.has(m));
+  const group = requiredGroup(required);
+  if (group === undefined) return who.has(required);
+  return (policy?.groups?.[group] ?? []).some((m) => who.has(m));
 }
 
 /** The policy's requirements no approval meets yet, as written (`alice`, `group:sre`). */
@@ -88,8 +94,10 @@ export function refuseByPolicy(
 
 /** What status says of approvals: verified signatures, or names as claimed. */
 export function approvalsLine(policy: ApprovalPolicy | undefined): string {
-  const named = (r: string) =>
-    r.startsWith('group:') ? `one of ${r.slice(6)} (${(policy?.groups?.[r.slice(6)] ?? []).join(', ')})` : r;
+  const named = (r: string) => {
+    const group = requiredGroup(r);
+    return group === undefined ? r : `one of ${group} (${(policy?.groups?.[group] ?? []).join(', ')})`;
+  };
   const rule = policy
     ? `${policy.minApprovals} approval${policy.minApprovals === 1 ? '' : 's'} per gate${policy.required.length ? `, including ${policy.required.map(named).join(', ')}` : ''}${policy.forbidInitiator ? ', not by the initiator' : ''}`
     : '1 approval per gate';

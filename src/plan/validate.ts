@@ -1,6 +1,7 @@
 import type { PlanIssue } from './errors.js';
 import { jobTemplateProblem } from './job-template.js';
 import { windowVerdict } from '../domain/windows.js';
+import { requiredGroup } from '../domain/approvals.js';
 import { phaseClusters } from './resolve.js';
 import type { RolloutPlan } from './schema.js';
 
@@ -53,7 +54,7 @@ export function semanticIssues(plan: RolloutPlan): PlanIssue[] {
   });
   const groups = plan.spec.approvals?.groups ?? {};
   (plan.spec.approvals?.required ?? []).forEach((r, i) => {
-    const group = r.startsWith('group:') ? r.slice(6) : undefined;
+    const group = requiredGroup(r);
     if (group !== undefined && !groups[group]) {
       issues.push({
         path: `spec.approvals.required[${i}]`,

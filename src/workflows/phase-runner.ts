@@ -1,7 +1,7 @@
 import { CancellationScope, condition, executeChild, isCancellation, patched, startChild } from '@temporalio/workflow';
 import { clustersToStart, tallyPhase } from '../domain/progress.js';
 import { pinnedSource } from '../domain/source.js';
-import type { ClusterStatus, PhaseStatus } from '../domain/types.js';
+import type { AnalysisRecord, ClusterStatus, PhaseStatus } from '../domain/types.js';
 import { durationMs } from '../plan/duration.js';
 import { nowIso, nowMs } from './clock.js';
 import { earliest, inFlightWindows, windowWaits } from './windows.js';
@@ -117,6 +117,11 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
   });
 }
 
+/** A bake's analysis records on the cluster's record, after its own, named `<name> (bake)`. */
+function addBakeRecords(c: ClusterStatus, records: AnalysisRecord[]): void {
+  c.analyses = [...(c.analyses ?? []), ...records.map((r) => ({ ...r, name: `${r.name} (bake)` }))];
+}
+
 /** Each cluster's analyses, templated for it as after its verification, to run again during the bake. */
 function bakeAnalyses(run: RolloutRun, clusters: ClusterStatus[]): PhaseBakeInput['analyses'] {
   const list = clusters.flatMap((c) => {
@@ -158,7 +163,7 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
         // What the analyses measured during the bake goes on each cluster's record, after its own.
         for (const m of done?.analyses ?? []) {
           const c = status.clusters.find((x) => x.name === m.cluster);
-          if (c) c.analyses = [...(c.analyses ?? []), ...m.records.map((r) => ({ ...r, name: `${r.name} (bake)` }))];
+          if (c) addBakeRecords(c, m.records);
         }
         return undefined;
       },
@@ -190,9 +195,7 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
     finishedAt: nowIso(),
     inconclusive: failed?.inconclusive,
   });
-  if (failed?.analyses) {
-    c.analyses = [...(c.analyses ?? []), ...failed.analyses.map((r) => ({ ...r, name: `${r.name} (bake)` }))];
-  }
+  if (failed?.analyses) addBakeRecords(c, failed.analyses);
   run.notify({ type: 'cluster-failed', cluster: c.name, phase: c.phase, summary: `${c.name}: ${c.error}` });
   run.changed();
   run.publish();
