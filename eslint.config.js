@@ -18,7 +18,7 @@ const pureLayer = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'schemas/', 'test/fixtures/'] },
+  { ignores: ['dist/', '.tmp/', '.lab/', 'node_modules/', 'coverage/', 'schemas/', 'test/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

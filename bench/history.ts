@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { startDevServer } from '../src/tools/dev-server.js';
+import { createLockWorker, workflowSource } from '../src/worker/worker.js';
 import { rollout } from '../src/workflows/rollout.js';
 import { approveUpdate, statusQuery } from '../src/workflows/definitions.js';
 import { writeSection } from './docs.js';
@@ -25,11 +26,12 @@ const names = Array.from({ length: n }, (_, i) => `c${i + 1}`);
 const worker = await Worker.create({
   connection: native,
   taskQueue: 'bench',
-  workflowsPath: join(root, 'src/workflows/index.ts'),
+  ...workflowSource(),
   activities: instantActivities(),
   maxConcurrentWorkflowTaskExecutions: 50,
 });
-const running = worker.run();
+const locks = await createLockWorker({ connection: native, taskQueue: 'bench' });
+const running = Promise.all([worker.run(), locks.run()]);
 
 const canary = Math.max(1, Math.round(n / 100));
 const input = benchInput([
@@ -90,6 +92,7 @@ const replyBytes = Math.max(
 );
 
 worker.shutdown();
+locks.shutdown();
 await running;
 await native.close();
 await connection.close();

@@ -10,22 +10,28 @@ import { createKubeFactory } from '../activities/kube.js';
 import { cacheRoot, findTool } from '../tools/find.js';
 import { sourceFilesFromEnv } from '../activities/source.js';
 import type { TemporalConfig } from '../common/temporal-config.js';
+import { bundleFiles, bundleSource, type BundleName } from './bundles.js';
+import { lockTaskQueue } from '../workflows/api.js';
 
-const bundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
-const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
-
-/** Where the worker finds workflow code: the prebuilt bundle in production, the sources in development. */
-export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+/**
+ * Where a worker finds workflow code: the prebuilt bundle in production (`npm run build` writes both),
+ * the sources in development, bundled as the build does. `locks` is the lock workflow alone.
+ */
+export function workflowSource(
+  which: BundleName = 'rollout',
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> {
+  const bundlePath = fileURLToPath(new URL(`../${bundleFiles[which]}`, import.meta.url));
   if (existsSync(bundlePath)) return { workflowBundle: { codePath: bundlePath } };
-  return { workflowsPath: existsSync(workflowsPath) ? workflowsPath : workflowsPath.replace(/\.js$/, '.ts') };
+  const { workflowsPath, preloadModules } = bundleSource(which);
+  return { workflowsPath, bundlerOptions: { preloadModules } };
 }
 
 /**
  * How the worker is sized: the one set of options production workers and the engine benchmark share, so
  * that what the benchmark measures is what runs. `ROLLOUT_WORKFLOW_CACHE` caps how many workflows the
  * worker keeps in memory (the SDK's default scales with the heap: about 2,300 on a 4 GB heap). A rollout
- * keeps one lock workflow per cluster open, so a cap below the fleet's size trades memory for replays:
- * docs/benchmarks.md has the figures.
+ * keeps its cluster workflows (up to the phase's maxParallel) and itself in it; its locks are the lock
+ * worker's. A cap trades memory for replays: docs/benchmarks.md has the figures.
  */
 export const workerTuning: Partial<WorkerOptions> = {
   shutdownGraceTime: '10s',
@@ -35,22 +41,77 @@ export const workerTuning: Partial<WorkerOptions> = {
 };
 
 /**
+ * The lock worker's sizing. A lock needs a workflow task when it is taken and one when it is released,
+ * and waits in between; a small cache keeps the locks of a rollout of 1,000 clusters from holding 1,000
+ * workflows in memory (about 0.4 MiB each), at the cost of replaying a lock's few events on release.
+ */
+export const lockWorkerTuning: Partial<WorkerOptions> = {
+  shutdownGraceTime: '10s',
+  maxCachedWorkflows: 100,
+  maxConcurrentWorkflowTaskExecutions: 20,
+};
+
+/**
+ * The two workers a rollout worker process runs on one connection: the rollout's (every workflow and
+ * activity, on the task queue) and the locks' (the lock workflow alone, on its own task queue, see
+ * lockTaskQueue). They run and stop together: when one stops, for whatever reason, the other is shut down.
+ */
+export class RolloutWorkers {
+  constructor(
+    readonly rollout: Worker,
+    readonly locks: Worker,
+  ) {}
+
+  async run(): Promise<void> {
+    const runs = [this.rollout, this.locks].map((w) => w.run().finally(() => this.shutdown()));
+    const ended = await Promise.allSettled(runs);
+    const failed = ended.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Starts a graceful shutdown of both; run() resolves once both have stopped. */
+  shutdown(): void {
+    for (const w of [this.rollout, this.locks]) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+
+  getState(): ReturnType<Worker['getState']> {
+    return this.rollout.getState();
+  }
+}
+
+/** Creates the lock worker for `taskQueue` on a connection the rollout worker shares. */
+export function createLockWorker(
+  options: Pick<WorkerOptions, 'connection' | 'namespace' | 'identity'> & {
+    taskQueue: string;
+  } & Partial<WorkerOptions>,
+): Promise<Worker> {
+  const { taskQueue, ...rest } = options;
+  return Worker.create({
+    ...(rest.workflowBundle || rest.workflowsPath ? {} : workflowSource('locks')),
+    ...lockWorkerTuning,
+    ...rest,
+    taskQueue: lockTaskQueue(taskQueue),
+  });
+}
+
+/**
  * The composition root: connects to Temporal, builds the real activities from real clients, and
- * registers the workflows. `activities` may be overridden (tests pass doubles).
+ * registers the workflows, with the lock worker beside them. `activities` may be overridden (tests pass doubles).
  */
 export async function createWorker(
   config: TemporalConfig,
   overrides: { activities?: Activities; identity?: string } = {},
-): Promise<{ worker: Worker; close: () => Promise<void> }> {
+): Promise<{ worker: RolloutWorkers; close: () => Promise<void> }> {
   const connectionOptions = { address: config.address, tls: config.tls, apiKey: config.apiKey };
   const native = await NativeConnection.connect(connectionOptions);
   const clientConnection = await Connection.connect(connectionOptions);
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
-  const worker = await Worker.create({
+  const identity = overrides.identity ? { identity: overrides.identity } : {};
+  const rollout = await Worker.create({
     connection: native,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
-    ...(overrides.identity ? { identity: overrides.identity } : {}),
+    ...identity,
     activities:
       overrides.activities ??
       createActivities({
@@ -62,8 +123,14 @@ export async function createWorker(
     ...workflowSource(),
     ...workerTuning,
   });
+  const locks = await createLockWorker({
+    connection: native,
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    ...identity,
+  });
   return {
-    worker,
+    worker: new RolloutWorkers(rollout, locks),
     close: async () => {
       await clientConnection.close();
       await native.close();

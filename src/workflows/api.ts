@@ -6,7 +6,7 @@ export type { rollout } from './rollout.js';
 export type { releaseDiff, ReleaseDiffInput } from './release-diff.js';
 export type { fleetStatus, FleetInput } from './fleet-status.js';
 export * from './definitions.js';
-export { lockWorkflowId } from './lock-id.js';
+export { lockTaskQueue, lockWorkflowId } from './lock-id.js';
 export type { controlRegistry } from './registry.js';
 export * from './search-attributes.js';
 export type { ClusterStatus, PhaseStatus, RolloutInput, RolloutResult, RolloutStatus } from '../domain/types.js';

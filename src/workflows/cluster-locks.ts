@@ -1,22 +1,28 @@
-import { ApplicationFailure, ParentClosePolicy, sleep, startChild } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, patched, sleep, startChild, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import { quick } from './activity-options.js';
 import { clusterLock } from './cluster-lock.js';
-import { lockWorkflowId } from './lock-id.js';
+import { lockTaskQueue, lockWorkflowId } from './lock-id.js';
 
 /**
  * Takes every cluster's lock, atomically per cluster: the server refuses a second running workflow with a
  * lock's ID. Locks are children whose parent-close policy cancels them, so they are released when the
  * rollout closes, however it closes, at no cost to its history. A lock whose holder has just closed is
- * still being released: it is tried again for a few seconds before the rollout is refused.
+ * still being released: it is tried again for a few seconds before the rollout is refused. Locks run on
+ * their own task queue (rollouts started before that ran theirs on the rollout's).
  */
 export async function acquireLocks(clusters: string[]): Promise<void> {
+  const queue = patched('lock-queue') ? { taskQueue: lockTaskQueue(workflowInfo().taskQueue) } : {};
   let wanted = clusters;
   for (let attempt = 1; ; attempt++) {
     const results = await Promise.allSettled(
       wanted.map((c) =>
-        startChild(clusterLock, { workflowId: lockWorkflowId(c), parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL }),
+        startChild(clusterLock, {
+          workflowId: lockWorkflowId(c),
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          ...queue,
+        }),
       ),
     );
     const rejected = results.flatMap((r, i) =>

@@ -13,6 +13,7 @@ import { ensureDebianTool } from '../../src/tools/debian.js';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server.js';
 import { statusQuery } from '../../src/workflows/definitions.js';
 import { lockWorkflowId } from '../../src/workflows/lock-id.js';
+import { createLockWorker, workflowSource } from '../../src/worker/worker.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { waitForStatus } from '../helpers/temporal.js';
@@ -22,7 +23,8 @@ let connection: Connection;
 let client: Client;
 let native: NativeConnection;
 let worker: Worker;
-let running: Promise<void>;
+let locks: Worker;
+let running: Promise<unknown>;
 let browser: Browser;
 const taskQueue = `ui-${randomUUID()}`;
 const fleet = new FakeFleet(['ui-c1', 'ui-c2']);
@@ -35,10 +37,11 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: native,
     taskQueue,
-    workflowsPath: new URL('../../src/workflows/index.ts', import.meta.url).pathname,
+    ...workflowSource(),
     activities: { ...fleet.activities(), ...createLockActivities(client) },
   });
-  running = worker.run();
+  locks = await createLockWorker({ connection: native, taskQueue });
+  running = Promise.all([worker.run(), locks.run()]);
   browser = await chromium.launch({
     executablePath: await ensureDebianTool('chromium'),
     // As root, and with no network beyond loopback: no sandbox, no background connections.
@@ -56,6 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   worker?.shutdown();
+  locks?.shutdown();
   await running;
   await native?.close();
   await connection?.close();

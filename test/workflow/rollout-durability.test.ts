@@ -5,6 +5,7 @@ import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-uti
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { retryUpdate, rollbackUpdate, statusQuery } from '../../src/workflows/definitions.js';
+import { lockTaskQueue, lockWorkflowId } from '../../src/workflows/lock-id.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { clusterNames } from '../helpers/names.js';
 import { testInput } from '../helpers/plans.js';
@@ -30,6 +31,13 @@ describe('rollout durability', () => {
     await env.startWorker(fleet.activities());
     const first = await env.start(testInput([{ name: 'all', clusters: [c1, c2], approval: 'auto' }]));
     await waitForStatus(first, (s) => s.clusters[0]?.state === 'running');
+    // Locks run on their own task queue, served by the lock worker beside the rollout's.
+    const lock = await env.client.workflow.getHandle(lockWorkflowId(c2)).describe();
+    expect([lock.type, lock.taskQueue, lock.status.name]).toEqual([
+      'clusterLock',
+      lockTaskQueue(env.taskQueue),
+      'RUNNING',
+    ]);
 
     const second = await env.start(testInput([{ name: 'all', clusters: [c3, c2], approval: 'auto' }]));
     const err = await second.result().catch((e: unknown) => e);
