@@ -1,4 +1,4 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { isCancellation, proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/contracts.js';
 import { durationMs } from '../plan/duration.js';
 
@@ -36,4 +36,31 @@ export const quick = proxyActivities<Activities>({
 /** How long diffing a set of clusters may take: 5 minutes, or 2 s per cluster for large sets. */
 export function diffDeadline(clusters: number): string {
   return `${Math.max(300, clusters * 2)}s`;
+}
+
+/**
+ * A quick step's first try, as a local activity: the worker runs it inside the workflow task that
+ * reached the step, with no trip through the server's task queue and no workflow task of its own
+ * afterwards. One attempt, bounded by `quickTry` (the activity's own deadline is that, too): a quick
+ * step that is not quick (an unreachable cluster, a slow API server) is handed to the regular activity.
+ */
+const quickTry = '5s';
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 1 },
+});
+
+/**
+ * Runs a quick, idempotent step (a read, a delete) locally first, and on anything but success (a
+ * failure, a timeout, an unreachable cluster) as the regular activity, which owns what a long step needs:
+ * retries within the step's timeout, heartbeats (`rollout status` shows an unreachable cluster) and the
+ * failure's report. `run` gets the activities to call and the timeout to give the step.
+ */
+export async function quickFirst<T>(timeout: string, run: (a: Activities, timeout: string) => Promise<T>): Promise<T> {
+  try {
+    return await run(local, quickTry);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    return run(activitiesFor(timeout), timeout);
+  }
 }

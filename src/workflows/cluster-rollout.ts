@@ -4,6 +4,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -20,7 +21,7 @@ import type {
   VerifySpec,
 } from '../plan/schema.js';
 import { renderCacheCheck, renderTemplate } from '../plan/template.js';
-import { activitiesFor } from './activity-options.js';
+import { activitiesFor, quickFirst } from './activity-options.js';
 import {
   handlerDescriptions,
   progressQuery,
@@ -130,19 +131,21 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       rolloutId: input.rolloutId,
     });
   const synchronizerVersion = { namespace: input.synchronizer?.namespace ?? '', version: input.chartVersion };
+  // The snapshot (a read) and the Job's removal (a delete) are quick: tried locally first.
+  const quick = patched('local-quick-steps')
+    ? quickFirst
+    : <T>(timeout: string, run: (a: ReturnType<typeof activitiesFor>, t: string) => Promise<T>) =>
+        run(activitiesFor(timeout), timeout);
   /** Removes this version's synchronizer Jobs; on a failed or cancelled attempt too, so none is left behind. */
   const removeJobs = (timeout: string) =>
-    activitiesFor(timeout).cleanupSynchronizerJob({ ...target, ...synchronizerVersion, timeout });
+    quick(timeout, (a, t) => a.cleanupSynchronizerJob({ ...target, ...synchronizerVersion, timeout: t }));
 
   try {
     if (!snapshot) {
       const taken = await step('snapshot', () =>
-        activitiesFor(input.operator.timeout).snapshotCluster({
-          ...target,
-          operator: input.operator,
-          chart: input.chart,
-          timeout: input.operator.timeout,
-        }),
+        quick(input.operator.timeout, (a, timeout) =>
+          a.snapshotCluster({ ...target, operator: input.operator, chart: input.chart, timeout }),
+        ),
       );
       snapshot = taken;
       await getExternalWorkflowHandle(workflowInfo().parent?.workflowId ?? input.rolloutId).signal(snapshotSignal, {

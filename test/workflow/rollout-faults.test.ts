@@ -162,4 +162,36 @@ describe('rollout faults', () => {
     await handle.executeUpdate(abortUpdate, { args: [{ by: 'ann', reason: 'done testing' }] });
     expect((await handle.result()).state).toBe('aborted');
   });
+
+  it('runs the quick steps as local activities, and a failed local try as the regular activity', async () => {
+    const [c1] = clusterNames(1) as [string];
+    const fleet = new FakeFleet([c1]);
+    fleet.fail(c1, 'snapshot', 1);
+    await env.startWorker(fleet.activities());
+    const handle = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
+    const result = await handle.result();
+    expect(result.state).toBe('succeeded');
+    const [cluster] = (await handle.query(statusQuery)).clusters;
+    expect(cluster?.snapshot?.chart?.chartVersion).toBe('2.0.0');
+    expect(
+      fleet
+        .callsFor(c1)
+        .filter((c) => c.activity === 'snapshotCluster')
+        .map((c) => (c.failed ? 'failed' : 'ok')),
+    ).toEqual(['failed', 'ok']);
+    const child = await env.client.workflow.getHandle(cluster?.workflowId ?? '').fetchHistory();
+    const events = child.events ?? [];
+    const regular = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    const local = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+    // The snapshot's local try failed and was run again as an activity; the Job's removal succeeded locally.
+    expect(regular).toEqual([
+      'snapshotCluster',
+      'upgradeRelease',
+      'runSynchronizerJob',
+      'waitForCacheReady',
+      'upgradeRelease',
+      'verifyWorkloads',
+    ]);
+    expect(local).toHaveLength(2);
+  });
 });
