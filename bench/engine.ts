@@ -14,11 +14,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { startDevServer } from '../src/tools/dev-server.js';
+import { devServerConfig, freePort, startDevServer } from '../src/tools/dev-server.js';
+import { bundleSource } from '../src/worker/bundles.js';
 import type { rollout } from '../src/workflows/rollout.js';
 import type { bareFanout } from './bare.js';
 import { writeSection } from './docs.js';
 import { benchInput } from './fleet.js';
+import { activationTimes, profileHistories, profileTable, since } from './profile.js';
 
 const n = Number(process.env['BENCH_CLUSTERS'] ?? 1000);
 const parallel = 100;
@@ -55,14 +57,35 @@ async function measured<T>(pids: Record<string, number>, work: () => Promise<T>)
   return { result, seconds, peakMiB: peak, cpu };
 }
 
-const server = await startDevServer({ ui: false });
+// BENCH_EAGER=0: the server's own default, activities dispatched through the task queue only.
+const eager = process.env['BENCH_EAGER'] !== '0';
+const server = await startDevServer({ ui: false, config: eager ? devServerConfig : {} });
 const dir = mkdtempSync(join(tmpdir(), 'bench-engine-'));
 const bundle = join(dir, 'workflows.js');
-const { code } = await bundleWorkflowCode({ workflowsPath: join(root, 'bench/engine-workflows.ts') });
-writeFileSync(bundle, code);
+// Bundled as the product's are (bundleSource): the benchmark's entry adds the bare fan-out.
+const entry = join(root, 'bench/engine-workflows.ts');
+writeFileSync(bundle, (await bundleWorkflowCode({ workflowsPath: entry, preloadModules: [entry] })).code);
+const lockBundle = join(dir, 'locks.js');
+writeFileSync(lockBundle, (await bundleWorkflowCode(bundleSource('locks'))).code);
 
-const worker = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/engine-worker.ts')], {
-  env: { ...process.env, BENCH_ADDRESS: server.address, BENCH_BUNDLE: bundle, BENCH_QUEUE: taskQueue },
+// The worker runs as production's does, compiled JavaScript on plain Node (tsx, which transpiles on the
+// fly, would add about 100 MiB to what is measured), from the prebuilt bundles.
+await new Promise<void>((resolve, reject) =>
+  spawn(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.bench.json')], {
+    stdio: 'inherit',
+  }).once('exit', (c) => (c === 0 ? resolve() : reject(new Error(`compiling the benchmark worker failed (${c})`)))),
+);
+const metricsAddress = `127.0.0.1:${await freePort()}`;
+const metrics = () => activationTimes(`http://${metricsAddress}/metrics`);
+const worker = spawn(process.execPath, [join(root, '.tmp/bench-worker/bench/engine-worker.js')], {
+  env: {
+    ...process.env,
+    BENCH_ADDRESS: server.address,
+    BENCH_BUNDLE: bundle,
+    BENCH_LOCK_BUNDLE: lockBundle,
+    BENCH_QUEUE: taskQueue,
+    BENCH_METRICS: metricsAddress,
+  },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 await new Promise<void>((resolve, reject) => {
@@ -84,22 +107,45 @@ const input = benchInput([
   { name: 'wave-3', clusters: names.slice(canary + 2 * wave), maxParallel: parallel },
 ]);
 
-const id = `bench-engine-${n}`;
-const roll = await measured(pids, () =>
-  client.workflow.execute<typeof rollout>('rollout', { taskQueue, workflowId: id, args: [input] }),
-);
-const history = await client.workflow.getHandle(id).fetchHistory();
-const events = history.events?.length ?? 0;
-const child = await client.workflow.getHandle(`${id}:c1`).fetchHistory();
-const steps = (child.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
+/**
+ * One round: the rollout, then (once its locks are released, so the bare run does not pay for them) the
+ * bare fan-out with as many activities per child as a cluster of the rollout ran. Rounds alternate the
+ * two on the same server and worker, so that a slow spell of this machine falls on both.
+ */
+async function round(r: number) {
+  const id = `bench-engine-${n}-${r}`;
+  const m0 = await metrics();
+  const roll = await measured(pids, () =>
+    client.workflow.execute<typeof rollout>('rollout', { taskQueue, workflowId: id, args: [input] }),
+  );
+  const events = (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0;
+  const child = await client.workflow.getHandle(`${id}:c1`).fetchHistory();
+  const steps = (child.events ?? []).filter(
+    (e) =>
+      e.activityTaskScheduledEventAttributes || e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+  ).length;
+  while ((await client.workflow.count(`WorkflowType = 'clusterLock' AND ExecutionStatus = 'Running'`)).count > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const m1 = await metrics();
+  const bareId = `bench-bare-${n}-${r}`;
+  const bare = await measured(pids, () =>
+    client.workflow.execute<typeof bareFanout>('bareFanout', {
+      taskQueue,
+      workflowId: bareId,
+      args: [{ children: n, steps, parallel }],
+    }),
+  );
+  const m2 = await metrics();
+  return { id, bareId, roll, bare, events, steps, rollTasks: since(m1, m0), bareTasks: since(m2, m1) };
+}
 
-const bare = await measured(pids, () =>
-  client.workflow.execute<typeof bareFanout>('bareFanout', {
-    taskQueue,
-    workflowId: `bench-bare-${n}`,
-    args: [{ children: n, steps, parallel }],
-  }),
-);
+const rounds = [];
+for (let r = 1; r <= Number(process.env['BENCH_ROUNDS'] ?? 2); r++) rounds.push(await round(r));
+const last = rounds[rounds.length - 1] as Awaited<ReturnType<typeof round>>;
+// Read back after the runs, so that reading histories never competes with a run being measured.
+const rollProfile = profileTable(await profileHistories(client, `RootWorkflowId = '${last.id}'`), last.rollTasks);
+const bareProfile = profileTable(await profileHistories(client, `RootWorkflowId = '${last.bareId}'`), last.bareTasks);
 
 worker.kill('SIGTERM');
 await new Promise((r) => worker.once('exit', r));
@@ -110,34 +156,77 @@ const cpuRow = (m: { cpu: Record<string, number> }) =>
   Object.entries(m.cpu)
     .map(([k, s]) => `${k} ${s.toFixed(0)} s`)
     .join(', ');
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+const each = (xs: number[], digits: number, unit = '') =>
+  `${median(xs).toFixed(digits)}${unit} (${xs.map((x) => x.toFixed(digits)).join(', ')})`;
 const rows: [string, string][] = [
   ['clusters', String(n)],
-  ['rollout outcome', roll.result.state],
-  ['rollout wall time', `${roll.seconds.toFixed(1)} s`],
-  ['bare fan-out wall time', `${bare.seconds.toFixed(1)} s (${bare.result} children)`],
-  ['ratio rollout / bare', (roll.seconds / bare.seconds).toFixed(2)],
-  ['activities per cluster', String(steps)],
+  ['rounds', String(rounds.length)],
+  ['rollout outcome', rounds.map((r) => r.roll.result.state).join(', ')],
+  [
+    'rollout wall time, median (each round)',
+    each(
+      rounds.map((r) => r.roll.seconds),
+      1,
+      ' s',
+    ),
+  ],
+  [
+    'bare fan-out wall time, median (each round)',
+    each(
+      rounds.map((r) => r.bare.seconds),
+      1,
+      ' s',
+    ),
+  ],
+  [
+    'ratio rollout / bare, median (each round)',
+    each(
+      rounds.map((r) => r.roll.seconds / r.bare.seconds),
+      2,
+    ),
+  ],
+  ['activities per cluster', `${last.steps} (${last.steps - 2} activities, 2 local activities)`],
   ['worker RSS idle', `${idleMiB.toFixed(0)} MiB`],
-  ['worker RSS peak, rollout', `${roll.peakMiB.toFixed(0)} MiB`],
-  ['worker RSS peak, bare', `${bare.peakMiB.toFixed(0)} MiB`],
-  ['parent history', `${events} events`],
-  ['CPU during the rollout', cpuRow(roll)],
-  ['CPU during the bare fan-out', cpuRow(bare)],
+  ['worker RSS peak, rollout', `${Math.max(...rounds.map((r) => r.roll.peakMiB)).toFixed(0)} MiB`],
+  ['worker RSS peak, bare', `${Math.max(...rounds.map((r) => r.bare.peakMiB)).toFixed(0)} MiB`],
+  ['parent history', `${last.events} events`],
+  ['CPU during the rollout (last round)', cpuRow(last.roll)],
+  ['CPU during the bare fan-out (last round)', cpuRow(last.bare)],
 ];
 const tableText = ['| measure | value |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
 
 const section = `
 ## Engine cost at fleet scale
 
-\`npm run bench:engine\` (BENCH_CLUSTERS=${n}): one rollout of ${n} clusters in four phases (a canary of
-${canary}, then three waves, maxParallel ${parallel}, no gates) on a dev server with activity doubles, then on the
-same server and worker a bare Temporal fan-out of the same shape: ${n} child workflows, each running the
-${steps} no-op activities one cluster of the rollout ran, ${parallel} at a time. The worker runs in a process of its
-own, with the product's worker options, and its resident memory is sampled every 100 ms. Measured on
-${new Date().toISOString().slice(0, 10)} on this project's standard machine (2 cores).
+\`npm run bench:engine\` (BENCH_CLUSTERS=${n}, BENCH_ROUNDS=${rounds.length}): one rollout of ${n} clusters in four
+phases (a canary of ${canary}, then three waves, maxParallel ${parallel}, no gates) on a dev server (eager activity execution ${eager ? 'on, as the project runs it' : 'off, the server default'}) with activity
+doubles, then on the same server and worker a bare Temporal fan-out of the same shape: ${n} child workflows,
+each running ${last.steps} no-op activities (as many as one cluster of the rollout ran), ${parallel} at a time; the
+two alternate, ${rounds.length} rounds. The worker is the product's: compiled, in a process of its own, the rollout
+worker and the lock worker with the product's options and prebuilt bundles; its resident memory is sampled
+every 100 ms. Measured on ${new Date().toISOString().slice(0, 10)} on this project's standard machine (2 cores).
 
 ${tableText}
+
+Where the time went in the last round, per workflow type: workflow tasks and events from the histories the
+server kept; the worker's own time from the SDK's metrics (\`workflow_task_execution_latency\`: a task's
+receipt to its completion, on the worker); and how long tasks waited to be picked up.
+
+Rollout:
+
+${rollProfile}
+
+Bare fan-out:
+
+${bareProfile}
 `;
 writeSection(join(root, 'docs/benchmarks.md'), '## Engine cost at fleet scale', section);
 console.log(tableText);
+console.log(rollProfile);
+console.log(bareProfile);
 process.exit(0);

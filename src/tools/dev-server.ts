@@ -40,7 +40,15 @@ export const devServerConfig: Record<string, string> = { 'system.enableActivityE
  * `temporal operator cluster health` answers. Ports default to free ones; `ui: false` runs headless.
  */
 export async function startDevServer(
-  opts: { port?: number; uiPort?: number; ui?: boolean; dbFile?: string; log?: (l: string) => void } = {},
+  opts: {
+    port?: number;
+    uiPort?: number;
+    ui?: boolean;
+    dbFile?: string;
+    log?: (l: string) => void;
+    /** Dynamic config for the server; devServerConfig unless given. */
+    config?: Record<string, string>;
+  } = {},
 ): Promise<DevServer> {
   const temporal = await ensureTool('temporal', opts.log);
   const port = opts.port ?? (await freePort());
@@ -49,7 +57,8 @@ export async function startDevServer(
   else args.push('--ui-port', String(opts.uiPort ?? port + 1000));
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   for (const key of rolloutSearchAttributes) args.push('--search-attribute', `${key.name}=Keyword`);
-  for (const [key, value] of Object.entries(devServerConfig)) args.push('--dynamic-config-value', `${key}=${value}`);
+  for (const [key, value] of Object.entries(opts.config ?? devServerConfig))
+    args.push('--dynamic-config-value', `${key}=${value}`);
   const child = spawn(temporal, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
