@@ -215,7 +215,9 @@ ${tableText}
 
 Where the time went in the last round, per workflow type: workflow tasks and events from the histories the
 server kept; the worker's own time from the SDK's metrics (\`workflow_task_execution_latency\`: a task's
-receipt to its completion, on the worker); and how long tasks waited to be picked up.
+receipt to its completion, on the worker); and how long tasks waited to be picked up. Times are sums
+over tasks that overlap: the worker holds up to 40 workflow tasks at once and runs them on one workflow
+thread, so a task's time on the worker includes its turn; compare types by their shares.
 
 Rollout:
 
