@@ -16,7 +16,7 @@ import { describeSource } from '../src/domain/source.js';
 import { finalStates, type RolloutStatus } from '../src/domain/types.js';
 import { loadPlanFile } from '../src/cli/shared.js';
 import { startDevServer } from '../src/tools/dev-server.js';
-import { approveUpdate, statusQuery } from '../src/workflows/api.js';
+import { approveUpdate, lockTaskQueue, statusQuery } from '../src/workflows/api.js';
 import { labDown, labStatus, labUp, readState } from './lab.js';
 
 const { values: opts } = parseArgs({
@@ -53,7 +53,7 @@ async function main(): Promise<number> {
     await running;
     await close();
   });
-  say(`worker polling ${config.taskQueue}`);
+  say(`worker polling ${config.taskQueue} and ${lockTaskQueue(config.taskQueue)}`);
 
   const { startCommand } = await import('../src/cli/start.js');
   // The plan from a clone of the lab's config repository, as a platform team keeps it: the rollout is

@@ -1,6 +1,7 @@
 import { startDevServer } from '../tools/dev-server.js';
 import { temporalConfig } from '../common/temporal-config.js';
 import { createWorker } from '../worker/worker.js';
+import { lockTaskQueue } from '../workflows/api.js';
 import { Option, type Command } from 'commander';
 import { parse } from './options.js';
 import { print } from './shared.js';
@@ -30,7 +31,7 @@ export async function devCommand(opts: { port: number; uiPort: number; dbFile?: 
   const config = { ...temporalConfig(), address: server.address };
   const { worker, close } = await createWorker(config);
   print(`Temporal dev server on ${server.address}, Web UI at ${server.uiUrl ?? '(headless)'}`);
-  print(`worker polling task queue ${config.taskQueue}; Ctrl-C stops both`);
+  print(`worker polling task queues ${config.taskQueue} and ${lockTaskQueue(config.taskQueue)}; Ctrl-C stops both`);
   try {
     await worker.run();
   } finally {

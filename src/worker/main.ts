@@ -7,6 +7,7 @@
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { temporalConfig } from '../common/temporal-config.js';
 import { createWorker } from './worker.js';
+import { lockTaskQueue } from '../workflows/api.js';
 
 // ROLLOUT_LOG_LEVEL: TRACE, DEBUG, INFO (default), WARN or ERROR.
 Runtime.install({ logger: new DefaultLogger((process.env['ROLLOUT_LOG_LEVEL'] ?? 'INFO') as LogLevel) });
@@ -14,7 +15,9 @@ Runtime.install({ logger: new DefaultLogger((process.env['ROLLOUT_LOG_LEVEL'] ??
 try {
   const config = temporalConfig();
   const { worker, close } = await createWorker(config);
-  console.error(`rollout-worker: polling ${config.taskQueue} on ${config.address} (namespace ${config.namespace})`);
+  console.error(
+    `rollout-worker: polling ${config.taskQueue} and ${lockTaskQueue(config.taskQueue)} on ${config.address} (namespace ${config.namespace})`,
+  );
   // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.
   await worker.run();
   await close();
