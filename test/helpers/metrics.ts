@@ -8,7 +8,7 @@ import { ensureTool } from '../../src/tools/toolchain.js';
 /** A real Prometheus-API metrics server (VictoriaMetrics single-node) on loopback, with series the test writes. */
 export interface MetricsServer {
   address: string;
-  /** Writes samples (Prometheus text exposition lines) and makes them visible to the next query. */
+  /** Writes samples (`name{labels} value` lines) and returns once a query sees each of them. */
   write(lines: string[]): Promise<void>;
   stop(): Promise<void>;
 }
@@ -39,6 +39,21 @@ export async function startMetrics(): Promise<MetricsServer> {
       const res = await fetch(`${address}/api/v1/import/prometheus`, { method: 'POST', body: `${lines.join('\n')}\n` });
       if (!res.ok) throw new Error(`write failed: HTTP ${res.status}`);
       await fetch(`${address}/internal/force_flush`);
+      // A flushed sample is not always searchable at once: wait until every series answers with its new
+      // value, so that a step which queries right after (steps follow each other within milliseconds)
+      // sees what the test wrote.
+      const deadline = Date.now() + 10_000;
+      for (const line of lines) {
+        const at = line.lastIndexOf(' ');
+        const [selector, value] = [line.slice(0, at), Number(line.slice(at + 1))];
+        for (;;) {
+          const res = await fetch(`${address}/api/v1/query?query=${encodeURIComponent(selector)}`);
+          const body = (await res.json()) as { data?: { result?: { value?: [number, string] }[] } };
+          if (Number(body.data?.result?.[0]?.value?.[1]) === value) break;
+          if (Date.now() > deadline) throw new Error(`${selector} never showed ${value}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
     },
     async stop() {
       await new Promise<void>((resolve) => {
