@@ -26,6 +26,17 @@ export interface TypeProfile {
   activationMs?: number;
 }
 
+const empty = (type: string): TypeProfile => ({
+  type,
+  workflows: 0,
+  events: 0,
+  workflowTasks: 0,
+  taskMs: 0,
+  queueMs: 0,
+  activities: 0,
+  localActivities: 0,
+});
+
 const ms = (e: Event | undefined) => {
   const t = e?.eventTime;
   return t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : 0;
@@ -45,20 +56,7 @@ export async function profileHistories(client: Client, query: string, concurrenc
     while (next < runs.length) {
       const run = runs[next++] as (typeof runs)[number];
       const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-      const p =
-        byType.get(run.type) ??
-        byType
-          .set(run.type, {
-            type: run.type,
-            workflows: 0,
-            events: 0,
-            workflowTasks: 0,
-            taskMs: 0,
-            queueMs: 0,
-            activities: 0,
-            localActivities: 0,
-          })
-          .get(run.type)!;
+      const p = byType.get(run.type) ?? byType.set(run.type, empty(run.type)).get(run.type)!;
       const events = history.events ?? [];
       p.workflows++;
       p.events += events.length;
@@ -135,18 +133,7 @@ export function profileTable(
       activations: t.activations + r.activations,
       activationMs: t.activationMs + r.activationMs,
     }),
-    {
-      type: 'all',
-      workflows: 0,
-      events: 0,
-      workflowTasks: 0,
-      taskMs: 0,
-      queueMs: 0,
-      activities: 0,
-      localActivities: 0,
-      activations: 0,
-      activationMs: 0,
-    },
+    { ...empty('all'), activations: 0, activationMs: 0 },
   );
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const line = (r: (typeof rows)[number]) =>
