@@ -61,6 +61,11 @@ export async function quickFirst<T>(timeout: string, run: (a: Activities, timeou
     return await run(local, quickTry);
   } catch (err) {
     if (isCancellation(err)) throw err;
-    return run(activitiesFor(timeout), timeout);
+    return regularOnly(timeout, run);
   }
+}
+
+/** `quickFirst`'s signature without the local try: the step as the regular activity only. */
+export function regularOnly<T>(timeout: string, run: (a: Activities, timeout: string) => Promise<T>): Promise<T> {
+  return run(activitiesFor(timeout), timeout);
 }

@@ -21,7 +21,7 @@ import type {
   VerifySpec,
 } from '../plan/schema.js';
 import { renderCacheCheck, renderTemplate } from '../plan/template.js';
-import { activitiesFor, quickFirst } from './activity-options.js';
+import { activitiesFor, quickFirst, regularOnly } from './activity-options.js';
 import {
   handlerDescriptions,
   progressQuery,
@@ -132,10 +132,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     });
   const synchronizerVersion = { namespace: input.synchronizer?.namespace ?? '', version: input.chartVersion };
   // The snapshot (a read) and the Job's removal (a delete) are quick: tried locally first.
-  const quick = patched('local-quick-steps')
-    ? quickFirst
-    : <T>(timeout: string, run: (a: ReturnType<typeof activitiesFor>, t: string) => Promise<T>) =>
-        run(activitiesFor(timeout), timeout);
+  const quick = patched('local-quick-steps') ? quickFirst : regularOnly;
   /** Removes this version's synchronizer Jobs; on a failed or cancelled attempt too, so none is left behind. */
   const removeJobs = (timeout: string) =>
     quick(timeout, (a, t) => a.cleanupSynchronizerJob({ ...target, ...synchronizerVersion, timeout: t }));
