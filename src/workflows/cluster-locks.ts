@@ -7,20 +7,23 @@ import { lockTaskQueue, lockWorkflowId } from './lock-id.js';
 
 /**
  * Takes every cluster's lock, atomically per cluster: the server refuses a second running workflow with a
- * lock's ID. Locks are children whose parent-close policy cancels them, so they are released when the
- * rollout closes, however it closes, at no cost to its history. A lock whose holder has just closed is
- * still being released: it is tried again for a few seconds before the rollout is refused. Locks run on
- * their own task queue (rollouts started before that ran theirs on the rollout's).
+ * lock's ID. Locks are children released by their parent-close policy when the rollout closes, however it
+ * closes, at no cost to its history. The server terminates them: a lock then takes one workflow task in
+ * its life, when taken (rollouts started before that asked them to cancel, a second task each). A lock
+ * whose holder has just closed is still being released: it is tried again for a few seconds before the
+ * rollout is refused. Locks run on their own task queue (rollouts started before that ran theirs on the
+ * rollout's).
  */
 export async function acquireLocks(clusters: string[]): Promise<void> {
   const queue = patched('lock-queue') ? { taskQueue: lockTaskQueue(workflowInfo().taskQueue) } : {};
+  const parentClosePolicy = patched('lock-terminate') ? ParentClosePolicy.TERMINATE : ParentClosePolicy.REQUEST_CANCEL;
   let wanted = clusters;
   for (let attempt = 1; ; attempt++) {
     const results = await Promise.allSettled(
       wanted.map((c) =>
         startChild(clusterLock, {
           workflowId: lockWorkflowId(c),
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          parentClosePolicy,
           ...queue,
         }),
       ),

@@ -49,6 +49,12 @@ describe('rollout durability', () => {
 
     release();
     expect((await first.result()).state).toBe('succeeded');
+    // The server releases the locks when their holder closes, by terminating them: a lock took one
+    // workflow task in its life, when it was taken.
+    const held = env.client.workflow.getHandle(lockWorkflowId(c2), lock.runId);
+    await expect.poll(async () => (await held.describe()).status.name).toBe('TERMINATED');
+    const events = (await held.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.workflowTaskCompletedEventAttributes).length).toBe(1);
     // Once the holder has finished, the cluster is free again.
     const third = await env.start(testInput([{ name: 'all', clusters: [c3, c2], approval: 'auto' }]));
     expect((await third.result()).state).toBe('succeeded');
