@@ -1,9 +1,14 @@
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { ActivityHeartbeat } from '../activities/contracts.js';
 import { displayState, exitCodeFor, type ExecutionState } from '../domain/display.js';
 import type { RolloutStatus } from '../domain/types.js';
-import { progressQuery, statusQuery } from '../workflows/api.js';
+import { progressQuery, snapshotActivityCluster, statusQuery } from '../workflows/api.js';
 import {
   checkView,
   renderStatus,
@@ -32,13 +37,17 @@ async function closeReason(handle: WorkflowHandle): Promise<string | undefined> 
 /** What a workflow's activity in progress is doing, as Temporal records it: its type, heartbeat, retries. */
 export interface PendingWork {
   activity: string;
+  activityId: string;
   unreachable?: ActivityHeartbeat['unreachable'];
   retrying?: { attempt: number; error: string };
 }
 
 /** The activities a workflow has in progress, read from Temporal (no query, so no worker needed). */
 export async function pendingWork(handle: WorkflowHandle): Promise<PendingWork[]> {
-  const desc = await handle.describe().catch(() => undefined);
+  return pendingIn(await handle.describe().catch(() => undefined));
+}
+
+function pendingIn(desc: WorkflowExecutionDescription | undefined): PendingWork[] {
   return (desc?.raw.pendingActivities ?? []).map((a) => {
     const payload = a.heartbeatDetails?.payloads?.[0];
     const beat = payload ? defaultPayloadConverter.fromPayload<ActivityHeartbeat>(payload) : undefined;
@@ -46,14 +55,25 @@ export async function pendingWork(handle: WorkflowHandle): Promise<PendingWork[]
     const error = a.lastFailure?.message;
     return {
       activity: a.activityType?.name ?? 'activity',
+      activityId: a.activityId ?? '',
       unreachable: beat?.unreachable,
       retrying: attempt > 1 && error ? { attempt, error } : undefined,
     };
   });
 }
 
-/** A cluster workflow's live step, and whether its activity finds the cluster unreachable or is retrying. */
-async function liveOf(client: Client, workflowId: string, progress: boolean): Promise<LiveCluster> {
+/**
+ * A cluster's live step, and whether its activity finds the cluster unreachable or is retrying: the
+ * snapshot the rollout takes itself before the cluster's workflow starts (`rolloutWork`), else what the
+ * cluster's workflow reports.
+ */
+async function liveOf(
+  client: Client,
+  workflowId: string,
+  progress: boolean,
+  rolloutWork: PendingWork | undefined,
+): Promise<LiveCluster> {
+  if (rolloutWork) return { step: 'snapshot', unreachable: rolloutWork.unreachable, retrying: rolloutWork.retrying };
   const handle = client.workflow.getHandle(workflowId);
   const live: LiveCluster = progress ? await handle.query(progressQuery).catch(() => ({})) : {};
   for (const work of await pendingWork(handle)) {
@@ -71,8 +91,9 @@ async function liveOf(client: Client, workflowId: string, progress: boolean): Pr
 export async function fetchStatus(client: Client, id: string, view: StatusView = {}): Promise<FetchedStatus> {
   const handle = client.workflow.getHandle(id);
   let execution: ExecutionState;
+  let desc: WorkflowExecutionDescription;
   try {
-    const desc = await handle.describe();
+    desc = await handle.describe();
     execution = { status: desc.status.name };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new CliError(`no rollout ${id}`);
@@ -91,10 +112,19 @@ export async function fetchStatus(client: Client, id: string, view: StatusView =
   if (wrong) throw new CliError(wrong, exitCodes.usage);
   const live = new Map<string, LiveCluster>();
   if (execution.status === 'RUNNING') {
+    const snapshots = new Map(
+      pendingIn(desc).flatMap((w) => {
+        const cluster = snapshotActivityCluster(w.activityId);
+        return cluster ? [[cluster, w] as const] : [];
+      }),
+    );
     await Promise.all(
       selectClusters(status, view)
         .filter((c) => (c.state === 'running' || c.state === 'rolling-back') && c.workflowId)
-        .map(async (c) => live.set(c.name, await liveOf(client, c.workflowId as string, c.state === 'running'))),
+        .map(async (c) => {
+          const rolloutWork = c.state === 'running' ? snapshots.get(c.name) : undefined;
+          live.set(c.name, await liveOf(client, c.workflowId as string, c.state === 'running', rolloutWork));
+        }),
     );
   }
   return { status, shown: displayState(status, execution), live };

@@ -16,13 +16,14 @@ const retry: ActivityOptions['retry'] = {
   maximumInterval: '15s',
 };
 
-export function activitiesFor(deadline: string): Activities {
+export function activitiesFor(deadline: string, activityId?: string): Activities {
   const ms = durationMs(deadline);
   return proxyActivities<Activities>({
     startToCloseTimeout: ms + 60_000,
     scheduleToCloseTimeout: ms + 120_000,
     heartbeatTimeout: '30s',
     retry,
+    ...(activityId ? { activityId } : {}),
   });
 }
 
@@ -56,16 +57,27 @@ const local = proxyLocalActivities<Activities>({
  * retries within the step's timeout, heartbeats (`rollout status` shows an unreachable cluster) and the
  * failure's report. `run` gets the activities to call and the timeout to give the step.
  */
-export async function quickFirst<T>(timeout: string, run: (a: Activities, timeout: string) => Promise<T>): Promise<T> {
+export async function quickFirst<T>(
+  timeout: string,
+  run: (a: Activities, timeout: string) => Promise<T>,
+  activityId?: string,
+): Promise<T> {
   try {
     return await run(local, quickTry);
   } catch (err) {
     if (isCancellation(err)) throw err;
-    return regularOnly(timeout, run);
+    return regularOnly(timeout, run, activityId);
   }
 }
 
-/** `quickFirst`'s signature without the local try: the step as the regular activity only. */
-export function regularOnly<T>(timeout: string, run: (a: Activities, timeout: string) => Promise<T>): Promise<T> {
-  return run(activitiesFor(timeout), timeout);
+/**
+ * `quickFirst`'s signature without the local try: the step as the regular activity only, with
+ * `activityId` when given (so `rollout status` can tell whose step a rollout's own activity is).
+ */
+export function regularOnly<T>(
+  timeout: string,
+  run: (a: Activities, timeout: string) => Promise<T>,
+  activityId?: string,
+): Promise<T> {
+  return run(activitiesFor(timeout, activityId), timeout);
 }

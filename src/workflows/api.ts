@@ -7,6 +7,7 @@ export type { releaseDiff, ReleaseDiffInput } from './release-diff.js';
 export type { fleetStatus, FleetInput } from './fleet-status.js';
 export * from './definitions.js';
 export { lockTaskQueue, lockWorkflowId } from './lock-id.js';
+export { snapshotActivityCluster } from './activity-ids.js';
 export type { controlRegistry } from './registry.js';
 export * from './search-attributes.js';
 export type { ClusterStatus, PhaseStatus, RolloutInput, RolloutResult, RolloutStatus } from '../domain/types.js';

@@ -1,4 +1,13 @@
-import { CancellationScope, condition, executeChild, isCancellation, patched, startChild } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  executeChild,
+  isCancellation,
+  patched,
+  startChild,
+} from '@temporalio/workflow';
+import { FailureType } from '../domain/failure-types.js';
 import { clustersToStart, tallyPhase } from '../domain/progress.js';
 import { pinnedSource } from '../domain/source.js';
 import type { AnalysisRecord, ClusterStatus, PhaseStatus } from '../domain/types.js';
@@ -10,6 +19,8 @@ import { analysisFor } from './analysis.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { phaseBake, type BakeFailureDetails, type PhaseBakeInput } from './phase-bake.js';
 import type { RolloutRun } from './rollout-run.js';
+import { quickFirst } from './activity-options.js';
+import { snapshotActivityId } from './activity-ids.js';
 
 /** How a phase ended: all clusters done (and baked), or a stop the caller must carry out. */
 export type PhaseEnd = 'done' | 'stop';
@@ -74,6 +85,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
   const workflowId = c.workflowId;
   run.launch(c, async () => {
     try {
+      await takeSnapshot(run, c);
       const child = await startChild(clusterRollout, {
         workflowId,
         args: [
@@ -115,6 +127,34 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
       run.notify({ type: 'cluster-failed', cluster: c.name, phase: c.phase, summary: `${c.name}: ${c.error}` });
     }
   });
+}
+
+/**
+ * The cluster's snapshot, taken by the rollout right before its workflow starts, which then has it as
+ * input: it need not signal it back, and takes one workflow task less. A local activity first (the
+ * rollout's workflow task runs a batch of them at once), then the regular activity under an ID that
+ * names the cluster, so `rollout status` shows an unreachable cluster. In rollouts started before this,
+ * the cluster's workflow took it (it still does when started without one).
+ */
+async function takeSnapshot(run: RolloutRun, c: ClusterStatus): Promise<void> {
+  if (c.snapshot || !patched('snapshot-in-rollout')) return;
+  const { operator, chart } = run.spec.release;
+  try {
+    c.snapshot = await quickFirst(
+      operator.timeout,
+      (a, timeout) => a.snapshotCluster({ cluster: c.name, context: c.context, operator, chart, timeout }),
+      snapshotActivityId(c.name, c.attempts),
+    );
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const details: ClusterFailureDetails = { failedStep: 'snapshot' };
+    throw ApplicationFailure.create({
+      type: FailureType.ClusterStepFailed,
+      message: `snapshot failed: ${rootMessage(err)}`,
+      nonRetryable: true,
+      details: [details],
+    });
+  }
 }
 
 /** A bake's analysis records on the cluster's record, after its own, named `<name> (bake)`. */

@@ -41,6 +41,8 @@ export class FakeFleet {
   readonly handEdits = new Map<string, string>();
   /** The clusters of each diff asked for (diffs read clusters, never change them: not in `calls`). */
   readonly diffs: string[][] = [];
+  /** Held steps whose cluster does not answer: `${cluster}:${step}` -> the error it gives. */
+  private readonly outages = new Map<string, string>();
   delayMs = 0;
   inFlight = 0;
   maxInFlight = 0;
@@ -59,11 +61,19 @@ export class FakeFleet {
     this.failures.set(`${cluster}:${step}${version ? `@${version}` : ''}`, times);
   }
 
-  /** Makes a step wait until the returned function is called. */
-  hold(cluster: string, step: Step): () => void {
+  /**
+   * Makes a step wait until the returned function is called. With `unreachable`, the cluster does not
+   * answer meanwhile: the step's heartbeats report it as the real activities do, and a local activity's
+   * short try fails at once with that error.
+   */
+  hold(cluster: string, step: Step, options: { unreachable?: string } = {}): () => void {
     let release!: () => void;
     this.gates.set(`${cluster}:${step}`, new Promise<void>((r) => (release = r)));
-    return release;
+    if (options.unreachable) this.outages.set(`${cluster}:${step}`, options.unreachable);
+    return () => {
+      this.outages.delete(`${cluster}:${step}`);
+      release();
+    };
   }
 
   callsFor(cluster: string): Call[] {
@@ -72,7 +82,9 @@ export class FakeFleet {
 
   private async enter(cluster: string, step: Step, version?: string): Promise<void> {
     const gate = this.gates.get(`${cluster}:${step}`);
-    if (gate) await heartbeatUntil(gate);
+    const outage = this.outages.get(`${cluster}:${step}`);
+    if (gate && outage && Context.current().info.isLocal) throw new Error(outage);
+    if (gate) await heartbeatUntil(gate, outage);
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     const key = [`${cluster}:${step}@${version}`, `${cluster}:${step}`].find((k) => this.failures.has(k)) ?? '';
     const left = this.failures.get(key) ?? 0;
@@ -228,9 +240,14 @@ function digest(text: string): string {
 }
 
 /** Waits like a real long step: heartbeating, so cancellation reaches it, and giving up when cancelled. */
-async function heartbeatUntil(gate: Promise<void>): Promise<void> {
+async function heartbeatUntil(gate: Promise<void>, unreachable?: string): Promise<void> {
   const ctx = Context.current();
-  const beat = setInterval(() => ctx.heartbeat(), 200);
+  const since = new Date().toISOString();
+  let attempts = 0;
+  const beat = setInterval(
+    () => ctx.heartbeat(unreachable ? { unreachable: { since, attempts: ++attempts, error: unreachable } } : undefined),
+    200,
+  );
   try {
     await Promise.race([gate, ctx.cancelled]);
   } finally {

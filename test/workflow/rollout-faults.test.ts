@@ -10,10 +10,15 @@ import {
   statusQuery,
 } from '../../src/workflows/definitions.js';
 import { RolloutStateKey } from '../../src/workflows/search-attributes.js';
+import type { temporal } from '@temporalio/proto';
+import { fetchStatus } from '../../src/cli/status.js';
+import type { LiveCluster } from '../../src/cli/render.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { clusterNames } from '../helpers/names.js';
 import { testInput } from '../helpers/plans.js';
 import { TemporalTestEnv, waitForStatus } from '../helpers/temporal.js';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 let env: TemporalTestEnv;
 beforeAll(async () => {
@@ -179,19 +184,48 @@ describe('rollout faults', () => {
         .filter((c) => c.activity === 'snapshotCluster')
         .map((c) => (c.failed ? 'failed' : 'ok')),
     ).toEqual(['failed', 'ok']);
-    const child = await env.client.workflow.getHandle(cluster?.workflowId ?? '').fetchHistory();
-    const events = child.events ?? [];
-    const regular = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-    const local = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
-    // The snapshot's local try failed and was run again as an activity; the Job's removal succeeded locally.
-    expect(regular).toEqual([
-      'snapshotCluster',
+    const scheduled = (events: HistoryEvent[]) =>
+      events.flatMap((e) => {
+        const a = e.activityTaskScheduledEventAttributes;
+        return a ? [`${a.activityType?.name ?? ''} ${a.activityId ?? ''}`] : [];
+      });
+    const local = (events: HistoryEvent[]) =>
+      events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+    // The rollout took the snapshot: its local try failed and was run again as an activity named for the
+    // cluster; the cluster's workflow got it as input, and signalled nothing back.
+    const parent = (await handle.fetchHistory()).events ?? [];
+    expect(scheduled(parent).filter((a) => a.startsWith('snapshotCluster'))).toEqual([
+      `snapshotCluster snapshot:1:${c1}`,
+    ]);
+    expect(local(parent)).toHaveLength(1);
+    const child = (await env.client.workflow.getHandle(cluster?.workflowId ?? '').fetchHistory()).events ?? [];
+    expect(scheduled(child).map((a) => a.split(' ')[0])).toEqual([
       'upgradeRelease',
       'runSynchronizerJob',
       'waitForCacheReady',
       'upgradeRelease',
       'verifyWorkloads',
     ]);
-    expect(local).toHaveLength(2);
+    // The Job's removal succeeded locally.
+    expect(local(child)).toHaveLength(1);
+    expect(child.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)).toEqual([]);
+  });
+
+  it("says which cluster the rollout's own snapshot finds unreachable, and goes on once it answers", async () => {
+    const [c1] = clusterNames(1) as [string];
+    const fleet = new FakeFleet([c1]);
+    const answer = fleet.hold(c1, 'snapshot', { unreachable: 'connect ECONNREFUSED 127.0.0.1:6443' });
+    await env.startWorker(fleet.activities());
+    const handle = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
+    let live: LiveCluster | undefined;
+    await expect
+      .poll(async () => (live = (await fetchStatus(env.client, handle.workflowId)).live.get(c1))?.unreachable, {
+        timeout: 20_000,
+      })
+      .toBeDefined();
+    expect(live).toMatchObject({ step: 'snapshot', unreachable: { error: 'connect ECONNREFUSED 127.0.0.1:6443' } });
+    answer();
+    expect((await handle.result()).state).toBe('succeeded');
+    expect(fleet.releases.get(c1)?.chart?.version).toBe('3.0.0');
   });
 });
