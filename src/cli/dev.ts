@@ -1,6 +1,7 @@
 import { startDevServer } from '../tools/dev-server.js';
 import { temporalConfig } from '../common/temporal-config.js';
 import { createWorker } from '../worker/worker.js';
+import { installWorkerLogging } from '../worker/logging.js';
 import { lockTaskQueue } from '../workflows/api.js';
 import { Option, type Command } from 'commander';
 import { parse } from './options.js';
@@ -29,6 +30,7 @@ export async function devCommand(opts: { port: number; uiPort: number; dbFile?: 
     log: (l) => print(l),
   });
   const config = { ...temporalConfig(), address: server.address };
+  installWorkerLogging(config.taskQueue);
   const { worker, close } = await createWorker(config);
   print(`Temporal dev server on ${server.address}, Web UI at ${server.uiUrl ?? '(headless)'}`);
   print(`worker polling task queues ${config.taskQueue} and ${lockTaskQueue(config.taskQueue)}; Ctrl-C stops both`);

@@ -4,16 +4,15 @@
  * task queue from ROLLOUT_TASK_QUEUE. SIGINT/SIGTERM shut it down gracefully: running activities get the
  * grace time to finish or are cancelled, and another worker takes over where this one stopped.
  */
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { temporalConfig } from '../common/temporal-config.js';
 import { createWorker } from './worker.js';
+import { installWorkerLogging } from './logging.js';
 import { lockTaskQueue } from '../workflows/api.js';
-
-// ROLLOUT_LOG_LEVEL: TRACE, DEBUG, INFO (default), WARN or ERROR.
-Runtime.install({ logger: new DefaultLogger((process.env['ROLLOUT_LOG_LEVEL'] ?? 'INFO') as LogLevel) });
 
 try {
   const config = temporalConfig();
+  // ROLLOUT_LOG_LEVEL: TRACE, DEBUG, INFO (default), WARN or ERROR.
+  installWorkerLogging(config.taskQueue);
   const { worker, close } = await createWorker(config);
   console.error(
     `rollout-worker: polling ${config.taskQueue} and ${lockTaskQueue(config.taskQueue)} on ${config.address} (namespace ${config.namespace})`,
