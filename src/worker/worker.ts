@@ -41,13 +41,14 @@ export const workerTuning: Partial<WorkerOptions> = {
 };
 
 /**
- * The lock worker's sizing. A lock needs a workflow task when it is taken and one when it is released,
- * and waits in between; a small cache keeps the locks of a rollout of 1,000 clusters from holding 1,000
- * workflows in memory (about 0.4 MiB each), at the cost of replaying a lock's few events on release.
+ * The lock worker's sizing. A lock needs one workflow task, when it is taken: the server terminates it
+ * when its rollout closes (locks of older rollouts need a second one, when cancelled). So the lock worker
+ * caches none: the locks of a rollout of 1,000 clusters hold no memory while they are held, and the rare
+ * second task replays a lock's few events.
  */
 export const lockWorkerTuning: Partial<WorkerOptions> = {
   shutdownGraceTime: '10s',
-  maxCachedWorkflows: 100,
+  maxCachedWorkflows: 0,
   maxConcurrentWorkflowTaskExecutions: 20,
 };
 
