@@ -48,7 +48,11 @@ export interface ClusterRolloutInput extends ClusterTarget {
   synchronizer?: SynchronizerSpec;
   cache?: CacheSpec;
   verify: VerifySpec;
-  /** The snapshot from an earlier attempt: a retry must not mistake its own half-done work for the baseline. */
+  /**
+   * The snapshot the rollout took right before this attempt, or the one from an earlier attempt: a retry
+   * must not mistake its own half-done work for the baseline. Without it (rollouts started before the
+   * rollout took snapshots), the child takes it and signals it to the rollout.
+   */
   snapshot?: ClusterSnapshot;
   /**
    * With the plan's windowPolicy inFlight "pause": the windows, this cluster's phase and labels, and the
@@ -61,8 +65,8 @@ export interface ClusterRolloutInput extends ClusterTarget {
 
 /**
  * Steps that changed nothing: found in place (someone else's doing, or an earlier rollout's), or resumed
- * (this rollout had done them in an attempt cut short, e.g. by a worker crash). The snapshot reached
- * the rollout earlier, by signal.
+ * (this rollout had done them in an attempt cut short, e.g. by a worker crash). The rollout has the
+ * snapshot: it took it and passed it in (in rollouts started before that, the child signalled it).
  */
 export interface ClusterRolloutResult {
   skipped: StepName[];
@@ -81,9 +85,9 @@ export interface ClusterFailureDetails {
 }
 
 /**
- * One cluster, in order: snapshot, upgrade operator, run synchronizer Job, wait for the cache, upgrade
- * the Job once the cache is ready, upgrade the chart, verify. Steps whose target is already in place report `changed: false`
- * and are recorded as skipped.
+ * One cluster, in order: snapshot (unless the rollout passed it in), upgrade operator, run synchronizer
+ * Job, wait for the cache, remove the Job once the cache is ready, upgrade the chart, verify. Steps whose
+ * target is already in place report `changed: false` and are recorded as skipped.
  */
 export async function clusterRollout(input: ClusterRolloutInput): Promise<ClusterRolloutResult> {
   const progress: ClusterProgress = { cluster: input.cluster, done: [], skipped: [], resumed: [], analyses: [] };

@@ -137,7 +137,8 @@ export const handlerDescriptions = {
   status: "The rollout's status: phases, clusters, decisions, what it waits for. No arguments.",
   release: 'What the rollout rolls (source, releases, versions, clusters), as `rollout diff` reads it. No arguments.',
   progress: "A cluster workflow's current step and the steps done, found in place or resumed. No arguments.",
-  snapshot: 'Sent by a cluster workflow with where its releases stood before the rollout changed them. Not for people.',
+  snapshot:
+    'Sent by a cluster workflow of an older rollout with where its releases stood before the rollout changed them. Not for people.',
   started:
     'Returns once the rollout passed its preflight and holds its clusters; fails with the reason it was refused. No arguments.',
   approve:
