@@ -77,7 +77,9 @@ await new Promise<void>((resolve, reject) =>
 );
 const metricsAddress = `127.0.0.1:${await freePort()}`;
 const metrics = () => activationTimes(`http://${metricsAddress}/metrics`);
-const worker = spawn(process.execPath, [join(root, '.tmp/bench-worker/bench/engine-worker.js')], {
+// BENCH_WORKER_NODE_ARGS: Node flags for the worker, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile it.
+const workerNodeArgs = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+const worker = spawn(process.execPath, [...workerNodeArgs, join(root, '.tmp/bench-worker/bench/engine-worker.js')], {
   env: {
     ...process.env,
     BENCH_ADDRESS: server.address,
@@ -107,19 +109,14 @@ const input = benchInput([
   { name: 'wave-3', clusters: names.slice(canary + 2 * wave), maxParallel: parallel },
 ]);
 
-/**
- * One round: the rollout, then (once its locks are released, so the bare run does not pay for them) the
- * bare fan-out with as many activities per child as a cluster of the rollout ran. Rounds alternate the
- * two on the same server and worker, so that a slow spell of this machine falls on both.
- */
-async function round(r: number) {
-  const id = `bench-engine-${n}-${r}`;
+/** The rollout, measured; then how many activities a cluster ran, and a wait until its locks are released. */
+async function rolloutRun(id: string) {
   const m0 = await metrics();
   const roll = await measured(pids, () =>
     client.workflow.execute<typeof rollout>('rollout', { taskQueue, workflowId: id, args: [input] }),
   );
+  const m1 = await metrics();
   const parent = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
-  const events = parent.length;
   const child = await client.workflow.getHandle(`${id}:c1`).fetchHistory();
   const isLocal = (e: (typeof parent)[number]) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity';
   const childSteps = (child.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes || isLocal(e)).length;
@@ -127,25 +124,43 @@ async function round(r: number) {
   const snapshots = parent.filter(
     (e) => isLocal(e) || e.activityTaskScheduledEventAttributes?.activityId?.startsWith('snapshot:'),
   ).length;
-  const steps = childSteps + Math.round(snapshots / n);
+  // The bare run must not pay for the rollout's locks: wait until the server has released them.
   while ((await client.workflow.count(`WorkflowType = 'clusterLock' AND ExecutionStatus = 'Running'`)).count > 0) {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  const m1 = await metrics();
-  const bareId = `bench-bare-${n}-${r}`;
+  return { roll, events: parent.length, steps: childSteps + Math.round(snapshots / n), rollTasks: since(m1, m0) };
+}
+
+async function bareRun(id: string, steps: number) {
+  const m0 = await metrics();
   const bare = await measured(pids, () =>
     client.workflow.execute<typeof bareFanout>('bareFanout', {
       taskQueue,
-      workflowId: bareId,
+      workflowId: id,
       args: [{ children: n, steps, parallel }],
     }),
   );
-  const m2 = await metrics();
-  return { id, bareId, roll, bare, events, steps, rollTasks: since(m1, m0), bareTasks: since(m2, m1) };
+  return { bare, bareTasks: since(await metrics(), m0) };
 }
 
-const rounds = [];
-for (let r = 1; r <= Number(process.env['BENCH_ROUNDS'] ?? 2); r++) rounds.push(await round(r));
+/**
+ * One round: the rollout and the bare fan-out of the same shape, with as many activities per child as a
+ * cluster of the rollout ran, on the same server and worker. Odd rounds run the rollout first, even rounds
+ * the bare fan-out first, so that a drift of this machine's speed within a round weighs on both alike.
+ */
+async function round(r: number, steps?: number) {
+  const id = `bench-engine-${n}-${r}`;
+  const bareId = `bench-bare-${n}-${r}`;
+  if (steps !== undefined && r % 2 === 0) {
+    const b = await bareRun(bareId, steps);
+    return { id, bareId, ...(await rolloutRun(id)), ...b };
+  }
+  const ro = await rolloutRun(id);
+  return { id, bareId, ...ro, ...(await bareRun(bareId, ro.steps)) };
+}
+
+const rounds: Awaited<ReturnType<typeof round>>[] = [];
+for (let r = 1; r <= Number(process.env['BENCH_ROUNDS'] ?? 2); r++) rounds.push(await round(r, rounds[0]?.steps));
 const last = rounds[rounds.length - 1] as Awaited<ReturnType<typeof round>>;
 // Read back after the runs, so that reading histories never competes with a run being measured.
 const rollProfile = profileTable(await profileHistories(client, `RootWorkflowId = '${last.id}'`), last.rollTasks);
@@ -214,7 +229,8 @@ const section = `
 phases (a canary of ${canary}, then three waves, maxParallel ${parallel}, no gates) on a dev server (eager activity execution ${eager ? 'on, as the project runs it' : 'off, the server default'}) with activity
 doubles, then on the same server and worker a bare Temporal fan-out of the same shape: ${n} child workflows,
 each running ${last.steps} no-op activities (as many as one cluster of the rollout ran), ${parallel} at a time; the
-two alternate, ${rounds.length} rounds. The worker is the product's: compiled, in a process of its own, the rollout
+two alternate, ${rounds.length} rounds (rollout first in odd rounds, bare first in even ones, so that a drift of
+the machine's speed within a round weighs on both alike). The worker is the product's: compiled, in a process of its own, the rollout
 worker and the lock worker with the product's options and prebuilt bundles; its resident memory is sampled
 every 100 ms. Measured on ${new Date().toISOString().slice(0, 10)} on this project's standard machine (2 cores).
 

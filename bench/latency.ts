@@ -3,7 +3,8 @@
  * real Helm, a real dev server, the product's worker with its real activities). Rolls the lab plan
  * (gates auto, no bake) several times, each followed by a never-ready version that fails its verification,
  * and reads the histories: from a step's activity returning to the next step being scheduled, from a
- * cluster finishing to the next one starting, and from a failed check to its rollback's first step. How
+ * cluster finishing to the next one's first step (and its workflow) starting, and from a failed check to
+ * its rollback's first step. How
  * quickly an activity notices a condition in the API server is `npm run bench`'s figure. A benchmark, not
  * a test: it asserts nothing. Writes docs/benchmarks.md.
  */
@@ -57,6 +58,7 @@ const ms = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + (e.ev
 const events = async (id: string) => (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
 
 const stepGaps: number[] = [];
+const snapshotGaps: number[] = [];
 const clusterGaps: number[] = [];
 const rollbackGaps: number[] = [];
 const outcomes: string[] = [];
@@ -77,9 +79,21 @@ async function roll(id: string, chartVersion: string) {
     const a = e.startChildWorkflowExecutionInitiatedEventAttributes;
     return a ? [{ id: a.workflowId ?? '', type: a.workflowType?.name ?? '', at: ms(e) }] : [];
   });
-  // A cluster done -> the next cluster started (in the lab plan: the canary done -> the wave's first).
+  // A cluster done -> the next cluster's first step begun, and its workflow started (in the lab plan: the
+  // canary done -> the wave's first). The first step is the snapshot, a local activity the rollout runs
+  // in a workflow task of its own: it begins when that task starts (its marker is recorded when it ends).
   const done = parent.filter((e) => e.childWorkflowExecutionCompletedEventAttributes).map(ms);
+  const snapshotTasks = parent.flatMap((e, i) => {
+    if (e.markerRecordedEventAttributes?.markerName !== 'core_local_activity') return [];
+    const task = parent
+      .slice(0, i)
+      .reverse()
+      .find((x) => x.workflowTaskStartedEventAttributes);
+    return task ? [ms(task)] : [];
+  });
   for (const t of done) {
+    const begun = snapshotTasks.find((at) => at >= t);
+    if (begun !== undefined && begun - t < 5_000) snapshotGaps.push(begun - t);
     const next = children.find((c) => c.type === 'clusterRollout' && c.at >= t);
     if (next && next.at - t < 5_000) clusterGaps.push(next.at - t);
   }
@@ -125,7 +139,11 @@ const tableText = [
   '| from -> to | samples | p50 | p99 | max |',
   '| --- | --- | --- | --- | --- |',
   row("a step's activity returned -> the next step scheduled", stepGaps),
-  row("a phase's last cluster finished -> the next phase's first cluster started", clusterGaps),
+  row(
+    "a phase's last cluster finished -> the next phase's first cluster's first step (its snapshot) begun",
+    snapshotGaps,
+  ),
+  row("a phase's last cluster finished -> that cluster's workflow started (after its snapshot)", clusterGaps),
   row('a failed verification -> the first step of its rollback scheduled', rollbackGaps),
 ].join('\n');
 const section = `
