@@ -44,10 +44,12 @@ export function diffDeadline(clusters: number): string {
  * reached the step, with no trip through the server's task queue and no workflow task of its own
  * afterwards. One attempt, bounded by `quickTry` (the activity's own deadline is that, too): a quick
  * step that is not quick (an unreachable cluster, a slow API server) is handed to the regular activity.
+ * Short, because the workflow task stays open while it runs: the rollout, which takes the snapshots,
+ * answers `status` and controls only once its task is done.
  */
-const quickTry = '5s';
+const quickTry = '2s';
 const local = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10s',
+  startToCloseTimeout: '4s',
   retry: { maximumAttempts: 1 },
 });
 
