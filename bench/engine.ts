@@ -8,6 +8,7 @@
  * nothing. Prints a `| measure | value |` row per figure and writes them to docs/benchmarks.md.
  */
 import { spawn } from 'node:child_process';
+import { workerNodeFlags } from '../src/worker/heap.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,8 +78,12 @@ await new Promise<void>((resolve, reject) =>
 );
 const metricsAddress = `127.0.0.1:${await freePort()}`;
 const metrics = () => activationTimes(`http://${metricsAddress}/metrics`);
-// BENCH_WORKER_NODE_ARGS: Node flags for the worker, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile it.
-const workerNodeArgs = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+// The worker runs with rollout-worker's Node flags; BENCH_WORKER_NODE_ARGS adds more, e.g.
+// "--cpu-prof --cpu-prof-dir=DIR" to profile it.
+const workerNodeArgs = [
+  ...workerNodeFlags,
+  ...(process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
+];
 const worker = spawn(process.execPath, [...workerNodeArgs, join(root, '.tmp/bench-worker/bench/engine-worker.js')], {
   env: {
     ...process.env,
