@@ -83,14 +83,12 @@ async function roll(id: string, chartVersion: string) {
   // canary done -> the wave's first). The first step is the snapshot, a local activity the rollout runs
   // in a workflow task of its own: it begins when that task starts (its marker is recorded when it ends).
   const done = parent.filter((e) => e.childWorkflowExecutionCompletedEventAttributes).map(ms);
-  const snapshotTasks = parent.flatMap((e, i) => {
-    if (e.markerRecordedEventAttributes?.markerName !== 'core_local_activity') return [];
-    const task = parent
-      .slice(0, i)
-      .reverse()
-      .find((x) => x.workflowTaskStartedEventAttributes);
-    return task ? [ms(task)] : [];
-  });
+  const snapshotTasks: number[] = [];
+  let taskStarted = 0;
+  for (const e of parent) {
+    if (e.workflowTaskStartedEventAttributes) taskStarted = ms(e);
+    else if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') snapshotTasks.push(taskStarted);
+  }
   for (const t of done) {
     const begun = snapshotTasks.find((at) => at >= t);
     if (begun !== undefined && begun - t < 5_000) snapshotGaps.push(begun - t);

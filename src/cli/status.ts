@@ -62,18 +62,8 @@ function pendingIn(desc: WorkflowExecutionDescription | undefined): PendingWork[
   });
 }
 
-/**
- * A cluster's live step, and whether its activity finds the cluster unreachable or is retrying: the
- * snapshot the rollout takes itself before the cluster's workflow starts (`rolloutWork`), else what the
- * cluster's workflow reports.
- */
-async function liveOf(
-  client: Client,
-  workflowId: string,
-  progress: boolean,
-  rolloutWork: PendingWork | undefined,
-): Promise<LiveCluster> {
-  if (rolloutWork) return { step: 'snapshot', unreachable: rolloutWork.unreachable, retrying: rolloutWork.retrying };
+/** A cluster workflow's live step, and whether its activity finds the cluster unreachable or is retrying. */
+async function liveOf(client: Client, workflowId: string, progress: boolean): Promise<LiveCluster> {
   const handle = client.workflow.getHandle(workflowId);
   const live: LiveCluster = progress ? await handle.query(progressQuery).catch(() => ({})) : {};
   for (const work of await pendingWork(handle)) {
@@ -112,18 +102,21 @@ export async function fetchStatus(client: Client, id: string, view: StatusView =
   if (wrong) throw new CliError(wrong, exitCodes.usage);
   const live = new Map<string, LiveCluster>();
   if (execution.status === 'RUNNING') {
+    // The snapshots the rollout takes itself, before a cluster's workflow starts: their step is live there.
     const snapshots = new Map(
       pendingIn(desc).flatMap((w) => {
         const cluster = snapshotActivityCluster(w.activityId);
-        return cluster ? [[cluster, w] as const] : [];
+        return cluster
+          ? [[cluster, { step: 'snapshot', unreachable: w.unreachable, retrying: w.retrying }] as const]
+          : [];
       }),
     );
     await Promise.all(
       selectClusters(status, view)
         .filter((c) => (c.state === 'running' || c.state === 'rolling-back') && c.workflowId)
         .map(async (c) => {
-          const rolloutWork = c.state === 'running' ? snapshots.get(c.name) : undefined;
-          live.set(c.name, await liveOf(client, c.workflowId as string, c.state === 'running', rolloutWork));
+          const snapshot = c.state === 'running' ? snapshots.get(c.name) : undefined;
+          live.set(c.name, snapshot ?? (await liveOf(client, c.workflowId as string, c.state === 'running')));
         }),
     );
   }

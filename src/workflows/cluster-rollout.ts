@@ -84,6 +84,16 @@ export interface ClusterFailureDetails {
   inconclusive?: boolean;
 }
 
+/** A cluster's step failed: final for this attempt, with where it stopped for the rollout to read. */
+export function clusterStepFailed(details: ClusterFailureDetails, err: unknown): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureType.ClusterStepFailed,
+    message: `${details.failedStep} failed: ${rootMessage(err)}`,
+    nonRetryable: true,
+    details: [details],
+  });
+}
+
 /**
  * One cluster, in order: snapshot (unless the rollout passed it in), upgrade operator, run synchronizer
  * Job, wait for the cache, remove the Job once the cache is ready, upgrade the chart, verify. Steps whose
@@ -208,13 +218,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     }
     if (isCancellation(err)) throw err;
     const inconclusive = failureType(err) === FailureType.AnalysisInconclusive;
-    const details: ClusterFailureDetails = { failedStep, snapshot, analyses: progress.analyses, inconclusive };
-    throw ApplicationFailure.create({
-      type: FailureType.ClusterStepFailed,
-      message: `${failedStep} failed: ${rootMessage(err)}`,
-      nonRetryable: true,
-      details: [details],
-    });
+    throw clusterStepFailed({ failedStep, snapshot, analyses: progress.analyses, inconclusive }, err);
   }
   return { skipped: progress.skipped, resumed: progress.resumed, analyses: progress.analyses };
 }

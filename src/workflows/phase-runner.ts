@@ -1,20 +1,11 @@
-import {
-  ApplicationFailure,
-  CancellationScope,
-  condition,
-  executeChild,
-  isCancellation,
-  patched,
-  startChild,
-} from '@temporalio/workflow';
-import { FailureType } from '../domain/failure-types.js';
+import { CancellationScope, condition, executeChild, isCancellation, patched, startChild } from '@temporalio/workflow';
 import { clustersToStart, tallyPhase } from '../domain/progress.js';
 import { pinnedSource } from '../domain/source.js';
 import type { AnalysisRecord, ClusterStatus, PhaseStatus } from '../domain/types.js';
 import { durationMs } from '../plan/duration.js';
 import { nowIso, nowMs } from './clock.js';
 import { earliest, inFlightWindows, windowWaits } from './windows.js';
-import { clusterRollout, type ClusterFailureDetails } from './cluster-rollout.js';
+import { clusterRollout, clusterStepFailed, type ClusterFailureDetails } from './cluster-rollout.js';
 import { analysisFor } from './analysis.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { phaseBake, type BakeFailureDetails, type PhaseBakeInput } from './phase-bake.js';
@@ -147,13 +138,7 @@ async function takeSnapshot(run: RolloutRun, c: ClusterStatus): Promise<void> {
     );
   } catch (err) {
     if (isCancellation(err)) throw err;
-    const details: ClusterFailureDetails = { failedStep: 'snapshot' };
-    throw ApplicationFailure.create({
-      type: FailureType.ClusterStepFailed,
-      message: `snapshot failed: ${rootMessage(err)}`,
-      nonRetryable: true,
-      details: [details],
-    });
+    throw clusterStepFailed({ failedStep: 'snapshot' }, err);
   }
 }
 
