@@ -3,6 +3,7 @@
  * the product's worker options, the product's workflows (plus the bare fan-out) from a prebuilt bundle,
  * the product's lock worker beside it, and activity doubles that answer at once. Prints "ready" when polling.
  */
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { createLockWorker, RolloutWorkers, workerTuning } from '../src/worker/worker.js';
 import { instantActivities } from './fleet.js';
@@ -14,11 +15,14 @@ Runtime.install({
 });
 const address = process.env['BENCH_ADDRESS'] ?? '127.0.0.1:7233';
 const connection = await NativeConnection.connect({ address });
+// The rollouts take their clusters from the product's lock registry, through this client.
+const clientConnection = await Connection.connect({ address });
+const client = new Client({ connection: clientConnection });
 const rollout = await Worker.create({
   connection,
   taskQueue: process.env['BENCH_QUEUE'] ?? 'bench',
   workflowBundle: { codePath: process.env['BENCH_BUNDLE'] ?? '' },
-  activities: { ...instantActivities(), noop: () => Promise.resolve() },
+  activities: { ...instantActivities(client), noop: () => Promise.resolve() },
   ...workerTuning,
 });
 const locks = await createLockWorker({
@@ -31,4 +35,5 @@ process.on('SIGTERM', () => worker.shutdown());
 const running = worker.run();
 console.log('ready');
 await running;
+await clientConnection.close();
 await connection.close();

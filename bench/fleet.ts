@@ -2,11 +2,14 @@
  * What the benchmarks orchestrate against when they measure the engine alone: activities that answer at
  * once, as an idempotent fleet that is always healthy would, and a plan of N named clusters in phases.
  */
+import type { Client } from '@temporalio/client';
 import type { Activities } from '../src/activities/contracts.js';
+import { createLockActivities } from '../src/activities/locks.js';
 import type { RolloutInput } from '../src/domain/types.js';
 import { RolloutPlan } from '../src/plan/schema.js';
 
-export function instantActivities(): Activities {
+/** Answers at once for the clusters; the locks are the product's, taken from the lock registry on `client`'s server. */
+export function instantActivities(client: Client): Activities {
   const release = (version: string) => ({ revision: 1, chartVersion: version, valuesDigest: 'sha256:bench' });
   return {
     preflight: () => Promise.resolve({ checked: [] }),
@@ -18,7 +21,7 @@ export function instantActivities(): Activities {
     cleanupSynchronizerJob: () => Promise.resolve(),
     verifyWorkloads: () => Promise.resolve({ checked: [] }),
     rollbackRelease: ({ to }) => Promise.resolve({ changed: true, revision: to?.revision ?? null }),
-    lockHolder: () => Promise.resolve(undefined),
+    ...createLockActivities(client),
     registryState: () => Promise.resolve({ freezes: [], denied: [] }),
     // Two groups, as a fleet with two kinds of overlay has; the digests are as long as real ones.
     diffClusters: ({ clusters }) =>

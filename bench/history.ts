@@ -27,7 +27,7 @@ const worker = await Worker.create({
   connection: native,
   taskQueue: 'bench',
   ...workflowSource(),
-  activities: instantActivities(),
+  activities: instantActivities(client),
   maxConcurrentWorkflowTaskExecutions: 50,
 });
 const locks = await createLockWorker({ connection: native, taskQueue: 'bench' });

@@ -15,6 +15,7 @@ import type {
   ReleaseSnapshot,
 } from '../domain/types.js';
 import type { RolloutEvent } from '../domain/notifications.js';
+import type { HeldCluster, LockOwner } from '../domain/locks.js';
 import type { VerifyApprovalInput } from './approvals.js';
 import type { MeasureInput } from './analysis.js';
 import type { CacheSpec, NotificationSink, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
@@ -228,6 +229,21 @@ export interface Activities {
   measureAnalysis(input: MeasureInput): Promise<Measurement>;
   /** The freezes and bad chart versions in force (the registry workflow's state). */
   registryState(input: { registryId: string }): Promise<RegistryState>;
-  /** Who holds a cluster's lock (undefined when nobody does), and whether that rollout is still running. */
+  /**
+   * Who holds a cluster's lock workflow (undefined when nobody does), and whether that rollout is still
+   * running: rollouts started before the lock registry.
+   */
   lockHolder(input: { lockWorkflowId: string }): Promise<LockHolder | undefined>;
+  /**
+   * Takes every cluster for the rollout's run from the lock registry, all or none; returns the clusters
+   * held by running rollouts (none: taken). Idempotent.
+   */
+  takeClusters(input: {
+    registryId: string;
+    taskQueue: string;
+    owner: LockOwner;
+    clusters: string[];
+  }): Promise<{ held: HeldCluster[] }>;
+  /** Gives back every cluster the rollout's run holds in the lock registry. Idempotent. */
+  releaseClusters(input: { registryId: string; owner: LockOwner }): Promise<{ released: number }>;
 }

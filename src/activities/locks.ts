@@ -1,6 +1,22 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import type { LockHolder } from './contracts.js';
 import type { RegistryState } from '../domain/types.js';
+import {
+  heldClusters,
+  legacyLockWorkflowId,
+  legacyLockWorkflowType,
+  lockRegistryWorkflowType,
+  locksQueryName,
+  releaseClustersUpdateName,
+  sameOwner,
+  takeClustersUpdateName,
+  type HeldCluster,
+  type LockOwner,
+  type LockTable,
+  type TakeClustersReply,
+  type TakeClustersRequest,
+} from '../domain/locks.js';
 
 /** Finds which rollout holds a cluster's lock (the running lock workflow's parent) and whether it still runs. */
 export async function findLockHolder(client: Client, lockWorkflowId: string): Promise<LockHolder | undefined> {
@@ -14,6 +30,121 @@ export async function findLockHolder(client: Client, lockWorkflowId: string): Pr
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+}
+
+/** Whether a rollout's run still runs (a run the server no longer knows does not). */
+async function running(client: Client, owner: LockOwner): Promise<boolean> {
+  try {
+    const run = client.workflow.getHandle(owner.rollout, owner.runId || undefined);
+    return (await run.describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** `held`, less what is held by runs that have closed; and those closed runs. */
+async function liveHolders(client: Client, held: HeldCluster[]): Promise<{ live: HeldCluster[]; closed: LockOwner[] }> {
+  const owners = held.filter((h, i) => held.findIndex((o) => sameOwner(o, h)) === i);
+  const up = await Promise.all(owners.map((o) => running(client, o)));
+  const closed = owners.filter((_, i) => !up[i]).map(({ rollout, runId }) => ({ rollout, runId }));
+  return { live: held.filter((h) => !closed.some((c) => sameOwner(c, h))), closed };
+}
+
+/**
+ * The clusters among `clusters` that lock workflows of rollouts started before the registry hold, while
+ * those rollouts run. A lock workflow with no rollout (started by hand) holds its cluster too; one whose
+ * rollout has closed is being released by the server and holds nothing. One visibility query, which
+ * finds nothing once no such lock runs.
+ */
+async function legacyHeld(client: Client, clusters: string[]): Promise<HeldCluster[]> {
+  const byLock = new Map(clusters.map((c) => [legacyLockWorkflowId(c), c]));
+  const held: HeldCluster[] = [];
+  for await (const lock of client.workflow.list({
+    query: `WorkflowType = '${legacyLockWorkflowType}' AND ExecutionStatus = 'Running'`,
+  })) {
+    const cluster = byLock.get(lock.workflowId);
+    if (cluster === undefined) continue;
+    const since = lock.startTime.toISOString();
+    const parent = (await client.workflow.getHandle(lock.workflowId, lock.runId).describe()).parentExecution;
+    const owner = parent?.workflowId
+      ? { rollout: parent.workflowId, runId: parent.runId ?? '' }
+      : { rollout: lock.workflowId, runId: lock.runId };
+    if (!parent?.workflowId || (await running(client, owner))) held.push({ cluster, ...owner, since });
+  }
+  return held;
+}
+
+/**
+ * Takes every cluster for a rollout's run from the lock registry, starting the registry if it never ran:
+ * all or none. What closed runs still hold is reclaimed (a rollout terminated by hand never gave its
+ * clusters back). Returns the clusters held by running rollouts, each with its holder: none when granted.
+ * Idempotent: a retry by the same run is granted what it already holds.
+ */
+export async function takeClusters(
+  client: Client,
+  input: { registryId: string; taskQueue: string; owner: LockOwner; clusters: string[] },
+): Promise<{ held: HeldCluster[] }> {
+  const legacy = await legacyHeld(client, input.clusters);
+  if (legacy.length > 0) return { held: legacy };
+  let reclaim: LockOwner[] = [];
+  // Reclaiming may race a third rollout taking the same clusters; it then shows as a live holder.
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const request: TakeClustersRequest = { owner: input.owner, clusters: input.clusters, reclaim };
+    const reply = await client.workflow.executeUpdateWithStart<Workflow, TakeClustersReply, [TakeClustersRequest]>(
+      takeClustersUpdateName,
+      {
+        args: [request],
+        startWorkflowOperation: new WithStartWorkflowOperation(lockRegistryWorkflowType, {
+          workflowId: input.registryId,
+          taskQueue: input.taskQueue,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          args: [],
+        }),
+      },
+    );
+    if (reply.granted) return { held: [] };
+    const { live, closed } = await liveHolders(client, reply.held);
+    if (live.length > 0) return { held: live };
+    reclaim = closed;
+  }
+  throw new Error(
+    `the lock registry ${input.registryId} refused the clusters three times, each time held by closed runs`,
+  );
+}
+
+/** Gives back every cluster a rollout's run holds; idempotent. Returns how many it held. */
+export async function releaseClusters(
+  client: Client,
+  input: { registryId: string; owner: LockOwner },
+): Promise<{ released: number }> {
+  try {
+    const handle = client.workflow.getHandle(input.registryId);
+    return {
+      released: await handle.executeUpdate<number, [{ owner: LockOwner }]>(releaseClustersUpdateName, {
+        args: [{ owner: input.owner }],
+      }),
+    };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { released: 0 };
+    throw err;
+  }
+}
+
+/**
+ * The clusters among `clusters` held by running rollouts, each with its holder, from the lock registry
+ * (and the lock workflows of rollouts started before it): what `rollout start` checks before starting.
+ */
+export async function findHeldClusters(client: Client, registryId: string, clusters: string[]): Promise<HeldCluster[]> {
+  let table: LockTable = { held: {} };
+  try {
+    const handle = client.workflow.getHandle(registryId);
+    if ((await handle.describe()).status.name === 'RUNNING') table = await handle.query<LockTable>(locksQueryName);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  const { live } = await liveHolders(client, heldClusters(table, clusters));
+  return [...(await legacyHeld(client, clusters)), ...live];
 }
 
 /**
@@ -34,6 +165,8 @@ export async function readRegistry(client: Client, registryId: string): Promise<
 export function createLockActivities(client: Client) {
   return {
     lockHolder: ({ lockWorkflowId }: { lockWorkflowId: string }) => findLockHolder(client, lockWorkflowId),
+    takeClusters: (input: Parameters<typeof takeClusters>[1]) => takeClusters(client, input),
+    releaseClusters: (input: Parameters<typeof releaseClusters>[1]) => releaseClusters(client, input),
     registryState: ({ registryId }: { registryId: string }) => readRegistry(client, registryId),
   };
 }

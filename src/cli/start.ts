@@ -1,15 +1,16 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
-import { findLockHolder, readRegistry } from '../activities/locks.js';
+import { findHeldClusters, readRegistry } from '../activities/locks.js';
 import { chartName } from '../plan/resolve.js';
 import { FailureType } from '../domain/failure-types.js';
 import { describeSource, sourceRevision } from '../domain/source.js';
 import { startMessage } from '../domain/approvals.js';
+import { heldMessage } from '../domain/locks.js';
 import { signNow, signWithOption } from './sign.js';
 import type { RolloutInput } from '../domain/types.js';
 import { workflowUiLink } from '../common/temporal-config.js';
 import {
-  lockWorkflowId,
+  lockRegistryId,
   registryWorkflowId,
   rolloutAttributes,
   startedUpdate,
@@ -72,6 +73,7 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
   return withClient(async (client, config) => {
     await refuseHeldClusters(
       client,
+      config.taskQueue,
       plan.spec.clusters.map((c) => c.name),
     );
     await refuseByRegistry(
@@ -176,10 +178,9 @@ async function outcome(update: Promise<StartedResult>, ms: number): Promise<Star
  * Fails early, naming the holder, when another running rollout holds one of the clusters. The rollout
  * workflow takes the locks itself (atomically); this check only gives a person the answer before starting.
  */
-async function refuseHeldClusters(client: Client, clusters: string[]): Promise<void> {
-  const holders = await Promise.all(clusters.map((c) => findLockHolder(client, lockWorkflowId(c))));
-  const held = clusters.flatMap((c, i) => (holders[i]?.holderRunning ? [`${c} (held by ${holders[i]?.holder})`] : []));
-  if (held.length > 0) throw new CliError(`clusters already taken by another running rollout: ${held.join(', ')}`);
+async function refuseHeldClusters(client: Client, taskQueue: string, clusters: string[]): Promise<void> {
+  const held = await findHeldClusters(client, lockRegistryId(taskQueue), clusters);
+  if (held.length > 0) throw new CliError(heldMessage(held));
 }
 
 /** Refuses, before starting, a chart version marked bad or a start under a freeze (the rollout checks too). */

@@ -9,5 +9,6 @@ export * from './definitions.js';
 export { lockTaskQueue, lockWorkflowId } from './lock-id.js';
 export { snapshotActivityCluster } from './activity-ids.js';
 export type { controlRegistry } from './registry.js';
+export type { lockRegistry } from './lock-registry.js';
 export * from './search-attributes.js';
 export type { ClusterStatus, PhaseStatus, RolloutInput, RolloutResult, RolloutStatus } from '../domain/types.js';

@@ -15,6 +15,15 @@ import type {
   RolloutStatus,
   StepName,
 } from '../domain/types.js';
+import {
+  locksQueryName,
+  releaseClustersUpdateName,
+  takeClustersUpdateName,
+  type LockOwner,
+  type LockTable,
+  type TakeClustersReply,
+  type TakeClustersRequest,
+} from '../domain/locks.js';
 
 /** The rollout's whole status: phases, clusters, decisions, why it waits. Costs no history. */
 export const statusQuery = defineQuery<RolloutStatus>('status');
@@ -181,3 +190,15 @@ export const denyVersionUpdate = defineUpdate<
   RegistryState,
   [{ chart: string; version: string; reason: string; by: string }]
 >('deny-version');
+
+/**
+ * The lock registry: which rollout holds which cluster, one per task queue, shared by every rollout its
+ * workers run. Rollouts take and give back their clusters through it (an activity sends the update).
+ */
+export const lockRegistryId = (taskQueue: string) => `phased-rollout-locks-${taskQueue}`;
+/** Every held cluster and its holder. Costs no history. */
+export const locksQuery = defineQuery<LockTable>(locksQueryName);
+/** Takes all the clusters asked for, or none (naming who holds the others). Sent by a rollout's activity. */
+export const takeClustersUpdate = defineUpdate<TakeClustersReply, [TakeClustersRequest]>(takeClustersUpdateName);
+/** Gives back every cluster a rollout's run holds; returns how many. Sent by a rollout's activity as it closes. */
+export const releaseClustersUpdate = defineUpdate<number, [{ owner: LockOwner }]>(releaseClustersUpdateName);

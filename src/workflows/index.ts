@@ -8,3 +8,4 @@ export { releaseDiff } from './release-diff.js';
 export { fleetStatus } from './fleet-status.js';
 export { notification } from './notification.js';
 export { controlRegistry } from './registry.js';
+export { lockRegistry } from './lock-registry.js';

@@ -8,7 +8,7 @@ import { signatureMaxAgeMs, startMessage } from '../domain/approvals.js';
 import type { RolloutInput, RolloutResult, RolloutState } from '../domain/types.js';
 import { activitiesFor, quick } from './activity-options.js';
 import { nowIso } from './clock.js';
-import { acquireLocks } from './cluster-locks.js';
+import { acquireLocks, releaseClusters, takeClusters } from './cluster-locks.js';
 import { failureType, rootMessage } from './failures.js';
 import { gate } from './phase-gate.js';
 import { runPhase } from './phase-runner.js';
@@ -17,10 +17,10 @@ import { installControls } from './rollout-controls.js';
 import { RolloutRun } from './rollout-run.js';
 
 /**
- * A whole rollout: checks the release (preflight), takes every cluster's lock, then walks the phases in
- * order (approval gate, clusters, bake), honours pause/abort/rollback at every wait. A rollout refused at
- * the start (preflight, or a cluster held by another rollout) says so in its status and search attributes
- * before it fails. Its locks are released when it closes.
+ * A whole rollout: checks the release (preflight), takes every cluster from the lock registry, then walks
+ * the phases in order (approval gate, clusters, bake), honours pause/abort/rollback at every wait. A
+ * rollout refused at the start (preflight, or a cluster held by another rollout) says so in its status
+ * and search attributes before it fails. It gives its clusters back as it closes.
  */
 export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   const run = new RolloutRun(input, workflowInfo().workflowId);
@@ -29,13 +29,17 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   installControls(run);
   run.publish();
 
+  // Rollouts recorded before the lock registry hold a lock workflow per cluster, released by the server.
+  let registryLocks = false;
   try {
     await preflight(input);
     // Rollouts recorded before starts were signed start as they did.
     if (input.plan.spec.approvals?.allowedSigners && patched('signed-start')) await verifyInitiator(run);
     // Rollouts recorded before the registry existed start as they did.
     if (patched('registry-at-start')) await checkRegistry(run);
-    await acquireLocks(status.clusters.map((c) => c.name));
+    registryLocks = patched('lock-registry');
+    if (registryLocks) await takeClusters(status.clusters.map((c) => c.name));
+    else await acquireLocks(status.clusters.map((c) => c.name));
   } catch (err) {
     status.state = 'failed';
     status.reason = rootMessage(err);
@@ -44,25 +48,18 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     run.publish();
     run.notify({ type: 'failed', summary: status.reason });
     await run.notificationsStarted();
+    // A take that failed on its way back (not a refusal) may have been granted.
+    if (registryLocks && failureType(err) !== FailureType.ClusterLocked) await releaseClusters();
     await condition(allHandlersFinished);
     throw err;
   }
   status.locksHeldAt = nowIso();
   status.state = 'running';
-  for (const phase of status.phases) {
-    status.currentPhase = phase.name;
-    if (!(await gate(run, phase)) || (await runPhase(run, phase)) === 'stop') break;
-  }
-  const stop = run.stop;
-  if (stop?.kind === 'rollback') {
-    const current = status.currentPhase ?? '';
-    const scope = stop.scope ?? 'phase';
-    await restoreClusters(run, () => rollbackTargets(status, scope, current), 'rolled-back', stop.reason);
-  } else if (stop?.kind === 'abort') {
-    await restoreClusters(run, () => abortTargets(status), 'aborted', stop.reason);
-  } else {
-    status.state = 'succeeded';
-    status.reason = undefined;
+  try {
+    await walkPhases(run);
+  } finally {
+    // However the walk ended (done, stopped, cancelled), the clusters are no longer this rollout's.
+    if (registryLocks) await releaseClusters();
   }
   status.finishedAt = nowIso();
   run.publish();
@@ -80,6 +77,26 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     finishedAt: status.finishedAt,
     clusters: status.clusters.map(({ name, state, error }) => ({ name, state, error })),
   };
+}
+
+/** The phases in order, then what a stop asked for (rollback, abort); sets the state they end in. */
+async function walkPhases(run: RolloutRun): Promise<void> {
+  const { status } = run;
+  for (const phase of status.phases) {
+    status.currentPhase = phase.name;
+    if (!(await gate(run, phase)) || (await runPhase(run, phase)) === 'stop') break;
+  }
+  const stop = run.stop;
+  if (stop?.kind === 'rollback') {
+    const current = status.currentPhase ?? '';
+    const scope = stop.scope ?? 'phase';
+    await restoreClusters(run, () => rollbackTargets(status, scope, current), 'rolled-back', stop.reason);
+  } else if (stop?.kind === 'abort') {
+    await restoreClusters(run, () => abortTargets(status), 'aborted', stop.reason);
+  } else {
+    status.state = 'succeeded';
+    status.reason = undefined;
+  }
 }
 
 /** Checks on the worker, once, what would make the rollout fail on its first cluster; touches no cluster. */

@@ -180,7 +180,9 @@ export class FakeFleet {
         });
       },
       lockHolder: () => Promise.resolve<undefined>(undefined),
-      // The test environment adds the real lock lookup and registry reads on top of these.
+      // The test environment adds the real lock registry, lock lookup and registry reads on top of these.
+      takeClusters: () => Promise.reject(new Error('clusters are taken from the real lock registry')),
+      releaseClusters: () => Promise.reject(new Error('clusters are given back to the real lock registry')),
       registryState: () => Promise.resolve({ freezes: [], denied: [] }),
       diffClusters: ({ clusters, chartVersion }) => {
         this.diffs.push(clusters.map((c) => c.cluster));

@@ -11,8 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLockActivities } from '../../src/activities/locks.js';
 import { ensureDebianTool } from '../../src/tools/debian.js';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server.js';
-import { statusQuery } from '../../src/workflows/definitions.js';
-import { lockWorkflowId } from '../../src/workflows/lock-id.js';
+import { lockRegistryId, statusQuery } from '../../src/workflows/definitions.js';
 import { createLockWorker, workflowSource } from '../../src/worker/worker.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
@@ -66,6 +65,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** Opens a workflow's page (a rollout's, or a helper's) and waits until it has rendered. */
 async function openRollout(page: Page, id: string): Promise<void> {
   await page.goto(`${server.uiUrl}/namespaces/default/workflows/${id}`);
   await page.getByRole('button', { name: /More Actions/ }).waitFor({ timeout: 30_000 });
@@ -92,14 +92,14 @@ describe('the Temporal Web UI', { timeout: 120_000 }, () => {
     const query = `WorkflowType = 'rollout' AND RolloutState = 'awaiting-approval' AND ExecutionStatus = 'Running'`;
     await page.goto(`${server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
     await page.getByRole('link', { name: id }).first().waitFor({ timeout: 30_000 });
-    await expect.poll(() => page.getByText(lockWorkflowId('ui-c1')).count()).toBe(0);
-    await page.goto(
-      `${server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId = '${lockWorkflowId('ui-c1')}'`)}`,
-    );
-    await page
-      .getByRole('link', { name: lockWorkflowId('ui-c1') })
-      .first()
-      .waitFor({ timeout: 30_000 });
+    const registry = lockRegistryId(taskQueue);
+    await expect.poll(() => page.getByText(registry).count()).toBe(0);
+    // Who holds which cluster: the lock registry's page says, in its current details.
+    await openRollout(page, registry);
+    await page.getByText('User Metadata', { exact: true }).first().click();
+    await expect
+      .poll(() => page.frameLocator('iframe[title="output"]').locator('li').first().innerText(), { timeout: 30_000 })
+      .toBe(`${id}: 2 clusters (ui-c1, ui-c2)`);
 
     await openRollout(page, id);
     // The current details (under User Metadata, in a frame of fixed height): the state and why, with the

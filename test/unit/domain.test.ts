@@ -17,6 +17,16 @@ import type { ClusterState, RolloutStatus } from '../../src/domain/types.js';
 import { testInput } from '../helpers/plans.js';
 import { gateApproved, unmetRequirements } from '../../src/domain/approvals.js';
 import { ApprovalPolicy } from '../../src/plan/schema.js';
+import {
+  heldClusters,
+  heldMessage,
+  invalidLockRequest,
+  lockDetails,
+  lockRegistryWorkflowType,
+  releaseClusters,
+  takeClusters,
+  type LockTable,
+} from '../../src/domain/locks.js';
 
 function status(): RolloutStatus {
   return initialStatus(
@@ -156,5 +166,74 @@ describe('approval policies', () => {
     expect(gateApproved({ ...policy, required: ['group:sre'] }, by('bob'))).toBe(false);
     expect(gateApproved({ ...policy, required: ['group:sre'] }, by('bob', 'bob'))).toBe(false);
     expect(gateApproved({ ...policy, required: ['group:sre'] }, by('bob', 'erin'))).toBe(true);
+  });
+});
+
+describe('lock table', () => {
+  const a = { rollout: 'rollout-a', runId: 'run-1' };
+  const b = { rollout: 'rollout-b', runId: 'run-2' };
+  const now = '2026-12-02T00:00:00.000Z';
+
+  it('grants all the clusters or none, and names who holds the others', () => {
+    const table: LockTable = { held: {} };
+    expect(takeClusters(table, { owner: a, clusters: ['c1', 'c2'] }, now)).toEqual({ granted: true });
+    expect(takeClusters(table, { owner: b, clusters: ['c3', 'c2'] }, now)).toEqual({
+      granted: false,
+      held: [{ cluster: 'c2', ...a, since: now }],
+    });
+    expect(heldClusters(table).map((h) => [h.cluster, h.rollout])).toEqual([
+      ['c1', 'rollout-a'],
+      ['c2', 'rollout-a'],
+    ]);
+  });
+
+  it('grants a retry by the same run, but not a later run of the same rollout', () => {
+    const table: LockTable = { held: {} };
+    takeClusters(table, { owner: a, clusters: ['c1'] }, now);
+    expect(takeClusters(table, { owner: a, clusters: ['c1'] }, 'later')).toEqual({ granted: true });
+    expect(table.held['c1']?.since).toBe(now);
+    expect(takeClusters(table, { owner: { ...a, runId: 'run-9' }, clusters: ['c1'] }, now).granted).toBe(false);
+  });
+
+  it('gives back only what the run holds, and reclaims what a closed run held before granting', () => {
+    const table: LockTable = { held: {} };
+    takeClusters(table, { owner: a, clusters: ['c1', 'c2'] }, now);
+    takeClusters(table, { owner: b, clusters: ['c3'] }, now);
+    expect(releaseClusters(table, { ...a, runId: 'other' })).toBe(0);
+    expect(takeClusters(table, { owner: b, clusters: ['c1'], reclaim: [a] }, now)).toEqual({ granted: true });
+    expect(heldClusters(table).map((h) => [h.cluster, h.rollout])).toEqual([
+      ['c3', 'rollout-b'],
+      ['c1', 'rollout-b'],
+    ]);
+    expect(releaseClusters(table, b)).toBe(2);
+    expect(table.held).toEqual({});
+  });
+
+  it('names what is wrong with a malformed request', () => {
+    expect(invalidLockRequest({ owner: { rollout: 'r', runId: '' }, clusters: ['c1'] }, true)).toMatch(/runId/);
+    expect(invalidLockRequest({ owner: a, clusters: [] }, true)).toMatch(/non-empty/);
+    expect(invalidLockRequest({ owner: a, clusters: ['c1', 7] }, true)).toBe('clusters: 7 is not a cluster name');
+    expect(invalidLockRequest({ owner: a }, false)).toBeUndefined();
+  });
+
+  it('says who holds what in a few lines, and why a start is refused, at any size', () => {
+    const table: LockTable = { held: {} };
+    const many = Array.from({ length: 12 }, (_, i) => `c${i + 1}`);
+    takeClusters(table, { owner: a, clusters: many }, now);
+    expect(lockDetails(table)).toBe(
+      '**held clusters**: 12, by 1 rollout\n\n- `rollout-a`: 12 clusters (c1, c2, c3, c4, c5, and 7 more)',
+    );
+    expect(lockDetails({ held: {} })).toBe('**held clusters**: none');
+    expect(heldMessage(heldClusters(table))).toBe(
+      `clusters already taken by another running rollout: ${many
+        .slice(0, 10)
+        .map((c) => `${c} (held by rollout-a)`)
+        .join(', ')}, and 2 more`,
+    );
+  });
+
+  it('is the workflow type the registry is started by', async () => {
+    const workflows = await import('../../src/workflows/index.js');
+    expect(Object.keys(workflows)).toContain(lockRegistryWorkflowType);
   });
 });

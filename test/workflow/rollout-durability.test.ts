@@ -4,7 +4,14 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { retryUpdate, rollbackUpdate, statusQuery } from '../../src/workflows/definitions.js';
+import {
+  lockRegistryId,
+  locksQuery,
+  retryUpdate,
+  rollbackUpdate,
+  statusQuery,
+} from '../../src/workflows/definitions.js';
+import { heldClusters } from '../../src/domain/locks.js';
 import { lockTaskQueue, lockWorkflowId } from '../../src/workflows/lock-id.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { clusterNames } from '../helpers/names.js';
@@ -31,12 +38,14 @@ describe('rollout durability', () => {
     await env.startWorker(fleet.activities());
     const first = await env.start(testInput([{ name: 'all', clusters: [c1, c2], approval: 'auto' }]));
     await waitForStatus(first, (s) => s.clusters[0]?.state === 'running');
-    // Locks run on their own task queue, served by the lock worker beside the rollout's.
-    const lock = await env.client.workflow.getHandle(lockWorkflowId(c2)).describe();
-    expect([lock.type, lock.taskQueue, lock.status.name]).toEqual([
-      'clusterLock',
-      lockTaskQueue(env.taskQueue),
-      'RUNNING',
+    // The lock registry lists both clusters as this run's.
+    const registry = env.client.workflow.getHandle(lockRegistryId(env.taskQueue));
+    const heldOf = async (clusters: string[]) =>
+      heldClusters(await registry.query(locksQuery), clusters).map((h) => [h.cluster, h.rollout, h.runId]);
+    const { runId } = await first.describe();
+    expect(await heldOf([c1, c2, c3])).toEqual([
+      [c1, first.workflowId, runId],
+      [c2, first.workflowId, runId],
     ]);
 
     const second = await env.start(testInput([{ name: 'all', clusters: [c3, c2], approval: 'auto' }]));
@@ -46,19 +55,53 @@ describe('rollout durability', () => {
       `clusters already taken by another running rollout: ${c2} (held by ${first.workflowId})`,
     );
     expect(fleet.callsFor(c3)).toEqual([]);
+    // All or none: the refused rollout took nothing, c3 included.
+    expect(await heldOf([c3])).toEqual([]);
 
     release();
     expect((await first.result()).state).toBe('succeeded');
-    // The server releases the locks when their holder closes, by terminating them: a lock took one
-    // workflow task in its life, when it was taken.
-    const held = env.client.workflow.getHandle(lockWorkflowId(c2), lock.runId);
-    await expect.poll(async () => (await held.describe()).status.name).toBe('TERMINATED');
-    const events = (await held.fetchHistory()).events ?? [];
-    expect(events.filter((e) => e.workflowTaskCompletedEventAttributes).length).toBe(1);
-    // Once the holder has finished, the cluster is free again.
+    // It gave its clusters back as it closed, and no lock workflow was started.
+    expect(await heldOf([c1, c2, c3])).toEqual([]);
+    expect((await env.client.workflow.count(`TaskQueue = '${lockTaskQueue(env.taskQueue)}'`)).count).toBe(0);
     const third = await env.start(testInput([{ name: 'all', clusters: [c3, c2], approval: 'auto' }]));
     expect((await third.result()).state).toBe('succeeded');
     recorded.push(first.workflowId, second.workflowId);
+  });
+
+  it('reclaims the clusters of a rollout terminated without giving them back', async () => {
+    const [c1, c2] = clusterNames(2) as [string, string];
+    const fleet = new FakeFleet([c1, c2]);
+    const release = fleet.hold(c1, 'verify');
+    await env.startWorker(fleet.activities());
+    const first = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
+    await waitForStatus(first, (s) => s.clusters[0]?.state === 'running');
+    await first.terminate('stopped by hand');
+    const registry = env.client.workflow.getHandle(lockRegistryId(env.taskQueue));
+    expect(heldClusters(await registry.query(locksQuery), [c1]).map((h) => h.rollout)).toEqual([first.workflowId]);
+    release();
+
+    const second = await env.start(testInput([{ name: 'all', clusters: [c1, c2], approval: 'auto' }]));
+    expect((await second.result()).state).toBe('succeeded');
+    expect(heldClusters(await registry.query(locksQuery), [c1, c2])).toEqual([]);
+  });
+
+  it('respects the lock workflow of a rollout started before the lock registry', async () => {
+    const [c1] = clusterNames(1) as [string];
+    await env.startWorker(new FakeFleet([c1]).activities());
+    // Such a lock runs on the lock worker's queue until its holder closes; this one has no holder.
+    const lock = await env.client.workflow.start('clusterLock', {
+      taskQueue: lockTaskQueue(env.taskQueue),
+      workflowId: lockWorkflowId(c1),
+    });
+    await expect.poll(async () => (await env.client.workflow.count(`WorkflowId = '${lock.workflowId}'`)).count).toBe(1);
+    const refused = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
+    const err = await refused.result().catch((e: unknown) => e);
+    expect(((err as WorkflowFailedError).cause as Error).message).toBe(
+      `clusters already taken by another running rollout: ${c1} (held by ${lock.workflowId})`,
+    );
+    await lock.terminate('released by hand');
+    const next = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
+    expect((await next.result()).state).toBe('succeeded');
   });
 
   it('survives a worker stopped mid-step: a new worker completes it and no completed step runs again', async () => {
