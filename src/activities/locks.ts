@@ -131,11 +131,18 @@ export async function releaseClusters(
   }
 }
 
+/** A held cluster, and whether its holder still runs (if not, the next rollout to want it reclaims it). */
+export type ClusterHold = HeldCluster & { holderRunning: boolean };
+
 /**
- * The clusters among `clusters` held by running rollouts, each with its holder, from the lock registry
- * (and the lock workflows of rollouts started before it): what `rollout start` checks before starting.
+ * Who holds the clusters (all of them, or those among `clusters`), from the lock registry and the lock
+ * workflows of rollouts started before it; read-only.
  */
-export async function findHeldClusters(client: Client, registryId: string, clusters: string[]): Promise<HeldCluster[]> {
+export async function listClusterHolds(
+  client: Client,
+  registryId: string,
+  clusters?: string[],
+): Promise<ClusterHold[]> {
   let table: LockTable = { held: {} };
   try {
     const handle = client.workflow.getHandle(registryId);
@@ -143,8 +150,18 @@ export async function findHeldClusters(client: Client, registryId: string, clust
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
-  const { live } = await liveHolders(client, heldClusters(table, clusters));
-  return [...(await legacyHeld(client, clusters)), ...live];
+  const held = heldClusters(table, clusters);
+  const { closed } = await liveHolders(client, held);
+  const legacy = clusters ? await legacyHeld(client, clusters) : [];
+  return [
+    ...legacy.map((h) => ({ ...h, holderRunning: true })),
+    ...held.map((h) => ({ ...h, holderRunning: !closed.some((c) => sameOwner(c, h)) })),
+  ];
+}
+
+/** The clusters among `clusters` held by running rollouts, each with its holder: what `rollout start` checks. */
+export async function findHeldClusters(client: Client, registryId: string, clusters: string[]): Promise<HeldCluster[]> {
+  return (await listClusterHolds(client, registryId, clusters)).filter((h) => h.holderRunning);
 }
 
 /**

@@ -11,6 +11,7 @@ import { registerDiff } from './diff.js';
 import { registerFleet } from './fleet.js';
 import { registerRegistry } from './registry.js';
 import { registerList } from './list.js';
+import { registerLocks } from './locks.js';
 import { CliError, exitCodes } from './shared.js';
 import { registerStart } from './start.js';
 import { registerStatus } from './status.js';
@@ -37,6 +38,7 @@ for (const register of [
   registerFleet,
   registerRegistry,
   registerList,
+  registerLocks,
   registerDev,
 ]) {
   register(program);

@@ -51,17 +51,19 @@ export const listableStates = [
   'cancelled',
 ] as const;
 
+/** `--cluster NAME`, repeatable: the clusters a verb is about. */
+export const clusterOption = () =>
+  new Option('--cluster <name>', 'only this cluster (repeat for more)').argParser(
+    (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+  );
+
 /**
  * `--cluster NAME` (repeatable), `--phase NAME` and `--all`: which clusters `status` and `watch` list. A
  * large rollout lists only the clusters in flight or failed unless asked.
  */
 export function clusterFilterOptions(cmd: Command): Command {
   return cmd
-    .addOption(
-      new Option('--cluster <name>', 'only this cluster (repeat for more)').argParser(
-        (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
-      ),
-    )
+    .addOption(clusterOption())
     .option('--phase <name>', "only this phase's clusters")
     .option('--all', 'list every cluster, however many');
 }

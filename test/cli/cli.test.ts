@@ -167,6 +167,17 @@ describe('rollout start, status, approve, watch, list against a real server', ()
     const again = await rolloutCli(['start', 'rollout-plans/lab.yaml', '--id', `${id}-b`], cliEnv);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`lab-1 (held by ${id})`);
+    // Who holds what: one row per holding rollout, or one per cluster asked about.
+    const locks = await rolloutCli(['locks'], cliEnv);
+    expect(locks.code).toBe(0);
+    const row = locks.stdout.split('\n').find((l) => l.includes(id)) ?? '';
+    expect(row.split('│').map((cell) => cell.trim())).toEqual(
+      expect.arrayContaining(['running', '3: lab-1, lab-2, lab-3']),
+    );
+    const one = await rolloutCli(['locks', '--cluster', 'lab-2', '--cluster', 'lab-9', '-o', 'json'], cliEnv);
+    expect(JSON.parse(one.stdout)).toEqual([
+      expect.objectContaining({ cluster: 'lab-2', rollout: id, holderRunning: true }),
+    ]);
 
     const refused = await rolloutCli(['approve', id, '--phase', 'canary'], cliEnv);
     expect(refused.code).toBe(1);
@@ -177,6 +188,7 @@ describe('rollout start, status, approve, watch, list against a real server', ()
 
     const done = await rolloutCli(['watch', id, '--interval', '0.3'], cliEnv);
     expect(done.code).toBe(0);
+    expect((await rolloutCli(['locks'], cliEnv)).stdout.trim()).toBe('no cluster is held');
     const json = await rolloutCli(['status', id, '-o', 'json'], cliEnv);
     expect(json.code).toBe(0);
     const status = JSON.parse(json.stdout);
