@@ -244,6 +244,8 @@ export interface Activities {
     owner: LockOwner;
     clusters: string[];
   }): Promise<{ held: HeldCluster[] }>;
+  /** What running rollouts on the task queue hold, from their status: the lock registry's table, rebuilt. */
+  heldByRunningRollouts(input: { taskQueue: string }): Promise<HeldCluster[]>;
   /** Gives back every cluster the rollout's run holds in the lock registry. Idempotent. */
   releaseClusters(input: { registryId: string; owner: LockOwner }): Promise<{ released: number }>;
 }

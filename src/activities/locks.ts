@@ -1,7 +1,7 @@
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { LockHolder } from './contracts.js';
-import type { RegistryState } from '../domain/types.js';
+import type { RegistryState, RolloutStatus } from '../domain/types.js';
 import {
   heldClusters,
   legacyLockWorkflowId,
@@ -113,20 +113,45 @@ export async function takeClusters(
   );
 }
 
-/** Gives back every cluster a rollout's run holds; idempotent. Returns how many it held. */
+/**
+ * What running rollouts on `taskQueue` hold, from their own status: each rollout that has taken its
+ * clusters holds all of them. The lock registry rebuilds its table from this when it starts without one
+ * (its first start, or after a person terminated it), so that losing it frees no cluster.
+ */
+export async function heldByRunningRollouts(client: Client, taskQueue: string): Promise<HeldCluster[]> {
+  const held: HeldCluster[] = [];
+  for await (const wf of client.workflow.list({
+    query: `WorkflowType = 'rollout' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
+  })) {
+    const status = await client.workflow.getHandle(wf.workflowId, wf.runId).query<RolloutStatus>('status');
+    if (!status.locksHeldAt) continue;
+    const since = status.locksHeldAt;
+    for (const c of status.clusters) held.push({ cluster: c.name, rollout: wf.workflowId, runId: wf.runId, since });
+  }
+  return held;
+}
+
+/**
+ * Gives back every cluster a rollout's run holds; idempotent. Returns how many it held. A registry that
+ * does not run holds nothing (one started later rebuilds its table from the rollouts still running).
+ */
 export async function releaseClusters(
   client: Client,
   input: { registryId: string; owner: LockOwner },
 ): Promise<{ released: number }> {
+  const handle = client.workflow.getHandle(input.registryId);
   try {
-    const handle = client.workflow.getHandle(input.registryId);
-    return {
-      released: await handle.executeUpdate<number, [{ owner: LockOwner }]>(releaseClustersUpdateName, {
-        args: [{ owner: input.owner }],
-      }),
-    };
+    const released = await handle.executeUpdate<number, [{ owner: LockOwner }]>(releaseClustersUpdateName, {
+      args: [{ owner: input.owner }],
+    });
+    return { released };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return { released: 0 };
+    const running = await handle.describe().then(
+      (d) => d.status.name === 'RUNNING',
+      () => true,
+    );
+    if (!running) return { released: 0 };
     throw err;
   }
 }
@@ -184,6 +209,7 @@ export function createLockActivities(client: Client) {
     lockHolder: ({ lockWorkflowId }: { lockWorkflowId: string }) => findLockHolder(client, lockWorkflowId),
     takeClusters: (input: Parameters<typeof takeClusters>[1]) => takeClusters(client, input),
     releaseClusters: (input: Parameters<typeof releaseClusters>[1]) => releaseClusters(client, input),
+    heldByRunningRollouts: ({ taskQueue }: { taskQueue: string }) => heldByRunningRollouts(client, taskQueue),
     registryState: ({ registryId }: { registryId: string }) => readRegistry(client, registryId),
   };
 }

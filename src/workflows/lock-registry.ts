@@ -4,6 +4,7 @@ import {
   continueAsNew,
   setCurrentDetails,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import {
@@ -17,23 +18,28 @@ import {
 } from '../domain/locks.js';
 import { locksQuery, releaseClustersUpdate, takeClustersUpdate } from './definitions.js';
 import { nowIso } from './clock.js';
+import { quick } from './activity-options.js';
 
 /**
  * Which rollout holds which cluster, durably: a workflow that waits forever, changes only by update (one
  * at a time, so taking clusters is atomic across rollouts) and continues as new when its history grows.
  * A rollout takes all its clusters in one update when it starts and gives them back in one when it
- * closes: two updates for a rollout of any size, where a lock workflow per cluster cost a workflow, its
+ * closes (the handlers change the table without awaiting anything once it is ready, so no two interleave): two updates for a rollout of any size, where a lock workflow per cluster cost a workflow, its
  * task and the rollout's child events each. The Web UI shows who holds what as its current details.
  */
-export async function lockRegistry(table: LockTable = { held: {} }): Promise<void> {
+export async function lockRegistry(carried?: LockTable): Promise<void> {
+  const table: LockTable = carried ?? { held: {} };
+  // Started without a table (the first time, or after a person terminated the registry): every update
+  // waits until the table is rebuilt from what running rollouts say they hold.
+  let ready = carried !== undefined;
   const show = () => setCurrentDetails(lockDetails(table));
-  show();
   setHandler(locksQuery, () => table, {
     description: 'Every held cluster and the rollout run holding it. No arguments.',
   });
   setHandler(
     takeClustersUpdate,
-    (req) => {
+    async (req) => {
+      await condition(() => ready);
       const reply = takeClusters(table, req, nowIso());
       show();
       return reply;
@@ -49,7 +55,8 @@ export async function lockRegistry(table: LockTable = { held: {} }): Promise<voi
   );
   setHandler(
     releaseClustersUpdate,
-    ({ owner }) => {
+    async ({ owner }) => {
+      await condition(() => ready);
       const n = releaseClusters(table, owner);
       show();
       return n;
@@ -62,6 +69,18 @@ export async function lockRegistry(table: LockTable = { held: {} }): Promise<voi
       description: 'Sent by a closing rollout, not by people: {"owner": {"rollout": ID, "runId": RUN}}.',
     },
   );
+  while (!ready) {
+    try {
+      const held = await quick.heldByRunningRollouts({ taskQueue: workflowInfo().taskQueue });
+      for (const { cluster, rollout, runId, since } of held) table.held[cluster] ??= { rollout, runId, since };
+      ready = true;
+    } catch (err) {
+      // No cluster is given out until every running rollout has said what it holds.
+      setCurrentDetails(`**rebuilding the table of held clusters**, retrying: ${(err as Error).message}`);
+      await sleep('30s');
+    }
+  }
+  show();
   await condition(() => workflowInfo().continueAsNewSuggested);
   await condition(allHandlersFinished);
   await continueAsNew<typeof lockRegistry>(table);

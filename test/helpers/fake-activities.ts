@@ -183,6 +183,7 @@ export class FakeFleet {
       // The test environment adds the real lock registry, lock lookup and registry reads on top of these.
       takeClusters: () => Promise.reject(new Error('clusters are taken from the real lock registry')),
       releaseClusters: () => Promise.reject(new Error('clusters are given back to the real lock registry')),
+      heldByRunningRollouts: () => Promise.reject(new Error('the lock registry reads real rollouts')),
       registryState: () => Promise.resolve({ freezes: [], denied: [] }),
       diffClusters: ({ clusters, chartVersion }) => {
         this.diffs.push(clusters.map((c) => c.cluster));

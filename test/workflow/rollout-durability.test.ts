@@ -65,7 +65,7 @@ describe('rollout durability', () => {
     expect((await env.client.workflow.count(`TaskQueue = '${lockTaskQueue(env.taskQueue)}'`)).count).toBe(0);
     const third = await env.start(testInput([{ name: 'all', clusters: [c3, c2], approval: 'auto' }]));
     expect((await third.result()).state).toBe('succeeded');
-    recorded.push(first.workflowId, second.workflowId);
+    recorded.push(first.workflowId, second.workflowId, registry.workflowId);
   });
 
   it('reclaims the clusters of a rollout terminated without giving them back', async () => {
@@ -82,6 +82,26 @@ describe('rollout durability', () => {
 
     const second = await env.start(testInput([{ name: 'all', clusters: [c1, c2], approval: 'auto' }]));
     expect((await second.result()).state).toBe('succeeded');
+    expect(heldClusters(await registry.query(locksQuery), [c1, c2])).toEqual([]);
+  });
+
+  it('frees no cluster when a person terminates the lock registry: it rebuilds from the running rollouts', async () => {
+    const [c1, c2] = clusterNames(2) as [string, string];
+    const fleet = new FakeFleet([c1, c2]);
+    const release = fleet.hold(c1, 'verify');
+    await env.startWorker(fleet.activities());
+    const first = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
+    await waitForStatus(first, (s) => s.clusters[0]?.state === 'running');
+    const registry = env.client.workflow.getHandle(lockRegistryId(env.taskQueue));
+    await registry.terminate('by hand');
+
+    const second = await env.start(testInput([{ name: 'all', clusters: [c2, c1], approval: 'auto' }]));
+    const err = await second.result().catch((e: unknown) => e);
+    expect(((err as WorkflowFailedError).cause as Error).message).toBe(
+      `clusters already taken by another running rollout: ${c1} (held by ${first.workflowId})`,
+    );
+    release();
+    expect((await first.result()).state).toBe('succeeded');
     expect(heldClusters(await registry.query(locksQuery), [c1, c2])).toEqual([]);
   });
 
