@@ -52,19 +52,20 @@ async function liveHolders(client: Client, held: HeldCluster[]): Promise<{ live:
 }
 
 /**
- * The clusters among `clusters` that lock workflows of rollouts started before the registry hold, while
- * those rollouts run. A lock workflow with no rollout (started by hand) holds its cluster too; one whose
- * rollout has closed is being released by the server and holds nothing. One visibility query, which
- * finds nothing once no such lock runs.
+ * The clusters (all, or those among `clusters`) that lock workflows of rollouts started before the
+ * registry hold, while those rollouts run. A lock workflow with no rollout (started by hand) holds its
+ * cluster too; one whose rollout has closed is being released by the server and holds nothing. One
+ * visibility query, which finds nothing once no such lock runs.
  */
-async function legacyHeld(client: Client, clusters: string[]): Promise<HeldCluster[]> {
-  const byLock = new Map(clusters.map((c) => [legacyLockWorkflowId(c), c]));
+async function legacyHeld(client: Client, clusters?: string[]): Promise<HeldCluster[]> {
+  const prefix = legacyLockWorkflowId('');
+  const wanted = clusters && new Set(clusters);
   const held: HeldCluster[] = [];
   for await (const lock of client.workflow.list({
     query: `WorkflowType = '${legacyLockWorkflowType}' AND ExecutionStatus = 'Running'`,
   })) {
-    const cluster = byLock.get(lock.workflowId);
-    if (cluster === undefined) continue;
+    const cluster = lock.workflowId.slice(prefix.length);
+    if (!lock.workflowId.startsWith(prefix) || (wanted && !wanted.has(cluster))) continue;
     const since = lock.startTime.toISOString();
     const parent = (await client.workflow.getHandle(lock.workflowId, lock.runId).describe()).parentExecution;
     const owner = parent?.workflowId
@@ -177,7 +178,7 @@ export async function listClusterHolds(
   }
   const held = heldClusters(table, clusters);
   const { closed } = await liveHolders(client, held);
-  const legacy = clusters ? await legacyHeld(client, clusters) : [];
+  const legacy = await legacyHeld(client, clusters);
   return [
     ...legacy.map((h) => ({ ...h, holderRunning: true })),
     ...held.map((h) => ({ ...h, holderRunning: !closed.some((c) => sameOwner(c, h)) })),

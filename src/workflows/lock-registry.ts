@@ -21,11 +21,12 @@ import { nowIso } from './clock.js';
 import { quick } from './activity-options.js';
 
 /**
- * Which rollout holds which cluster, durably: a workflow that waits forever, changes only by update (one
- * at a time, so taking clusters is atomic across rollouts) and continues as new when its history grows.
- * A rollout takes all its clusters in one update when it starts and gives them back in one when it
- * closes (the handlers change the table without awaiting anything once it is ready, so no two interleave): two updates for a rollout of any size, where a lock workflow per cluster cost a workflow, its
- * task and the rollout's child events each. The Web UI shows who holds what as its current details.
+ * Which rollout holds which cluster, durably: a workflow that waits forever, changes only by update and
+ * continues as new when its history grows. Once the table is ready, a handler changes it without
+ * awaiting anything, so updates apply one at a time and taking clusters is atomic across rollouts. A
+ * rollout takes all its clusters in one update when it starts and gives them back in one when it closes:
+ * two updates for a rollout of any size, where a lock workflow per cluster cost a workflow, its task and
+ * two of the rollout's events each. The Web UI shows who holds what as its current details.
  */
 export async function lockRegistry(carried?: LockTable): Promise<void> {
   const table: LockTable = carried ?? { held: {} };
