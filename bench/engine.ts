@@ -18,6 +18,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { devServerConfig, freePort, startDevServer } from '../src/tools/dev-server.js';
 import { bundleSource } from '../src/worker/bundles.js';
 import type { rollout } from '../src/workflows/rollout.js';
+import { lockRegistryId } from '../src/workflows/definitions.js';
 import type { bareFanout } from './bare.js';
 import { writeSection } from './docs.js';
 import { benchInput } from './fleet.js';
@@ -116,6 +117,7 @@ const input = benchInput([
 
 /** The rollout, measured (it gives its clusters back before it closes); then how many activities a cluster ran. */
 async function rolloutRun(id: string) {
+  const registry0 = await registryCounts();
   const m0 = await metrics();
   const roll = await measured(pids, () =>
     client.workflow.execute<typeof rollout>('rollout', { taskQueue, workflowId: id, args: [input] }),
@@ -129,7 +131,28 @@ async function rolloutRun(id: string) {
   const snapshots = parent.filter(
     (e) => isLocal(e) || e.activityTaskScheduledEventAttributes?.activityId?.startsWith('snapshot:'),
   ).length;
-  return { roll, events: parent.length, steps: childSteps + Math.round(snapshots / n), rollTasks: since(m1, m0) };
+  const registry1 = await registryCounts();
+  const registry = { events: registry1.events - registry0.events, tasks: registry1.tasks - registry0.tasks };
+  return {
+    roll,
+    events: parent.length,
+    steps: childSteps + Math.round(snapshots / n),
+    rollTasks: since(m1, m0),
+    registry,
+  };
+}
+
+/**
+ * The lock registry's events and workflow tasks so far: a workflow of its own, not in the rollout's
+ * tree, which the rollout asks for its clusters and gives them back to (none before the first rollout).
+ */
+async function registryCounts(): Promise<{ events: number; tasks: number }> {
+  const events = await client.workflow
+    .getHandle(lockRegistryId(taskQueue))
+    .fetchHistory()
+    .then((h) => h.events ?? [])
+    .catch(() => []);
+  return { events: events.length, tasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length };
 }
 
 async function bareRun(id: string, steps: number) {
@@ -218,6 +241,10 @@ const rows: [string, string][] = [
   ['worker RSS peak, rollout', `${Math.max(...rounds.map((r) => r.roll.peakMiB)).toFixed(0)} MiB`],
   ['worker RSS peak, bare', `${Math.max(...rounds.map((r) => r.bare.peakMiB)).toFixed(0)} MiB`],
   ['parent history', `${last.events} events`],
+  [
+    `lock registry, for the rollout (taking and giving back ${n} clusters)`,
+    `${last.registry.events} events, ${last.registry.tasks} workflow tasks`,
+  ],
   ['CPU during the rollout (last round)', cpuRow(last.roll)],
   ['CPU during the bare fan-out (last round)', cpuRow(last.bare)],
 ];
