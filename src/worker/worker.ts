@@ -30,8 +30,8 @@ export function workflowSource(
  * How the worker is sized: the one set of options production workers and the engine benchmark share, so
  * that what the benchmark measures is what runs. `ROLLOUT_WORKFLOW_CACHE` caps how many workflows the
  * worker keeps in memory (the SDK's default scales with the heap: about 2,300 on a 4 GB heap). A rollout
- * keeps its cluster workflows (up to the phase's maxParallel) and itself in it; its locks are the lock
- * worker's. A cap trades memory for replays: docs/benchmarks.md has the figures.
+ * keeps its cluster workflows (up to the phase's maxParallel) and itself in it, and the lock registry
+ * one more. A cap trades memory for replays: docs/benchmarks.md has the figures.
  */
 export const workerTuning: Partial<WorkerOptions> = {
   shutdownGraceTime: '10s',
@@ -41,10 +41,10 @@ export const workerTuning: Partial<WorkerOptions> = {
 };
 
 /**
- * The lock worker's sizing. A lock needs one workflow task, when it is taken: the server terminates it
- * when its rollout closes (locks of older rollouts need a second one, when cancelled). So the lock worker
- * caches none: the locks of a rollout of 1,000 clusters hold no memory while they are held, and the rare
- * second task replays a lock's few events.
+ * The lock worker's sizing. It serves the lock workflows of rollouts started before the lock registry: a
+ * lock needs one workflow task, when it is taken, and the server terminates it when its rollout closes
+ * (locks of still older rollouts need a second one, when cancelled). So the lock worker caches none, and
+ * the rare second task replays a lock's few events.
  */
 export const lockWorkerTuning: Partial<WorkerOptions> = {
   shutdownGraceTime: '10s',
@@ -54,8 +54,8 @@ export const lockWorkerTuning: Partial<WorkerOptions> = {
 
 /**
  * The two workers a rollout worker process runs on one connection: the rollout's (every workflow and
- * activity, on the task queue) and the locks' (the lock workflow alone, on its own task queue, see
- * lockTaskQueue). They run and stop together: when one stops, for whatever reason, the other is shut down.
+ * activity, the lock registry included, on the task queue) and the locks' (the lock workflow of older
+ * rollouts alone, on its own task queue, see lockTaskQueue). They run and stop together: when one stops, for whatever reason, the other is shut down.
  */
 export class RolloutWorkers {
   constructor(
