@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { table } from '../src/cli/table.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,7 @@ import { loadPlanFile } from '../src/cli/shared.js';
 import { startDevServer } from '../src/tools/dev-server.js';
 import { approveUpdate, lockTaskQueue, statusQuery } from '../src/workflows/api.js';
 import { labDown, labStatus, labUp, readState } from './lab.js';
+import { WorkerLogger } from '../src/worker/logging.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -27,8 +28,9 @@ const { values: opts } = parseArgs({
   },
 });
 const say = (line: string) => console.log(`[demo] ${line}`);
-// The worker's own logs would drown the demo's story; warnings and errors still show.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+// The worker's own logs would drown the demo's story; warnings and errors still show, less the lock
+// worker's expected note that it polls no activities (as rollout-worker logs).
+Runtime.install({ logger: new WorkerLogger('WARN', [lockTaskQueue(temporalConfig().taskQueue)]) });
 const cleanups: (() => Promise<void>)[] = [];
 
 async function main(): Promise<number> {

@@ -13,9 +13,9 @@ import { action, outputOption, type Outcome } from './verb.js';
 export async function locksCommand(o: { cluster?: string[] }): Promise<Outcome> {
   return withClient(async (client, config) => {
     const holds = await listClusterHolds(client, lockRegistryId(config.taskQueue), o.cluster);
-    const state = (running: boolean) => (running ? 'running' : 'closed (the next rollout to want it reclaims it)');
+    const state = (running: boolean) => (running ? 'running' : 'closed: the next rollout to want it reclaims it');
     if (o.cluster) {
-      const rows = table(['cluster', 'held by', 'holder', 'since']);
+      const rows = table(['cluster', 'held by', 'holder is', 'since']);
       for (const c of o.cluster) {
         const h = holds.find((x) => x.cluster === c);
         rows.push(h ? [c, h.rollout, state(h.holderRunning), h.since] : [c, '-', 'free', '']);
@@ -25,7 +25,7 @@ export async function locksCommand(o: { cluster?: string[] }): Promise<Outcome> 
     if (holds.length === 0) return { text: 'no cluster is held', data: holds };
     const by = new Map<string, typeof holds>();
     for (const h of holds) by.set(h.rollout, [...(by.get(h.rollout) ?? []), h]);
-    const rows = table(['held by', 'holder', 'clusters', 'since']);
+    const rows = table(['held by', 'holder is', 'clusters', 'since']);
     for (const [rollout, hs] of by) {
       const named = hs.slice(0, 5).map((h) => h.cluster);
       const list = `${hs.length}: ${named.join(', ')}${hs.length > 5 ? `, and ${hs.length - 5} more` : ''}`;
