@@ -30,6 +30,19 @@ afterAll(async () => {
 const recorded: string[] = [];
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * A worker over a fleet of `held` and `others`, and a rollout of `held` alone that holds it, its step
+ * `verify` waiting until `release` is called.
+ */
+async function holdingRollout(held: string, ...others: string[]) {
+  const fleet = new FakeFleet([held, ...others]);
+  const release = fleet.hold(held, 'verify');
+  await env.startWorker(fleet.activities());
+  const first = await env.start(testInput([{ name: 'all', clusters: [held], approval: 'auto' }]));
+  await waitForStatus(first, (s) => s.clusters[0]?.state === 'running');
+  return { first, release };
+}
+
 describe('rollout durability', () => {
   it('refuses a rollout that would touch a cluster another running rollout holds, naming the holder', async () => {
     const [c1, c2, c3] = clusterNames(3) as [string, string, string];
@@ -70,11 +83,7 @@ describe('rollout durability', () => {
 
   it('reclaims the clusters of a rollout terminated without giving them back', async () => {
     const [c1, c2] = clusterNames(2) as [string, string];
-    const fleet = new FakeFleet([c1, c2]);
-    const release = fleet.hold(c1, 'verify');
-    await env.startWorker(fleet.activities());
-    const first = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
-    await waitForStatus(first, (s) => s.clusters[0]?.state === 'running');
+    const { first, release } = await holdingRollout(c1, c2);
     await first.terminate('stopped by hand');
     const registry = env.client.workflow.getHandle(lockRegistryId(env.taskQueue));
     expect(heldClusters(await registry.query(locksQuery), [c1]).map((h) => h.rollout)).toEqual([first.workflowId]);
@@ -87,11 +96,7 @@ describe('rollout durability', () => {
 
   it('frees no cluster when a person terminates the lock registry: it rebuilds from the running rollouts', async () => {
     const [c1, c2] = clusterNames(2) as [string, string];
-    const fleet = new FakeFleet([c1, c2]);
-    const release = fleet.hold(c1, 'verify');
-    await env.startWorker(fleet.activities());
-    const first = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
-    await waitForStatus(first, (s) => s.clusters[0]?.state === 'running');
+    const { first, release } = await holdingRollout(c1, c2);
     const registry = env.client.workflow.getHandle(lockRegistryId(env.taskQueue));
     await registry.terminate('by hand');
 
