@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { devServerConfig, freePort, startDevServer } from '../src/tools/dev-server.js';
 import { bundleSource } from '../src/worker/bundles.js';
@@ -147,11 +147,15 @@ async function rolloutRun(id: string) {
  * tree, which the rollout asks for its clusters and gives them back to (none before the first rollout).
  */
 async function registryCounts(): Promise<{ events: number; tasks: number }> {
-  const events = await client.workflow
-    .getHandle(lockRegistryId(taskQueue))
-    .fetchHistory()
-    .then((h) => h.events ?? [])
-    .catch(() => []);
+  const handle = client.workflow.getHandle(lockRegistryId(taskQueue));
+  const exists = await handle.describe().then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    },
+  );
+  const events = exists ? ((await handle.fetchHistory()).events ?? []) : [];
   return { events: events.length, tasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length };
 }
 

@@ -169,13 +169,7 @@ export async function listClusterHolds(
   registryId: string,
   clusters?: string[],
 ): Promise<ClusterHold[]> {
-  let table: LockTable = { held: {} };
-  try {
-    const handle = client.workflow.getHandle(registryId);
-    if ((await handle.describe()).status.name === 'RUNNING') table = await handle.query<LockTable>(locksQueryName);
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  }
+  const table = await queryIfRunning<LockTable>(client, registryId, locksQueryName, { held: {} });
   const held = heldClusters(table, clusters);
   const { closed } = await liveHolders(client, held);
   const legacy = await legacyHeld(client, clusters);
@@ -195,12 +189,17 @@ export async function findHeldClusters(client: Client, registryId: string, clust
  * registry's ID is passed by the caller, so activities import nothing of the workflows.
  */
 export async function readRegistry(client: Client, registryId: string): Promise<RegistryState> {
+  return queryIfRunning<RegistryState>(client, registryId, 'registry', { freezes: [], denied: [] });
+}
+
+/** A query of a long-running workflow (the registries), or `none` when it does not run or never ran. */
+async function queryIfRunning<T>(client: Client, workflowId: string, query: string, none: T): Promise<T> {
   try {
-    const handle = client.workflow.getHandle(registryId);
-    if ((await handle.describe()).status.name !== 'RUNNING') return { freezes: [], denied: [] };
-    return await handle.query<RegistryState>('registry');
+    const handle = client.workflow.getHandle(workflowId);
+    if ((await handle.describe()).status.name !== 'RUNNING') return none;
+    return await handle.query<T>(query);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return { freezes: [], denied: [] };
+    if (err instanceof WorkflowNotFoundError) return none;
     throw err;
   }
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listClusterHolds } from '../activities/locks.js';
 import { lockRegistryId } from '../workflows/api.js';
+import { byHolder, firstOf } from '../domain/locks.js';
 import { clusterOption } from './options.js';
 import { withClient } from './shared.js';
 import { table } from './table.js';
@@ -23,13 +24,15 @@ export async function locksCommand(o: { cluster?: string[] }): Promise<Outcome> 
       return { text: rows.toString(), data: holds };
     }
     if (holds.length === 0) return { text: 'no cluster is held', data: holds };
-    const by = new Map<string, typeof holds>();
-    for (const h of holds) by.set(h.rollout, [...(by.get(h.rollout) ?? []), h]);
     const rows = table(['held by', 'holder is', 'clusters', 'since']);
-    for (const [rollout, hs] of by) {
-      const named = hs.slice(0, 5).map((h) => h.cluster);
-      const list = `${hs.length}: ${named.join(', ')}${hs.length > 5 ? `, and ${hs.length - 5} more` : ''}`;
-      rows.push([rollout, state(hs[0]?.holderRunning ?? false), list, hs[0]?.since ?? '']);
+    for (const [rollout, hs] of byHolder(holds)) {
+      const names = hs.map((h) => h.cluster);
+      rows.push([
+        rollout,
+        state(hs[0]?.holderRunning ?? false),
+        `${hs.length}: ${firstOf(names, 5)}`,
+        hs[0]?.since ?? '',
+      ]);
     }
     return { text: rows.toString(), data: holds };
   });

@@ -37,7 +37,7 @@ export interface HeldCluster extends LockOwner {
 
 /** The registry's state: each held cluster's holder. Carried across continue-as-new. */
 export interface LockTable {
-  held: Record<string, { rollout: string; runId: string; since: string }>;
+  held: Record<string, Omit<HeldCluster, 'cluster'>>;
 }
 
 export interface TakeClustersRequest {
@@ -103,25 +103,35 @@ export function heldClusters(table: LockTable, clusters?: string[]): HeldCluster
     .map(([cluster, h]) => ({ cluster, ...h }));
 }
 
+/** The first `shown` of `items`, joined, and how many more: what a person reads of a long list. */
+export function firstOf(items: string[], shown: number): string {
+  const more = items.length > shown ? `, and ${items.length - shown} more` : '';
+  return items.slice(0, shown).join(', ') + more;
+}
+
+/** Held clusters by holding rollout, each rollout's in the order given. */
+export function byHolder<T extends HeldCluster>(held: T[]): Map<string, T[]> {
+  const by = new Map<string, T[]>();
+  for (const h of held) by.set(h.rollout, [...(by.get(h.rollout) ?? []), h]);
+  return by;
+}
+
 /** Why a start is refused: the first ten held clusters, each with its holder, and how many more. */
 export function heldMessage(held: HeldCluster[]): string {
-  const named = held.slice(0, 10).map((h) => `${h.cluster} (held by ${h.rollout})`);
-  const more = held.length > 10 ? `, and ${held.length - 10} more` : '';
-  return `clusters already taken by another running rollout: ${named.join(', ')}${more}`;
+  const named = held.map((h) => `${h.cluster} (held by ${h.rollout})`);
+  return `clusters already taken by another running rollout: ${firstOf(named, 10)}`;
 }
 
 /** Who holds what, for a person: one line per holding rollout, with its count and first few clusters. */
 export function lockDetails(table: LockTable): string {
-  const by = new Map<string, string[]>();
-  for (const [cluster, h] of Object.entries(table.held)) {
-    const list = by.get(h.rollout) ?? [];
-    list.push(cluster);
-    by.set(h.rollout, list);
-  }
+  const by = byHolder(heldClusters(table));
   if (by.size === 0) return '**held clusters**: none';
-  const lines = [...by].map(([rollout, cs]) => {
-    const named = cs.slice(0, 5).join(', ') + (cs.length > 5 ? `, and ${cs.length - 5} more` : '');
-    return `- \`${rollout}\`: ${cs.length} cluster${cs.length === 1 ? '' : 's'} (${named})`;
+  const lines = [...by].map(([rollout, hs]) => {
+    const named = firstOf(
+      hs.map((h) => h.cluster),
+      5,
+    );
+    return `- \`${rollout}\`: ${hs.length} cluster${hs.length === 1 ? '' : 's'} (${named})`;
   });
   const total = Object.keys(table.held).length;
   return [`**held clusters**: ${total}, by ${by.size} rollout${by.size === 1 ? '' : 's'}`, '', ...lines].join('\n');
