@@ -5,9 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { cacheRoot } from '../common/cache-dir.js';
+import { helmVersionProblem } from '../common/helm-binary.js';
 
 const exec = promisify(execFile);
 
@@ -52,9 +53,10 @@ export const bundles: Record<BundleName, Bundle> = {
     versionArgs: () => ['--version'],
   },
   helm: {
-    dir: `helm-${versions.helm}`,
+    dir: `helm-${versions.helm}-k8s`,
     tools: ['helm'],
-    accepts: (_t, out) => out.trim().startsWith(`v${minor(versions.helm)}.`),
+    // Any Helm the worker accepts (3.x at or above its minimum), as the worker does.
+    accepts: (_t, out) => helmVersionProblem(out) === undefined,
     versionArgs: () => ['version', '--short'],
   },
   kwok: {
@@ -87,13 +89,7 @@ export const bundles: Record<BundleName, Bundle> = {
   },
 };
 
-/** The per-user cache root; override with PHASED_ROLLOUT_CACHE. */
-export function cacheRoot(): string {
-  return (
-    process.env['PHASED_ROLLOUT_CACHE'] ??
-    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'phased-rollout')
-  );
-}
+export { cacheRoot };
 
 export function bundleOf(tool: ToolName): [BundleName, Bundle] {
   const entry = (Object.entries(bundles) as [BundleName, Bundle][]).find(([, b]) => b.tools.includes(tool));

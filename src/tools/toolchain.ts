@@ -35,10 +35,7 @@ const builds: Record<
   },
   helm: {
     note: 'about 3 minutes',
-    build: stamped(
-      `helm.sh/helm/v3/internal/version.version=v${versions.helm}`,
-      `helm.sh/helm/v3/cmd/helm@v${versions.helm}`,
-    ),
+    build: (out, log) => buildHelm(out, log),
   },
   kwok: {
     note: 'about 4 minutes',
@@ -142,6 +139,28 @@ async function buildEtcd(outDir: string, log: (l: string) => void) {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Helm as its Makefile builds it: besides its own version, the Kubernetes version it assumes when no cluster
+ * is asked (`helm template`, `helm lint`), derived from the client-go it is built with (v0.37 -> 1.37).
+ * Without these it assumes 1.20 and `helm template` refuses every chart whose kubeVersion asks for more.
+ */
+async function buildHelm(outDir: string, log: (l: string) => void) {
+  const mod = `helm.sh/helm/v3@v${versions.helm}`;
+  const { stdout } = await exec('go', ['mod', 'download', '-json', mod], { maxBuffer: 16 << 20 });
+  const goMod = await readFile((JSON.parse(stdout) as { GoMod: string }).GoMod, 'utf8');
+  const clientGo = /^\s*k8s\.io\/client-go\s+v(\d+)\.(\d+)\./m.exec(goMod);
+  if (!clientGo) throw new Error(`${mod}'s go.mod names no k8s.io/client-go version`);
+  const [major, minorPart] = [String(Number(clientGo[1]) + 1), clientGo[2] as string];
+  const ldflags = [
+    `-X helm.sh/helm/v3/internal/version.version=v${versions.helm}`,
+    ...['pkg/chartutil', 'pkg/lint/rules'].flatMap((pkg) => [
+      `-X helm.sh/helm/v3/${pkg}.k8sVersionMajor=${major}`,
+      `-X helm.sh/helm/v3/${pkg}.k8sVersionMinor=${minorPart}`,
+    ]),
+  ].join(' ');
+  await goInstall(outDir, ['-ldflags', ldflags, `helm.sh/helm/v3/cmd/helm@v${versions.helm}`], log);
 }
 
 async function buildKubernetes(outDir: string, log: (l: string) => void) {
