@@ -17,6 +17,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadPlanFile } from '../src/cli/shared.js';
 import { freePort, startDevServer } from '../src/tools/dev-server.js';
 import { createWorker } from '../src/worker/worker.js';
+import { ensureTool } from '../src/tools/toolchain.js';
 import { writeSection } from './docs.js';
 import type { rollout } from '../src/workflows/rollout.js';
 
@@ -32,6 +33,7 @@ process.env['LAB_METRICS_PORT'] = String(await freePort());
 const lab = await import('../lab/lab.js');
 const state = await lab.labUp(3, (l) => console.error(l));
 process.env['KUBECONFIG'] = state.kubeconfig;
+process.env['ROLLOUT_HELM'] ??= await ensureTool('helm');
 
 // The lab plan on this lab's repository: no gate, no bake; a never-ready version fails verification in 15 s.
 const dir = mkdtempSync(join(tmpdir(), 'plans-'));

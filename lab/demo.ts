@@ -16,6 +16,7 @@ import { describeSource } from '../src/domain/source.js';
 import { finalStates, type RolloutStatus } from '../src/domain/types.js';
 import { loadPlanFile } from '../src/cli/shared.js';
 import { startDevServer } from '../src/tools/dev-server.js';
+import { ensureTool } from '../src/tools/toolchain.js';
 import { approveUpdate, lockTaskQueue, statusQuery } from '../src/workflows/api.js';
 import { labDown, labStatus, labUp, readState } from './lab.js';
 import { WorkerLogger } from '../src/worker/logging.js';
@@ -45,6 +46,8 @@ async function main(): Promise<number> {
   if (!opts['keep-lab'] && !hadLab) cleanups.push(() => labDown((l) => say(l)));
   process.env['KUBECONFIG'] = lab.kubeconfig;
   process.env['TEMPORAL_ADDRESS'] = server.address;
+  // The worker runs the Helm the tools step built, unless one is configured.
+  process.env['ROLLOUT_HELM'] ??= await ensureTool('helm');
 
   const { createWorker } = await import('../src/worker/worker.js');
   const config = temporalConfig();

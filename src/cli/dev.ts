@@ -1,4 +1,5 @@
 import { startDevServer } from '../tools/dev-server.js';
+import { findTool } from '../tools/find.js';
 import { temporalConfig } from '../common/temporal-config.js';
 import { createWorker } from '../worker/worker.js';
 import { installWorkerLogging } from '../worker/logging.js';
@@ -30,6 +31,9 @@ export async function devCommand(opts: { port: number; uiPort: number; dbFile?: 
     log: (l) => print(l),
   });
   const config = { ...temporalConfig(), address: server.address };
+  // For development: the Helm `npm run tools` built, when no other is configured (else helm on PATH).
+  const built = process.env['ROLLOUT_HELM'] ? undefined : await findTool('helm');
+  if (built) process.env['ROLLOUT_HELM'] = built;
   installWorkerLogging(config.taskQueue);
   const { worker, close } = await createWorker(config);
   print(`Temporal dev server on ${server.address}, Web UI at ${server.uiUrl ?? '(headless)'}`);

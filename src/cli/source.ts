@@ -7,7 +7,7 @@ import { Unreachable } from '../activities/errors.js';
 import type { PinnedSource } from '../domain/types.js';
 import { fileReferences } from '../plan/resolve.js';
 import type { RolloutPlan } from '../plan/schema.js';
-import { cacheRoot } from '../tools/find.js';
+import { cacheRoot } from '../common/cache-dir.js';
 import { CliError, exitCodes } from './shared.js';
 
 /** The plan's source, pinned now, and the folder on this machine its files were checked in. */

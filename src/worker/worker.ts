@@ -7,7 +7,8 @@ import type { Activities } from '../activities/contracts.js';
 import { createActivities } from '../activities/index.js';
 import { HelmClient } from '../activities/helm.js';
 import { createKubeFactory } from '../activities/kube.js';
-import { cacheRoot, findTool } from '../tools/find.js';
+import { cacheRoot } from '../common/cache-dir.js';
+import { findHelm } from '../common/helm-binary.js';
 import { sourceFilesFromEnv } from '../activities/source.js';
 import type { TemporalConfig } from '../common/temporal-config.js';
 import { bundleFiles, bundleSource, type BundleName } from './bundles.js';
@@ -118,7 +119,7 @@ export async function createWorker(
       createActivities({
         temporal: client,
         kube: createKubeFactory(),
-        helm: new HelmClient(await helmBinary(), process.env['KUBECONFIG']),
+        helm: new HelmClient((await findHelm()).path, process.env['KUBECONFIG']),
         files: sourceFilesFromEnv(join(cacheRoot(), 'sources')),
       }),
     ...workflowSource(),
@@ -137,9 +138,4 @@ export async function createWorker(
       await native.close();
     },
   };
-}
-
-/** Helm from ROLLOUT_HELM, else the project's tool cache or PATH (`npm run tools` provides it). */
-async function helmBinary(): Promise<string> {
-  return process.env['ROLLOUT_HELM'] ?? (await findTool('helm')) ?? 'helm';
 }

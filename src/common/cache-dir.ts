@@ -1,0 +1,14 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * The per-user cache: config repository checkouts of the worker and the CLI (`sources/`), and the tools
+ * `npm run tools` builds for development. `PHASED_ROLLOUT_CACHE` overrides it, else `$XDG_CACHE_HOME` or
+ * `~/.cache`, then `phased-rollout`.
+ */
+export function cacheRoot(): string {
+  return (
+    process.env['PHASED_ROLLOUT_CACHE'] ??
+    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'phased-rollout')
+  );
+}
