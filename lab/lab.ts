@@ -371,7 +371,19 @@ async function createLab(dir: string, n: number, log: (l: string) => void): Prom
     log(`[lab] creating cluster ${name}`);
     await run(
       t.kwokctl,
-      ['create', 'cluster', '--name', name, '--kubeconfig', kubeconfig, '--enable-crds=Stage', '--wait', '60s'],
+      [
+        'create',
+        'cluster',
+        '--name',
+        name,
+        '--config',
+        join(repoRoot, 'lab', 'kwokctl.yaml'),
+        '--kubeconfig',
+        kubeconfig,
+        '--enable-crds=Stage',
+        '--wait',
+        '60s',
+      ],
       t.env,
     );
     state.clusters.push(name);
