@@ -12,7 +12,7 @@ import { RolloutPlan } from '../src/plan/schema.js';
 export function instantActivities(client: Client): Activities {
   const release = (version: string) => ({ revision: 1, chartVersion: version, valuesDigest: 'sha256:bench' });
   return {
-    preflight: () => Promise.resolve({ checked: [] }),
+    preflight: () => Promise.resolve({ checked: [], warnings: [] }),
     snapshotCluster: () =>
       Promise.resolve({ operator: release('1.0.0'), chart: release('2.0.0'), takenAt: new Date().toISOString() }),
     upgradeRelease: ({ version }) => Promise.resolve({ changed: true, ...release(version), revision: 2 }),

@@ -150,13 +150,18 @@ export interface PreflightInput {
   /** Where the plan's files come from, pinned at start. */
   source: PinnedSource;
   synchronizer?: SynchronizerSpec;
-  /** Every cluster with its overlay, so the chart is rendered with each cluster's values. */
-  clusters: { cluster: string; overlay?: string }[];
+  /**
+   * Every cluster with its overlay and context, so each release is rendered with each cluster's values and
+   * as that cluster's version and APIs (`.Capabilities`) will see it.
+   */
+  clusters: (ClusterTarget & { overlay?: string })[];
 }
 
 export interface PreflightResult {
   /** One line per check that passed, e.g. "chart express 2.1.0 renders with the values of 3 clusters". */
   checked: string[];
+  /** What could not be checked, e.g. a cluster that did not answer and was rendered as Helm's defaults see it. */
+  warnings: string[];
 }
 
 /**

@@ -8,6 +8,8 @@ import { chartAt } from './charts.js';
 import { beat, clusterStep, stepDeadline } from './context.js';
 import type { ClusterDiffText, DiffInput } from './contracts.js';
 import type { HelmClient } from './helm.js';
+import { capabilitiesKey, capabilitiesOf } from './capabilities.js';
+import type { ClusterCapabilities, KubeFactory } from './kube.js';
 import { addSummaries, bounded, diffManifests } from './manifest-diff.js';
 import { mapLimited } from './limited.js';
 import { pinnedValues } from './releases.js';
@@ -27,13 +29,13 @@ interface OneDiff {
 
 /**
  * Diffs of what a rollout would apply: for each cluster, both releases rendered at their target versions
- * with the cluster's pinned values (`helm template --no-hooks`) against what each release's current
- * revision declares (`helm get manifest`). Reads clusters, changes nothing. What it does not see: objects
- * edited in the cluster outside Helm (the stored manifest is Helm's record, not the live object), hooks,
- * and templates that read the cluster (`lookup`) or its capabilities, which `helm template` renders
- * without a cluster.
+ * with the cluster's pinned values, as that cluster's version and APIs see them (`helm template --no-hooks
+ * --kube-version --api-versions`), against what each release's current revision declares (`helm get
+ * manifest`). Reads clusters, changes nothing. What it does not see: objects edited in the cluster outside
+ * Helm (the stored manifest is Helm's record, not the live object), hooks, and templates that read
+ * objects from the cluster (`lookup`), which `helm template` renders without a cluster.
  */
-export function createDiffActivities(deps: { helm: HelmClient; files: SourceFiles }) {
+export function createDiffActivities(deps: { helm: HelmClient; files: SourceFiles; kube: KubeFactory }) {
   const { helm, files } = deps;
 
   async function diffAll(input: DiffInput): Promise<OneDiff[]> {
@@ -46,31 +48,36 @@ export function createDiffActivities(deps: { helm: HelmClient; files: SourceFile
       const charts = await Promise.all(
         releases.map((r) => chartAt(deps, r.release, r.version, input.source, join(dir, r.role))),
       );
-      // One render per release and distinct set of values, however many clusters share it.
+      // One render per release, distinct set of values and distinct cluster capabilities, however many
+      // clusters share them.
       const renders = new Map<string, Promise<string>>();
-      const desired = async (i: 0 | 1, release: ReleaseSpec, overlay: string | undefined) => {
+      const desired = async (
+        i: 0 | 1,
+        release: ReleaseSpec,
+        overlay: string | undefined,
+        capabilities: ClusterCapabilities,
+      ) => {
         const { paths, digest } = await pinnedValues(files, input.source, release, overlay);
-        const key = `${i}|${digest}`;
+        const key = `${i}|${digest}|${capabilitiesKey(capabilities)}`;
         if (!renders.has(key)) {
-          renders.set(
-            key,
-            helm.template(release.releaseName, charts[i] as string, release.namespace, paths, { noHooks: true }),
-          );
+          const opts = { noHooks: true, capabilities };
+          renders.set(key, helm.template(release.releaseName, charts[i] as string, release.namespace, paths, opts));
         }
         return renders.get(key) as Promise<string>;
       };
       const one = async (c: DiffInput['clusters'][number]): Promise<OneDiff> => {
-        const parts = await clusterStep(c, stepDeadline(input.timeout), () =>
-          Promise.all(
+        const parts = await clusterStep(c, stepDeadline(input.timeout), async () => {
+          const capabilities = await capabilitiesOf(deps.kube, c.context);
+          return Promise.all(
             releases.map(async ({ release, overlays }, i) => {
               const [now, next] = await Promise.all([
                 helm.manifestText(c.context, release.releaseName, release.namespace),
-                desired(i as 0 | 1, release, overlays ? c.overlay : undefined),
+                desired(i as 0 | 1, release, overlays ? c.overlay : undefined, capabilities),
               ]);
               return diffManifests(now ?? '', next, release.namespace);
             }),
-          ),
-        );
+          );
+        });
         const text = parts
           .map((p, i) => (p.text ? `# ${releases[i]?.role} ${releases[i]?.release.releaseName}\n${p.text}` : ''))
           .join('');

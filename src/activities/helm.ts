@@ -6,6 +6,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { activityContext, beat } from './context.js';
 import { Unreachable } from './errors.js';
+import type { ClusterCapabilities } from './kube.js';
 
 /** What Helm says of a release (`helm status -o json`), reduced to what rollouts decide on. */
 export interface HelmRelease {
@@ -154,16 +155,19 @@ export class HelmClient {
   }
 
   /**
-   * Renders a chart with values files (`helm template`), touching no cluster. `noHooks` leaves out hook
-   * objects, as `helm get manifest` does, so the two compare.
+   * Renders a chart with values files (`helm template`), touching no cluster. `capabilities` are the
+   * target cluster's (`--kube-version`, `--api-versions`), so the chart's kubeVersion constraint and its
+   * `.Capabilities` checks see what an upgrade of that cluster sees; without them Helm assumes its own
+   * built-in version. `noHooks` leaves out hook objects, as `helm get manifest` does, so the two compare.
    */
   async template(
     release: string,
     chartPath: string,
     namespace: string,
     valuesFiles: string[],
-    opts: { noHooks?: boolean } = {},
+    opts: { noHooks?: boolean; capabilities?: ClusterCapabilities } = {},
   ): Promise<string> {
+    const caps = opts.capabilities;
     return this.run(undefined, [
       'template',
       release,
@@ -171,6 +175,7 @@ export class HelmClient {
       '-n',
       namespace,
       ...(opts.noHooks ? ['--no-hooks'] : []),
+      ...(caps ? ['--kube-version', caps.kubeVersion, ...caps.apiVersions.flatMap((v) => ['--api-versions', v])] : []),
       ...valuesFiles.flatMap((f) => ['-f', f]),
     ]);
   }

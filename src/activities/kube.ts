@@ -1,4 +1,5 @@
 import {
+  HttpMethod,
   AppsV1Api,
   BatchV1Api,
   CoreV1Api,
@@ -20,6 +21,63 @@ export class ObjectApi extends KubernetesObjectApi {
     const ns = resource.namespaced ? `/namespaces/${namespace ?? 'default'}` : '';
     return `${this.apiVersionPath(apiVersion)}${ns}/${resource.name}`;
   }
+
+  /**
+   * The cluster's version and API versions, read as Helm reads them on an upgrade for `.Capabilities`:
+   * every group version the server serves, and `group/version/Kind` for each of its kinds.
+   */
+  async capabilities(): Promise<ClusterCapabilities> {
+    const [version, core, groups] = await Promise.all([
+      this.getJson<{ gitVersion?: string }>('/version'),
+      this.getJson<{ versions?: string[] }>('/api'),
+      this.getJson<{ groups?: { versions?: { groupVersion: string }[] }[] }>('/apis'),
+    ]);
+    const groupVersions = [
+      ...(core.versions ?? []),
+      ...(groups.groups ?? []).flatMap((g) => (g.versions ?? []).map((v) => v.groupVersion)),
+    ];
+    const kinds = await Promise.all(
+      groupVersions.map(async (gv) => {
+        const list = await this.getJson<{ resources?: { name: string; kind: string }[] }>(this.apiVersionPath(gv));
+        // Subresources (pods/status) name their parent's kind again; Helm lists each kind once.
+        return (list.resources ?? []).filter((r) => !r.name.includes('/')).map((r) => `${gv}/${r.kind}`);
+      }),
+    );
+    if (!version.gitVersion) throw new Error('the API server did not say its version (/version has no gitVersion)');
+    return {
+      kubeVersion: version.gitVersion,
+      apiVersions: [...new Set([...groupVersions, ...kinds.flat()])].sort(),
+    };
+  }
+
+  /** Resolves once the API server answers `/version`; rejects when it does not within `timeoutMs`. */
+  async ping(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.getJson('/version'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer to /version in ${timeoutMs / 1000} s`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async getJson<T>(path: string): Promise<T> {
+    const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.GET);
+    request.setHeaderParam('Accept', 'application/json');
+    return (await this.requestPromise(request, 'any')) as T;
+  }
+}
+
+/** What `.Capabilities` holds in a chart's templates on an upgrade of one cluster. */
+export interface ClusterCapabilities {
+  /** The API server's version, e.g. v1.36.3 (helm --kube-version). */
+  kubeVersion: string;
+  /** Group versions and group/version/Kind, sorted (helm --api-versions). */
+  apiVersions: string[];
 }
 
 /** The clients for one kube context. */

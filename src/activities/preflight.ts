@@ -1,12 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import type { ReleaseSpec } from '../plan/schema.js';
 import { renderTemplate } from '../plan/template.js';
 import type { PreflightInput, PreflightResult } from './contracts.js';
 import { mergeValues, valuesDigest, type HelmClient } from './helm.js';
+import { capabilitiesKey, capabilitiesOf } from './capabilities.js';
+import type { ClusterCapabilities, KubeFactory } from './kube.js';
 import { mapLimited } from './limited.js';
 import { readValues } from './releases.js';
 import { chartAt } from './charts.js';
@@ -17,24 +20,58 @@ import type { PinnedSource } from '../domain/types.js';
 /** Renders at most this many clusters' values at once: helm template is CPU-bound. */
 const renderParallelism = 4;
 
+/** At most this many clusters are asked for their version and APIs at once. */
+const askParallelism = 8;
+
+/** Each cluster's capabilities (undefined: it did not answer, rendered as Helm's defaults), and what went wrong. */
+interface Capabilities {
+  of: Map<string, ClusterCapabilities | undefined>;
+  problems: string[];
+  warnings: string[];
+}
+
 /**
- * The checks a rollout makes once, on the worker, before it takes a lock or touches a cluster: what can
- * be known to fail is refused before the canary's operator is upgraded. Touches no cluster.
+ * The checks a rollout makes once, on the worker, before it takes a lock or changes a cluster: what can
+ * be known to fail is refused before the canary's operator is upgraded. Reads each cluster's version and
+ * APIs (a context the worker lacks is refused here), changes none.
  */
-export function createPreflightActivities(deps: { helm: HelmClient; files: SourceFiles }) {
+export function createPreflightActivities(deps: { helm: HelmClient; files: SourceFiles; kube: KubeFactory }) {
   const { helm, files: source } = deps;
 
+  /** Every cluster's version and APIs; a cluster that does not answer is a warning, never a refusal. */
+  async function askClusters(clusters: PreflightInput['clusters']): Promise<Capabilities> {
+    const caps: Capabilities = { of: new Map(), problems: [], warnings: [] };
+    await mapLimited(clusters, askParallelism, async (c) => {
+      try {
+        caps.of.set(c.cluster, await capabilitiesOf(deps.kube, c.context));
+      } catch (err) {
+        const text = (err as Error).message;
+        if (err instanceof ApplicationFailure) caps.problems.push(`cluster ${c.cluster}: ${text}`);
+        else {
+          caps.of.set(c.cluster, undefined);
+          caps.warnings.push(
+            `cluster ${c.cluster} did not say its version and APIs (${text}): rendered as Helm's built-in defaults ` +
+              `see it, so its kubeVersion and .Capabilities checks were not verified here`,
+          );
+        }
+      }
+    });
+    return caps;
+  }
+
   /**
-   * Renders the chart once per distinct set of values; returns a problem per cluster whose values fail.
-   * Each file is read once, however many clusters share it (the base values: all of them).
+   * Renders the chart once per distinct set of values and cluster capabilities; returns a problem per
+   * group of clusters that fails. Each file is read once, however many clusters share it (the base
+   * values: all of them).
    */
   async function renderForClusters(
     release: ReleaseSpec,
     chartPath: string,
     from: PinnedSource,
-    clusters: PreflightInput['clusters'],
+    clusters: { cluster: string; overlay?: string }[],
+    caps: Capabilities['of'],
   ): Promise<string[]> {
-    const groups = new Map<string, { files: string[]; clusters: string[] }>();
+    const groups = new Map<string, { files: string[]; capabilities?: ClusterCapabilities; clusters: string[] }>();
     const problems: string[] = [];
     const paths = new Map<string, Promise<string>>();
     const parsed = new Map<string, Promise<unknown>>();
@@ -49,10 +86,11 @@ export function createPreflightActivities(deps: { helm: HelmClient; files: Sourc
     for (const c of clusters) {
       const files = [...release.values, ...(c.overlay ? [c.overlay] : [])];
       try {
-        const digest = valuesDigest(mergeValues(await Promise.all(files.map(read))));
-        const group = groups.get(digest) ?? { files, clusters: [] };
+        const capabilities = caps.get(c.cluster);
+        const key = `${valuesDigest(mergeValues(await Promise.all(files.map(read))))}|${capabilitiesKey(capabilities)}`;
+        const group = groups.get(key) ?? { files, capabilities, clusters: [] };
         group.clusters.push(c.cluster);
-        groups.set(digest, group);
+        groups.set(key, group);
       } catch (err) {
         problems.push(`cluster ${c.cluster}: ${(err as Error).message}`);
       }
@@ -60,7 +98,9 @@ export function createPreflightActivities(deps: { helm: HelmClient; files: Sourc
     await mapLimited([...groups.values()], renderParallelism, async (g) => {
       try {
         const files = await Promise.all(g.files.map(pathOf));
-        await helm.template(release.releaseName, chartPath, release.namespace, files);
+        await helm.template(release.releaseName, chartPath, release.namespace, files, {
+          capabilities: g.capabilities,
+        });
       } catch (err) {
         const text = (err as Error).message;
         problems.push(`chart ${release.chart} does not render with the values of ${g.clusters.join(', ')}: ${text}`);
@@ -72,20 +112,21 @@ export function createPreflightActivities(deps: { helm: HelmClient; files: Sourc
   return {
     async preflight(input: PreflightInput): Promise<PreflightResult> {
       const dir = await mkdtemp(join(tmpdir(), 'rollout-preflight-'));
-      const problems: string[] = [];
+      const caps = await askClusters(input.clusters);
+      const problems: string[] = [...caps.problems];
       const checked: string[] = [];
       try {
         const releases: {
           what: string;
           release: ReleaseSpec;
           version: string;
-          clusters: PreflightInput['clusters'];
+          clusters: { cluster: string; overlay?: string }[];
         }[] = [
           {
             what: 'operator chart',
             release: input.operator,
             version: input.operatorVersion,
-            clusters: [{ cluster: 'every cluster' }],
+            clusters: input.clusters.map((c) => ({ cluster: c.cluster })),
           },
           { what: 'chart', release: input.chart, version: input.chartVersion, clusters: input.clusters },
         ];
@@ -98,10 +139,13 @@ export function createPreflightActivities(deps: { helm: HelmClient; files: Sourc
             problems.push(`${what} ${release.chart} ${version}: ${err.message}`);
             continue;
           }
-          const failed = await renderForClusters(release, chartPath, input.source, clusters);
+          const failed = await renderForClusters(release, chartPath, input.source, clusters, caps.of);
           problems.push(...failed);
           const values = what === 'chart' ? `the values of each of ${clusters.length} clusters` : 'its values';
-          if (failed.length === 0) checked.push(`${what} ${release.chart} ${version} renders with ${values}`);
+          if (failed.length === 0)
+            checked.push(
+              `${what} ${release.chart} ${version} renders with ${values}, as each cluster's version and APIs see it`,
+            );
         }
         if (input.synchronizer) {
           const first = input.clusters[0]?.cluster ?? 'cluster';
@@ -129,7 +173,8 @@ export function createPreflightActivities(deps: { helm: HelmClient; files: Sourc
           FailureType.PreflightFailed,
         );
       }
-      return { checked };
+      for (const w of caps.warnings) Context.current().log.warn(w);
+      return { checked, warnings: caps.warnings };
     },
   };
 }

@@ -99,7 +99,7 @@ async function walkPhases(run: RolloutRun): Promise<void> {
   }
 }
 
-/** Checks on the worker, once, what would make the rollout fail on its first cluster; touches no cluster. */
+/** Checks on the worker, once, what would make the rollout fail on its first cluster; changes no cluster. */
 async function preflight(input: RolloutInput): Promise<void> {
   const spec = input.plan.spec;
   await activitiesFor('10m').preflight({
@@ -109,7 +109,7 @@ async function preflight(input: RolloutInput): Promise<void> {
     chartVersion: input.chartVersion,
     source: pinnedSource(input),
     synchronizer: spec.synchronizer,
-    clusters: spec.clusters.map((c) => ({ cluster: c.name, overlay: c.values })),
+    clusters: spec.clusters.map((c) => ({ cluster: c.name, context: c.context, overlay: c.values })),
   });
 }
 

@@ -122,7 +122,7 @@ export class FakeFleet {
             ),
           );
         }
-        return Promise.resolve({ checked: ['fake preflight'] });
+        return Promise.resolve({ checked: ['fake preflight'], warnings: [] });
       },
       snapshotCluster: ({ cluster }) =>
         this.track({ activity: 'snapshotCluster', cluster }, 'snapshot', (): ClusterSnapshot => {
