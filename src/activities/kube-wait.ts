@@ -2,7 +2,15 @@ import { ListWatch, type KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import { classify } from './kube-errors.js';
+import { Unreachable } from './errors.js';
 import type { Kube } from './kube.js';
+
+/**
+ * A watch that hears nothing for this long asks the API server whether it still answers (`/version`,
+ * within `probeTimeoutMs`): a quiet object is fine, a frozen server (connections accepted, nothing
+ * answered) is not, and without the question the wait would sit silent until the step's deadline.
+ */
+export const silence = { afterMs: 30_000, probeTimeoutMs: 10_000 };
 
 export interface WaitOptions<T extends KubernetesObject, R> {
   kube: Kube;
@@ -23,13 +31,21 @@ export interface WaitOptions<T extends KubernetesObject, R> {
  * Waits on the API server with client-node's ListWatch: a list, then a watch from its resourceVersion,
  * re-watching when a watch ends and re-listing on 410 Gone; no polling. ListWatch stops on any other
  * error; that error is classified here, so an unreachable cluster makes the whole step run again
- * (`clusterStep`) and a final answer fails it. Fails, non-retryably, at the deadline with what it last saw.
+ * (`clusterStep`) and a final answer fails it. A wait that hears nothing for `silence.afterMs` asks the
+ * server whether it answers at all, and is `Unreachable` when it does not, so the step runs again with a
+ * fresh list and watch and `status` says the cluster is not answering. Fails, non-retryably, at the
+ * deadline with what it last saw.
  */
 export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOptions<T, R>): Promise<R> {
   const { kube, deadline, signal } = opts;
   const where = `${opts.kind} in ${kube.context}`;
-  const path = await kube.objects.collectionPath(opts.apiVersion, opts.kind, opts.namespace).catch((err: unknown) => {
-    throw classify(err, `discover ${where}`);
+  const started = Date.now();
+  const path = await new Promise<string>((resolve, reject) => {
+    const stop = watchdog(kube, where, () => started, reject);
+    kube.objects
+      .collectionPath(opts.apiVersion, opts.kind, opts.namespace)
+      .then(resolve, (err: unknown) => reject(classify(err, `discover ${where}`)))
+      .finally(stop);
   });
   const list = () =>
     kube.objects
@@ -49,16 +65,19 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
   const cache = new ListWatch<T>(path, kube.watch, list, false, opts.labelSelector, opts.fieldSelector);
   return new Promise<R>((resolve, reject) => {
     let settled = false;
+    let heard = Date.now();
     const finish = (outcome: { done: R } | { failed: unknown }) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      stopWatchdog();
       signal?.removeEventListener('abort', onAbort);
       void cache.stop();
       if ('done' in outcome) resolve(outcome.done);
       else reject(outcome.failed instanceof Error ? outcome.failed : new Error(String(outcome.failed)));
     };
     const evaluate = () => {
+      heard = Date.now();
       if (settled) return;
       try {
         const done = opts.check(cache.list());
@@ -78,6 +97,13 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
         }),
       Math.max(0, deadline - Date.now()),
     );
+    const stopWatchdog = watchdog(
+      kube,
+      where,
+      () => heard,
+      (failed) => finish({ failed }),
+      () => (heard = Date.now()),
+    );
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort);
     cache.on('change', evaluate);
@@ -88,4 +114,31 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
       (err: unknown) => finish({ failed: classify(err, `watch ${where}`) }),
     );
   });
+}
+
+/**
+ * Every third of `silence.afterMs`: when nothing was heard for `silence.afterMs` (`lastHeard`), asks the
+ * server whether it answers at all; `fail` with `Unreachable` when it does not, `answered` when it does.
+ * Returns the function that stops it.
+ */
+function watchdog(
+  kube: Kube,
+  where: string,
+  lastHeard: () => number,
+  fail: (err: Unreachable) => void,
+  answered: () => void = () => undefined,
+): () => void {
+  let asking = false;
+  const timer = setInterval(() => {
+    if (asking || Date.now() - lastHeard() < silence.afterMs) return;
+    asking = true;
+    const quiet = Math.round((Date.now() - lastHeard()) / 1000);
+    kube.objects
+      .ping(silence.probeTimeoutMs)
+      .then(answered, (err: unknown) =>
+        fail(new Unreachable(`${where}: not answering (nothing heard for ${quiet} s, and ${(err as Error).message})`)),
+      )
+      .finally(() => (asking = false));
+  }, silence.afterMs / 3);
+  return () => clearInterval(timer);
 }

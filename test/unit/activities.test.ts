@@ -1,10 +1,13 @@
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { V1Deployment } from '@kubernetes/client-node';
+import { KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fieldAt, notRolledOut, waitForHttp } from '../../src/activities/checks.js';
 import { chartVersionOf, mergeValues, valuesDigest } from '../../src/activities/helm.js';
 import { synchronizerJobName } from '../../src/activities/synchronizer.js';
+import { Unreachable } from '../../src/activities/errors.js';
+import { createKubeFactory } from '../../src/activities/kube.js';
+import { silence, waitForObjects } from '../../src/activities/kube-wait.js';
 
 describe('helm helpers', () => {
   it('reads the version out of a chart reference as helm history prints it', () => {
@@ -103,5 +106,88 @@ describe('bounded parallelism', () => {
     expect(out).toEqual([100, 20, 60, 0, 40]);
     expect(most).toBe(2);
     expect(await mapLimited([], 4, () => Promise.resolve(1))).toEqual([]);
+  });
+});
+
+describe('waits on an API server that accepts connections and answers nothing', () => {
+  // A frozen API server: the socket is accepted, no request is ever answered. Once `answersLists` is
+  // set, it answers discovery and the first list, then freezes: the watch and /version hang.
+  const held: ServerResponse[] = [];
+  let answersLists = false;
+  const frozen = createServer((req, res) => {
+    const json = (body: unknown) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (answersLists && req.url === '/api/v1') {
+      return json({
+        kind: 'APIResourceList',
+        groupVersion: 'v1',
+        resources: [{ name: 'configmaps', kind: 'ConfigMap', namespaced: true, verbs: ['list', 'watch'] }],
+      });
+    }
+    if (
+      answersLists &&
+      req.url?.startsWith('/api/v1/namespaces/express/configmaps') &&
+      !req.url.includes('watch=true')
+    ) {
+      return json({ kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: [] });
+    }
+    held.push(res);
+  });
+  let kube: ReturnType<ReturnType<typeof createKubeFactory>>;
+  const saved = { ...silence };
+  beforeAll(async () => {
+    await new Promise<void>((r) => frozen.listen(0, '127.0.0.1', r));
+    const port = (frozen.address() as AddressInfo).port;
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'frozen', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'frozen', cluster: 'frozen', user: 'u' }],
+      currentContext: 'frozen',
+    });
+    kube = createKubeFactory(() => kc)('frozen');
+    Object.assign(silence, { afterMs: 600, probeTimeoutMs: 300 });
+  });
+  afterAll(async () => {
+    Object.assign(silence, saved);
+    for (const res of held) res.destroy();
+    frozen.closeAllConnections();
+    await new Promise((r) => frozen.close(r));
+  });
+
+  it('says the cluster is not answering (Unreachable, so the step runs again) instead of waiting silently', async () => {
+    const started = Date.now();
+    const waited = waitForObjects({
+      kube,
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'express',
+      check: () => undefined,
+      deadline: Date.now() + 60_000,
+      describe: () => 'the cache',
+    });
+    await expect(waited).rejects.toThrow(Unreachable);
+    await expect(waited).rejects.toThrow(
+      /ConfigMap in frozen: not answering \(nothing heard for \d+ s, and no answer to \/version/,
+    );
+    expect(Date.now() - started, 'well before the step deadline').toBeLessThan(5_000);
+  });
+
+  it('says so too when the server answered the list, then froze during the watch', async () => {
+    answersLists = true;
+    const waited = waitForObjects({
+      kube,
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'express',
+      check: () => undefined,
+      deadline: Date.now() + 60_000,
+      describe: () => 'the cache',
+    });
+    await expect(waited).rejects.toThrow(/ConfigMap in frozen: not answering/);
+    expect(
+      held.some((r) => r.req.url?.includes('watch=true')),
+      'it was watching when the server froze',
+    ).toBe(true);
   });
 });
