@@ -92,6 +92,7 @@ export type ClusterState =
 export const steps = [
   'snapshot',
   'upgrade-operator',
+  'verify-operator',
   'run-synchronizer',
   'wait-cache',
   'cleanup-synchronizer',

@@ -146,6 +146,16 @@ export const AnalysisSpec = z.strictObject({
 export const VerifySpec = z.strictObject({
   /** "release": every Deployment, StatefulSet and DaemonSet of the chart's release; or an explicit list. */
   workloads: z.union([z.literal('release'), z.array(WorkloadRef).min(1)]).default('release'),
+  /**
+   * The operator's release, verified right after its upgrade (step verify-operator), before the synchronizer
+   * runs: "release" (default), every Deployment, StatefulSet and DaemonSet it declares; an explicit list; or
+   * "none" to skip the step. Same timeout and window as the chart's.
+   */
+  operator: z
+    .strictObject({
+      workloads: z.union([z.literal('release'), z.literal('none'), z.array(WorkloadRef).min(1)]).default('release'),
+    })
+    .prefault({}),
   http: z.array(HttpCheck.omit({ type: true })).default([]),
   timeout: Duration.default('10m'),
   /** How often verification repeats during a phase's bake time. */

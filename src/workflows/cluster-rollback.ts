@@ -14,8 +14,9 @@ export interface ClusterRollbackInput extends ClusterTarget {
 
 /**
  * Compensation for one cluster, in reverse order of the rollout: the chart back to its snapshot revision,
- * then the operator, then verify the restored chart (when there was one to restore). Each step retries an
- * unreachable cluster until the rollback timeout; the rollout decides what happens if it still fails.
+ * then the operator, then verify the restored operator and chart (those there were to restore). Each step
+ * retries an unreachable cluster until the rollback timeout; the rollout decides what happens if it still
+ * fails.
  */
 export async function clusterRollback(input: ClusterRollbackInput): Promise<void> {
   const target: ClusterTarget = { cluster: input.cluster, context: input.context };
@@ -23,6 +24,15 @@ export async function clusterRollback(input: ClusterRollbackInput): Promise<void
     const release = input[role];
     const timeout = input.rollbackTimeout ?? release.timeout;
     await activitiesFor(timeout).rollbackRelease({ ...target, role, release, to: input.snapshot[role], timeout });
+  }
+  const operatorWorkloads = input.verify.operator.workloads;
+  if (input.snapshot.operator && operatorWorkloads !== 'none') {
+    await activitiesFor(input.verify.timeout).verifyWorkloads({
+      ...target,
+      release: input.operator,
+      verify: { ...input.verify, workloads: operatorWorkloads, http: [] },
+      version: input.snapshot.operator.chartVersion,
+    });
   }
   if (input.snapshot.chart) {
     await activitiesFor(input.verify.timeout).verifyWorkloads({

@@ -165,6 +165,17 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       });
     }
     await step('upgrade-operator', () => upgrade('operator', input.operator, input.operatorVersion));
+    const operatorWorkloads = input.verify.operator.workloads;
+    if (operatorWorkloads !== 'none') {
+      await step('verify-operator', () =>
+        activitiesFor(input.verify.timeout).verifyWorkloads({
+          ...target,
+          release: input.operator,
+          verify: { ...input.verify, workloads: operatorWorkloads, http: [] },
+          version: input.operatorVersion,
+        }),
+      );
+    }
     const cacheKey = input.synchronizer ? renderTemplate(input.synchronizer.cacheKey, vars) : '';
     const job = input.synchronizer
       ? await step('run-synchronizer', () =>
