@@ -1,4 +1,11 @@
-import type { KubernetesObject, V1DaemonSet, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  CoreV1Event,
+  KubernetesObject,
+  V1DaemonSet,
+  V1Deployment,
+  V1Pod,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../plan/duration.js';
@@ -110,16 +117,26 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClien
   async function rolledOut(kube: Kube, w: { kind: string; name: string; namespace: string }, deadline: number) {
     const ctx = Context.current();
     const where = `${w.kind} ${w.namespace}/${w.name} on ${kube.context}`;
+    let last: Workload | undefined;
     const workload = await waitForObjects<Workload, Workload>({
       kube,
       apiVersion: apiVersionOf[w.kind] ?? 'apps/v1',
       kind: w.kind,
       namespace: w.namespace,
       fieldSelector: `metadata.name=${w.name}`,
-      check: (items) => (items[0] && !notRolledOut(w.kind, items[0]) ? items[0] : undefined),
+      check: (items) => {
+        last = items[0];
+        return items[0] && !notRolledOut(w.kind, items[0]) ? items[0] : undefined;
+      },
       deadline,
       signal: ctx.cancellationSignal,
       describe: (items) => `${where} to roll out: ${notRolledOut(w.kind, items[0])}`,
+    }).catch(async (err: unknown) => {
+      // Why it did not roll out, so the on-call needs no kubectl session: its newest pod's failing
+      // condition, container state or warning event.
+      if (!(err instanceof ApplicationFailure) || err.type !== FailureType.Timeout || !last) throw err;
+      const why = await whyNotReady(kube, last, w.namespace, where).catch(() => undefined);
+      throw why ? ApplicationFailure.nonRetryable(`${err.message}; ${why}`, FailureType.Timeout) : err;
     });
     const { selector, pods } = await podsOf(kube, workload, w.namespace, where);
     const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
@@ -195,6 +212,55 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClien
     for (const h of input.verify.http) checked.push(await waitForHttp(h, deadline, ctx.cancellationSignal));
     return { checked };
   }
+}
+
+/**
+ * What holds a workload's newest pod back, in one line: a condition that is not True with its reason
+ * and message (Unschedulable: 0/2 nodes are available...), a container waiting or terminated with a
+ * reason (ImagePullBackOff, CrashLoopBackOff), and the pod's newest Warning event. Undefined when the
+ * workload has no pods to blame.
+ */
+export async function whyNotReady(
+  kube: Kube,
+  workload: Workload,
+  namespace: string,
+  where: string,
+): Promise<string | undefined> {
+  const { pods } = await podsOf(kube, workload, namespace, where);
+  const newest = pods.filter((p) => !p.metadata?.deletionTimestamp).sort((a, b) => created(b) - created(a))[0];
+  if (!newest) return pods.length === 0 ? 'it has no pods' : undefined;
+  const name = newest.metadata?.name ?? '';
+  const reasons: string[] = [];
+  for (const c of newest.status?.conditions ?? []) {
+    if (c.status === 'True' || !(c.reason || c.message)) continue;
+    reasons.push(`${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`);
+  }
+  for (const cs of [...(newest.status?.initContainerStatuses ?? []), ...(newest.status?.containerStatuses ?? [])]) {
+    const state = cs.state?.waiting ?? cs.state?.terminated;
+    if (state?.reason && state.reason !== 'Completed') {
+      reasons.push(`container ${cs.name} ${state.reason}${state.message ? `: ${state.message}` : ''}`);
+    }
+  }
+  const events = await kube.core
+    .listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${name}` })
+    .then((l) => l.items.filter((e) => e.type === 'Warning'))
+    .catch(() => []);
+  const event = events.sort((a, b) => eventTime(b) - eventTime(a))[0];
+  if (event) reasons.push(`event ${event.reason ?? ''}: ${event.message ?? ''}`.trim());
+  if (reasons.length === 0) {
+    const phase = newest.status?.phase ?? 'unknown';
+    return `newest pod ${name} is ${phase}, not Ready, and says nothing more`;
+  }
+  return `newest pod ${name}: ${reasons.join('; ')}`;
+}
+
+function created(p: V1Pod): number {
+  return p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : 0;
+}
+
+function eventTime(e: CoreV1Event): number {
+  const t = e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp;
+  return t ? new Date(t).getTime() : 0;
 }
 
 function restartsOf(pods: V1Pod[]): Map<string, number> {
