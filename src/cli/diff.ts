@@ -14,6 +14,9 @@ import { action, outputOption, type Outcome } from './verb.js';
 export interface DiffOptions {
   phase?: string;
   cluster?: string;
+  /** For a plan: the versions `rollout start --chart-version/--operator-version` would roll. */
+  chartVersion?: string;
+  operatorVersion?: string;
   /** At most this many bytes of diff text in all (with a truncation marker past it). */
   maxBytes: number;
 }
@@ -21,11 +24,18 @@ export interface DiffOptions {
 /**
  * `rollout diff ID|PLAN [--phase P] [--cluster C]`: what the rollout (or the plan, before any rollout)
  * would change on its clusters, rendered and read on a worker (the CLI needs no cluster credentials),
- * printed once per group of clusters with the same diff.
+ * printed once per group of clusters with the same diff. Exits 1 when any cluster's diff could not be
+ * computed: "no changes" is never said of a diff nobody saw.
  */
 export async function diffCommand(target: string, opts: DiffOptions): Promise<Outcome> {
   const fromPlan = existsSync(target);
-  const release = fromPlan ? await planRelease(target) : undefined;
+  if (!fromPlan && (opts.chartVersion || opts.operatorVersion)) {
+    throw new CliError(
+      `--chart-version and --operator-version preview a plan file; rollout ${target} rolls the versions it was started with`,
+      exitCodes.usage,
+    );
+  }
+  const release = fromPlan ? await planRelease(target, opts) : undefined;
   return withClient(async (client, config) => {
     const what = release ?? (await rolloutRelease(client, target));
     const clusters = chosen(what, opts, fromPlan ? undefined : await currentPhase(client, target));
@@ -46,12 +56,16 @@ export async function diffCommand(target: string, opts: DiffOptions): Promise<Ou
       args: [input],
       workflowExecutionTimeout: '15m',
     });
-    return { text: render(groups), data: groups };
+    const failed = groups.filter((g) => g.error).flatMap((g) => g.clusters);
+    return { text: render(groups), data: groups, exitCode: failed.length > 0 ? exitCodes.failed : exitCodes.ok };
   });
 }
 
-/** A plan file's release, pinned now as `rollout start` would pin it. */
-async function planRelease(file: string): Promise<RolloutRelease & { plan: string }> {
+/** A plan file's release, pinned now as `rollout start` would pin it, at the versions start would take. */
+async function planRelease(
+  file: string,
+  versions: Pick<DiffOptions, 'chartVersion' | 'operatorVersion'>,
+): Promise<RolloutRelease & { plan: string }> {
   const { plan, source } = await loadPlanFile(file);
   const phases = new Map(resolvePhases(plan).flatMap((p) => p.clusters.map((c) => [c, p.name] as const)));
   return {
@@ -59,8 +73,8 @@ async function planRelease(file: string): Promise<RolloutRelease & { plan: strin
     source,
     operator: plan.spec.release.operator,
     chart: plan.spec.release.chart,
-    operatorVersion: plan.spec.release.operator.version,
-    chartVersion: plan.spec.release.chart.version,
+    operatorVersion: versions.operatorVersion ?? plan.spec.release.operator.version,
+    chartVersion: versions.chartVersion ?? plan.spec.release.chart.version,
     timeout: plan.spec.verify.timeout,
     clusters: plan.spec.clusters.map((c) => ({
       cluster: c.name,
@@ -119,7 +133,11 @@ function render(groups: ClusterDiffText[]): string {
   };
   return groups
     .map((g) => {
-      const body = g.text ? g.text.trimEnd().split('\n').map(tint).join('\n') : '(no changes)';
+      const body = g.error
+        ? '(not computed: see the error above)'
+        : g.text
+          ? g.text.trimEnd().split('\n').map(tint).join('\n')
+          : '(no changes)';
       return `== ${groupLine(g, 20)}\n${body}`;
     })
     .join('\n\n');
@@ -132,6 +150,17 @@ export function registerDiff(program: Command): void {
     .description('show what a rollout (or a plan) would change on its clusters, grouped by identical diffs')
     .option('--phase <name>', 'the clusters of this phase (default: the phase in progress)')
     .option('--cluster <name>', 'one cluster')
+    .addOption(
+      new Option('--chart-version <v>', "for a plan: the chart version to preview (default: the plan's)").argParser(
+        parse.version,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--operator-version <v>',
+        "for a plan: the operator version to preview (default: the plan's)",
+      ).argParser(parse.version),
+    )
     .addOption(
       new Option('--max-bytes <n>', 'most diff text to print, in bytes')
         .argParser(parse.positiveInteger)
