@@ -12,6 +12,7 @@ import {
 import { finalStates, type ClusterStatus, type Decision, type RollbackScope } from '../domain/types.js';
 import { chartName } from '../plan/resolve.js';
 import type { Actor } from '../domain/controls.js';
+import { requestProblem } from '../domain/control-requests.js';
 import { approvalMessage, gateApproved, refuseByPolicy, signatureMaxAgeMs } from '../domain/approvals.js';
 import { shortDigest } from '../domain/diff.js';
 import { FailureType } from '../domain/failure-types.js';
@@ -147,6 +148,7 @@ export function installControls(run: RolloutRun): void {
     },
     {
       validator: (req: ApproveRequest) => {
+        reject(requestProblem('approve', req));
         const phase = status.phases.find((p) => p.name === req.phase);
         reject(
           refuseApprove(status, approvers, req) ??
@@ -171,12 +173,13 @@ export function installControls(run: RolloutRun): void {
     {
       validator: (req: Actor & { window: string }) =>
         reject(
-          refuseOverrideWindow(
-            status,
-            approvers,
-            (run.spec.windows ?? []).map((w) => w.name),
-            req,
-          ),
+          requestProblem('override-window', req) ??
+            refuseOverrideWindow(
+              status,
+              approvers,
+              (run.spec.windows ?? []).map((w) => w.name),
+              req,
+            ),
         ),
       description: handlerDescriptions['override-window'],
     },
@@ -187,7 +190,10 @@ export function installControls(run: RolloutRun): void {
       status.paused = true;
       return record({ kind: 'pause', by: req.by, comment: req.comment });
     },
-    { validator: (req: Actor) => reject(refusePause(status, req)), description: handlerDescriptions.pause },
+    {
+      validator: (req: Actor) => reject(requestProblem('pause', req) ?? refusePause(status, req)),
+      description: handlerDescriptions.pause,
+    },
   );
   setHandler(
     resumeUpdate,
@@ -196,7 +202,7 @@ export function installControls(run: RolloutRun): void {
       return record({ kind: 'resume', by: req.by, comment: req.comment });
     },
     {
-      validator: (req: Actor) => reject(refuseResume(status, approvers, req)),
+      validator: (req: Actor) => reject(requestProblem('resume', req) ?? refuseResume(status, approvers, req)),
       description: handlerDescriptions.resume,
     },
   );
@@ -207,7 +213,7 @@ export function installControls(run: RolloutRun): void {
       return record({ kind: 'abort', by: req.by, comment: req.reason });
     },
     {
-      validator: (req: Actor & { reason: string }) => reject(refuseAbort(status, req)),
+      validator: (req: Actor & { reason: string }) => reject(requestProblem('abort', req) ?? refuseAbort(status, req)),
       description: handlerDescriptions.abort,
     },
   );
@@ -218,7 +224,8 @@ export function installControls(run: RolloutRun): void {
       return record({ kind: 'rollback', by: req.by, comment: req.comment, scope: req.scope });
     },
     {
-      validator: (req: Actor & { scope: RollbackScope }) => reject(refuseRollback(status, approvers, req)),
+      validator: (req: Actor & { scope: RollbackScope }) =>
+        reject(requestProblem('rollback', req) ?? refuseRollback(status, approvers, req)),
       description: handlerDescriptions.rollback,
     },
   );
@@ -237,7 +244,8 @@ export function installControls(run: RolloutRun): void {
         return record({ kind, by: req.by, comment: req.comment, cluster: req.cluster });
       },
       {
-        validator: (req: Actor & { cluster: string }) => reject(refuse(status, approvers, req)),
+        validator: (req: Actor & { cluster: string }) =>
+          reject(requestProblem(kind, req) ?? refuse(status, approvers, req)),
         description: handlerDescriptions[kind],
       },
     );
