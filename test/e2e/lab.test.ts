@@ -8,7 +8,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, inject } from 'vitest';
@@ -17,6 +17,7 @@ import { SourceFiles } from '../../src/activities/source.js';
 import { freePort } from '../../src/tools/dev-server.js';
 import { ensureTool } from '../../src/tools/toolchain.js';
 import { rolloutCli, type CliRun } from '../helpers/cli.js';
+import { isLoopback, listeners } from '../../lab/listeners.js';
 import type * as LabApi from '../../lab/lab.js';
 
 type LabModule = typeof LabApi;
@@ -89,7 +90,11 @@ function kube(cluster: string) {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   kc.setCurrentContext(`kwok-${cluster}`);
-  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
+  return {
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    policy: kc.makeApiClient(PolicyV1Api),
+  };
 }
 
 async function cacheVersion(cluster: string): Promise<string | undefined> {
@@ -156,6 +161,7 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     ROLLOUT_TASK_QUEUE: `e2e-${randomUUID()}`,
     KUBECONFIG: kubeconfig,
+    ROLLOUT_HELM: helm,
     ROLLOUT_USER: 'e2e',
     ROLLOUT_LOG_LEVEL: 'ERROR',
   };
@@ -227,6 +233,69 @@ afterAll(async () => {
   await lab?.labDown(() => undefined);
 });
 
+describe('the lab, and renders as each cluster sees them', { timeout: 300_000 }, () => {
+  it('listens on loopback only: every socket of the lab and the Temporal dev server is bound to 127.0.0.1', () => {
+    const dir = lab.labDir();
+    const found = listeners((command) => command.includes(dir) || command.includes('server start-dev'));
+    const commands = found.map((l) => l.command);
+    for (const part of [
+      'etcd',
+      'kube-apiserver',
+      'kwok-controller',
+      'git-daemon',
+      'victoria-metrics',
+      'agent.ts',
+      'start-dev',
+    ]) {
+      expect(
+        commands.some((c) => c.includes(part)),
+        `a listener of ${part} was found: ${commands.join(' | ')}`,
+      ).toBe(true);
+    }
+    const open = found.filter((l) => !isLoopback(l.address));
+    expect(open.map((l) => `${l.command.split(' ')[0]} (pid ${l.pid}) on ${l.address}:${l.port}`)).toEqual([]);
+  });
+
+  it('diffs what runs against itself as no change: each cluster renders with its own version and APIs', async () => {
+    // The lab charts declare a kubeVersion and render a PodDisruptionBudget only where the cluster serves
+    // policy/v1: a render that does not see the cluster would refuse them or leave it out.
+    const same = await cli(
+      'diff',
+      plans.rollback,
+      '--chart-version',
+      lab.published.baseline.express,
+      '--operator-version',
+      lab.published.baseline.operator,
+      '-o',
+      'json',
+    );
+    expect(same.code, same.stderr).toBe(0);
+    const groups = JSON.parse(same.stdout) as { clusters: string[]; text: string; error?: string }[];
+    expect(groups.flatMap((g) => g.clusters).sort()).toEqual(clusters);
+    for (const g of groups) expect(g).toMatchObject({ text: '' });
+    expect(groups.every((g) => g.error === undefined)).toBe(true);
+    const pdb = await kube('lab-1')
+      .policy.readNamespacedPodDisruptionBudget({ name: 'fe', namespace: 'express' })
+      .catch(() => undefined);
+    expect(pdb, 'helm upgrade rendered the PodDisruptionBudget, as the cluster serves policy/v1').toBeDefined();
+  });
+
+  it('refuses a plan whose context the worker lacks: diff exits 1 saying so, start exits 2 and starts nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plans-'));
+    const plan = join(dir, 'nowhere.yaml');
+    writeFileSync(plan, readFileSync(plans.rollback, 'utf8').replace('context: kwok-lab-3', 'context: kwok-nowhere'));
+    const diff = await cli('diff', plan, '--cluster', 'lab-3');
+    expect(diff.code).toBe(1);
+    expect(diff.stdout).toMatch(
+      /^== lab-3: diff unavailable: .*kube context "kwok-nowhere" is not in the worker's kubeconfig/,
+    );
+    expect(diff.stdout).toContain('(not computed: see the error above)');
+    const started = await cli('start', plan, '--id', 'e2e-nowhere');
+    expect(started.code).toBe(2);
+    expect(started.stderr).toMatch(/cluster lab-3: kube context "kwok-nowhere" is not in the worker's kubeconfig/);
+  });
+});
+
 describe('rollouts on the lab', { timeout: 600_000 }, () => {
   it('rolls the canary, waits for approval, then the wave: Helm and the API servers show the new versions', async () => {
     const id = 'e2e-happy';
@@ -270,6 +339,8 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     expect(status.reason).toMatch(
       /lab-1: verify failed: timed out waiting for (Deployment|StatefulSet) express\/\w+ on kwok-lab-1 to roll out: .*(not all Ready|ready)/,
     );
+    // ...and why, as the pod says it, so nobody needs kubectl to find out.
+    expect(status.reason).toMatch(/newest pod \S+: Ready=False ContainersNotReady: readiness probe failed/);
 
     const canary = await current('lab-1');
     expect(canary).toMatchObject({
@@ -285,6 +356,36 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     expect(farmer.status?.readyReplicas).toBe(farmer.spec?.replicas);
     expect(await current('lab-2')).toEqual(before[1]);
     expect(await current('lab-3')).toEqual(before[2]);
+  });
+
+  it('verifies the operator after its upgrade: one whose pods never become Ready is rolled back before the synchronizer runs', async () => {
+    const before = await Promise.all(clusters.map((c) => current(c, 'express-operator')));
+    const chartBefore = await current('lab-1');
+    const id = 'e2e-broken-operator';
+    const started = await cli(
+      'start',
+      plans.rollback,
+      '--id',
+      id,
+      '--operator-version',
+      '1.9.0',
+      '--chart-version',
+      '2.3.0',
+    );
+    expect(started.code, started.stderr).toBe(0);
+    expect((await watchUntilPause(id)).code).toBe(1);
+    const status = await statusJson(id);
+    expect(status.state).toBe('rolled-back');
+    expect(status.clusters[0]).toMatchObject({ name: 'lab-1', state: 'rolled-back', failedStep: 'verify-operator' });
+    expect(status.reason).toMatch(
+      /lab-1: verify-operator failed: timed out waiting for Deployment express-system\/express-operator on kwok-lab-1 to roll out/,
+    );
+    const operator = await current('lab-1', 'express-operator');
+    expect(operator).toMatchObject({ chartVersion: before[0]?.chartVersion, status: 'deployed' });
+    expect(operator?.revision).toBe((before[0]?.revision ?? 0) + 2);
+    expect(await current('lab-1'), 'the chart was never upgraded').toEqual(chartBefore);
+    expect(await cacheVersion('lab-1'), 'no synchronizer built the cache of 2.3.0').not.toBe('2.3.0');
+    expect(await current('lab-2', 'express-operator')).toEqual(before[1]);
   });
 
   it('pauses on a failing synchronizer; after the fault is gone, retry completes', async () => {

@@ -26,7 +26,7 @@ export interface Call {
   failed?: boolean;
 }
 
-type Step = 'snapshot' | 'operator' | 'synchronizer' | 'cache' | 'chart' | 'verify' | 'rollback';
+type Step = 'snapshot' | 'operator' | 'verify-operator' | 'synchronizer' | 'cache' | 'chart' | 'verify' | 'rollback';
 
 export class FakeFleet {
   readonly releases = new Map<string, { operator?: FakeRelease; chart?: FakeRelease }>();
@@ -162,8 +162,14 @@ export class FakeFleet {
         this.calls.push({ activity: 'cleanupSynchronizerJob', cluster, version });
         return Promise.resolve();
       },
-      verifyWorkloads: ({ cluster, version }) =>
-        this.track({ activity: 'verifyWorkloads', cluster, version }, 'verify', () => ({ checked: [`fe ${version}`] })),
+      // The role is the verified release's name: the test plans' operator is "op" (step verify-operator),
+      // their chart "app" (step verify).
+      verifyWorkloads: ({ cluster, version, release }) =>
+        this.track(
+          { activity: 'verifyWorkloads', cluster, version, role: release.releaseName },
+          release.releaseName === 'op' ? 'verify-operator' : 'verify',
+          () => ({ checked: [`fe ${version}`] }),
+        ),
       rollbackRelease: ({ cluster, role, to }) => {
         const call: Call = { activity: 'rollbackRelease', cluster, role, version: to?.chartVersion };
         return this.track(call, 'rollback', () => {

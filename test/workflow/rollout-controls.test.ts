@@ -70,7 +70,11 @@ describe('rollout controls', () => {
     );
     expect(
       await refusal(handle.executeUpdate(rollbackUpdate, args({ by: 'alice', scope: 'everything' as 'all' }))),
-    ).toMatch(/scope must be "phase" or "all"/);
+    ).toMatch(/rollback takes \{"by": "alice", "scope": "phase"\}: scope is wrong \("phase" or "all"\)/);
+    // A request sent by hand with a stock client, without who acts: refused saying what to send.
+    expect(
+      await refusal(handle.executeUpdate(approveUpdate, args({ phase: 'wave' } as { phase: string; by: string }))),
+    ).toMatch(/^approve takes \{"phase": "wave-1", "by": "alice", "comment": "..."\}: by is missing/);
     expect((await waitForStatus(handle, () => true)).decisions).toEqual([]);
 
     await handle.executeUpdate(approveUpdate, args({ phase: 'wave', by: 'alice' }));

@@ -201,6 +201,7 @@ describe('rollout faults', () => {
     const child = (await env.client.workflow.getHandle(cluster?.workflowId ?? '').fetchHistory()).events ?? [];
     expect(scheduled(child).map((a) => a.split(' ')[0])).toEqual([
       'upgradeRelease',
+      'verifyWorkloads',
       'runSynchronizerJob',
       'waitForCacheReady',
       'upgradeRelease',

@@ -49,11 +49,12 @@ describe('rollout: happy path over three phases', () => {
       expect(fleet.callsFor(c).map((call) => call.activity + (call.role ? `:${call.role}` : ''))).toEqual([
         'snapshotCluster',
         'upgradeRelease:operator',
+        'verifyWorkloads:op',
         'runSynchronizerJob',
         'waitForCacheReady',
         'cleanupSynchronizerJob',
         'upgradeRelease:chart',
-        'verifyWorkloads',
+        'verifyWorkloads:app',
       ]);
     }
     // No cluster of a later phase started before every cluster of the earlier one finished.
