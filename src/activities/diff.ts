@@ -74,7 +74,7 @@ export function createDiffActivities(deps: { helm: HelmClient; files: SourceFile
                 helm.manifestText(c.context, release.releaseName, release.namespace),
                 desired(i as 0 | 1, release, overlays ? c.overlay : undefined, capabilities),
               ]);
-              return diffManifests(now ?? '', next, release.namespace);
+              return diffManifests(now ?? '', next, release.namespace, new Set(capabilities.clusterScoped));
             }),
           );
         });

@@ -36,17 +36,23 @@ export class ObjectApi extends KubernetesObjectApi {
       ...(core.versions ?? []),
       ...(groups.groups ?? []).flatMap((g) => (g.versions ?? []).map((v) => v.groupVersion)),
     ];
-    const kinds = await Promise.all(
+    const lists = await Promise.all(
       groupVersions.map(async (gv) => {
-        const list = await this.getJson<{ resources?: { name: string; kind: string }[] }>(this.apiVersionPath(gv));
+        const list = await this.getJson<{ resources?: { name: string; kind: string; namespaced?: boolean }[] }>(
+          this.apiVersionPath(gv),
+        );
         // Subresources (pods/status) name their parent's kind again; Helm lists each kind once.
-        return (list.resources ?? []).filter((r) => !r.name.includes('/')).map((r) => `${gv}/${r.kind}`);
+        return (list.resources ?? [])
+          .filter((r) => !r.name.includes('/'))
+          .map((r) => ({ ...r, gvk: `${gv}/${r.kind}` }));
       }),
     );
+    const kinds = lists.flat();
     if (!version.gitVersion) throw new Error('the API server did not say its version (/version has no gitVersion)');
     return {
       kubeVersion: version.gitVersion,
-      apiVersions: [...new Set([...groupVersions, ...kinds.flat()])].sort(),
+      apiVersions: [...new Set([...groupVersions, ...kinds.map((k) => k.gvk)])].sort(),
+      clusterScoped: [...new Set(kinds.filter((k) => k.namespaced === false).map((k) => k.gvk))].sort(),
     };
   }
 
@@ -78,6 +84,8 @@ export interface ClusterCapabilities {
   kubeVersion: string;
   /** Group versions and group/version/Kind, sorted (helm --api-versions). */
   apiVersions: string[];
+  /** The kinds that live outside namespaces, as group/version/Kind (a diff names them without one). */
+  clusterScoped: string[];
 }
 
 /** The clients for one kube context. */

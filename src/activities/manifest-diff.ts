@@ -23,16 +23,77 @@ type Obj = { apiVersion?: string; kind?: string; metadata?: { name?: string; nam
   unknown
 >;
 
-/** The objects of a manifest by "Kind namespace/name" (the release's namespace where a template sets none). */
-export function objectsOf(manifest: string, namespace: string): Map<string, Obj> {
+/**
+ * Kinds that live outside any namespace, as `apiVersion/Kind`; the cluster's discovery says which (its
+ * capabilities), else these built-in ones.
+ */
+export const builtInClusterScoped: ReadonlySet<string> = new Set([
+  'v1/Namespace',
+  'v1/Node',
+  'v1/PersistentVolume',
+  'rbac.authorization.k8s.io/v1/ClusterRole',
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding',
+  'apiextensions.k8s.io/v1/CustomResourceDefinition',
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration',
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration',
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy',
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding',
+  'apiregistration.k8s.io/v1/APIService',
+  'scheduling.k8s.io/v1/PriorityClass',
+  'storage.k8s.io/v1/StorageClass',
+  'storage.k8s.io/v1/CSIDriver',
+  'networking.k8s.io/v1/IngressClass',
+  'node.k8s.io/v1/RuntimeClass',
+]);
+
+/**
+ * The objects of a manifest by "Kind namespace/name" (the release's namespace where a template sets none),
+ * or "Kind name" for a cluster-scoped kind. `null` values are pruned, as the API server drops them.
+ */
+export function objectsOf(
+  manifest: string,
+  namespace: string,
+  clusterScoped: ReadonlySet<string> = builtInClusterScoped,
+): Map<string, Obj> {
   const out = new Map<string, Obj>();
   for (const doc of parseAllDocuments(manifest)) {
-    const obj = doc.toJS() as Obj | null;
+    const obj = pruneNulls(doc.toJS()) as Obj | null;
     if (!obj || typeof obj !== 'object' || !obj.kind) continue;
-    const key = `${obj.kind} ${obj.metadata?.namespace ?? namespace}/${obj.metadata?.name ?? ''}`;
+    const name = obj.metadata?.name ?? '';
+    const key = clusterScoped.has(`${obj.apiVersion ?? ''}/${obj.kind}`)
+      ? `${obj.kind} ${name}`
+      : `${obj.kind} ${obj.metadata?.namespace ?? namespace}/${name}`;
     out.set(key, obj);
   }
   return out;
+}
+
+function pruneNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(pruneNulls);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .filter(([, x]) => x !== null)
+        .map(([k, x]) => [k, pruneNulls(x)]),
+    );
+  }
+  return v;
+}
+
+/** Labels Helm charts change with every version; a change to these alone is bookkeeping. */
+const bookkeepingLabels = ['helm.sh/chart', 'app.kubernetes.io/version'];
+
+/** The object with Helm's bookkeeping labels removed wherever labels appear (metadata, pod templates). */
+function withoutBookkeeping(v: unknown, key?: string): unknown {
+  if (Array.isArray(v)) return v.map((x) => withoutBookkeeping(x));
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .filter(([k]) => !(key === 'labels' && bookkeepingLabels.includes(k)))
+        .map(([k, x]) => [k, withoutBookkeeping(x, k)]),
+    );
+  }
+  return v;
 }
 
 const redacted = '<redacted>';
@@ -62,11 +123,19 @@ function maskSecrets(current: Obj | undefined, desired: Obj | undefined): [Obj |
 
 const asYaml = (o: Obj | undefined) => (o ? stringify(o, { sortMapEntries: true, lineWidth: 0 }) : '');
 
-/** The diff of two manifests of one release: added, changed and removed objects, with a digest. */
-export function diffManifests(current: string, desired: string, namespace: string): ManifestDiff {
-  const before = objectsOf(current, namespace);
-  const after = objectsOf(desired, namespace);
-  const summary: DiffSummary = { added: {}, changed: {}, removed: {} };
+/**
+ * The diff of two manifests of one release: added, changed and removed objects, with a digest. An object
+ * whose only change is Helm's bookkeeping labels is shown too, and counted as relabelled, not changed.
+ */
+export function diffManifests(
+  current: string,
+  desired: string,
+  namespace: string,
+  clusterScoped: ReadonlySet<string> = builtInClusterScoped,
+): ManifestDiff {
+  const before = objectsOf(current, namespace, clusterScoped);
+  const after = objectsOf(desired, namespace, clusterScoped);
+  const summary: DiffSummary = { added: {}, changed: {}, removed: {}, relabelled: {} };
   const sections: string[] = [];
   for (const key of [...new Set([...before.keys(), ...after.keys()])].sort()) {
     const [old, next] = maskSecrets(before.get(key), after.get(key));
@@ -74,7 +143,15 @@ export function diffManifests(current: string, desired: string, namespace: strin
     const b = asYaml(next);
     if (a === b) continue;
     const kind = key.split(' ')[0] ?? 'object';
-    const bucket = !old ? summary.added : !next ? summary.removed : summary.changed;
+    const relabelled =
+      old && next && asYaml(withoutBookkeeping(old) as Obj) === asYaml(withoutBookkeeping(next) as Obj);
+    const bucket = !old
+      ? summary.added
+      : !next
+        ? summary.removed
+        : relabelled
+          ? (summary.relabelled ??= {})
+          : summary.changed;
     bucket[kind] = (bucket[kind] ?? 0) + 1;
     sections.push(
       createTwoFilesPatch(old ? key : '/dev/null', next ? key : '/dev/null', a, b, '', '', {
@@ -83,14 +160,18 @@ export function diffManifests(current: string, desired: string, namespace: strin
       }),
     );
   }
+  if (Object.keys(summary.relabelled ?? {}).length === 0) delete summary.relabelled;
   const text = sections.join('');
   return { digest: `sha256:${createHash('sha256').update(text).digest('hex')}`, summary, text };
 }
 
 /** Adds one summary into another (the operator's and the chart's, or many clusters'). */
 export function addSummaries(into: DiffSummary, more: DiffSummary): DiffSummary {
-  for (const bucket of ['added', 'changed', 'removed'] as const) {
-    for (const [kind, n] of Object.entries(more[bucket])) into[bucket][kind] = (into[bucket][kind] ?? 0) + n;
+  for (const bucket of ['added', 'changed', 'removed', 'relabelled'] as const) {
+    for (const [kind, n] of Object.entries(more[bucket] ?? {})) {
+      const counts = (into[bucket] ??= {});
+      counts[kind] = (counts[kind] ?? 0) + n;
+    }
   }
   return into;
 }

@@ -5,13 +5,12 @@ export function shortDigest(digest: string | undefined): string {
   return (digest ?? '').replace(/^sha256:/, '').slice(0, 12);
 }
 
-/** "2 Deployment changed, 1 ConfigMap added", or "no changes". */
+/** "2 Deployment changed, 1 ConfigMap added, 3 Service relabelled only", or "no changes". */
 export function summaryLine(summary: DiffSummary): string {
   const parts: string[] = [];
-  for (const bucket of ['added', 'changed', 'removed'] as const) {
-    for (const [kind, n] of Object.entries(summary[bucket]).sort(([a], [b]) => a.localeCompare(b))) {
-      parts.push(`${n} ${kind} ${bucket}`);
-    }
+  for (const bucket of ['added', 'changed', 'removed', 'relabelled'] as const) {
+    const counts = Object.entries(summary[bucket] ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    for (const [kind, n] of counts) parts.push(`${n} ${kind} ${bucket === 'relabelled' ? 'relabelled only' : bucket}`);
   }
   return parts.length > 0 ? parts.join(', ') : 'no changes';
 }

@@ -153,6 +153,11 @@ export interface DiffSummary {
   added: Record<string, number>;
   changed: Record<string, number>;
   removed: Record<string, number>;
+  /**
+   * Objects whose only change is Helm's bookkeeping (the labels `helm.sh/chart` and
+   * `app.kubernetes.io/version`, which every new chart version changes), counted apart from real changes.
+   */
+  relabelled?: Record<string, number>;
 }
 
 /** Clusters whose diffs are the same, with that diff's digest and summary. */

@@ -88,4 +88,45 @@ spec:
     expect(Buffer.byteLength(b.text.split('...')[0] ?? '')).toBeLessThanOrEqual(100);
     expect(bounded('small\n', 100)).toEqual({ text: 'small\n', truncated: false });
   });
+
+  it('names cluster-scoped objects without a namespace, as discovery (or the built-in kinds) says', () => {
+    const role = (verbs: string) => `---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: express-operator }
+rules: [{ apiGroups: [''], resources: [pods], verbs: [${verbs}] }]
+`;
+    const d = diffManifests(role('get'), role('get, list'), 'express-system');
+    expect(d.text).toContain('--- ClusterRole express-operator\n+++ ClusterRole express-operator');
+    const crd = `---
+apiVersion: example.com/v1
+kind: Widget
+metadata: { name: w }
+`;
+    const scoped = diffManifests('', crd, 'express', new Set(['example.com/v1/Widget']));
+    expect(scoped.text).toContain('+++ Widget w\n');
+    expect(diffManifests('', crd, 'express').text).toContain('+++ Widget express/w\n');
+  });
+
+  it('prunes null values before comparing, as the API server does', () => {
+    const d = diffManifests(
+      deployment('x:1'),
+      deployment('x:1').replace('replicas: 2', 'replicas: 2\n  paused: null'),
+      'ns',
+    );
+    expect(d.text).toBe('');
+  });
+
+  it('counts a change of Helm bookkeeping labels alone apart from real changes, and still shows it', () => {
+    const labelled = (chart: string, image = 'x:1') =>
+      deployment(image).replace(
+        'labels: { app: fe }',
+        `labels: { app: fe, helm.sh/chart: "${chart}", app.kubernetes.io/version: "${chart}" }`,
+      );
+    const d = diffManifests(labelled('2.0.0'), labelled('2.1.0'), 'ns');
+    expect(d.summary).toEqual({ added: {}, changed: {}, removed: {}, relabelled: { Deployment: 1 } });
+    expect(d.text).toContain('+    helm.sh/chart: 2.1.0');
+    const real = diffManifests(labelled('2.0.0'), labelled('2.1.0', 'x:2'), 'ns');
+    expect(real.summary).toEqual({ added: {}, changed: { Deployment: 1 }, removed: {} });
+  });
 });
