@@ -11,7 +11,7 @@ export function detailsMarkdown(status: RolloutStatus): string {
   const { state, reason } = displayState(status);
   const rows = status.phases.map((p) => `| ${p.name} | ${p.state} | ${clusterSummary(status, p.name)} |`);
   return [
-    `**${state}**${reason ? `: ${asCode(reason)}` : ''}`,
+    `**${state}**${reason ? `: ${asCode(reason, quotedIn(status))}` : ''}`,
     '',
     '| phase | state | clusters |',
     '|---|---|---|',
@@ -33,10 +33,45 @@ function clusterSummary(status: RolloutStatus, phase: string): string {
   return stateCounts(mine) + named;
 }
 
+/** What a reason quotes from a tool or a cluster: the clusters' errors. */
+function quotedIn(status: RolloutStatus): string[] {
+  return status.clusters.flatMap((c) => (c.error ? [c.error] : []));
+}
+
 /**
- * Commands in a reason as code spans, so that Markdown renders them as typed: the Web UI's renderer turns
- * a bare "--phase" into an en dash, and the copied command then fails.
+ * Commands in a reason, and what it quotes from a tool or a cluster (`quoted`: error texts), as code
+ * spans, so that Markdown renders them as typed: the Web UI's renderer turns a bare "--debug" into an en
+ * dash and straight quotes into curly ones, and a copied command or message is then wrong.
  */
-export function asCode(text: string): string {
-  return text.replace(/rollout [a-z-]+ [^;()]*?(?=\s*[;()]|$)/g, (cmd) => `\`${cmd.trim()}\``);
+export function asCode(text: string, quoted: readonly string[] = []): string {
+  const commands = (prose: string) =>
+    prose.replace(/rollout [a-z-]+ [^;()]*?(?=\s*[;()]|$)/g, (cmd) => codeSpan(cmd.trim()));
+  const spans = quotedSpans(text, quoted);
+  let out = '';
+  let at = 0;
+  for (const [start, end] of spans) {
+    out += commands(text.slice(at, start)) + codeSpan(text.slice(start, end));
+    at = end;
+  }
+  return out + commands(text.slice(at));
+}
+
+/** Where each quoted text stands in `text`, longest first, without overlaps, in order. */
+function quotedSpans(text: string, quoted: readonly string[]): [number, number][] {
+  const spans: [number, number][] = [];
+  for (const q of [...new Set(quoted)].filter((x) => x.trim()).sort((a, b) => b.length - a.length)) {
+    for (let i = text.indexOf(q); i >= 0; i = text.indexOf(q, i + q.length)) {
+      const end = i + q.length;
+      if (!spans.some(([s, e]) => i < e && end > s)) spans.push([i, end]);
+    }
+  }
+  return spans.sort((a, b) => a[0] - b[0]);
+}
+
+/** A Markdown code span holding `text` as it is, whatever backticks it has. */
+function codeSpan(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text.replace(/\n/g, ' ')}${pad}${fence}`;
 }

@@ -144,6 +144,14 @@ describe('UI details', () => {
       'decide for each: `rollout retry r1 --cluster NAME` (roll it back again)',
     );
   });
+
+  it('puts what a tool or a cluster said in code spans too, so its -- and quotes are not typeset', async () => {
+    const { asCode } = await import('../../src/domain/summary.js');
+    const error = 'upgrade failed: helm upgrade: Error: "x" is invalid; use --debug (see `helm help`)';
+    expect(asCode(`waiting for a decision (retry, skip, rollback or abort): lab-1: ${error}`, [error])).toBe(
+      'waiting for a decision (retry, skip, rollback or abort): lab-1: ``upgrade failed: helm upgrade: Error: "x" is invalid; use --debug (see `helm help`)``',
+    );
+  });
 });
 
 describe('approval policies', () => {
