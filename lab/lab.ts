@@ -44,6 +44,7 @@ export const published = {
   express: ['2.0.0', '2.1.0', '2.2.0', '2.3.0'],
   'express-operator': ['1.0.0', '1.1.0', '1.2.0'],
   brokenExpress: ['2.9.0'],
+  brokenOperator: ['1.9.0'],
   baseline: { express: '2.0.0', operator: '1.0.0' },
 };
 
@@ -355,6 +356,7 @@ async function createLab(dir: string, n: number, log: (l: string) => void): Prom
   for (const v of published.express) await publishChart(t.helm, repo, 'express', v);
   for (const v of published.brokenExpress) await publishChart(t.helm, repo, 'express', v, true);
   for (const v of published['express-operator']) await publishChart(t.helm, repo, 'express-operator', v);
+  for (const v of published.brokenOperator) await publishChart(t.helm, repo, 'express-operator', v, true);
   await indexRepo(t.helm, repo);
   state.agentPid = startAgent(dir);
   writeState(state);
