@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
@@ -77,7 +77,7 @@ export class SourceFiles {
         FailureType.SourceFile,
       );
     }
-    return path;
+    return insideCheckout(root, ref, path, source.url);
   }
 
   private async localPath(source: Extract<PinnedSource, { kind: 'local' }>, ref: string): Promise<string> {
@@ -182,6 +182,42 @@ export class SourceFiles {
       });
     });
   }
+}
+
+/**
+ * The reference's real path, once every symlink on the way (and, for a folder such as a local chart, every
+ * symlink inside it) is known to stay in the checkout: a link committed to the repository that points at
+ * a file of the worker's machine would otherwise hand that file to Helm, and into a cluster. A link that
+ * stays inside keeps working.
+ */
+async function insideCheckout(root: string, ref: string, path: string, url: string): Promise<string> {
+  const realRoot = await realpath(root);
+  const inside = (p: string) => p === realRoot || p.startsWith(realRoot + sep);
+  const escape = (what: string, target: string) =>
+    ApplicationFailure.nonRetryable(
+      `${what} leaves the repository ${url}: it is a symlink that resolves to ${target}; ` +
+        'a file reference must stay inside the repository',
+      FailureType.SourceFile,
+    );
+  const real = await realpath(path);
+  if (!inside(real)) throw escape(ref, real);
+  if ((await lstat(real)).isDirectory()) {
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await readdir(dir, { withFileTypes: true })) {
+        const entry = join(dir, e.name);
+        if (e.isSymbolicLink()) {
+          const target = await realpath(entry).catch(() => undefined);
+          const shown = `${ref}/${relative(real, entry).split(sep).join('/')}`;
+          if (target === undefined) {
+            throw ApplicationFailure.nonRetryable(`${shown} is a broken symlink in ${url}`, FailureType.SourceFile);
+          }
+          if (!inside(target)) throw escape(shown, target);
+        } else if (e.isDirectory() && e.name !== '.git') await walk(entry);
+      }
+    };
+    await walk(real);
+  }
+  return real;
 }
 
 /** A repository that does not answer is retried; one that answers "no" (no such ref, no access) is final. */

@@ -3,7 +3,7 @@
  * files: pinning, fetching a commit once under concurrent activities, and every refusal naming what is wrong.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -93,6 +93,50 @@ describe('git sources', () => {
     expect(missing.message).toBe(
       `../overlays/lab-9.yaml is not in ${url} at commit ${first} (looked for overlays/lab-9.yaml)`,
     );
+  });
+
+  it('refuses a symlink that leaves the repository, at any depth; one that stays inside keeps working', async () => {
+    // A file and a folder of the worker's machine, outside any repository.
+    const outside = mkdtempSync(join(tmpdir(), 'worker-files-'));
+    writeFileSync(join(outside, 'secret.yaml'), 'leakedToken: s3cr3t\n');
+    mkdirSync(join(outside, 'chart'));
+    const linked = mkdtempSync(join(tmpdir(), 'linked-repo-'));
+    git(linked, 'init', '--quiet', '--initial-branch=main');
+    mkdirSync(join(linked, 'plans'));
+    mkdirSync(join(linked, 'overlays'));
+    mkdirSync(join(linked, 'charts', 'app', 'templates'), { recursive: true });
+    writeFileSync(join(linked, 'overlays', 'base.yaml'), 'replicas: 1\n');
+    writeFileSync(join(linked, 'charts', 'app', 'Chart.yaml'), 'name: app\n');
+    symlinkSync(join(outside, 'secret.yaml'), join(linked, 'overlays', 'leak.yaml'));
+    symlinkSync(join(outside, 'chart'), join(linked, 'charts', 'elsewhere'));
+    symlinkSync('leak.yaml', join(linked, 'overlays', 'chain.yaml'));
+    symlinkSync('../../../../../../../../..' + join(outside, 'secret.yaml'), join(linked, 'overlays', 'dots.yaml'));
+    symlinkSync(join(outside, 'secret.yaml'), join(linked, 'charts', 'app', 'templates', 'values.yaml'));
+    symlinkSync('base.yaml', join(linked, 'overlays', 'alias.yaml'));
+    git(linked, 'add', '-A');
+    git(linked, 'commit', '--quiet', '-m', 'links');
+    const f = files();
+    const pinned: PinnedSource = {
+      kind: 'git',
+      url: `file://${linked}`,
+      ref: 'main',
+      commit: git(linked, 'rev-parse', 'HEAD'),
+      path: 'plans',
+    };
+    const leaves = (ref: string, shown = ref) =>
+      new RegExp(
+        `^${shown.replace(/[.]/g, '\\.')} leaves the repository file://.*: it is a symlink that resolves to ${outside}/`,
+      );
+    expect((await failure(f.path(pinned, '../overlays/leak.yaml'))).message).toMatch(leaves('../overlays/leak.yaml'));
+    expect((await failure(f.path(pinned, '../overlays/chain.yaml'))).message).toMatch(leaves('../overlays/chain.yaml'));
+    expect((await failure(f.path(pinned, '../overlays/dots.yaml'))).message).toMatch(leaves('../overlays/dots.yaml'));
+    expect((await failure(f.path(pinned, '../charts/elsewhere'))).message).toMatch(leaves('../charts/elsewhere'));
+    // A local chart folder with a link inside it that leaves: Helm would read it.
+    expect((await failure(f.path(pinned, '../charts/app'))).message).toMatch(
+      leaves('../charts/app', '../charts/app/templates/values.yaml'),
+    );
+    const alias = await f.path(pinned, '../overlays/alias.yaml');
+    expect(readFileSync(alias, 'utf8')).toBe('replicas: 1\n');
   });
 
   it('a commit the repository does not have is final; a repository that does not answer is retried', async () => {
