@@ -48,7 +48,8 @@ export function stepDeadline(timeout: string): number {
  * within the heartbeat timeout and cancellation reaches the step). When the cluster does not answer
  * (`Unreachable`), the whole step runs again after a capped backoff (1 s doubling to 15 s), and the
  * heartbeat says since when the cluster is unreachable, which `rollout status` shows; every step is
- * idempotent, so running it again is safe. At the deadline the step fails with ClusterUnreachable.
+ * idempotent, so running it again is safe. The last try is at the deadline; if it fails too, the step
+ * fails with ClusterUnreachable.
  * Failures that are final (invalid, forbidden, not found) pass through at once.
  */
 export function clusterStep<T>(
@@ -73,8 +74,9 @@ export async function untilReachable<T>(what: string, deadline: number, run: () 
       } catch (err) {
         if (!(err instanceof Unreachable) || ctx.cancellationSignal.aborted) throw err;
         since ??= new Date().toISOString();
-        const backoff = Math.min(15_000, 1_000 * 2 ** (attempt - 1));
-        if (Date.now() + backoff >= deadline) {
+        // The last try is at the deadline itself: a backoff that would pass it is cut short, not skipped.
+        const left = deadline - Date.now();
+        if (left <= 0) {
           throw ApplicationFailure.nonRetryable(
             `${what} unreachable since ${since}, ${attempt} attempts until the step's timeout: ${err.message}`,
             FailureType.ClusterUnreachable,
@@ -82,7 +84,7 @@ export async function untilReachable<T>(what: string, deadline: number, run: () 
         }
         report({ unreachable: { since, attempts: attempt, error: err.message } });
         ctx.log.warn('unreachable; retrying', { what, attempt, error: err.message });
-        await ctx.sleep(backoff);
+        await ctx.sleep(Math.min(15_000, 1_000 * 2 ** (attempt - 1), left));
       }
     }
   } finally {

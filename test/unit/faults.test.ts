@@ -81,12 +81,15 @@ describe('a step on an unreachable cluster', () => {
   it('fails at the deadline, naming the cluster, since when and how often it tried', async () => {
     const env = new MockActivityEnvironment({ scheduledTimestampMs: Date.now() });
     const step = flaky(Infinity);
+    const started = Date.now();
     const err = await env.run(() => clusterStep(target, Date.now() + 2_500, step.run)).catch((e: unknown) => e);
+    // Tries at 0 s and 1 s, then at the deadline (2.5 s), not giving up when the 2 s backoff would pass it.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_400);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect((err as ApplicationFailure).type).toBe('ClusterUnreachable');
     expect((err as ApplicationFailure).nonRetryable).toBe(true);
     expect((err as Error).message).toMatch(
-      /^lab-1 \(context kwok-lab-1\) unreachable since \S+, 2 attempts until the step's timeout: connect ECONNREFUSED/,
+      /^lab-1 \(context kwok-lab-1\) unreachable since \S+, 3 attempts until the step's timeout: connect ECONNREFUSED/,
     );
   });
 
