@@ -40,8 +40,13 @@ export const FailureType = {
   SourceChanged: 'SourceChanged',
   /** A notification sink has no URL on the worker, or refused an event for good (a 4xx other than 408/429). */
   NotificationSink: 'NotificationSink',
-  /** An approval was refused: unsigned where signatures are required, stale, or not by the key it names. */
+  /**
+   * An approval was refused: unsigned where signatures are required, stale, not by the key it names, by
+   * someone who is not an approver, already given, or for a phase that awaits none.
+   */
   ApprovalRefused: 'ApprovalRefused',
+  /** Any other control (pause, resume, abort, rollback, retry, skip, accept, override-window) was refused. */
+  ControlRefused: 'ControlRefused',
   /** A metric analysis failed more measurements than its failureLimit allows. */
   AnalysisFailed: 'AnalysisFailed',
   /** A metric analysis was neither successful nor failed (or its endpoint did not answer): a person decides. */

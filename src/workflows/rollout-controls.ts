@@ -41,8 +41,9 @@ import {
 } from './definitions.js';
 import type { RolloutRun } from './rollout-run.js';
 
-function reject(reason: string | undefined): void {
-  if (reason) throw new Error(reason);
+/** A validator's refusal: final (nothing a retry would change), of the control's failure type. */
+function reject(reason: string | undefined, type: FailureType = FailureType.ControlRefused): void {
+  if (reason) throw ApplicationFailure.create({ type, message: reason, nonRetryable: true });
 }
 
 /**
@@ -148,11 +149,12 @@ export function installControls(run: RolloutRun): void {
     },
     {
       validator: (req: ApproveRequest) => {
-        reject(requestProblem('approve', req));
+        reject(requestProblem('approve', req), FailureType.ApprovalRefused);
         const phase = status.phases.find((p) => p.name === req.phase);
         reject(
           refuseApprove(status, approvers, req) ??
             (phase ? refuseByPolicy(status, phase, run.spec.approvals, req.by) : undefined),
+          FailureType.ApprovalRefused,
         );
       },
       description: handlerDescriptions.approve,

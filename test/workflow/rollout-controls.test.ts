@@ -1,4 +1,5 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   abortUpdate,
@@ -78,9 +79,14 @@ describe('rollout controls', () => {
     expect((await waitForStatus(handle, () => true)).decisions).toEqual([]);
 
     await handle.executeUpdate(approveUpdate, args({ phase: 'wave', by: 'alice' }));
-    expect(await refusal(handle.executeUpdate(approveUpdate, args({ phase: 'wave', by: 'alice' })))).toMatch(
-      /already approved by alice/,
-    );
+    const again = await handle
+      .executeUpdate(approveUpdate, args({ phase: 'wave', by: 'alice' }))
+      .catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(WorkflowUpdateFailedError);
+    const cause = (again as WorkflowUpdateFailedError).cause as ApplicationFailure;
+    expect(cause.message).toMatch(/already approved by alice/);
+    // Final, of the same type as every other refusal of an approval.
+    expect(cause).toMatchObject({ type: 'ApprovalRefused', nonRetryable: true });
     expect((await handle.result()).state).toBe('succeeded');
     expect(await refusal(handle.executeUpdate(pauseUpdate, args({ by: 'alice' })))).toMatch(/already completed/);
   });
