@@ -19,7 +19,7 @@ export async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean
     run.publish();
     await condition(() => phase.approvedBy !== undefined || run.stop !== undefined);
   }
-  await condition(() => (!status.paused && !status.frozen) || run.stop !== undefined);
+  await condition(() => !held(run) || run.stop !== undefined);
   if (run.stop) return false;
   status.state = 'running';
   status.reason = undefined;
@@ -29,9 +29,9 @@ export async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean
 
 /**
  * The gate of a phase that needs approval: its diff is computed for people to review, the approval records
- * the digest it approved, and right before the phase starts the diff is computed again. If it changed
- * (someone changed a cluster by hand in between), the approval no longer holds and the gate waits again,
- * saying why. An approval given early, before the phase's diff existed, binds to the pinned source and
+ * the digest it approved, and right before the phase starts (after any pause or freeze, the last wait) the
+ * diff is computed again. If it changed (someone changed a cluster by hand in between), the approval no
+ * longer holds and the gate waits again, saying why. An approval given early, before the phase's diff existed, binds to the pinned source and
  * versions only, unless it named a digest. False when a stop came first.
  */
 async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
@@ -53,12 +53,18 @@ async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolea
       if (run.stop) return false;
     }
     const approved = phase.approvedBy;
+    // The last wait comes before the last diff: a pause or freeze (hours, perhaps) after the approval must
+    // not open a window in which a cluster changes unseen between the diff and the phase's start.
+    await condition(() => !held(run) || run.stop !== undefined);
+    if (run.stop) return false;
     if (!approved?.digest) {
       phase.diff ??= await diffOf(run, phase);
       return true;
     }
     const now = await diffOf(run, phase);
     phase.diff = now;
+    // Held again while the diff was computed: wait, then diff again.
+    if (held(run)) continue;
     if (now.digest === approved.digest) return true;
     why = `the diff changed since ${approved.by} approved it (${shortDigest(approved.digest)} -> ${shortDigest(now.digest)}), so that approval no longer holds: `;
     phase.approvedBy = undefined;
@@ -66,6 +72,11 @@ async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolea
     status.decisions.push({ kind: 'approval-void', by: 'rollout', at: nowIso(), phase: phase.name, comment: why });
     fresh = true;
   }
+}
+
+/** Whether a pause or a freeze holds the rollout: no phase starts while one does. */
+function held(run: RolloutRun): boolean {
+  return !!run.status.paused || !!run.status.frozen;
 }
 
 /** The phase's diff, computed on a worker; digests and summaries only, so history stays small. */

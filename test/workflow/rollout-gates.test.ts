@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveUpdate, statusQuery } from '../../src/workflows/definitions.js';
+import { approveUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/definitions.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { TemporalTestEnv, waitForStatus } from '../helpers/temporal.js';
@@ -103,6 +103,35 @@ describe('approval gates bound to the diff', () => {
       ['alice', approved],
       ['bob', digest],
     ]);
+  });
+
+  it('a pause between approval and the phase start does not skip the re-diff: a hand change made meanwhile voids it', async () => {
+    const x = p();
+    const [c1, c2] = [1, 2].map((i) => `${x}-c${i}`) as [string, string];
+    const fleet = new FakeFleet([c1, c2]);
+    await env.startWorker(fleet.activities());
+    const handle = await env.start(
+      testInput([
+        { name: 'canary', clusters: [c1], approval: 'auto' },
+        { name: 'wave', clusters: [c2], approval: 'required' },
+      ]),
+    );
+    const gated = await waitForStatus(handle, (s) => s.state === 'awaiting-approval');
+    await handle.executeUpdate(pauseUpdate, { args: [{ by: 'alice' }] });
+    const digest = gated.phases[1]!.diff!.digest;
+    await handle.executeUpdate(approveUpdate, { args: [{ phase: 'wave', by: 'alice', digest }] });
+    // The approval is checked against the diff once the pause ends, not before.
+    await waitForStatus(handle, (s) => s.phases[1]?.approvedBy !== undefined);
+    fleet.handEdits.set(c2, 'helm upgrade by hand');
+    await handle.executeUpdate(resumeUpdate, { args: [{ by: 'alice' }] });
+    const voided = await waitForStatus(handle, (s) => s.decisions.some((d) => d.kind === 'approval-void'));
+    expect(voided.state).toBe('awaiting-approval');
+    expect(voided.reason).toMatch(/^the diff changed since alice approved it/);
+    expect(fleet.callsFor(c2), 'the hand change was not overwritten unreviewed').toEqual([]);
+    await handle.executeUpdate(approveUpdate, {
+      args: [{ phase: 'wave', by: 'bob', digest: voided.phases[1]!.diff!.digest }],
+    });
+    expect((await handle.result()).state).toBe('succeeded');
   });
 
   it('an early approval binds to the pinned source and versions, not to a diff it never saw', async () => {
