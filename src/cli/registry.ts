@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { readRegistry } from '../activities/locks.js';
 import type { RegistryState } from '../domain/types.js';
 import {
+  allowVersionUpdate,
   ChartVersionKey,
   denyVersionUpdate,
   freezeSignal,
@@ -10,6 +11,7 @@ import {
   registryWorkflowId,
   RolloutPlanKey,
   unfreezeUpdate,
+  versionAllowedSignal,
   versionDeniedSignal,
   type controlRegistry,
 } from '../workflows/api.js';
@@ -23,7 +25,7 @@ import { action, outputOption, type Outcome } from './verb.js';
 async function change<A extends object>(
   client: Client,
   taskQueue: string,
-  def: typeof freezeUpdate | typeof unfreezeUpdate | typeof denyVersionUpdate,
+  def: typeof freezeUpdate | typeof unfreezeUpdate | typeof denyVersionUpdate | typeof allowVersionUpdate,
   args: A,
 ): Promise<RegistryState> {
   const start = new WithStartWorkflowOperation<typeof controlRegistry>('controlRegistry', {
@@ -104,6 +106,20 @@ export async function denyVersionCommand(chart: string, version: string, o: { re
   });
 }
 
+export async function allowVersionCommand(chart: string, version: string, o: { reason: string; as?: string }) {
+  const by = actor(o.as);
+  return withClient(async (client, config) => {
+    const state = await change(client, config.taskQueue, allowVersionUpdate, { chart, version, reason: o.reason, by });
+    const told = await tellRunning(client, `${ChartVersionKey.name} = ${quote(version)}`, (id) =>
+      client.workflow.getHandle(id).signal(versionAllowedSignal, { chart, version, reason: o.reason, by }),
+    );
+    return {
+      text: `lifted the bad mark of ${chart} ${version}: it may be started again, and its paused rollouts resumed (${told.join(', ') || 'none running'})`,
+      data: { state, told },
+    };
+  });
+}
+
 /** `rollout freezes`: the freezes and bad versions in force. */
 export async function freezesCommand(): Promise<Outcome> {
   return withClient(async (client, config) => {
@@ -142,6 +158,15 @@ export function registerRegistry(program: Command): void {
     .addOption(asOption())
     .addOption(outputOption())
     .action(action(denyVersionCommand));
+  program
+    .command('allow-version')
+    .argument('<chart>', 'chart name, e.g. express')
+    .argument('<version>', 'chart version')
+    .description('lift the bad mark of a chart version: it may be started, and its paused rollouts resumed, again')
+    .requiredOption('--reason <text>', 'why')
+    .addOption(asOption())
+    .addOption(outputOption())
+    .action(action(allowVersionCommand));
   program
     .command('freezes')
     .description('the freezes and bad versions in force')

@@ -47,6 +47,7 @@ export function refuseApprove(
     finished(status) ??
     stopping(status) ??
     allowed(req.by, approvers) ??
+    deniedVersion(status, 'approved') ??
     (phase.approval === 'auto' ? `phase "${phase.name}" does not require approval` : undefined) ??
     (phase.approvedBy ? `phase "${phase.name}" was already approved by ${phase.approvedBy.by}` : undefined) ??
     (phase.state !== 'pending' && phase.state !== 'awaiting-approval'
@@ -61,7 +62,22 @@ export function refusePause(status: RolloutStatus, req: Actor) {
 }
 
 export function refuseResume(status: RolloutStatus, approvers: Approvers, req: Actor) {
-  return finished(status) ?? allowed(req.by, approvers) ?? (status.paused ? undefined : 'not paused');
+  return (
+    finished(status) ??
+    allowed(req.by, approvers) ??
+    (status.paused ? undefined : 'not paused') ??
+    deniedVersion(status, 'resumed')
+  );
+}
+
+/** A rollout of a version marked bad may be rolled back or aborted, never resumed or approved, until allowed. */
+function deniedVersion(status: RolloutStatus, what: string): string | undefined {
+  const d = status.denied;
+  if (!d) return undefined;
+  return (
+    `chart ${d.chart} ${d.version} was marked bad by ${d.by} (${d.reason}): this rollout cannot be ${what}; ` +
+    `roll it back or abort it, or lift the mark first (rollout allow-version ${d.chart} ${d.version} --reason WHY)`
+  );
 }
 
 export function refuseAbort(status: RolloutStatus, req: Actor & { reason: string }) {

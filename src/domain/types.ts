@@ -238,7 +238,10 @@ export type DecisionKind =
   | 'override-window'
   /** A freeze of everything or of this plan began, or ended. */
   | 'freeze'
-  | 'unfreeze';
+  | 'unfreeze'
+  /** The rollout's chart version was marked bad, or that mark was lifted (`rollout allow-version`). */
+  | 'deny-version'
+  | 'allow-version';
 
 /** Every control a person applied, with who, when and why. */
 export interface Decision {
@@ -287,6 +290,11 @@ export interface RolloutStatus {
   sourceRevision?: string;
   /** Set while a freeze is in force for this rollout: who froze it and why. Nothing new starts meanwhile. */
   frozen?: string;
+  /**
+   * Set while the rollout's chart version is marked bad: it may be rolled back or aborted, never resumed
+   * or approved, until the mark is lifted (`rollout allow-version`).
+   */
+  denied?: { chart: string; version: string; by: string; reason: string };
   /** How gates are approved, and whether approvers' names are verified (signatures) or as claimed. */
   approvals?: string;
   /** Deploy windows an approver set aside for this rollout (recorded as decisions too). */

@@ -132,6 +132,10 @@ export const freezeSignal = defineSignal<[{ frozen: boolean; reason?: string; by
 export const versionDeniedSignal =
   defineSignal<[{ chart: string; version: string; reason: string; by: string }]>('version-denied');
 
+/** Sent by `rollout allow-version` to running rollouts of that chart version: resuming them is allowed again. */
+export const versionAllowedSignal =
+  defineSignal<[{ chart: string; version: string; reason: string; by: string }]>('version-allowed');
+
 /** Sent by a rollout to its clusters in flight when an approver sets a deploy window aside. */
 export const windowOverrideSignal = defineSignal<[{ window: string }]>('window-override');
 
@@ -167,6 +171,8 @@ export const handlerDescriptions = {
     'Sent by `rollout freeze` / `unfreeze`: {"frozen": true, "reason": "why", "by": "your name"}. While frozen nothing new starts.',
   'version-denied':
     'Sent by `rollout deny-version`: {"chart": "express", "version": "2.3.0", "reason": "why", "by": "your name"}; a rollout of it pauses.',
+  'version-allowed':
+    'Sent by `rollout allow-version`: {"chart": "express", "version": "2.3.0", "reason": "why", "by": "your name"}; it may be resumed again.',
   'window-override':
     'Sent by the rollout to a cluster in flight when an approver sets a deploy window aside. Not for people.',
   'override-window':
@@ -190,6 +196,11 @@ export const denyVersionUpdate = defineUpdate<
   RegistryState,
   [{ chart: string; version: string; reason: string; by: string }]
 >('deny-version');
+/** Lifts a chart version's bad mark (recorded with a reason): it may be started, and its rollouts resumed, again. */
+export const allowVersionUpdate = defineUpdate<
+  RegistryState,
+  [{ chart: string; version: string; reason: string; by: string }]
+>('allow-version');
 
 /**
  * The lock registry: which rollout holds which cluster, one per task queue, shared by every rollout its

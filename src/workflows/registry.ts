@@ -6,7 +6,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { denyVersionUpdate, freezeUpdate, registryQuery, unfreezeUpdate } from './definitions.js';
+import { allowVersionUpdate, denyVersionUpdate, freezeUpdate, registryQuery, unfreezeUpdate } from './definitions.js';
 import type { RegistryState } from '../domain/types.js';
 import { nowIso } from './clock.js';
 
@@ -79,6 +79,24 @@ export async function controlRegistry(state: RegistryState = { freezes: [], deni
       },
       description:
         'Mark a chart version bad: {"chart": "express", "version": "2.3.0", "reason": "why", "by": "your name"}.',
+    },
+  );
+  setHandler(
+    allowVersionUpdate,
+    (req) => {
+      state.denied = state.denied.filter((d) => !(d.chart === req.chart && d.version === req.version));
+      show();
+      return state;
+    },
+    {
+      validator: (req: { chart: string; version: string; reason: string; by: string }) => {
+        if (!req.reason?.trim()) throw new Error('say why the version may roll again (--reason)');
+        if (!state.denied.some((d) => d.chart === req.chart && d.version === req.version)) {
+          throw new Error(`${req.chart} ${req.version} is not marked bad`);
+        }
+      },
+      description:
+        'Lift the bad mark of a chart version: {"chart": "express", "version": "2.3.0", "reason": "why", "by": "your name"}.',
     },
   );
   await condition(() => workflowInfo().continueAsNewSuggested);

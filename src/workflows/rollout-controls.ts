@@ -35,6 +35,7 @@ import {
   snapshotSignal,
   startedUpdate,
   statusQuery,
+  versionAllowedSignal,
   versionDeniedSignal,
   windowOverrideSignal,
   type ControlReply,
@@ -83,10 +84,21 @@ export function installControls(run: RolloutRun): void {
       const mine = d.chart === chartName(run.spec.release.chart.chart) && d.version === run.input.chartVersion;
       if (!mine || finalStates.includes(status.state)) return;
       status.paused = true;
+      status.denied = { chart: d.chart, version: d.version, by: d.by, reason: d.reason };
       status.reason = `paused: chart ${d.chart} ${d.version} was marked bad by ${d.by} (${d.reason})`;
-      record({ kind: 'pause', by: d.by, comment: status.reason });
+      record({ kind: 'deny-version', by: d.by, comment: status.reason });
     },
     { description: handlerDescriptions['version-denied'] },
+  );
+  setHandler(
+    versionAllowedSignal,
+    (d) => {
+      const mine = d.chart === status.denied?.chart && d.version === status.denied.version;
+      if (!mine || finalStates.includes(status.state)) return;
+      status.denied = undefined;
+      record({ kind: 'allow-version', by: d.by, comment: `${d.chart} ${d.version} may roll again: ${d.reason}` });
+    },
+    { description: handlerDescriptions['version-allowed'] },
   );
   setHandler(
     releaseQuery,

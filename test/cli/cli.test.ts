@@ -253,6 +253,34 @@ describe('rollout start, status, approve, watch, list against a real server', ()
     const status = JSON.parse(paused.stdout) as { state: string; reason: string };
     expect(status.state).toBe('paused');
     expect(status.reason).toBe('paused: chart express 2.5.0 was marked bad by sre (corrupts caches)');
+    // A denied version does not roll on with one resume: refused, naming the denial and the way out.
+    const resumed = await rolloutCli(['resume', fid], cliEnv);
+    expect(resumed.code).toBe(1);
+    expect(resumed.stderr).toContain(
+      'chart express 2.5.0 was marked bad by sre (corrupts caches): this rollout cannot be resumed; roll it back or abort it, or lift the mark first (rollout allow-version express 2.5.0 --reason WHY)',
+    );
+    const allowed = await rolloutCli(
+      ['allow-version', 'express', '2.5.0', '--reason', 'false alarm', '--as', 'sre'],
+      cliEnv,
+    );
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toContain(`its paused rollouts resumed (${fid})`);
+    const decisions = async () =>
+      (
+        JSON.parse((await rolloutCli(['status', fid, '-o', 'json'], cliEnv)).stdout) as {
+          decisions: { kind: string }[];
+        }
+      ).decisions.map((d) => d.kind);
+    for (let i = 0; i < 50 && !(await decisions()).includes('allow-version'); i++)
+      await new Promise((r) => setTimeout(r, 200));
+    expect(await decisions()).toContain('allow-version');
+    expect((await rolloutCli(['resume', fid], cliEnv)).code, 'resumable once the mark is lifted').toBe(0);
+    expect((await rolloutCli(['pause', fid], cliEnv)).code).toBe(0);
+    // Marked bad again: it cannot be started again.
+    expect(
+      (await rolloutCli(['deny-version', 'express', '2.5.0', '--reason', 'corrupts caches', '--as', 'sre'], cliEnv))
+        .code,
+    ).toBe(0);
     expect((await rolloutCli(['abort', fid, '--reason', 'bad version'], cliEnv)).code).toBe(0);
     await rolloutCli(['watch', fid, '--interval', '0.3'], cliEnv);
     const again = await rolloutCli(
