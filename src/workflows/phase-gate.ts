@@ -15,7 +15,7 @@ export async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean
   } else if (phase.approval === 'required' && !phase.approvedBy) {
     phase.state = 'awaiting-approval';
     status.state = 'awaiting-approval';
-    status.reason = `phase "${phase.name}" awaits approval (rollout approve ${status.id} --phase ${phase.name})`;
+    status.reason = `phase "${phase.name}" awaits approval (${approveCommand(run, phase)})`;
     run.publish();
     await condition(() => phase.approvedBy !== undefined || run.stop !== undefined);
   }
@@ -46,7 +46,7 @@ async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolea
       fresh = false;
       phase.state = 'awaiting-approval';
       status.state = 'awaiting-approval';
-      status.reason = `${why}phase "${phase.name}" awaits approval (rollout approve ${status.id} --phase ${phase.name}); ${diffLines(diff, 1).join('; ')}`;
+      status.reason = `${why}phase "${phase.name}" awaits approval (${approveCommand(run, phase)}); ${diffLines(diff, 1).join('; ')}`;
       run.publish();
       run.notify({ type: 'approval-needed', phase: phase.name, summary: status.reason, diff });
       await condition(() => phase.approvedBy !== undefined || run.stop !== undefined);
@@ -72,6 +72,12 @@ async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolea
     status.decisions.push({ kind: 'approval-void', by: 'rollout', at: nowIso(), phase: phase.name, comment: why });
     fresh = true;
   }
+}
+
+/** The command that approves the phase, with the signing key it needs where the plan's approvals are signed. */
+function approveCommand(run: RolloutRun, phase: PhaseStatus): string {
+  const sign = run.spec.approvals?.allowedSigners ? ' --sign-with KEY' : '';
+  return `rollout approve ${run.status.id} --phase ${phase.name}${sign}`;
 }
 
 /** Whether a pause or a freeze holds the rollout: no phase starts while one does. */

@@ -83,6 +83,9 @@ describe('signed approvals', () => {
     const handle = await env.start({ ...input, startSignature: signStart(input, id, keys['tester']!) }, id);
     const gated = await waitForStatus(handle, (s) => s.state === 'awaiting-approval');
     expect(gated.startedByVerified, 'the initiator is proven, not claimed').toBe(true);
+    expect(gated.reason, 'the command the gate suggests signs, as this plan needs').toContain(
+      `(rollout approve ${id} --phase wave --sign-with KEY)`,
+    );
     expect(gated.approvals).toBe(
       '2 approvals per gate, not by the initiator; signed with SSH keys, verified against allowed_signers in the pinned source',
     );
