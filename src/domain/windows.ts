@@ -12,6 +12,11 @@ export type WindowVerdict =
       kind: 'allow' | 'deny';
       /** When the cluster may start, in ms since the epoch; undefined when it never may (within a year). */
       opensAt?: number;
+      /**
+       * Set when the search for an opening stopped at its step budget before a year had passed: nothing
+       * opens before this time; search again from it. Unset with no `opensAt`: nothing opens within a year.
+       */
+      searchedUntil?: number;
     };
 
 /** A window's scope: none means every cluster; otherwise its phases, its clusters or its label selector. */
@@ -54,7 +59,10 @@ export function windowVerdict(
   let t = now;
   let blocker: { window: string; kind: 'allow' | 'deny' } | undefined;
   // Walk forward from now: past each active deny's end, or to the next allow's start, until both agree.
-  for (let step = 0; step < 1000 && t < now + 366 * 86_400_000; step++) {
+  // The walk runs in a workflow task, so it has a step budget; where the budget runs out before a year has
+  // passed, the verdict says how far it looked, never that nothing opens.
+  let step = 0;
+  for (; step < searchSteps && t < now + 366 * 86_400_000; step++) {
     const deny = denies.map((w) => [w, activeSpan(w, t)] as const).find(([, s]) => s);
     if (deny) {
       blocker ??= { window: deny[0].name, kind: 'deny' };
@@ -72,8 +80,14 @@ export function windowVerdict(
     blocker ??= { window: next[0].name, kind: 'allow' };
     t = next[1];
   }
-  return { open: false, ...(blocker ?? { window: mine[0]?.name ?? '', kind: 'deny' }) };
+  const why = blocker ?? { window: mine[0]?.name ?? '', kind: 'deny' as const };
+  return step >= searchSteps && t < now + 366 * 86_400_000
+    ? { open: false, ...why, searchedUntil: t }
+    : { open: false, ...why };
 }
+
+/** Steps of one search for an opening (each a few cron computations, in a workflow task). */
+const searchSteps = 1000;
 
 /** "2026-12-01T08:00+01:00": a time in the window's own zone, as people there read it. */
 export function localTime(ms: number, timeZone: string): string {
@@ -98,8 +112,18 @@ export function localTime(ms: number, timeZone: string): string {
 /** Why a cluster waits, for status: "waiting for window eu-business-hours, opens 2026-12-01T08:00+01:00". */
 export function waitingLine(v: Extract<WindowVerdict, { open: false }>, windows: readonly DeployWindow[]): string {
   const zone = windows.find((w) => w.name === v.window)?.timeZone ?? 'UTC';
-  const when = v.opensAt === undefined ? 'does not open within a year' : `opens ${localTime(v.opensAt, zone)}`;
-  return v.kind === 'deny'
-    ? `held by deny window ${v.window}; ${v.opensAt === undefined ? 'no start allowed within a year' : `may start ${localTime(v.opensAt, zone)}`}`
-    : `waiting for window ${v.window}, ${when}`;
+  const searched = v.searchedUntil === undefined ? undefined : localTime(v.searchedUntil, zone);
+  const when =
+    v.opensAt !== undefined
+      ? `opens ${localTime(v.opensAt, zone)}`
+      : searched
+        ? `no opening before ${searched} (looked that far; looks further then)`
+        : 'does not open within a year';
+  const start =
+    v.opensAt !== undefined
+      ? `may start ${localTime(v.opensAt, zone)}`
+      : searched
+        ? `no start allowed before ${searched} (looked that far; looks further then)`
+        : 'no start allowed within a year';
+  return v.kind === 'deny' ? `held by deny window ${v.window}; ${start}` : `waiting for window ${v.window}, ${when}`;
 }

@@ -118,7 +118,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     for (let v = verdict(); !v.open; v = verdict()) {
       progress.waitingFor = `paused in flight: ${waitingLine(v, w?.windows ?? [])}`;
       const overrides = w?.overridden.length;
-      const until = v.opensAt ?? nowMs() + 86_400_000;
+      const until = v.opensAt ?? v.searchedUntil ?? nowMs() + 86_400_000;
       await condition(() => w?.overridden.length !== overrides, Math.max(1_000, until - nowMs()));
     }
     progress.waitingFor = undefined;

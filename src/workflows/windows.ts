@@ -24,8 +24,9 @@ export function windowWaits(run: RolloutRun, phase: PhaseStatus): Map<string, nu
     }
     c.waitingFor = waitingLine(v, windows);
     lines.push(c.waitingFor);
-    // A window that never opens again was refused at validation; should one appear, look again in a day.
-    waits.set(c.name, v.opensAt ?? now + 86_400_000);
+    // Where the search stopped short of an opening, look again from where it stopped; a window that never
+    // opens again was refused at validation: should one appear, look again in a day.
+    waits.set(c.name, v.opensAt ?? v.searchedUntil ?? now + 86_400_000);
   }
   const line = lines[0];
   if (line && run.status.reason !== line && run.status.state === 'running') {

@@ -24,6 +24,23 @@ describe('deploy windows', () => {
     });
   });
 
+  it('after thousands of denials says how far it looked, never "does not open", and finds the opening from there', () => {
+    // Hourly allow windows, each covered by a winter deny window until March: about 4,300 steps to walk.
+    const hourly = w({ name: 'hourly', schedule: '0 * * * *', duration: '10m' });
+    const winter = w({ name: 'winter', kind: 'deny', schedule: '0 * * 12,1,2 *', duration: '15m' });
+    let v = windowVerdict([hourly, winter], cluster, 'p', at('2026-12-03T09:20:00Z'));
+    expect(v).toMatchObject({ open: false, window: 'hourly', kind: 'allow', searchedUntil: expect.any(Number) });
+    const first = v as Extract<typeof v, { open: false }>;
+    expect(waitingLine(first, [hourly, winter])).toMatch(
+      /^waiting for window hourly, no opening before 2026-12-\d\dT\d\d:\d\d\+00:00 \(looked that far; looks further then\)$/,
+    );
+    // The rollout waits until then and looks again, as often as it takes.
+    for (let i = 0; i < 10 && !v.open && v.opensAt === undefined && v.searchedUntil !== undefined; i++) {
+      v = windowVerdict([hourly, winter], cluster, 'p', v.searchedUntil);
+    }
+    expect(v).toMatchObject({ open: false, opensAt: at('2027-03-01T00:00:00Z') });
+  });
+
   it('deny wins over allow, and a cluster may start when the deny ends inside an allow', () => {
     const freeze = w({
       name: 'lunch-freeze',
