@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLockActivities } from '../../src/activities/locks.js';
 import { ensureDebianTool } from '../../src/tools/debian.js';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server.js';
+import { isLoopback, listeners } from '../../lab/listeners.js';
 import { lockRegistryId, statusQuery } from '../../src/workflows/definitions.js';
 import { createLockWorker, workflowSource } from '../../src/worker/worker.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
@@ -72,6 +73,13 @@ async function openRollout(page: Page, id: string): Promise<void> {
 }
 
 describe('the Temporal Web UI', { timeout: 120_000 }, () => {
+  it('is served, with the dev server, on loopback only', () => {
+    const port = Number(new URL(server.uiUrl ?? '').port);
+    const found = listeners((command) => command.includes('start-dev') && command.includes(`--ui-port ${port}`));
+    expect(found.map((l) => l.port)).toContain(port);
+    expect(found.filter((l) => !isLoopback(l.address)).map((l) => `${l.address}:${l.port}`)).toEqual([]);
+  });
+
   it('approves a gate through "Send an Update", whose dialog says what each update takes', async () => {
     const id = `rollout-ui-${randomUUID().slice(0, 8)}`;
     await client.workflow.start('rollout', {
