@@ -178,6 +178,18 @@ export class SourceFiles {
         if (!err) return resolvePromise(stdout);
         const text = `${stderr || err.message}`.trim().split('\n').slice(-3).join('; ');
         const what = `git ${args[0]} ${auth?.url ?? ''}`.trim();
+        if (auth && authRefused.test(text)) {
+          const whose = auth.tokenEnv
+            ? `the token in ${auth.tokenEnv} was refused`
+            : 'it asked for credentials and none were given (spec.source.git.tokenEnv, or a git credential helper on the worker)';
+          reject(
+            ApplicationFailure.nonRetryable(
+              `authentication failed for ${auth.url}: ${whose} (${what}: ${text})`,
+              FailureType.SourceFile,
+            ),
+          );
+          return;
+        }
         reject(classifyGit(`${what}: ${text}`));
       });
     });
@@ -220,10 +232,17 @@ async function insideCheckout(root: string, ref: string, path: string, url: stri
   return real;
 }
 
-/** A repository that does not answer is retried; one that answers "no" (no such ref, no access) is final. */
+/** What git says when a server wants credentials it was not given, or refuses the ones it was. */
+const authRefused =
+  /could not read Username|could not read Password|Authentication failed|returned error: 40[13]|HTTP 40[13]/i;
+
+/**
+ * A repository that does not answer is retried; one that answers "no" (no such ref, no access) is final.
+ * Over HTTP(S), curl's words for a server that refuses or drops the connection count as not answering.
+ */
 export function classifyGit(message: string): Error {
   const transient =
-    /could not read from remote|connection refused|connection reset|timed out|could not resolve host|unable to connect|early eof|the remote end hung up|HTTP 5\d\d|returned error: 5\d\d|error: 429/i;
+    /could not read from remote|connection refused|connection reset|timed out|could not resolve host|unable to connect|failed to connect|couldn't connect to server|empty reply from server|recv failure|early eof|the remote end hung up|HTTP 5\d\d|returned error: 5\d\d|error: 429/i;
   if (
     transient.test(message) &&
     !/not found|repository .* does not exist|access denied|permission denied|authentication/i.test(message)

@@ -3,6 +3,8 @@
  * files: pinning, fetching a commit once under concurrent activities, and every refusal naming what is wrong.
  */
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +151,46 @@ describe('git sources', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Unreachable);
     expect((err as Error).message).toMatch(/^git fetch git:\/\/127\.0\.0\.1:\d+\/config\.git: .*[Cc]onnection refused/);
+  });
+
+  it('over HTTP: a server that refuses connections is retried; one that refuses credentials says authentication failed', async () => {
+    const closed = await freePort(); // nothing listens there
+    const refused = await files()
+      .resolveRef(`http://127.0.0.1:${closed}/config.git`, 'main')
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Unreachable);
+    expect((refused as Error).message).toMatch(/Couldn't connect to server|Failed to connect/);
+
+    // A git server that wants credentials, and takes none.
+    const asked: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      asked.push(req.headers.authorization);
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end('no');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const repoUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/config.git`;
+    try {
+      const none = await failure(files().resolveRef(repoUrl, 'main'));
+      expect(none.message).toMatch(
+        new RegExp(`^authentication failed for ${repoUrl}: it asked for credentials and none were given`),
+      );
+      const f = new SourceFiles({
+        git: 'git',
+        cacheDir: mkdtempSync(join(tmpdir(), 'sources-')),
+        env: { ...process.env, CONFIG_TOKEN: 'wrong' },
+      });
+      const wrong = await failure(f.resolveRef(repoUrl, 'main', 'CONFIG_TOKEN'));
+      expect(wrong.message).toMatch(
+        new RegExp(`^authentication failed for ${repoUrl}: the token in CONFIG_TOKEN was refused`),
+      );
+      expect(wrong.message).not.toContain('wrong');
+      expect(
+        asked.some((h) => h?.startsWith('Basic ')),
+        'the token went as a header',
+      ).toBe(true);
+    } finally {
+      server.close();
+    }
   });
 
   it('classifies what git says: refusals of access are final, connection trouble is not', () => {
