@@ -6,7 +6,9 @@ import type { ClusterStatus, RolloutStatus } from '../domain/types.js';
 import type { ClusterProgress } from '../workflows/api.js';
 
 /** What a cluster's workflow is doing now, with what Temporal knows of its retrying activity. */
-export interface LiveCluster extends Partial<ClusterProgress> {
+export interface LiveCluster extends Partial<Omit<ClusterProgress, 'step'>> {
+  /** The step in progress: a cluster's forward step, or its rollback's (`rollback`, `verify-rollback`). */
+  step?: ClusterProgress['step'] | 'rollback' | 'verify-rollback';
   /** The cluster does not answer; the step retries until its timeout. */
   unreachable?: ActivityHeartbeat['unreachable'];
   /** Temporal is retrying the step's activity (a worker died, a conflict...): its attempt and last failure. */

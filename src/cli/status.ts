@@ -62,11 +62,17 @@ function pendingIn(desc: WorkflowExecutionDescription | undefined): PendingWork[
   });
 }
 
-/** A cluster workflow's live step, and whether its activity finds the cluster unreachable or is retrying. */
+/**
+ * A cluster workflow's live step, and whether its activity finds the cluster unreachable or is retrying.
+ * A rollback's workflow (`progress` false) has no progress query: its step is read from the activity it
+ * runs, so a cluster rolling back shows its rollback's step, not the forward step that failed.
+ */
 async function liveOf(client: Client, workflowId: string, progress: boolean): Promise<LiveCluster> {
   const handle = client.workflow.getHandle(workflowId);
   const live: LiveCluster = progress ? await handle.query(progressQuery).catch(() => ({})) : {};
-  for (const work of await pendingWork(handle)) {
+  const pending = await pendingWork(handle);
+  if (!progress) live.step = pending[0]?.activity === 'verifyWorkloads' ? 'verify-rollback' : 'rollback';
+  for (const work of pending) {
     live.unreachable ??= work.unreachable;
     live.retrying ??= work.retrying;
   }

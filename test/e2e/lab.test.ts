@@ -586,6 +586,8 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     await lab.labOutage('lab-1', true);
     let stuck: Awaited<ReturnType<typeof statusJson>>;
     try {
+      const rolling = await statusUntil(id, (s) => s.clusters[0]?.state === 'rolling-back', 240_000);
+      expect(rolling.clusters[0]?.step, "the rollback's step, not the forward step that failed").toBe('rollback');
       const waiting = await watchUntilPause(id);
       expect(waiting.code).toBe(3);
       expect(waiting.stdout).toMatch(/waiting for a person: rollback could not finish on lab-1/);
