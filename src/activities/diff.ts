@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ interface OneDiff {
   summary: DiffSummary;
   text: string;
   error?: string;
+  errorType?: string;
 }
 
 /**
@@ -90,7 +92,15 @@ export function createDiffActivities(deps: { helm: HelmClient; files: SourceFile
         } catch (err) {
           // A cluster whose diff cannot be had says so in its own group; it is not a verdict on the phase.
           const error = (err as Error).message;
-          return { cluster: c.cluster, digest: digestOf(`error: ${error}`), summary: emptySummary(), text: '', error };
+          const errorType = err instanceof ApplicationFailure ? err.type : undefined;
+          return {
+            cluster: c.cluster,
+            digest: digestOf(`error: ${error}`),
+            summary: emptySummary(),
+            text: '',
+            error,
+            ...(errorType ? { errorType } : {}),
+          };
         } finally {
           beat();
         }
@@ -146,6 +156,7 @@ function group(diffs: OneDiff[]): DiffGroup[] {
       clusters: [],
       summary: d.summary,
       ...(d.error ? { error: d.error } : {}),
+      ...(d.errorType ? { errorType: d.errorType } : {}),
     };
     g.clusters.push(d.cluster);
     groups.set(d.digest, g);

@@ -1,5 +1,6 @@
 import { shortDigest } from './diff.js';
-import { finalStates, type RollbackScope, type RolloutStatus } from './types.js';
+import { FailureType } from './failure-types.js';
+import { finalStates, type PhaseStatus, type RollbackScope, type RolloutStatus } from './types.js';
 
 /**
  * Validators for the rollout's controls. Each returns why a request is refused, or undefined when it is
@@ -48,12 +49,27 @@ export function refuseApprove(
     stopping(status) ??
     allowed(req.by, approvers) ??
     deniedVersion(status, 'approved') ??
+    unrollable(status, phase) ??
     (phase.approval === 'auto' ? `phase "${phase.name}" does not require approval` : undefined) ??
     (phase.approvedBy ? `phase "${phase.name}" was already approved by ${phase.approvedBy.by}` : undefined) ??
     (phase.state !== 'pending' && phase.state !== 'awaiting-approval'
       ? `phase "${phase.name}" is ${phase.state}, not awaiting approval`
       : undefined) ??
     stale
+  );
+}
+
+/**
+ * A phase whose diff says the pinned files changed since the start cannot roll what the rollout was
+ * started with: approving it would only upgrade operators and run synchronizers before the chart step
+ * refuses. Refused, with the way out.
+ */
+function unrollable(status: RolloutStatus, phase: PhaseStatus): string | undefined {
+  const changed = phase.diff?.groups.find((g) => g.errorType === FailureType.SourceChanged);
+  if (!changed) return undefined;
+  return (
+    `phase "${phase.name}" cannot roll what rollout ${status.id} was started with: ${changed.error ?? 'its files changed'}; ` +
+    `abort it (rollout abort ${status.id} --reason WHY) or roll it back, and start a new rollout from the files as they are now`
   );
 }
 

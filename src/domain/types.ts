@@ -167,6 +167,8 @@ export interface DiffGroup {
   summary: DiffSummary;
   /** Set when the diff could not be had (the cluster did not answer, the chart did not render). */
   error?: string;
+  /** The failure type of `error`, when it had one (SourceChanged: the pinned files changed since the start). */
+  errorType?: string;
 }
 
 /** What a phase would change, grouped by diff; `digest` covers every cluster's and is what approvals bind to. */

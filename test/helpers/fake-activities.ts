@@ -39,6 +39,8 @@ export class FakeFleet {
   preflightProblem?: string;
   /** Edits made to clusters by hand, outside any rollout: they change what a diff of that cluster shows. */
   readonly handEdits = new Map<string, string>();
+  /** Diffs that cannot be had, per cluster: the error and its failure type (e.g. SourceChanged). */
+  readonly diffErrors = new Map<string, { error: string; errorType: string }>();
   /** The clusters of each diff asked for (diffs read clusters, never change them: not in `calls`). */
   readonly diffs: string[][] = [];
   /** Held steps whose cluster does not answer: `${cluster}:${step}` -> the error it gives. */
@@ -196,7 +198,8 @@ export class FakeFleet {
         const diffs = clusters.map((c) => ({ cluster: c.cluster, ...this.diffOf(c.cluster, chartVersion) }));
         const groups = new Map<string, DiffGroup>();
         for (const d of diffs) {
-          const g = groups.get(d.digest) ?? { digest: d.digest, clusters: [], summary: d.summary };
+          const failed = this.diffErrors.get(d.cluster);
+          const g = groups.get(d.digest) ?? { digest: d.digest, clusters: [], summary: d.summary, ...failed };
           g.clusters.push(d.cluster);
           groups.set(d.digest, g);
         }
@@ -240,7 +243,12 @@ export class FakeFleet {
     const from = this.releases.get(cluster)?.chart?.version ?? 'none';
     const changed: Record<string, number> = from === chartVersion ? {} : { Deployment: 1 };
     const edit = this.handEdits.get(cluster) ?? '';
-    return { from, digest: digest(`${from}->${chartVersion}|${edit}`), summary: { added: {}, changed, removed: {} } };
+    const failed = this.diffErrors.get(cluster)?.error ?? '';
+    return {
+      from,
+      digest: digest(`${from}->${chartVersion}|${edit}|${failed}`),
+      summary: { added: {}, changed: failed ? {} : changed, removed: {} },
+    };
   }
 }
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/definitions.js';
+import { abortUpdate, approveUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/definitions.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { TemporalTestEnv, waitForStatus } from '../helpers/temporal.js';
@@ -132,6 +132,35 @@ describe('approval gates bound to the diff', () => {
       args: [{ phase: 'wave', by: 'bob', digest: voided.phases[1]!.diff!.digest }],
     });
     expect((await handle.result()).state).toBe('succeeded');
+  });
+
+  it('refuses to approve a phase whose diff says the pinned files changed: it could not roll what was started', async () => {
+    const x = p();
+    const [c1, c2] = [1, 2].map((i) => `${x}-c${i}`) as [string, string];
+    const fleet = new FakeFleet([c1, c2]);
+    fleet.diffErrors.set(c2, {
+      error: 'overlays/c2.yaml changed since the rollout started: expected sha256:aa, found sha256:bb',
+      errorType: 'SourceChanged',
+    });
+    await env.startWorker(fleet.activities());
+    const handle = await env.start(
+      testInput([
+        { name: 'canary', clusters: [c1], approval: 'auto' },
+        { name: 'wave', clusters: [c2], approval: 'required' },
+      ]),
+    );
+    const gated = await waitForStatus(handle, (s) => s.state === 'awaiting-approval');
+    expect(gated.reason).toContain('diff unavailable: overlays/c2.yaml changed since the rollout started');
+    const refused = await handle
+      .executeUpdate(approveUpdate, { args: [{ phase: 'wave', by: 'alice' }] })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(((refused as WorkflowUpdateFailedError).cause as Error).message).toBe(
+      `phase "wave" cannot roll what rollout ${handle.workflowId} was started with: overlays/c2.yaml changed since the rollout started: expected sha256:aa, found sha256:bb; abort it (rollout abort ${handle.workflowId} --reason WHY) or roll it back, and start a new rollout from the files as they are now`,
+    );
+    expect(fleet.callsFor(c2), 'no operator upgraded, no synchronizer run').toEqual([]);
+    await handle.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'files changed' }] });
+    expect((await handle.result()).state).toBe('aborted');
   });
 
   it('an early approval binds to the pinned source and versions, not to a diff it never saw', async () => {
