@@ -47,17 +47,18 @@ const who = (o: Common) => ({ by: actor(o.as), comment: o.comment });
  */
 export async function approveCommand(id: string, o: Common & { phase: string; signWith?: string }): Promise<Outcome> {
   const actorArgs = who(o); // who acts is a usage question, answered before Temporal is asked anything
-  const diff = await withClient(async (client) => {
+  const { diff, run } = await withClient(async (client) => {
     const status = await client.workflow
       .getHandle(id)
       .query(rollout.statusQuery)
       .catch(() => undefined);
-    return status?.phases.find((p) => p.name === o.phase)?.diff;
+    return { diff: status?.phases.find((p) => p.name === o.phase)?.diff, run: status?.runId ?? '' };
   });
-  // Signed with the approver's SSH key over the approval's text (rollout, phase, diff digest, who, when).
+  // Signed with the approver's SSH key over the approval's text (rollout and its run, phase, diff digest,
+  // who, when).
   const signed = o.signWith
     ? await signNow(o.signWith, (signedAt) =>
-        approvalMessage({ rollout: id, phase: o.phase, digest: diff?.digest, by: actorArgs.by, signedAt }),
+        approvalMessage({ rollout: id, run, phase: o.phase, digest: diff?.digest, by: actorArgs.by, signedAt }),
       )
     : {};
   const args = { ...actorArgs, phase: o.phase, digest: diff?.digest, ...signed };

@@ -11,10 +11,18 @@ export const signatureMaxAgeMs = 10 * 60_000;
  * The text an approver signs: which rollout, which phase, which diff, who and when. A signature for
  * another rollout, phase or diff, or by another person, does not verify against it.
  */
-export function approvalMessage(a: { rollout: string; phase: string; digest?: string; by: string; signedAt: string }) {
+export function approvalMessage(a: {
+  rollout: string;
+  run: string;
+  phase: string;
+  digest?: string;
+  by: string;
+  signedAt: string;
+}) {
   return [
     'phased-rollout approval',
     `rollout: ${a.rollout}`,
+    `run: ${a.run}`,
     `phase: ${a.phase}`,
     `digest: ${a.digest ?? 'none'}`,
     `by: ${a.by}`,

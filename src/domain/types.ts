@@ -274,6 +274,11 @@ export interface RolloutStatus {
   currentPhase?: string;
   startedAt: string;
   startedBy: string;
+  /**
+   * This run's ID (its first run's, across continue-as-new). A signed approval names it, so a signature
+   * given to one run is no approval of a later run under the same rollout ID.
+   */
+  runId?: string;
   /** True once the initiator's start signature verified against the plan's allowed signers. */
   startedByVerified?: boolean;
   finishedAt?: string;

@@ -304,6 +304,7 @@ async function verifySignature(run: RolloutRun, req: ApproveRequest): Promise<bo
   }
   const message = approvalMessage({
     rollout: run.status.id,
+    run: run.status.runId ?? '',
     phase: req.phase,
     digest,
     by: req.by,

@@ -1,4 +1,5 @@
 import {
+  workflowInfo,
   CancellationScope,
   condition,
   ParentClosePolicy,
@@ -47,7 +48,7 @@ export class RolloutRun {
     readonly input: RolloutInput,
     id: string,
   ) {
-    this.status = initialStatus(id, input, nowIso());
+    this.status = { ...initialStatus(id, input, nowIso()), runId: workflowInfo().firstExecutionRunId };
   }
 
   get spec(): RolloutInput['plan']['spec'] {

@@ -90,10 +90,16 @@ describe('signed approvals', () => {
       '2 approvals per gate, not by the initiator; signed with SSH keys, verified against allowed_signers in the pinned source',
     );
     const digest = gated.phases[1]?.diff?.digest;
-    const approval = (by: string, opts: { key?: string; phase?: string; rollout?: string; signedAt?: string } = {}) => {
+    // What `rollout approve --sign-with` signs: the run the rollout's status names.
+    const runId = gated.runId ?? '';
+    const approval = (
+      by: string,
+      opts: { key?: string; phase?: string; rollout?: string; run?: string; signedAt?: string } = {},
+    ) => {
       const signedAt = opts.signedAt ?? new Date().toISOString();
       const text = approvalMessage({
         rollout: opts.rollout ?? handle.workflowId,
+        run: opts.run ?? runId,
         phase: opts.phase ?? 'wave',
         digest,
         by,
@@ -118,6 +124,11 @@ describe('signed approvals', () => {
       /^the signature does not verify for alice/,
     );
     expect(await refusal(approval('alice', { rollout: 'rollout-other' })), 'for another rollout').toMatch(
+      /^the signature does not verify for alice/,
+    );
+    // Signed for an earlier run of the same rollout ID (aborted, then started again): not this run's approval.
+    expect(runId).toBe((await handle.describe()).runId);
+    expect(await refusal(approval('alice', { run: 'an-earlier-run' })), 'for another run').toMatch(
       /^the signature does not verify for alice/,
     );
     const stale = new Date(Date.now() - 3_600_000).toISOString();
