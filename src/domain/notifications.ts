@@ -21,7 +21,21 @@ export interface RolloutEvent {
   diff?: string[];
 }
 
-/** Builds an event of the rollout's; `n` is its ordinal among the rollout's notifications. */
+/**
+ * An event's ID: the rollout, its run and the event's ordinal in that run. Unique per run (a rollout
+ * started again under the same ID sends other events), and the same on every redelivery of one event, so
+ * a receiver can drop duplicates by it.
+ */
+export function eventId(status: Pick<RolloutStatus, 'id' | 'runId'>, n: number): string {
+  return `${status.id}/${status.runId ?? 'run'}/${n}`;
+}
+
+/** The workflow that delivers an event: unique per run, so one run's delivery never blocks another's. */
+export function notificationWorkflowId(status: Pick<RolloutStatus, 'id' | 'runId'>, n: number): string {
+  return `${status.id}:notify:${status.runId ?? 'run'}:${n}`;
+}
+
+/** Builds an event of the rollout's; `n` is its ordinal among the run's notifications. */
 export function rolloutEvent(
   status: RolloutStatus,
   n: number,
@@ -29,7 +43,7 @@ export function rolloutEvent(
   e: { type: NotificationEvent; summary: string; phase?: string; cluster?: string; diff?: ReleaseDiff },
 ): RolloutEvent {
   return {
-    id: `${status.id}/${n}`,
+    id: eventId(status, n),
     type: e.type,
     rollout: status.id,
     plan: status.plan,

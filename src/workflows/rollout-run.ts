@@ -7,7 +7,7 @@ import {
   startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { rolloutEvent } from '../domain/notifications.js';
+import { notificationWorkflowId, rolloutEvent } from '../domain/notifications.js';
 import { defaultNotificationEvents } from '../domain/notification-events.js';
 import { notification } from './notification.js';
 import { displayState } from '../domain/display.js';
@@ -121,7 +121,7 @@ export class RolloutRun {
     const event = rolloutEvent(this.status, ++this.notified, nowIso(), e);
     this.notifying.push(
       startChild(notification, {
-        workflowId: `${this.status.id}:notify:${this.notified}`,
+        workflowId: notificationWorkflowId(this.status, this.notified),
         args: [{ sinks, event }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
       }).then(

@@ -245,3 +245,15 @@ describe('lock table', () => {
     expect(Object.keys(workflows)).toContain(lockRegistryWorkflowType);
   });
 });
+
+describe('notification event IDs', () => {
+  it('are unique per run of a rollout ID and the same for every redelivery of one event', async () => {
+    const { eventId, notificationWorkflowId } = await import('../../src/domain/notifications.js');
+    const first = { id: 'rollout-lab-2.1.0', runId: 'run-a' };
+    const again = { id: 'rollout-lab-2.1.0', runId: 'run-b' }; // aborted, then started again under the same ID
+    expect(eventId(first, 1)).toBe('rollout-lab-2.1.0/run-a/1');
+    expect(eventId(first, 1), 'a redelivery').toBe(eventId({ ...first }, 1));
+    expect(eventId(again, 1)).not.toBe(eventId(first, 1));
+    expect(notificationWorkflowId(again, 1)).not.toBe(notificationWorkflowId(first, 1));
+  });
+});

@@ -104,7 +104,8 @@ describe('notifications', () => {
       String(a['id']).localeCompare(String(b['id']), 'en', { numeric: true }),
     );
     expect(events.map((e) => String(e['type']).replace('dev.phased-rollout.', ''))).toEqual(types);
-    expect(events.map((e) => e['id'])).toEqual(types.map((_, i) => `${handle.workflowId}/${i + 1}`));
+    const thisRun = (await handle.describe()).runId;
+    expect(events.map((e) => e['id'])).toEqual(types.map((_, i) => `${handle.workflowId}/${thisRun}/${i + 1}`));
     const approval = events[1] as { specversion: string; subject: string; data: { diff: string[]; phase: string } };
     expect(approval).toMatchObject({ specversion: '1.0', subject: 'wave', datacontenttype: 'application/json' });
     expect(approval.data.diff[0]).toMatch(/^diff \w{12}: 1 distinct$/);
@@ -128,14 +129,15 @@ describe('notifications', () => {
     ]);
 
     // The sink that is down is still being retried after the rollout ended; it held nothing back.
-    const pager = env.client.workflow.getHandle(`${handle.workflowId}:notify:1`);
+    // Delivery workflows are named by the rollout, its run and the event's ordinal.
+    const pager = env.client.workflow.getHandle(`${handle.workflowId}:notify:${thisRun}:1`);
     expect((await pager.describe()).status.name).toBe('COMPLETED'); // phase-done: pager does not subscribe to it
-    const stuck = env.client.workflow.getHandle(`${handle.workflowId}:notify:6`);
+    const stuck = env.client.workflow.getHandle(`${handle.workflowId}:notify:${thisRun}:6`);
     expect((await stuck.describe()).status.name).toBe('RUNNING');
     await stuck.terminate('test over');
 
     // The URLs (with their tokens) never entered a history: not the rollout's, not a delivery's.
-    for (const id of [handle.workflowId, `${handle.workflowId}:notify:2`]) {
+    for (const id of [handle.workflowId, `${handle.workflowId}:notify:${thisRun}:2`]) {
       // Payloads are JSON text as bytes (base64 here): decode them, so the search sees what they say.
       const history = JSON.stringify(await env.client.workflow.getHandle(id).fetchHistory(), (k, v: unknown) =>
         k === 'data' && typeof v === 'string'
@@ -211,9 +213,10 @@ describe('notifications', () => {
     expect(new Set(approvals().map((b) => JSON.stringify(b))).size, 'the same event, the same ID').toBe(1);
     // Once per occurrence for a receiver that drops repeated IDs: each event, none lost.
     const unique = [...new Map(got.map((b) => [b['id'], b['type']])).entries()];
+    const run = (await handle.describe()).runId;
     expect(unique).toEqual([
-      [`${handle.workflowId}/1`, 'dev.phased-rollout.approval-needed'],
-      [`${handle.workflowId}/2`, 'dev.phased-rollout.succeeded'],
+      [`${handle.workflowId}/${run}/1`, 'dev.phased-rollout.approval-needed'],
+      [`${handle.workflowId}/${run}/2`, 'dev.phased-rollout.succeeded'],
     ]);
     server.close();
   });
