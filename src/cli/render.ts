@@ -78,7 +78,7 @@ export function renderStatus({ status: s, shown, live }: FetchedStatus, view: St
   }
   const diffs = s.phases.flatMap((p) =>
     p.diff && (p.state === 'awaiting-approval' || p.name === s.currentPhase)
-      ? [`${p.name} ${diffLines(p.diff).join('\n  ')}`]
+      ? [`${p.name} ${diffLines(p.diff, 10).join('\n  ')}`]
       : [],
   );
   const selected = selectClusters(s, view);

@@ -46,7 +46,7 @@ async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolea
       fresh = false;
       phase.state = 'awaiting-approval';
       status.state = 'awaiting-approval';
-      status.reason = `${why}phase "${phase.name}" awaits approval (${approveCommand(run, phase)}); ${diffLines(diff, 1).join('; ')}`;
+      status.reason = `${why}phase "${phase.name}" awaits approval (${approveCommand(run, phase)}); ${diffLines(diff, 3).join('; ')}`;
       run.publish();
       run.notify({ type: 'approval-needed', phase: phase.name, summary: status.reason, diff });
       await condition(() => phase.approvedBy !== undefined || run.stop !== undefined);
