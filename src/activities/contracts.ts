@@ -133,6 +133,8 @@ export interface RollbackReleaseInput extends ClusterTarget {
   to: ReleaseSnapshot | null;
   /** How long to keep retrying an unreachable cluster (the plan's onFailure.rollbackTimeout). */
   timeout: string;
+  /** The rollout rolling back: recorded on the revision the rollback makes, so the fleet knows it as its own. */
+  rolloutId: string;
 }
 
 /** The release's revision after the rollback (null when uninstalled); changed false when already there. */

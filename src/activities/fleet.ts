@@ -5,8 +5,8 @@ import { fieldAt } from './checks.js';
 import { beat } from './context.js';
 import type { FleetReadInput } from './contracts.js';
 import { isNetworkError, Unreachable } from './errors.js';
-import type { HelmClient } from './helm.js';
-import { classify } from './kube-errors.js';
+import { helmReleaseSecret, rolledBackByAnnotation, type HelmClient, type HelmRelease } from './helm.js';
+import { classify, isNotFound } from './kube-errors.js';
 import type { KubeFactory } from './kube.js';
 import { mapLimited } from './limited.js';
 import { pinnedValues } from './releases.js';
@@ -31,6 +31,20 @@ export function createFleetActivities(deps: { helm: HelmClient; kube: KubeFactor
   const desiredValues = async (input: FleetReadInput, release: ReleaseSpec, overlay?: string) =>
     (await pinnedValues(files, input.source, release, overlay)).digest;
 
+  /** Which rollout made a revision: its description, or for a rollback the annotation the rollout left. */
+  async function changedBy(context: string, spec: ReleaseSpec, now: HelmRelease): Promise<string | undefined> {
+    if (!/^Rollback to \d+$/.test(now.description ?? '')) return madeBy(now.description);
+    const secret = await deps
+      .kube(context)
+      .core.readNamespacedSecret({ name: helmReleaseSecret(spec.releaseName, now.revision), namespace: spec.namespace })
+      .catch((err: unknown) => {
+        if (isNotFound(err)) return undefined; // another storage driver than Secrets: no record to read
+        throw classify(err, `read the release Secret of ${spec.namespace}/${spec.releaseName} in ${context}`);
+      });
+    const by = secret?.metadata?.annotations?.[rolledBackByAnnotation];
+    return by ? `${by} (rollback)` : undefined;
+  }
+
   async function release(context: string, spec: ReleaseSpec, version: string, desired: string): Promise<FleetRelease> {
     const now = await helm.latest(context, spec.releaseName, spec.namespace);
     const out: FleetRelease = { desiredVersion: version, desiredValues: desired };
@@ -41,7 +55,7 @@ export function createFleetActivities(deps: { helm: HelmClient; kube: KubeFactor
       revision: now.revision,
       status: now.status,
       valuesDigest: await helm.valuesDigest(context, spec.releaseName, spec.namespace),
-      changedBy: madeBy(now.description),
+      changedBy: await changedBy(context, spec, now),
     };
   }
 

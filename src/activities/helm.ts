@@ -253,6 +253,14 @@ export function classifyHelm(err: unknown): Error {
   return err;
 }
 
+/** The Secret in which Helm (its default storage driver) keeps a revision of a release. */
+export function helmReleaseSecret(release: string, revision: number): string {
+  return `sh.helm.release.v1.${release}.v${revision}`;
+}
+
+/** On a revision's Secret: the rollout whose rollback made it (`helm rollback` takes no description). */
+export const rolledBackByAnnotation = 'phased-rollout.dev/rolled-back-by';
+
 /** "express-operator-1.2.0" -> "1.2.0": the version is what follows the first dash before a digit. */
 export function chartVersionOf(chart: string): string {
   return /^.*?-(v?\d+\.\d+\.\d+.*)$/.exec(chart)?.[1] ?? '';

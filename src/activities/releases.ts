@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { V1Secret, V1StatefulSet } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Secret, type V1StatefulSet } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import type { ClusterSnapshot, PinnedSource, ReleaseSnapshot } from '../domain/types.js';
 import type { ReleaseSpec } from '../plan/schema.js';
@@ -15,7 +15,14 @@ import type {
   UpgradeReleaseInput,
   UpgradeReleaseResult,
 } from './contracts.js';
-import { mergeValues, valuesDigest, type HelmClient, type HelmRelease } from './helm.js';
+import {
+  helmReleaseSecret,
+  mergeValues,
+  rolledBackByAnnotation,
+  valuesDigest,
+  type HelmClient,
+  type HelmRelease,
+} from './helm.js';
 import { clusterStep, stepDeadline } from './context.js';
 import type { SourceFiles } from './source.js';
 import { FailureType } from '../domain/failure-types.js';
@@ -64,7 +71,7 @@ export function createReleaseActivities(deps: ReleaseDeps) {
    */
   async function settlePending(context: string, release: HelmRelease): Promise<HelmRelease | undefined> {
     const kube = deps.kube(context);
-    const secretName = `sh.helm.release.v1.${release.name}.v${release.revision}`;
+    const secretName = helmReleaseSecret(release.name, release.revision);
     const settled = await waitForObjects<V1Secret, string>({
       kube,
       apiVersion: 'v1',
@@ -191,13 +198,39 @@ export function createReleaseActivities(deps: ReleaseDeps) {
     }
     if (current.status === 'deployed' && sameVersion(current.chartVersion, to.chartVersion)) {
       const digest = await helm.valuesDigest(context, release.releaseName, release.namespace);
-      if (digest === to.valuesDigest) return { changed: false, revision: current.revision };
+      if (digest === to.valuesDigest) {
+        // This rollout's own rollback, when an earlier attempt made it and stopped before recording it.
+        if (current.description === `Rollback to ${to.revision}`) await markRollback(input, current.revision);
+        return { changed: false, revision: current.revision };
+      }
     }
     const seconds = Math.round(durationMs(release.timeout) / 1000);
     await helm.rollback(context, release.releaseName, release.namespace, to.revision, seconds);
     await unstickStatefulSets(context, release.releaseName, release.namespace);
     const after = await helm.latest(context, release.releaseName, release.namespace);
+    if (after) await markRollback(input, after.revision);
     return { changed: true, revision: after?.revision ?? null };
+  }
+
+  /**
+   * Records on the revision a rollback made (Helm describes it only "Rollback to N", and `helm rollback`
+   * takes no description) which rollout made it, as an annotation of Helm's release Secret, so the fleet
+   * knows the tool's own rollbacks from a person's. Helm keeps releases in Secrets by default; with another
+   * storage driver there is no Secret, and the fleet shows the revision as not made by a rollout.
+   */
+  async function markRollback(input: RollbackReleaseInput, revision: number): Promise<void> {
+    const name = helmReleaseSecret(input.release.releaseName, revision);
+    const patch = { metadata: { annotations: { [rolledBackByAnnotation]: input.rolloutId } } };
+    await deps
+      .kube(input.context)
+      .core.patchNamespacedSecret(
+        { name, namespace: input.release.namespace, body: patch },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )
+      .catch((err: unknown) => {
+        if (isNotFound(err)) return;
+        throw classify(err, `record the rollback on Secret ${input.release.namespace}/${name} in ${input.context}`);
+      });
   }
 
   return {

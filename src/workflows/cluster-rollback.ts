@@ -10,6 +10,8 @@ export interface ClusterRollbackInput extends ClusterTarget {
   verify: VerifySpec;
   /** How long each rollback step keeps retrying a cluster that does not answer (plan: onFailure.rollbackTimeout). */
   rollbackTimeout?: string;
+  /** The rollout rolling back. */
+  rolloutId: string;
 }
 
 /**
@@ -23,7 +25,8 @@ export async function clusterRollback(input: ClusterRollbackInput): Promise<void
   for (const role of ['chart', 'operator'] as const) {
     const release = input[role];
     const timeout = input.rollbackTimeout ?? release.timeout;
-    await activitiesFor(timeout).rollbackRelease({ ...target, role, release, to: input.snapshot[role], timeout });
+    const to = input.snapshot[role];
+    await activitiesFor(timeout).rollbackRelease({ ...target, role, release, to, timeout, rolloutId: input.rolloutId });
   }
   const operatorWorkloads = input.verify.operator.workloads;
   if (input.snapshot.operator && operatorWorkloads !== 'none') {

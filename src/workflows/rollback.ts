@@ -85,6 +85,7 @@ async function rollBack(run: RolloutRun, c: ClusterStatus): Promise<void> {
           chart: spec.release.chart,
           verify: spec.verify,
           rollbackTimeout: spec.onFailure.rollbackTimeout,
+          rolloutId: status.id,
         },
       ],
     });

@@ -356,6 +356,9 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     expect(farmer.status?.readyReplicas).toBe(farmer.spec?.replicas);
     expect(await current('lab-2')).toEqual(before[1]);
     expect(await current('lab-3')).toEqual(before[2]);
+    // The fleet knows the revision the rollback made ("Rollback to N" in Helm) as this rollout's own.
+    const fleet = await cli('fleet', plans.rollback);
+    expect(fleet.stdout).toMatch(/lab-1 .*2\.1\.0 rev \d+ deployed by e2e-broken \(rollback\)/);
   });
 
   it('verifies the operator after its upgrade: one whose pods never become Ready is rolled back before the synchronizer runs', async () => {
