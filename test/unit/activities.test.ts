@@ -155,9 +155,9 @@ describe('waits on an API server that accepts connections and answers nothing', 
     await new Promise((r) => frozen.close(r));
   });
 
-  it('says the cluster is not answering (Unreachable, so the step runs again) instead of waiting silently', async () => {
-    const started = Date.now();
-    const waited = waitForObjects({
+  /** A wait for the lab's cache ConfigMap that never sees what it waits for, with a minute to go. */
+  const waitForCache = () =>
+    waitForObjects({
       kube,
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -166,6 +166,10 @@ describe('waits on an API server that accepts connections and answers nothing', 
       deadline: Date.now() + 60_000,
       describe: () => 'the cache',
     });
+
+  it('says the cluster is not answering (Unreachable, so the step runs again) instead of waiting silently', async () => {
+    const started = Date.now();
+    const waited = waitForCache();
     await expect(waited).rejects.toThrow(Unreachable);
     await expect(waited).rejects.toThrow(
       /ConfigMap in frozen: not answering \(nothing heard for \d+ s, and no answer to \/version/,
@@ -175,15 +179,7 @@ describe('waits on an API server that accepts connections and answers nothing', 
 
   it('says so too when the server answered the list, then froze during the watch', async () => {
     answersLists = true;
-    const waited = waitForObjects({
-      kube,
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      namespace: 'express',
-      check: () => undefined,
-      deadline: Date.now() + 60_000,
-      describe: () => 'the cache',
-    });
+    const waited = waitForCache();
     await expect(waited).rejects.toThrow(/ConfigMap in frozen: not answering/);
     expect(
       held.some((r) => r.req.url?.includes('watch=true')),

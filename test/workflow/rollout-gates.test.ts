@@ -20,6 +20,18 @@ afterAll(async () => {
   await env?.close();
 });
 
+/** A canary of c1, then a wave of c2 that needs approval: started, and at the wave's gate. */
+async function atWaveGate(fleet: FakeFleet, c1: string, c2: string) {
+  await env.startWorker(fleet.activities());
+  const handle = await env.start(
+    testInput([
+      { name: 'canary', clusters: [c1], approval: 'auto' },
+      { name: 'wave', clusters: [c2], approval: 'required' },
+    ]),
+  );
+  return { handle, gated: await waitForStatus(handle, (s) => s.state === 'awaiting-approval') };
+}
+
 describe('approval gates bound to the diff', () => {
   it('shows the grouped diff at the gate; a cluster changed by hand after approval voids it until approved again', async () => {
     const x = p();
@@ -109,14 +121,7 @@ describe('approval gates bound to the diff', () => {
     const x = p();
     const [c1, c2] = [1, 2].map((i) => `${x}-c${i}`) as [string, string];
     const fleet = new FakeFleet([c1, c2]);
-    await env.startWorker(fleet.activities());
-    const handle = await env.start(
-      testInput([
-        { name: 'canary', clusters: [c1], approval: 'auto' },
-        { name: 'wave', clusters: [c2], approval: 'required' },
-      ]),
-    );
-    const gated = await waitForStatus(handle, (s) => s.state === 'awaiting-approval');
+    const { handle, gated } = await atWaveGate(fleet, c1, c2);
     await handle.executeUpdate(pauseUpdate, { args: [{ by: 'alice' }] });
     const digest = gated.phases[1]!.diff!.digest;
     await handle.executeUpdate(approveUpdate, { args: [{ phase: 'wave', by: 'alice', digest }] });
@@ -142,14 +147,7 @@ describe('approval gates bound to the diff', () => {
       error: 'overlays/c2.yaml changed since the rollout started: expected sha256:aa, found sha256:bb',
       errorType: 'SourceChanged',
     });
-    await env.startWorker(fleet.activities());
-    const handle = await env.start(
-      testInput([
-        { name: 'canary', clusters: [c1], approval: 'auto' },
-        { name: 'wave', clusters: [c2], approval: 'required' },
-      ]),
-    );
-    const gated = await waitForStatus(handle, (s) => s.state === 'awaiting-approval');
+    const { handle, gated } = await atWaveGate(fleet, c1, c2);
     expect(gated.reason).toContain('diff unavailable: overlays/c2.yaml changed since the rollout started');
     const refused = await handle
       .executeUpdate(approveUpdate, { args: [{ phase: 'wave', by: 'alice' }] })
