@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ClusterCapabilities, KubeFactory } from './kube.js';
 import { classify } from './kube-errors.js';
-import { Unreachable } from './errors.js';
+import { Unreachable, withTimeout } from './errors.js';
 
 /** How long one cluster may take to say its version and APIs before it counts as not answering. */
 const askTimeoutMs = 15_000;
@@ -12,21 +12,14 @@ const askTimeoutMs = 15_000;
  * the worker does not have is final; a cluster that does not answer within 15 s is `Unreachable`.
  */
 export async function capabilitiesOf(kube: KubeFactory, context: string): Promise<ClusterCapabilities> {
-  const objects = kube(context).objects;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Unreachable(`ask ${context} for its version and APIs: no answer in ${askTimeoutMs / 1000} s`)),
-      askTimeoutMs,
-    );
+  const what = `ask ${context} for its version and APIs`;
+  return withTimeout(
+    kube(context).objects.capabilities(),
+    askTimeoutMs,
+    () => new Unreachable(`${what}: no answer in ${askTimeoutMs / 1000} s`),
+  ).catch((err: unknown) => {
+    throw classify(err, what);
   });
-  try {
-    return await Promise.race([objects.capabilities(), timeout]);
-  } catch (err) {
-    throw classify(err, `ask ${context} for its version and APIs`);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Equal for clusters whose renders cannot differ by `.Capabilities`; one render serves all of them. */

@@ -10,6 +10,21 @@ export class Unreachable extends Error {
   }
 }
 
+/** `work`'s outcome, or `timedOut()`'s error once `ms` have passed without one; the timer never outlives it. */
+export async function withTimeout<T>(work: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(timedOut()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Error codes Node and its HTTP clients give when a peer cannot be reached or drops the connection. */
 const networkCodes = new Set([
   'ECONNREFUSED',

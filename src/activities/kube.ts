@@ -11,6 +11,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import { classify } from './kube-errors.js';
+import { withTimeout } from './errors.js';
 
 /** KubernetesObjectApi that also says where a kind's collection lives, for list and watch. */
 export class ObjectApi extends KubernetesObjectApi {
@@ -58,17 +59,11 @@ export class ObjectApi extends KubernetesObjectApi {
 
   /** Resolves once the API server answers `/version`; rejects when it does not within `timeoutMs`. */
   async ping(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.getJson('/version'),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer to /version in ${timeoutMs / 1000} s`)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(
+      this.getJson('/version'),
+      timeoutMs,
+      () => new Error(`no answer to /version in ${timeoutMs / 1000} s`),
+    );
   }
 
   private async getJson<T>(path: string): Promise<T> {

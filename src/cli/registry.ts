@@ -92,33 +92,40 @@ export async function unfreezeCommand(o: { plan?: string; as?: string }): Promis
   });
 }
 
-export async function denyVersionCommand(chart: string, version: string, o: { reason: string; as?: string }) {
-  const by = actor(o.as);
-  return withClient(async (client, config) => {
-    const state = await change(client, config.taskQueue, denyVersionUpdate, { chart, version, reason: o.reason, by });
-    const told = await tellRunning(client, `${ChartVersionKey.name} = ${quote(version)}`, (id) =>
-      client.workflow.getHandle(id).signal(versionDeniedSignal, { chart, version, reason: o.reason, by }),
-    );
-    return {
-      text: `marked ${chart} ${version} bad: it cannot be started; running rollouts of it pause (${told.join(', ') || 'none running'})`,
-      data: { state, told },
-    };
-  });
+/**
+ * Marks a chart version bad (`deny`) or lifts the mark (`allow`) in the registry, then tells the running
+ * rollouts of that version: they pause, or may be resumed again.
+ */
+function markVersion(
+  def: typeof denyVersionUpdate | typeof allowVersionUpdate,
+  signal: typeof versionDeniedSignal | typeof versionAllowedSignal,
+  done: (chart: string, version: string, told: string) => string,
+) {
+  return (chart: string, version: string, o: { reason: string; as?: string }) => {
+    const by = actor(o.as);
+    return withClient(async (client, config) => {
+      const state = await change(client, config.taskQueue, def, { chart, version, reason: o.reason, by });
+      const told = await tellRunning(client, `${ChartVersionKey.name} = ${quote(version)}`, (id) =>
+        client.workflow.getHandle(id).signal(signal, { chart, version, reason: o.reason, by }),
+      );
+      return { text: done(chart, version, told.join(', ') || 'none running'), data: { state, told } };
+    });
+  };
 }
 
-export async function allowVersionCommand(chart: string, version: string, o: { reason: string; as?: string }) {
-  const by = actor(o.as);
-  return withClient(async (client, config) => {
-    const state = await change(client, config.taskQueue, allowVersionUpdate, { chart, version, reason: o.reason, by });
-    const told = await tellRunning(client, `${ChartVersionKey.name} = ${quote(version)}`, (id) =>
-      client.workflow.getHandle(id).signal(versionAllowedSignal, { chart, version, reason: o.reason, by }),
-    );
-    return {
-      text: `lifted the bad mark of ${chart} ${version}: it may be started again, and its paused rollouts resumed (${told.join(', ') || 'none running'})`,
-      data: { state, told },
-    };
-  });
-}
+export const denyVersionCommand = markVersion(
+  denyVersionUpdate,
+  versionDeniedSignal,
+  (chart, version, told) =>
+    `marked ${chart} ${version} bad: it cannot be started; running rollouts of it pause (${told})`,
+);
+
+export const allowVersionCommand = markVersion(
+  allowVersionUpdate,
+  versionAllowedSignal,
+  (chart, version, told) =>
+    `lifted the bad mark of ${chart} ${version}: it may be started again, and its paused rollouts resumed (${told})`,
+);
 
 /** `rollout freezes`: the freezes and bad versions in force. */
 export async function freezesCommand(): Promise<Outcome> {
