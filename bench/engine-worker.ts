@@ -1,11 +1,11 @@
 /**
  * The engine benchmark's worker, a process of its own so that its resident memory can be sampled alone:
  * the product's worker options, the product's workflows (plus the bare fan-out) from a prebuilt bundle,
- * the product's lock worker beside it, and activity doubles that answer at once. Prints "ready" when polling.
+ * and activity doubles that answer at once. Prints "ready" when polling.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
-import { createLockWorker, RolloutWorkers, workerTuning } from '../src/worker/worker.js';
+import { workerTuning } from '../src/worker/worker.js';
 import { instantActivities } from './fleet.js';
 
 // The SDK's own metrics, for the benchmark to read how long each workflow type's activations took here.
@@ -18,19 +18,13 @@ const connection = await NativeConnection.connect({ address });
 // The rollouts take their clusters from the product's lock registry, through this client.
 const clientConnection = await Connection.connect({ address });
 const client = new Client({ connection: clientConnection });
-const rollout = await Worker.create({
+const worker = await Worker.create({
   connection,
   taskQueue: process.env['BENCH_QUEUE'] ?? 'bench',
   workflowBundle: { codePath: process.env['BENCH_BUNDLE'] ?? '' },
   activities: { ...instantActivities(client), noop: () => Promise.resolve() },
   ...workerTuning,
 });
-const locks = await createLockWorker({
-  connection,
-  taskQueue: process.env['BENCH_QUEUE'] ?? 'bench',
-  workflowBundle: { codePath: process.env['BENCH_LOCK_BUNDLE'] ?? '' },
-});
-const worker = new RolloutWorkers(rollout, locks);
 process.on('SIGTERM', () => worker.shutdown());
 const running = worker.run();
 console.log('ready');

@@ -16,7 +16,6 @@ import { createInterface } from 'node:readline';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { devServerConfig, freePort, startDevServer } from '../src/tools/dev-server.js';
-import { bundleSource } from '../src/worker/bundles.js';
 import type { rollout } from '../src/workflows/rollout.js';
 import { lockRegistryId } from '../src/workflows/definitions.js';
 import type { bareFanout } from './bare.js';
@@ -67,8 +66,6 @@ const bundle = join(dir, 'workflows.js');
 // Bundled as the product's are (bundleSource): the benchmark's entry adds the bare fan-out.
 const entry = join(root, 'bench/engine-workflows.ts');
 writeFileSync(bundle, (await bundleWorkflowCode({ workflowsPath: entry, preloadModules: [entry] })).code);
-const lockBundle = join(dir, 'locks.js');
-writeFileSync(lockBundle, (await bundleWorkflowCode(bundleSource('locks'))).code);
 
 // The worker runs as production's does, compiled JavaScript on plain Node (tsx, which transpiles on the
 // fly, would add about 100 MiB to what is measured), from the prebuilt bundles.
@@ -90,7 +87,6 @@ const worker = spawn(process.execPath, [...workerNodeArgs, join(root, '.tmp/benc
     ...process.env,
     BENCH_ADDRESS: server.address,
     BENCH_BUNDLE: bundle,
-    BENCH_LOCK_BUNDLE: lockBundle,
     BENCH_QUEUE: taskQueue,
     BENCH_METRICS: metricsAddress,
   },
@@ -262,8 +258,8 @@ phases (a canary of ${canary}, then three waves, maxParallel ${parallel}, no gat
 doubles, then on the same server and worker a bare Temporal fan-out of the same shape: ${n} child workflows,
 each running ${last.steps} no-op activities (as many as one cluster of the rollout ran), ${parallel} at a time; the
 two alternate, ${rounds.length} rounds (rollout first in odd rounds, bare first in even ones, so that a drift of
-the machine's speed within a round weighs on both alike). The worker is the product's: compiled, in a process of its own, the rollout
-worker and the lock worker with the product's options and prebuilt bundles; its resident memory is sampled
+the machine's speed within a round weighs on both alike). The worker is the product's: compiled, in a process of its own, with the
+product's options and prebuilt bundle; its resident memory is sampled
 every 100 ms. Measured on ${new Date().toISOString().slice(0, 10)} on this project's standard machine (2 cores).
 
 ${tableText}

@@ -74,7 +74,6 @@ export function benchInput(
   });
   return {
     plan,
-    baseDir: '/bench',
     source: { kind: 'git', url: 'https://git.example/config.git', ref: 'main', commit: 'b'.repeat(40), path: '.' },
     chartVersion: '3.0.0',
     operatorVersion: '1.5.0',

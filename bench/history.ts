@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { startDevServer } from '../src/tools/dev-server.js';
-import { createLockWorker, workflowSource } from '../src/worker/worker.js';
+import { workflowSource } from '../src/worker/worker.js';
 import { rollout } from '../src/workflows/rollout.js';
 import { approveUpdate, statusQuery } from '../src/workflows/definitions.js';
 import { writeSection } from './docs.js';
@@ -30,8 +30,7 @@ const worker = await Worker.create({
   activities: instantActivities(client),
   maxConcurrentWorkflowTaskExecutions: 50,
 });
-const locks = await createLockWorker({ connection: native, taskQueue: 'bench' });
-const running = Promise.all([worker.run(), locks.run()]);
+const running = worker.run();
 
 const canary = Math.max(1, Math.round(n / 100));
 const input = benchInput([
@@ -92,7 +91,6 @@ const replyBytes = Math.max(
 );
 
 worker.shutdown();
-locks.shutdown();
 await running;
 await native.close();
 await connection.close();

@@ -47,7 +47,7 @@ writeFileSync(
     .replace('bake: 20s', 'bake: 0s')
     .replace(/(verify:\n(?: {4}.*\n)*?) {4}timeout: 1m/, '$1    timeout: 15s'),
 );
-const { plan, baseDir, source } = await loadPlanFile(planFile);
+const { plan, source } = await loadPlanFile(planFile);
 
 const server = await startDevServer({ ui: false });
 const taskQueue = 'bench-latency';
@@ -68,7 +68,6 @@ const outcomes: string[] = [];
 async function roll(id: string, chartVersion: string) {
   const input = {
     plan,
-    baseDir,
     source,
     chartVersion,
     operatorVersion: plan.spec.release.operator.version,

@@ -20,6 +20,8 @@ import { parsePlan } from '../src/plan/load.js';
 import { renderCacheCheck } from '../src/plan/template.js';
 import { freePort } from '../src/tools/dev-server.js';
 import { ensureTool } from '../src/tools/toolchain.js';
+import { pinSource } from '../src/cli/source.js';
+import type { PinnedSource } from '../src/domain/types.js';
 
 const exec = promisify(execFile);
 const root = new URL('../', import.meta.url).pathname;
@@ -65,8 +67,8 @@ const cacheFor = (version: string, cacheKey: string) => {
   const cache = plan.spec.cache!;
   return { ...cache, check: renderCacheCheck(cache.check, { cluster: 'lab-1', version, cacheKey }) };
 };
-// Unpinned (no digests): the benchmark measures the activities, not the pinning.
-const source = { kind: 'local' as const, baseDir: join(root, 'rollout-plans'), digests: {}, digest: '' };
+// Pinned as `rollout start` pins it: the activities read only pinned files.
+const source = (await pinSource(plan, join(root, 'rollout-plans'))).source as Extract<PinnedSource, { kind: 'local' }>;
 const target = { cluster: 'lab-1', context };
 
 /** When an independent raw watch first sees `pred` true for the named object. */

@@ -6,7 +6,6 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { Client, Connection } from '@temporalio/client';
-import { Runtime } from '@temporalio/worker';
 import { table } from '../src/cli/table.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,9 +16,8 @@ import { finalStates, type RolloutStatus } from '../src/domain/types.js';
 import { loadPlanFile } from '../src/cli/shared.js';
 import { startDevServer } from '../src/tools/dev-server.js';
 import { ensureTool } from '../src/tools/toolchain.js';
-import { approveUpdate, lockTaskQueue, statusQuery } from '../src/workflows/api.js';
+import { approveUpdate, statusQuery } from '../src/workflows/api.js';
 import { labDown, labStatus, labUp, readState } from './lab.js';
-import { WorkerLogger } from '../src/worker/logging.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -29,9 +27,6 @@ const { values: opts } = parseArgs({
   },
 });
 const say = (line: string) => console.log(`[demo] ${line}`);
-// The worker's own logs would drown the demo's story; warnings and errors still show, less the lock
-// worker's expected note that it polls no activities (as rollout-worker logs).
-Runtime.install({ logger: new WorkerLogger('WARN', [lockTaskQueue(temporalConfig().taskQueue)]) });
 const cleanups: (() => Promise<void>)[] = [];
 
 async function main(): Promise<number> {
@@ -49,7 +44,9 @@ async function main(): Promise<number> {
   // The worker runs the Helm the tools step built, unless one is configured.
   process.env['ROLLOUT_HELM'] ??= await ensureTool('helm');
 
-  const { createWorker } = await import('../src/worker/worker.js');
+  const { createWorker, installWorkerLogging } = await import('../src/worker/worker.js');
+  // The worker's own logs would drown the demo's story; warnings and errors still show.
+  installWorkerLogging('WARN');
   const config = temporalConfig();
   const { worker, close } = await createWorker(config);
   const running = worker.run();
@@ -58,7 +55,7 @@ async function main(): Promise<number> {
     await running;
     await close();
   });
-  say(`worker polling ${config.taskQueue} and ${lockTaskQueue(config.taskQueue)}`);
+  say(`worker polling ${config.taskQueue}`);
 
   const { startCommand } = await import('../src/cli/start.js');
   // The plan from a clone of the lab's config repository, as a platform team keeps it: the rollout is

@@ -198,13 +198,6 @@ export interface FleetReadInput {
   clusters: (ClusterTarget & { overlay?: string; cacheCheck?: CacheSpec['check'] })[];
 }
 
-/** The rollout holding a cluster's lock. */
-export interface LockHolder {
-  holder: string;
-  /** False while a lock is being released after its rollout closed. */
-  holderRunning: boolean;
-}
-
 /** Everything a worker must implement. Workflows import this type only. */
 export interface Activities {
   /**
@@ -236,11 +229,6 @@ export interface Activities {
   measureAnalysis(input: MeasureInput): Promise<Measurement>;
   /** The freezes and bad chart versions in force (the registry workflow's state). */
   registryState(input: { registryId: string }): Promise<RegistryState>;
-  /**
-   * Who holds a cluster's lock workflow (undefined when nobody does), and whether that rollout is still
-   * running: rollouts started before the lock registry.
-   */
-  lockHolder(input: { lockWorkflowId: string }): Promise<LockHolder | undefined>;
   /**
    * Takes every cluster for the rollout's run from the lock registry, all or none; returns the clusters
    * held by running rollouts (none: taken). Idempotent.

@@ -13,6 +13,7 @@ import { createApprovalActivities } from './approvals.js';
 import { createPreflightActivities } from './preflight.js';
 import { createReleaseActivities } from './releases.js';
 import { createSynchronizerActivities } from './synchronizer.js';
+import { envValue } from '../common/env.js';
 
 export interface ActivityDeps {
   /** Temporal client, for looking up which rollout holds a cluster lock. */
@@ -35,7 +36,7 @@ export function createActivities(deps: ActivityDeps): Activities {
     ...createFleetActivities(deps),
     ...createNotificationActivities(),
     ...createAnalysisActivities(),
-    ...createApprovalActivities({ files: deps.files, sshKeygen: process.env['ROLLOUT_SSH_KEYGEN'] }),
+    ...createApprovalActivities({ files: deps.files, sshKeygen: envValue('ROLLOUT_SSH_KEYGEN') }),
     ...createCheckActivities(deps),
     ...createLockActivities(deps.temporal),
   };

@@ -1,11 +1,8 @@
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import type { LockHolder } from './contracts.js';
 import type { RegistryState, RolloutStatus } from '../domain/types.js';
 import {
   heldClusters,
-  legacyLockWorkflowId,
-  legacyLockWorkflowType,
   lockRegistryWorkflowType,
   locksQueryName,
   releaseClustersUpdateName,
@@ -17,20 +14,6 @@ import {
   type TakeClustersReply,
   type TakeClustersRequest,
 } from '../domain/locks.js';
-
-/** Finds which rollout holds a cluster's lock (the running lock workflow's parent) and whether it still runs. */
-export async function findLockHolder(client: Client, lockWorkflowId: string): Promise<LockHolder | undefined> {
-  try {
-    const lock = await client.workflow.getHandle(lockWorkflowId).describe();
-    const holder = lock.parentExecution?.workflowId;
-    if (lock.status.name !== 'RUNNING' || !holder) return undefined;
-    const parent = await client.workflow.getHandle(holder, lock.parentExecution?.runId ?? undefined).describe();
-    return { holder, holderRunning: parent.status.name === 'RUNNING' };
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  }
-}
 
 /** Whether a rollout's run still runs (a run the server no longer knows does not). */
 async function running(client: Client, owner: LockOwner): Promise<boolean> {
@@ -52,31 +35,6 @@ async function liveHolders(client: Client, held: HeldCluster[]): Promise<{ live:
 }
 
 /**
- * The clusters (all, or those among `clusters`) that lock workflows of rollouts started before the
- * registry hold, while those rollouts run. A lock workflow with no rollout (started by hand) holds its
- * cluster too; one whose rollout has closed is being released by the server and holds nothing. One
- * visibility query, which finds nothing once no such lock runs.
- */
-async function legacyHeld(client: Client, clusters?: string[]): Promise<HeldCluster[]> {
-  const prefix = legacyLockWorkflowId('');
-  const wanted = clusters && new Set(clusters);
-  const held: HeldCluster[] = [];
-  for await (const lock of client.workflow.list({
-    query: `WorkflowType = '${legacyLockWorkflowType}' AND ExecutionStatus = 'Running'`,
-  })) {
-    const cluster = lock.workflowId.slice(prefix.length);
-    if (!lock.workflowId.startsWith(prefix) || (wanted && !wanted.has(cluster))) continue;
-    const since = lock.startTime.toISOString();
-    const parent = (await client.workflow.getHandle(lock.workflowId, lock.runId).describe()).parentExecution;
-    const owner = parent?.workflowId
-      ? { rollout: parent.workflowId, runId: parent.runId ?? '' }
-      : { rollout: lock.workflowId, runId: lock.runId };
-    if (!parent?.workflowId || (await running(client, owner))) held.push({ cluster, ...owner, since });
-  }
-  return held;
-}
-
-/**
  * Takes every cluster for a rollout's run from the lock registry, starting the registry if it never ran:
  * all or none. What closed runs still hold is reclaimed (a rollout terminated by hand never gave its
  * clusters back). Returns the clusters held by running rollouts, each with its holder: none when granted.
@@ -86,8 +44,6 @@ export async function takeClusters(
   client: Client,
   input: { registryId: string; taskQueue: string; owner: LockOwner; clusters: string[] },
 ): Promise<{ held: HeldCluster[] }> {
-  const legacy = await legacyHeld(client, input.clusters);
-  if (legacy.length > 0) return { held: legacy };
   let reclaim: LockOwner[] = [];
   // Reclaiming may race a third rollout taking the same clusters; it then shows as a live holder.
   for (let attempt = 1; attempt <= 3; attempt++) {
@@ -161,8 +117,7 @@ export async function releaseClusters(
 export type ClusterHold = HeldCluster & { holderRunning: boolean };
 
 /**
- * Who holds the clusters (all of them, or those among `clusters`), from the lock registry and the lock
- * workflows of rollouts started before it; read-only.
+ * Who holds the clusters (all of them, or those among `clusters`), from the lock registry; read-only.
  */
 export async function listClusterHolds(
   client: Client,
@@ -172,11 +127,7 @@ export async function listClusterHolds(
   const table = await queryIfRunning<LockTable>(client, registryId, locksQueryName, { held: {} });
   const held = heldClusters(table, clusters);
   const { closed } = await liveHolders(client, held);
-  const legacy = await legacyHeld(client, clusters);
-  return [
-    ...legacy.map((h) => ({ ...h, holderRunning: true })),
-    ...held.map((h) => ({ ...h, holderRunning: !closed.some((c) => sameOwner(c, h)) })),
-  ];
+  return held.map((h) => ({ ...h, holderRunning: !closed.some((c) => sameOwner(c, h)) }));
 }
 
 /** The clusters among `clusters` held by running rollouts, each with its holder: what `rollout start` checks. */
@@ -206,7 +157,6 @@ async function queryIfRunning<T>(client: Client, workflowId: string, query: stri
 
 export function createLockActivities(client: Client) {
   return {
-    lockHolder: ({ lockWorkflowId }: { lockWorkflowId: string }) => findLockHolder(client, lockWorkflowId),
     takeClusters: (input: Parameters<typeof takeClusters>[1]) => takeClusters(client, input),
     releaseClusters: (input: Parameters<typeof releaseClusters>[1]) => releaseClusters(client, input),
     heldByRunningRollouts: ({ taskQueue }: { taskQueue: string }) => heldByRunningRollouts(client, taskQueue),

@@ -17,6 +17,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import type { PinnedSource } from '../domain/types.js';
 import { Unreachable } from './errors.js';
+import { envValue } from '../common/env.js';
 
 /** The sha256 of a file, or of a folder's files (names and contents, sorted): a local chart is a folder. */
 export async function digestPath(path: string): Promise<string> {
@@ -89,8 +90,13 @@ export class SourceFiles {
         FailureType.SourceFile,
       );
     }
-    // Inputs recorded before digests existed carry none; every rollout started since carries one per file.
-    if (expected === undefined) return path;
+    if (expected === undefined) {
+      throw ApplicationFailure.nonRetryable(
+        `${ref} was not pinned when the rollout started (it pinned ${Object.keys(source.digests).length} files by digest); ` +
+          'the rollout reads only the files it was started with',
+        FailureType.SourceChanged,
+      );
+    }
     const found = await digestPath(path);
     if (found !== expected) {
       throw ApplicationFailure.nonRetryable(
@@ -255,7 +261,7 @@ export function classifyGit(message: string): Error {
 /** The source adapter as the worker and the CLI build it: git from ROLLOUT_GIT, checkouts in `cacheDir`. */
 export function sourceFilesFromEnv(defaultCacheDir: string): SourceFiles {
   return new SourceFiles({
-    git: process.env['ROLLOUT_GIT'] ?? 'git',
-    cacheDir: process.env['ROLLOUT_SOURCE_CACHE'] ?? defaultCacheDir,
+    git: envValue('ROLLOUT_GIT') ?? 'git',
+    cacheDir: envValue('ROLLOUT_SOURCE_CACHE') ?? defaultCacheDir,
   });
 }

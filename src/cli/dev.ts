@@ -1,9 +1,8 @@
 import { startDevServer } from '../tools/dev-server.js';
 import { findTool } from '../tools/find.js';
 import { temporalConfig } from '../common/temporal-config.js';
-import { createWorker } from '../worker/worker.js';
-import { installWorkerLogging } from '../worker/logging.js';
-import { lockTaskQueue } from '../workflows/api.js';
+import { createWorker, installWorkerLogging } from '../worker/worker.js';
+import { envValue, logLevel } from '../common/env.js';
 import { Option, type Command } from 'commander';
 import { parse } from './options.js';
 import { print } from './shared.js';
@@ -32,12 +31,12 @@ export async function devCommand(opts: { port: number; uiPort: number; dbFile?: 
   });
   const config = { ...temporalConfig(), address: server.address };
   // For development: the Helm `npm run tools` built, when no other is configured (else helm on PATH).
-  const built = process.env['ROLLOUT_HELM'] ? undefined : await findTool('helm');
+  const built = envValue('ROLLOUT_HELM') ? undefined : await findTool('helm');
   if (built) process.env['ROLLOUT_HELM'] = built;
-  installWorkerLogging(config.taskQueue);
+  installWorkerLogging(logLevel());
   const { worker, close } = await createWorker(config);
   print(`Temporal dev server on ${server.address}, Web UI at ${server.uiUrl ?? '(headless)'}`);
-  print(`worker polling task queues ${config.taskQueue} and ${lockTaskQueue(config.taskQueue)}; Ctrl-C stops both`);
+  print(`worker polling task queue ${config.taskQueue}; Ctrl-C stops it and the server`);
   try {
     await worker.run();
   } finally {

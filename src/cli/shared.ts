@@ -9,6 +9,7 @@ import { pinSource } from './source.js';
 import type { PinnedSource } from '../domain/types.js';
 import type { RolloutPlan } from '../plan/schema.js';
 import { temporalConfig, type TemporalConfig } from '../common/temporal-config.js';
+import { envValue } from '../common/env.js';
 
 /**
  * Exit codes: 0 done, 1 operation failed or rejected, 2 usage or validation error, 3 (`watch`) the rollout
@@ -71,7 +72,7 @@ export async function loadPlanFile(file: string): Promise<LoadedPlan> {
 
 /** Who is acting: --as, else ROLLOUT_USER, else the OS user. An empty name is a usage error, not a name. */
 export function actor(as: string | undefined): string {
-  const who = as ?? process.env['ROLLOUT_USER'] ?? userInfo().username;
+  const who = as ?? envValue('ROLLOUT_USER') ?? userInfo().username;
   if (!who.trim()) throw new CliError('--as needs a name (or ROLLOUT_USER, if set, is empty): say who is acting', 2);
   return who;
 }

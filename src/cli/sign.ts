@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { Option } from 'commander';
 import { approvalNamespace } from '../domain/approvals.js';
 import { CliError, exitCodes } from './shared.js';
+import { envValue } from '../common/env.js';
 
 /** `--sign-with KEY` (or ROLLOUT_SIGNING_KEY): the SSH private key that signs an approval or a start. */
 export const signWithOption = (what: string) =>
@@ -16,7 +17,7 @@ export const signWithOption = (what: string) =>
 export function sshSign(key: string, message: string): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const child = execFile(
-      process.env['ROLLOUT_SSH_KEYGEN'] ?? 'ssh-keygen',
+      envValue('ROLLOUT_SSH_KEYGEN') ?? 'ssh-keygen',
       ['-Y', 'sign', '-f', key, '-n', approvalNamespace, '-q'],
       (err, stdout, stderr) =>
         err

@@ -39,11 +39,10 @@ export interface StartOptions {
  * the rollout has passed its preflight and holds its clusters' locks, and says so (or why it was refused).
  */
 export async function startCommand(file: string, opts: StartOptions): Promise<Outcome> {
-  const { plan, baseDir, source } = await loadPlanFile(file);
+  const { plan, source } = await loadPlanFile(file);
   const waitSeconds = opts.wait ?? 120;
   const input: RolloutInput = {
     plan,
-    baseDir,
     source,
     chartVersion: opts.chartVersion ?? plan.spec.release.chart.version,
     operatorVersion: opts.operatorVersion ?? plan.spec.release.operator.version,

@@ -1,11 +1,12 @@
 import Table from 'cli-table3';
+import { envValue } from '../common/env.js';
 
 /**
  * Whether output may carry colour: only to a terminal, and never with NO_COLOR set (https://no-color.org).
  * Redirected output and logs stay free of ANSI escape codes.
  */
 export function colour(stream: NodeJS.WriteStream = process.stdout): boolean {
-  return stream.isTTY === true && !process.env['NO_COLOR'];
+  return stream.isTTY === true && !envValue('NO_COLOR');
 }
 
 /** No rule between body rows: a row per line, so a hundred clusters take a hundred lines. */

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { envValue } from './env.js';
 
 /**
  * The per-user cache: config repository checkouts of the worker and the CLI (`sources/`), and the tools
@@ -8,7 +9,6 @@ import { join } from 'node:path';
  */
 export function cacheRoot(): string {
   return (
-    process.env['PHASED_ROLLOUT_CACHE'] ??
-    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'phased-rollout')
+    envValue('PHASED_ROLLOUT_CACHE') ?? join(envValue('XDG_CACHE_HOME') ?? join(homedir(), '.cache'), 'phased-rollout')
   );
 }

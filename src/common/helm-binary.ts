@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { envValue } from './env.js';
 
 const exec = promisify(execFile);
 
@@ -15,7 +16,7 @@ export const minimumHelm = '3.14.0';
 
 /** The Helm binary the worker must use, with its version; throws a message saying what to install or set. */
 export async function findHelm(env: NodeJS.ProcessEnv = process.env): Promise<{ path: string; version: string }> {
-  const configured = env['ROLLOUT_HELM'];
+  const configured = envValue('ROLLOUT_HELM', env);
   const path = configured ?? onPath('helm', env['PATH'] ?? '');
   if (!path) {
     throw new Error(`no helm on PATH: install Helm ${minimumHelm} or later, or set ROLLOUT_HELM to its path`);

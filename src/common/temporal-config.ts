@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { envValue } from './env.js';
 
 /**
  * How to reach Temporal, from the same environment variables Temporal's own CLI reads:
@@ -20,22 +21,22 @@ export interface TemporalConfig {
 export const defaultTaskQueue = 'phased-rollout';
 
 export function temporalConfig(env: NodeJS.ProcessEnv = process.env): TemporalConfig {
-  const cert = env['TEMPORAL_TLS_CERT'];
-  const key = env['TEMPORAL_TLS_KEY'];
-  const ca = env['TEMPORAL_TLS_CA'];
-  const apiKey = env['TEMPORAL_API_KEY'] || undefined;
+  const cert = envValue('TEMPORAL_TLS_CERT', env);
+  const key = envValue('TEMPORAL_TLS_KEY', env);
+  const ca = envValue('TEMPORAL_TLS_CA', env);
+  const apiKey = envValue('TEMPORAL_API_KEY', env);
   if ((cert && !key) || (key && !cert)) {
     throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both or neither');
   }
-  const useTls = Boolean(cert || ca || apiKey || env['TEMPORAL_TLS'] === 'true');
+  const useTls = Boolean(cert || ca || apiKey || envValue('TEMPORAL_TLS', env) === 'true');
   return {
-    address: env['TEMPORAL_ADDRESS'] || '127.0.0.1:7233',
-    namespace: env['TEMPORAL_NAMESPACE'] || 'default',
-    taskQueue: env['ROLLOUT_TASK_QUEUE'] || defaultTaskQueue,
+    address: envValue('TEMPORAL_ADDRESS', env) ?? '127.0.0.1:7233',
+    namespace: envValue('TEMPORAL_NAMESPACE', env) ?? 'default',
+    taskQueue: envValue('ROLLOUT_TASK_QUEUE', env) ?? defaultTaskQueue,
     apiKey,
     tls: useTls
       ? {
-          serverNameOverride: env['TEMPORAL_TLS_SERVER_NAME'] || undefined,
+          serverNameOverride: envValue('TEMPORAL_TLS_SERVER_NAME', env),
           serverRootCACertificate: ca ? readFileSync(ca) : undefined,
           clientCertPair: cert && key ? { crt: readFileSync(cert), key: readFileSync(key) } : undefined,
         }
@@ -46,7 +47,7 @@ export function temporalConfig(env: NodeJS.ProcessEnv = process.env): TemporalCo
 /** The Web UI address for a workflow, when TEMPORAL_UI_URL is set or the server is the local dev server. */
 export function workflowUiLink(config: TemporalConfig, workflowId: string, env = process.env): string | undefined {
   const base =
-    env['TEMPORAL_UI_URL'] ??
+    envValue('TEMPORAL_UI_URL', env) ??
     (/^(localhost|127\.0\.0\.1):7233$/.test(config.address) ? 'http://localhost:8233' : undefined);
   if (!base) return undefined;
   return `${base.replace(/\/$/, '')}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(workflowId)}`;

@@ -15,14 +15,6 @@ export const takeClustersUpdateName = 'take-clusters';
 export const releaseClustersUpdateName = 'release-clusters';
 export const locksQueryName = 'locks';
 
-/**
- * Before the registry, a cluster's lock was a workflow of its own (type `clusterLock`, this ID), a child
- * of the rollout holding it, released when the rollout closed. Rollouts started before the registry
- * still hold theirs, so a rollout taking clusters checks those too.
- */
-export const legacyLockWorkflowId = (cluster: string) => `cluster-lock-${cluster}`;
-export const legacyLockWorkflowType = 'clusterLock';
-
 /** A run of a rollout, as the holder of clusters. */
 export interface LockOwner {
   rollout: string;

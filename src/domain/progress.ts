@@ -1,5 +1,5 @@
 import { approvalsLine } from './approvals.js';
-import { describeSource, pinnedSource, sourceRevision } from './source.js';
+import { describeSource, sourceRevision } from './source.js';
 import { resolvePhases } from '../plan/resolve.js';
 import type { ClusterState, ClusterStatus, PhaseStatus, RollbackScope, RolloutInput, RolloutStatus } from './types.js';
 
@@ -27,9 +27,9 @@ export function initialStatus(id: string, input: RolloutInput, now: string): Rol
       })),
     ),
     decisions: [],
-    source: describeSource(pinnedSource(input)),
+    source: describeSource(input.source),
     approvals: approvalsLine(input.plan.spec.approvals),
-    sourceRevision: sourceRevision(pinnedSource(input)),
+    sourceRevision: sourceRevision(input.source),
   };
 }
 

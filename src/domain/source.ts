@@ -1,14 +1,6 @@
 import type { PinnedSource } from './types.js';
 
 /**
- * The rollout's pinned source. Inputs recorded before sources were pinned carry only `baseDir`: they
- * read the plan's folder as it is, unverified, which is what they did when they ran.
- */
-export function pinnedSource(input: { source?: PinnedSource; baseDir?: string }): PinnedSource {
-  return input.source ?? { kind: 'local', baseDir: input.baseDir ?? '.', digests: {}, digest: '' };
-}
-
-/**
  * One line naming the source for people: the repository and commit (with the ref it was resolved
  * from), or the local folder and a digest over every file's digest.
  */

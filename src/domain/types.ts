@@ -36,10 +36,8 @@ export type PinnedSource =
 /** What the workflow is given: the validated plan and the versions to roll. No credentials, only names. */
 export interface RolloutInput {
   plan: RolloutPlan;
-  /** Folder the plan's relative file references are resolved against; superseded by `source`. */
-  baseDir: string;
-  /** The pinned release source; absent only in rollouts started before sources were pinned. */
-  source?: PinnedSource;
+  /** Where the plan's files come from, pinned when it started: the same for every cluster, retry and rollback. */
+  source: PinnedSource;
   chartVersion: string;
   operatorVersion: string;
   /** Who started it, for the record. */

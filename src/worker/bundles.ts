@@ -12,16 +12,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export type BundleName = 'rollout' | 'locks';
-
-/** The prebuilt bundles' file names in dist/. */
-export const bundleFiles: Record<BundleName, string> = { rollout: 'workflow-bundle.js', locks: 'lock-bundle.js' };
-
-const entries: Record<BundleName, string> = { rollout: 'index', locks: 'cluster-lock' };
+/** The prebuilt bundle's file name in dist/. */
+export const bundleFile = 'workflow-bundle.js';
 
 /** The bundle's entry module (compiled JavaScript beside this file, else the TypeScript source) and what to preload. */
-export function bundleSource(which: BundleName): { workflowsPath: string; preloadModules: string[] } {
-  const js = fileURLToPath(new URL(`../workflows/${entries[which]}.js`, import.meta.url));
+export function bundleSource(): { workflowsPath: string; preloadModules: string[] } {
+  const js = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
   const workflowsPath = existsSync(js) ? js : js.replace(/\.js$/, '.ts');
   return { workflowsPath, preloadModules: [workflowsPath] };
 }

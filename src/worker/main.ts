@@ -5,18 +5,14 @@
  * grace time to finish or are cancelled, and another worker takes over where this one stopped.
  */
 import { temporalConfig } from '../common/temporal-config.js';
-import { createWorker } from './worker.js';
-import { installWorkerLogging } from './logging.js';
-import { lockTaskQueue } from '../workflows/api.js';
+import { createWorker, installWorkerLogging } from './worker.js';
+import { logLevel } from '../common/env.js';
 
 try {
   const config = temporalConfig();
-  // ROLLOUT_LOG_LEVEL: TRACE, DEBUG, INFO (default), WARN or ERROR.
-  installWorkerLogging(config.taskQueue);
+  installWorkerLogging(logLevel());
   const { worker, close } = await createWorker(config);
-  console.error(
-    `rollout-worker: polling ${config.taskQueue} and ${lockTaskQueue(config.taskQueue)} on ${config.address} (namespace ${config.namespace})`,
-  );
+  console.error(`rollout-worker: polling ${config.taskQueue} on ${config.address} (namespace ${config.namespace})`);
   // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.
   await worker.run();
   await close();

@@ -6,7 +6,6 @@ export type { rollout } from './rollout.js';
 export type { releaseDiff, ReleaseDiffInput } from './release-diff.js';
 export type { fleetStatus, FleetInput } from './fleet-status.js';
 export * from './definitions.js';
-export { lockTaskQueue, lockWorkflowId } from './lock-id.js';
 export { snapshotActivityCluster } from './activity-ids.js';
 export type { controlRegistry } from './registry.js';
 export type { lockRegistry } from './lock-registry.js';

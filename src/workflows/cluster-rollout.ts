@@ -1,16 +1,6 @@
-import {
-  ApplicationFailure,
-  CancellationScope,
-  condition,
-  getExternalWorkflowHandle,
-  isCancellation,
-  patched,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, setHandler } from '@temporalio/workflow';
 import { FailureType } from '../domain/failure-types.js';
 import type { ClusterTarget } from '../activities/contracts.js';
-import { pinnedSource } from '../domain/source.js';
 import type { AnalysisRecord, ClusterSnapshot, PinnedSource, StepName } from '../domain/types.js';
 import type {
   AnalysisTemplate,
@@ -21,14 +11,8 @@ import type {
   VerifySpec,
 } from '../plan/schema.js';
 import { renderCacheCheck, renderTemplate } from '../plan/template.js';
-import { activitiesFor, quickFirst, regularOnly } from './activity-options.js';
-import {
-  handlerDescriptions,
-  progressQuery,
-  snapshotSignal,
-  windowOverrideSignal,
-  type ClusterProgress,
-} from './definitions.js';
+import { activitiesFor, quickFirst } from './activity-options.js';
+import { handlerDescriptions, progressQuery, windowOverrideSignal, type ClusterProgress } from './definitions.js';
 import { waitingLine, windowVerdict, type WindowVerdict } from '../domain/windows.js';
 import { failureType, rootMessage } from './failures.js';
 import { nowMs } from './clock.js';
@@ -37,9 +21,7 @@ import { runAnalysis } from './analysis.js';
 export interface ClusterRolloutInput extends ClusterTarget {
   rolloutId: string;
   /** Where the cluster's files come from, pinned at start. */
-  source?: PinnedSource;
-  /** Only in children started before sources were pinned. */
-  baseDir?: string;
+  source: PinnedSource;
   overlay?: string;
   operator: ReleaseSpec;
   chart: ReleaseSpec;
@@ -49,11 +31,11 @@ export interface ClusterRolloutInput extends ClusterTarget {
   cache?: CacheSpec;
   verify: VerifySpec;
   /**
-   * The snapshot the rollout took right before this attempt, or the one from an earlier attempt: a retry
-   * must not mistake its own half-done work for the baseline. Without it (rollouts started before the
-   * rollout took snapshots), the child takes it and signals it to the rollout.
+   * Where the cluster stood before the rollout changed it: taken by the rollout right before the first
+   * attempt and passed to every later one, so a retry never mistakes its own half-done work for the
+   * baseline (and a rollback restores what was there before the rollout).
    */
-  snapshot?: ClusterSnapshot;
+  snapshot: ClusterSnapshot;
   /**
    * With the plan's windowPolicy inFlight "pause": the windows, this cluster's phase and labels, and the
    * windows set aside so far; before each step the cluster waits (a durable timer) for a window to open.
@@ -65,8 +47,7 @@ export interface ClusterRolloutInput extends ClusterTarget {
 
 /**
  * Steps that changed nothing: found in place (someone else's doing, or an earlier rollout's), or resumed
- * (this rollout had done them in an attempt cut short, e.g. by a worker crash). The rollout has the
- * snapshot: it took it and passed it in (in rollouts started before that, the child signalled it).
+ * (this rollout had done them in an attempt cut short, e.g. by a worker crash).
  */
 export interface ClusterRolloutResult {
   skipped: StepName[];
@@ -78,7 +59,6 @@ export interface ClusterRolloutResult {
 /** Details attached to a cluster's failure, so the rollout knows where it stopped. */
 export interface ClusterFailureDetails {
   failedStep: StepName;
-  snapshot?: ClusterSnapshot;
   analyses?: AnalysisRecord[];
   /** An analysis was inconclusive: a person decides, whatever the plan's failure action. */
   inconclusive?: boolean;
@@ -95,7 +75,7 @@ export function clusterStepFailed(details: ClusterFailureDetails, err: unknown):
 }
 
 /**
- * One cluster, in order: snapshot (unless the rollout passed it in), upgrade operator, run synchronizer
+ * One cluster, in order (the rollout took its snapshot before): upgrade operator, verify it, run synchronizer
  * Job, wait for the cache, remove the Job once the cache is ready, upgrade the chart, verify. Steps whose
  * target is already in place report `changed: false` and are recorded as skipped.
  */
@@ -104,8 +84,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
   setHandler(progressQuery, () => progress, { description: handlerDescriptions.progress });
   const target: ClusterTarget = { cluster: input.cluster, context: input.context };
   const vars = { cluster: input.cluster, version: input.chartVersion };
-  let snapshot = input.snapshot;
-  const source = pinnedSource(input);
+  const { source } = input;
 
   const w = input.windows;
   if (w) setHandler(windowOverrideSignal, ({ window }) => void w.overridden.push(window));
@@ -125,7 +104,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
   }
 
   async function step<T extends object>(name: StepName, run: () => Promise<T>): Promise<T> {
-    if (name !== 'snapshot') await inWindow();
+    await inWindow();
     progress.step = name;
     const result = await run();
     progress.done.push(name);
@@ -145,25 +124,14 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       rolloutId: input.rolloutId,
     });
   const synchronizerVersion = { namespace: input.synchronizer?.namespace ?? '', version: input.chartVersion };
-  // The snapshot (a read) and the Job's removal (a delete) are quick: tried locally first.
-  const quick = patched('local-quick-steps') ? quickFirst : regularOnly;
-  /** Removes this version's synchronizer Jobs; on a failed or cancelled attempt too, so none is left behind. */
+  /**
+   * Removes this version's synchronizer Jobs; on a failed or cancelled attempt too, so none is left behind.
+   * A delete is quick: tried as a local activity first.
+   */
   const removeJobs = (timeout: string) =>
-    quick(timeout, (a, t) => a.cleanupSynchronizerJob({ ...target, ...synchronizerVersion, timeout: t }));
+    quickFirst(timeout, (a, t) => a.cleanupSynchronizerJob({ ...target, ...synchronizerVersion, timeout: t }));
 
   try {
-    if (!snapshot) {
-      const taken = await step('snapshot', () =>
-        quick(input.operator.timeout, (a, timeout) =>
-          a.snapshotCluster({ ...target, operator: input.operator, chart: input.chart, timeout }),
-        ),
-      );
-      snapshot = taken;
-      await getExternalWorkflowHandle(workflowInfo().parent?.workflowId ?? input.rolloutId).signal(snapshotSignal, {
-        cluster: input.cluster,
-        snapshot: taken,
-      });
-    }
     await step('upgrade-operator', () => upgrade('operator', input.operator, input.operatorVersion));
     const operatorWorkloads = input.verify.operator.workloads;
     if (operatorWorkloads !== 'none') {
@@ -215,12 +183,12 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       const address = input.analysis?.address ?? '';
       await step('analysis', () =>
         runAnalysis(address, run.template, run.query, (r) => {
-          progress.analyses = [...(progress.analyses ?? []).filter((x) => x.name !== r.name), r];
+          progress.analyses = [...progress.analyses.filter((x) => x.name !== r.name), r];
         }),
       );
     }
   } catch (err) {
-    const failedStep = progress.step ?? 'snapshot';
+    const failedStep = progress.step ?? 'upgrade-operator';
     const jobMayExist = input.synchronizer && progress.done.includes('upgrade-operator');
     if (jobMayExist && !progress.done.includes('cleanup-synchronizer')) {
       // The attempt is over: its Job must not outlive it. Best effort, briefly (an unreachable cluster must
@@ -229,7 +197,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     }
     if (isCancellation(err)) throw err;
     const inconclusive = failureType(err) === FailureType.AnalysisInconclusive;
-    throw clusterStepFailed({ failedStep, snapshot, analyses: progress.analyses, inconclusive }, err);
+    throw clusterStepFailed({ failedStep, analyses: progress.analyses, inconclusive }, err);
   }
   return { skipped: progress.skipped, resumed: progress.resumed, analyses: progress.analyses };
 }

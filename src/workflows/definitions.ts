@@ -7,7 +7,6 @@ import type { Actor } from '../domain/controls.js';
 import type { DiffInput } from '../activities/contracts.js';
 import type {
   AnalysisRecord,
-  ClusterSnapshot,
   Decision,
   RegistryState,
   RollbackScope,
@@ -121,8 +120,8 @@ export interface ClusterProgress {
   resumed: StepName[];
   /** Set while the cluster, in flight, waits for a deploy window to open before its next step. */
   waitingFor?: string;
-  /** Metric analyses so far, with every measurement (absent in children started before analyses). */
-  analyses?: AnalysisRecord[];
+  /** Metric analyses so far, with every measurement. */
+  analyses: AnalysisRecord[];
 }
 export const progressQuery = defineQuery<ClusterProgress>('progress');
 
@@ -139,9 +138,6 @@ export const versionAllowedSignal =
 /** Sent by a rollout to its clusters in flight when an approver sets a deploy window aside. */
 export const windowOverrideSignal = defineSignal<[{ window: string }]>('window-override');
 
-/** Sent by a cluster's workflow to its rollout as soon as it has recorded where the cluster stood. */
-export const snapshotSignal = defineSignal<[{ cluster: string; snapshot: ClusterSnapshot }]>('snapshot');
-
 /**
  * What each query, signal and update is for, as the Temporal Web UI shows it (its "Send an Update" and
  * query dialogs), with the JSON a person types there.
@@ -150,8 +146,6 @@ export const handlerDescriptions = {
   status: "The rollout's status: phases, clusters, decisions, what it waits for. No arguments.",
   release: 'What the rollout rolls (source, releases, versions, clusters), as `rollout diff` reads it. No arguments.',
   progress: "A cluster workflow's current step and the steps done, found in place or resumed. No arguments.",
-  snapshot:
-    'Sent by a cluster workflow of an older rollout with where its releases stood before the rollout changed them. Not for people.',
   started:
     'Returns once the rollout passed its preflight and holds its clusters; fails with the reason it was refused. No arguments.',
   approve:

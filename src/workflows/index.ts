@@ -3,7 +3,6 @@ export { rollout } from './rollout.js';
 export { clusterRollout } from './cluster-rollout.js';
 export { clusterRollback } from './cluster-rollback.js';
 export { phaseBake } from './phase-bake.js';
-export { clusterLock } from './cluster-lock.js';
 export { releaseDiff } from './release-diff.js';
 export { fleetStatus } from './fleet-status.js';
 export { notification } from './notification.js';

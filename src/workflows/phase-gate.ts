@@ -1,6 +1,5 @@
-import { condition, patched } from '@temporalio/workflow';
+import { condition } from '@temporalio/workflow';
 import { diffLines, shortDigest } from '../domain/diff.js';
-import { pinnedSource } from '../domain/source.js';
 import type { PhaseStatus } from '../domain/types.js';
 import { activitiesFor, diffDeadline } from './activity-options.js';
 import { nowIso } from './clock.js';
@@ -9,16 +8,7 @@ import type { RolloutRun } from './rollout-run.js';
 /** Waits for the phase's approval (unless auto) and for any pause to end. False when a stop came first. */
 export async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
   const { status } = run;
-  // Rollouts recorded before gates showed diffs wait as they did; every rollout since binds approvals to a diff.
-  if (phase.approval === 'required' && patched('diff-at-gate')) {
-    if (!(await approvedDiff(run, phase))) return false;
-  } else if (phase.approval === 'required' && !phase.approvedBy) {
-    phase.state = 'awaiting-approval';
-    status.state = 'awaiting-approval';
-    status.reason = `phase "${phase.name}" awaits approval (${approveCommand(run, phase)})`;
-    run.publish();
-    await condition(() => phase.approvedBy !== undefined || run.stop !== undefined);
-  }
+  if (phase.approval === 'required' && !(await approvedDiff(run, phase))) return false;
   await condition(() => !held(run) || run.stop !== undefined);
   if (run.stop) return false;
   status.state = 'running';
@@ -91,7 +81,7 @@ async function diffOf(run: RolloutRun, phase: PhaseStatus): Promise<NonNullable<
   const clusters = run.status.clusters.filter((c) => c.phase === phase.name);
   const overlays = new Map(spec.clusters.map((c) => [c.name, c.values]));
   const diff = await activitiesFor(diffDeadline(clusters.length)).diffClusters({
-    source: pinnedSource(input),
+    source: input.source,
     operator: spec.release.operator,
     chart: spec.release.chart,
     operatorVersion: input.operatorVersion,

@@ -1,7 +1,6 @@
-import { CancellationScope, condition, executeChild, isCancellation, patched, startChild } from '@temporalio/workflow';
+import { CancellationScope, condition, executeChild, isCancellation, startChild } from '@temporalio/workflow';
 import { clustersToStart, tallyPhase } from '../domain/progress.js';
-import { pinnedSource } from '../domain/source.js';
-import type { AnalysisRecord, ClusterStatus, PhaseStatus } from '../domain/types.js';
+import type { AnalysisRecord, ClusterSnapshot, ClusterStatus, PhaseStatus } from '../domain/types.js';
 import { durationMs } from '../plan/duration.js';
 import { nowIso, nowMs } from './clock.js';
 import { earliest, inFlightWindows, windowWaits } from './windows.js';
@@ -76,7 +75,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
   const workflowId = c.workflowId;
   run.launch(c, async () => {
     try {
-      await takeSnapshot(run, c);
+      const snapshot = await takeSnapshot(run, c);
       const child = await startChild(clusterRollout, {
         workflowId,
         args: [
@@ -84,7 +83,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
             rolloutId: status.id,
             cluster: c.name,
             context: c.context,
-            source: pinnedSource(input),
+            source: input.source,
             overlay,
             operator: spec.release.operator,
             chart: spec.release.chart,
@@ -93,7 +92,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
             synchronizer: spec.synchronizer,
             cache: spec.cache,
             verify: spec.verify,
-            snapshot: c.snapshot,
+            snapshot,
             analysis: analysisFor(run, c),
             windows: inFlightWindows(run, c),
           },
@@ -114,21 +113,19 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
         analyses: details?.analyses,
         inconclusive: details?.inconclusive,
       });
-      c.snapshot ??= details?.snapshot;
       run.notify({ type: 'cluster-failed', cluster: c.name, phase: c.phase, summary: `${c.name}: ${c.error}` });
     }
   });
 }
 
 /**
- * The cluster's snapshot, taken by the rollout right before its workflow starts, which then has it as
- * input: it need not signal it back, and takes one workflow task less. A local activity first (the
- * rollout's workflow task runs a batch of them at once), then the regular activity under an ID that
- * names the cluster, so `rollout status` shows an unreachable cluster. In rollouts started before this,
- * the cluster's workflow took it (it still does when started without one).
+ * The cluster's snapshot, taken by the rollout right before its first attempt and kept for every later
+ * one; the cluster's workflow has it as input. A local activity first (the rollout's workflow task runs a
+ * batch of them at once), then the regular activity under an ID that names the cluster, so `rollout
+ * status` shows an unreachable cluster.
  */
-async function takeSnapshot(run: RolloutRun, c: ClusterStatus): Promise<void> {
-  if (c.snapshot || !patched('snapshot-in-rollout')) return;
+async function takeSnapshot(run: RolloutRun, c: ClusterStatus): Promise<ClusterSnapshot> {
+  if (c.snapshot) return c.snapshot;
   const { operator, chart } = run.spec.release;
   try {
     c.snapshot = await quickFirst(
@@ -136,6 +133,7 @@ async function takeSnapshot(run: RolloutRun, c: ClusterStatus): Promise<void> {
       (a, timeout) => a.snapshotCluster({ cluster: c.name, context: c.context, operator, chart, timeout }),
       snapshotActivityId(c.name, c.attempts),
     );
+    return c.snapshot;
   } catch (err) {
     if (isCancellation(err)) throw err;
     throw clusterStepFailed({ failedStep: 'snapshot' }, err);
@@ -179,8 +177,7 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
           verify: spec.verify,
           version: input.chartVersion,
           until,
-          // Patched: bakes started before analyses ran during bakes had none.
-          ...(patched('bake-analysis') ? { analyses: bakeAnalyses(run, clusters) } : {}),
+          analyses: bakeAnalyses(run, clusters),
         },
       ],
     }).then(

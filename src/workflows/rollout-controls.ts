@@ -17,7 +17,6 @@ import { approvalMessage, gateApproved, refuseByPolicy, signatureMaxAgeMs } from
 import { shortDigest } from '../domain/diff.js';
 import { FailureType } from '../domain/failure-types.js';
 import { quick } from './activity-options.js';
-import { pinnedSource } from '../domain/source.js';
 import { nowIso, nowMs } from './clock.js';
 import {
   abortUpdate,
@@ -32,7 +31,6 @@ import {
   retryUpdate,
   rollbackUpdate,
   skipUpdate,
-  snapshotSignal,
   startedUpdate,
   statusQuery,
   versionAllowedSignal,
@@ -48,9 +46,8 @@ function reject(reason: string | undefined, type: FailureType = FailureType.Cont
 }
 
 /**
- * Installs the status query, the `started` update, the snapshot signal and every control update on the
- * rollout's state. Validators refuse with a
- * reason; accepted requests are recorded as decisions (who, when, comment) and change state at once.
+ * Installs the status query, the `started` update and every control update on the rollout's state.
+ * Validators refuse with a reason; accepted requests are recorded as decisions (who, when, comment) and change state at once.
  */
 export function installControls(run: RolloutRun): void {
   const { status } = run;
@@ -105,7 +102,7 @@ export function installControls(run: RolloutRun): void {
     () => {
       const overlays = new Map(run.spec.clusters.map((c) => [c.name, c.values]));
       return {
-        source: pinnedSource(run.input),
+        source: run.input.source,
         operator: run.spec.release.operator,
         chart: run.spec.release.chart,
         operatorVersion: run.input.operatorVersion,
@@ -135,14 +132,6 @@ export function installControls(run: RolloutRun): void {
       return { clusters: status.clusters.length, state: status.state };
     },
     { description: handlerDescriptions.started },
-  );
-  setHandler(
-    snapshotSignal,
-    ({ cluster, snapshot }) => {
-      const c = status.clusters.find((x) => x.name === cluster);
-      if (c && !c.snapshot) c.snapshot = snapshot;
-    },
-    { description: handlerDescriptions.snapshot },
   );
 
   setHandler(
@@ -311,7 +300,7 @@ async function verifySignature(run: RolloutRun, req: ApproveRequest): Promise<bo
     signedAt: req.signedAt,
   });
   const { valid, detail } = await quick.verifyApproval({
-    source: pinnedSource(run.input),
+    source: run.input.source,
     allowedSigners: signers,
     principal: req.by,
     message,

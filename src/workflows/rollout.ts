@@ -1,14 +1,14 @@
-import { allHandlersFinished, ApplicationFailure, condition, patched, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../domain/failure-types.js';
 import { chartName } from '../plan/resolve.js';
 import { registryWorkflowId } from './definitions.js';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
-import { pinnedSource, sourceRevision } from '../domain/source.js';
+import { sourceRevision } from '../domain/source.js';
 import { signatureMaxAgeMs, startMessage } from '../domain/approvals.js';
 import type { RolloutInput, RolloutResult, RolloutState } from '../domain/types.js';
 import { activitiesFor, quick } from './activity-options.js';
 import { nowIso } from './clock.js';
-import { acquireLocks, releaseClusters, takeClusters } from './cluster-locks.js';
+import { releaseClusters, takeClusters } from './cluster-locks.js';
 import { failureType, rootMessage } from './failures.js';
 import { gate } from './phase-gate.js';
 import { runPhase } from './phase-runner.js';
@@ -29,17 +29,11 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   installControls(run);
   run.publish();
 
-  // Rollouts recorded before the lock registry hold a lock workflow per cluster, released by the server.
-  let registryLocks = false;
   try {
     await preflight(input);
-    // Rollouts recorded before starts were signed start as they did.
-    if (input.plan.spec.approvals?.allowedSigners && patched('signed-start')) await verifyInitiator(run);
-    // Rollouts recorded before the registry existed start as they did.
-    if (patched('registry-at-start')) await checkRegistry(run);
-    registryLocks = patched('lock-registry');
-    if (registryLocks) await takeClusters(status.clusters.map((c) => c.name));
-    else await acquireLocks(status.clusters.map((c) => c.name));
+    if (input.plan.spec.approvals?.allowedSigners) await verifyInitiator(run);
+    await checkRegistry(run);
+    await takeClusters(status.clusters.map((c) => c.name));
   } catch (err) {
     status.state = 'failed';
     status.reason = rootMessage(err);
@@ -49,7 +43,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     run.notify({ type: 'failed', summary: status.reason });
     await run.notificationsStarted();
     // A take that failed on its way back (not a refusal) may have been granted.
-    if (registryLocks && failureType(err) !== FailureType.ClusterLocked) await releaseClusters();
+    if (failureType(err) !== FailureType.ClusterLocked) await releaseClusters();
     await condition(allHandlersFinished);
     throw err;
   }
@@ -59,7 +53,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     await walkPhases(run);
   } finally {
     // However the walk ended (done, stopped, cancelled), the clusters are no longer this rollout's.
-    if (registryLocks) await releaseClusters();
+    await releaseClusters();
   }
   status.finishedAt = nowIso();
   run.publish();
@@ -107,7 +101,7 @@ async function preflight(input: RolloutInput): Promise<void> {
     chart: spec.release.chart,
     operatorVersion: input.operatorVersion,
     chartVersion: input.chartVersion,
-    source: pinnedSource(input),
+    source: input.source,
     synchronizer: spec.synchronizer,
     clusters: spec.clusters.map((c) => ({ cluster: c.name, context: c.context, overlay: c.values })),
   });
@@ -160,14 +154,14 @@ async function verifyInitiator(run: RolloutRun): Promise<void> {
   const message = startMessage({
     rollout: status.id,
     plan: input.plan.metadata.name,
-    source: sourceRevision(pinnedSource(input)),
+    source: sourceRevision(input.source),
     chartVersion: input.chartVersion,
     operatorVersion: input.operatorVersion,
     by: input.startedBy,
     signedAt: sig.signedAt,
   });
   const { valid, detail } = await quick.verifyApproval({
-    source: pinnedSource(input),
+    source: input.source,
     allowedSigners: signers,
     principal: input.startedBy,
     message,

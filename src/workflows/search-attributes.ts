@@ -29,12 +29,8 @@ export function rolloutAttributes(
   state: string,
   phase = '',
 ): SearchAttributePair[] {
-  // Rollouts started before sources were pinned upsert what they always did.
-  const source: SearchAttributePair[] = input.source
-    ? [{ key: SourceCommitKey, value: sourceRevision(input.source) }]
-    : [];
   return [
-    ...source,
+    { key: SourceCommitKey, value: sourceRevision(input.source) },
     { key: RolloutPlanKey, value: input.plan.metadata.name },
     { key: RolloutStateKey, value: state },
     { key: RolloutPhaseKey, value: phase },

@@ -512,6 +512,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     const { createReleaseActivities } = await import('../../src/activities/releases.js');
     const { createKubeFactory } = await import('../../src/activities/kube.js');
     const plan = (await import('../../src/plan/load.js')).parsePlan(readFileSync(plans.pause, 'utf8'), 'pause.yaml');
+    const { pinSource } = await import('../../src/cli/source.js');
     const releases = createReleaseActivities({
       helm: new HelmClient(helm, kubeconfig),
       files: new SourceFiles({ git: 'git', cacheDir: mkdtempSync(join(tmpdir(), 'sources-')) }),
@@ -529,7 +530,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
       role: 'chart' as const,
       release: plan.spec.release.chart,
       version: '2.2.0',
-      source: { kind: 'local' as const, baseDir: join(root, 'rollout-plans'), digests: {}, digest: '' },
+      source: (await pinSource(plan, join(root, 'rollout-plans'))).source,
       overlay: '../overlays/lab/lab-2/values.yaml',
       rolloutId: 'e2e-pending',
     });

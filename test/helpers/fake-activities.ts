@@ -187,7 +187,6 @@ export class FakeFleet {
           return { changed: call.changed, revision: r[role]?.revision ?? null };
         });
       },
-      lockHolder: () => Promise.resolve<undefined>(undefined),
       // The test environment adds the real lock registry, lock lookup and registry reads on top of these.
       takeClusters: () => Promise.reject(new Error('clusters are taken from the real lock registry')),
       releaseClusters: () => Promise.reject(new Error('clusters are given back to the real lock registry')),

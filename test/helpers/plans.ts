@@ -41,7 +41,6 @@ export function testInput(
   });
   return {
     plan,
-    baseDir: '/plans',
     source: { kind: 'local', baseDir: '/plans', digests: {}, digest: 'sha256:0123456789abcdef' },
     chartVersion: versions.chart,
     operatorVersion: versions.operator,

@@ -8,7 +8,6 @@ import { createLockActivities } from '../../src/activities/locks.js';
 import type { RolloutInput, RolloutStatus } from '../../src/domain/types.js';
 import { statusQuery } from '../../src/workflows/definitions.js';
 import { rollout } from '../../src/workflows/rollout.js';
-import { createLockWorker } from '../../src/worker/worker.js';
 
 // Workers log only warnings and errors, so a failing test's output shows what matters.
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -16,7 +15,7 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 /** A client and workers against the shared real dev server; each test file gets its own task queue. */
 export class TemporalTestEnv {
   readonly taskQueue = `test-${randomUUID()}`;
-  private workers: { worker: Worker; locks: Worker; running: Promise<unknown> }[] = [];
+  private workers: { worker: Worker; running: Promise<unknown> }[] = [];
   private constructor(private readonly sdk: TestWorkflowEnvironment) {}
 
   get client(): Client {
@@ -30,10 +29,7 @@ export class TemporalTestEnv {
     );
   }
 
-  /**
-   * Starts a worker with the given activity doubles (plus the real lock lookup), and the lock worker beside
-   * it as the product runs them, replacing any running pair. Stopping the returned worker stops both.
-   */
+  /** Starts a worker with the given activity doubles (plus the real lock registry's), replacing any running one. */
   async startWorker(activities: Activities): Promise<Worker> {
     for (const w of [...this.workers]) await this.stopWorker(w.worker);
     const worker = await Worker.create({
@@ -43,20 +39,14 @@ export class TemporalTestEnv {
       activities: { ...activities, ...createLockActivities(this.client) },
       shutdownGraceTime: '1s',
     });
-    const locks = await createLockWorker({
-      connection: this.sdk.nativeConnection,
-      taskQueue: this.taskQueue,
-      workflowBundle: { codePath: inject('lockBundlePath') },
-      shutdownGraceTime: '1s',
-    });
-    const running = Promise.all([worker.run(), locks.run()]);
-    this.workers.push({ worker, locks, running });
+    const running = worker.run();
+    this.workers.push({ worker, running });
     return worker;
   }
 
   async stopWorker(worker: Worker): Promise<void> {
     const entry = this.workers.find((w) => w.worker === worker);
-    for (const w of [worker, entry?.locks]) if (w?.getState() === 'RUNNING') w.shutdown();
+    if (worker.getState() === 'RUNNING') worker.shutdown();
     await entry?.running;
     this.workers = this.workers.filter((w) => w !== entry);
   }

@@ -13,7 +13,7 @@ import { ensureDebianTool } from '../../src/tools/debian.js';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server.js';
 import { isLoopback, listeners } from '../../lab/listeners.js';
 import { lockRegistryId, statusQuery } from '../../src/workflows/definitions.js';
-import { createLockWorker, workflowSource } from '../../src/worker/worker.js';
+import { workflowSource } from '../../src/worker/worker.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { waitForStatus } from '../helpers/temporal.js';
@@ -23,7 +23,6 @@ let connection: Connection;
 let client: Client;
 let native: NativeConnection;
 let worker: Worker;
-let locks: Worker;
 let running: Promise<unknown>;
 let browser: Browser;
 const taskQueue = `ui-${randomUUID()}`;
@@ -40,8 +39,7 @@ beforeAll(async () => {
     ...workflowSource(),
     activities: { ...fleet.activities(), ...createLockActivities(client) },
   });
-  locks = await createLockWorker({ connection: native, taskQueue });
-  running = Promise.all([worker.run(), locks.run()]);
+  running = worker.run();
   browser = await chromium.launch({
     executablePath: await ensureDebianTool('chromium'),
     // As root, and with no network beyond loopback: no sandbox, no background connections.
@@ -59,7 +57,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   worker?.shutdown();
-  locks?.shutdown();
   await running;
   await native?.close();
   await connection?.close();

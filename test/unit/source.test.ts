@@ -233,6 +233,19 @@ describe('local sources', () => {
     expect(err.message).toContain(`values.yaml changed since the rollout started: expected ${digest}, found ${found}`);
   });
 
+  it('refuses a local file the rollout did not pin when it started', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plans-'));
+    writeFileSync(join(dir, 'values.yaml'), 'a: 1\n');
+    writeFileSync(join(dir, 'other.yaml'), 'b: 1\n');
+    const digest = await digestPath(join(dir, 'values.yaml'));
+    const source: PinnedSource = { kind: 'local', baseDir: dir, digests: { 'values.yaml': digest }, digest: '' };
+    const err = await failure(files().path(source, 'other.yaml'));
+    expect([err.type, err.nonRetryable]).toEqual([FailureType.SourceChanged, true]);
+    expect(err.message).toBe(
+      'other.yaml was not pinned when the rollout started (it pinned 1 files by digest); the rollout reads only the files it was started with',
+    );
+  });
+
   it("digests a local chart's folder by every file's name and content", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chart-'));
     mkdirSync(join(dir, 'templates'));

@@ -50,7 +50,7 @@ function signStart(input: RolloutInput, id: string, keyFile: string, signedAt = 
   const text = startMessage({
     rollout: id,
     plan: input.plan.metadata.name,
-    source: sourceRevision(input.source!),
+    source: sourceRevision(input.source),
     chartVersion: input.chartVersion,
     operatorVersion: input.operatorVersion,
     by: input.startedBy,
