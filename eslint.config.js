@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 /** Imports each layer may not use: the dependency rule of the architecture, enforced. */
 const pureLayer = {
@@ -29,6 +30,13 @@ export default tseslint.config(
       },
     },
     plugins: { 'import-x': importX },
+    // Resolves the `.js` specifiers of ESM TypeScript to their `.ts` sources: without it no-cycle sees no
+    // import at all and checks nothing.
+    // import-x must also parse the `.ts` files it follows, with TypeScript's parser.
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',

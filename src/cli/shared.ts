@@ -10,22 +10,9 @@ import type { PinnedSource } from '../domain/types.js';
 import type { RolloutPlan } from '../plan/schema.js';
 import { temporalConfig, type TemporalConfig } from '../common/temporal-config.js';
 import { envValue } from '../common/env.js';
+import { CliError } from './errors.js';
 
-/**
- * Exit codes: 0 done, 1 operation failed or rejected, 2 usage or validation error, 3 (`watch`) the rollout
- * waits for a person (an approval, a decision, a resume, the end of a freeze).
- */
-export const exitCodes = { ok: 0, failed: 1, usage: 2, waiting: 3 } as const;
-
-/** An error the CLI reports as one message and an exit code, without a stack trace. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = exitCodes.failed,
-  ) {
-    super(message);
-  }
-}
+export { CliError, exitCodes } from './errors.js';
 
 export interface LoadedPlan {
   plan: RolloutPlan;

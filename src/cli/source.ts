@@ -8,7 +8,7 @@ import type { PinnedSource } from '../domain/types.js';
 import { fileReferences } from '../plan/resolve.js';
 import type { RolloutPlan } from '../plan/schema.js';
 import { cacheRoot } from '../common/cache-dir.js';
-import { CliError, exitCodes } from './shared.js';
+import { CliError, exitCodes } from './errors.js';
 
 /** The plan's source, pinned now, and the folder on this machine its files were checked in. */
 export interface Pinned {
