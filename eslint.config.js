@@ -12,7 +12,17 @@ const pureLayer = {
       message: 'plan and domain are pure: zod and each other only.',
     },
     {
-      group: ['**/workflows/**', '**/activities/**', '**/worker/**', '**/cli/**'],
+      group: [
+        '**/workflows/**',
+        '**/activities/**',
+        '**/adapters/**',
+        '**/drivers/**',
+        '**/cache-checks/**',
+        '**/client/**',
+        '**/worker/**',
+        '**/cli/**',
+        '**/tools/**',
+      ],
       message: 'plan and domain do not depend on outer layers.',
     },
   ],
@@ -61,6 +71,10 @@ export default tseslint.config(
               message: 'workflows import activity types only (contracts).',
             },
             {
+              group: ['**/adapters/**', '**/drivers/**', '**/cache-checks/**', '**/client/**', '**/tools/**'],
+              message: 'workflows reach the outside world through activities only.',
+            },
+            {
               group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'],
               message: 'workflows use @temporalio/workflow.',
             },
@@ -78,7 +92,38 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: '@temporalio/workflow', message: 'activities never import workflow code.' }] },
+        {
+          paths: [
+            { name: '@temporalio/workflow', message: 'activities and what they use never import workflow code.' },
+          ],
+          patterns: [
+            { group: ['**/workflows/**'], message: 'activities and what they use never import workflow code.' },
+            { group: ['**/cli/**', '**/worker/**', '**/tools/**'], message: 'inner layers do not import outer ones.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Adapters (one per external system) know nothing of the steps built on them; drivers and cache checks
+    // use adapters and the activity step helpers (context.js), never the activities themselves.
+    files: ['src/adapters/**', 'src/drivers/**', 'src/cache-checks/**', 'src/client/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@temporalio/workflow', message: 'activities and what they use never import workflow code.' },
+          ],
+          patterns: [
+            { group: ['**/workflows/**'], message: 'activities and what they use never import workflow code.' },
+            { group: ['**/cli/**', '**/worker/**', '**/tools/**'], message: 'inner layers do not import outer ones.' },
+            {
+              group: ['**/activities/*', '!**/activities/context.js'],
+              message: 'adapters, drivers and checks serve the activities; they do not import them.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -94,16 +139,28 @@ export default tseslint.config(
               message: "the CLI uses the rollout's public surface: import from workflows/api.js.",
             },
             {
-              // The CLI pins a plan's source with the worker's own adapter (source.js), so both read it alike.
-              group: [
-                '**/activities/*',
-                '!**/activities/contracts.js',
-                '!**/activities/locks.js',
-                '!**/activities/source.js',
-                '!**/activities/errors.js',
-              ],
-              message: 'the CLI runs no activity.',
+              group: ['**/activities/*', '!**/activities/contracts.js', '**/drivers/**', '**/cache-checks/**'],
+              message: 'the CLI runs no activity and deploys nothing itself.',
             },
+            {
+              // The CLI pins a plan's source with the worker's own adapter (source.js), so both read it alike.
+              group: ['**/adapters/*', '!**/adapters/source.js', '!**/adapters/errors.js'],
+              message: 'the CLI talks to clusters through the worker only.',
+            },
+            { group: ['**/tools/**', '**/worker/**'], message: 'the CLI imports no development toolchain or worker.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/worker/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/tools/**', '**/cli/**'], message: 'the worker imports no development toolchain or CLI.' },
           ],
         },
       ],

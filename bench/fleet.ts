@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Activities } from '../src/activities/contracts.js';
-import { createLockActivities } from '../src/activities/locks.js';
+import { createLockActivities } from '../src/client/registries.js';
 import type { RolloutInput } from '../src/domain/types.js';
 import { RolloutPlan } from '../src/plan/schema.js';
 

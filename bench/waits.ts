@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig, Watch, type V1ConfigMap, type V1Job } from '@kubernetes/client-node';
 import { createCheckActivities } from '../src/activities/checks.js';
-import { createKubeFactory } from '../src/activities/kube.js';
+import { createKubeFactory } from '../src/adapters/kube.js';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { HelmClient } from '../src/activities/helm.js';
-import { SourceFiles } from '../src/activities/source.js';
+import { HelmClient } from '../src/adapters/helm.js';
+import { SourceFiles } from '../src/adapters/source.js';
 import { createReleaseActivities } from '../src/activities/releases.js';
+import { createDrivers } from '../src/drivers/index.js';
 import { createSynchronizerActivities, renderJob } from '../src/activities/synchronizer.js';
 import { parsePlan } from '../src/plan/load.js';
 import { renderCacheCheck } from '../src/plan/template.js';
@@ -22,6 +23,7 @@ import { freePort } from '../src/tools/dev-server.js';
 import { ensureTool } from '../src/tools/toolchain.js';
 import { pinSource } from '../src/cli/source.js';
 import type { PinnedSource } from '../src/domain/types.js';
+import { activityRunContext } from '../src/activities/context.js';
 
 const exec = promisify(execFile);
 const root = new URL('../', import.meta.url).pathname;
@@ -44,7 +46,8 @@ const kube = createKubeFactory(() => {
   return k;
 });
 const files = new SourceFiles({ git: 'git', cacheDir: join(tmpdir(), 'bench-sources') });
-const deps = { kube, helm: new HelmClient(helm, state.kubeconfig), files };
+const adapters = { kube, helm: new HelmClient(helm, state.kubeconfig, activityRunContext), files };
+const deps = { ...adapters, drivers: createDrivers(adapters) };
 
 /** Each call runs as an activity would, under the SDK's MockActivityEnvironment, scheduled now. */
 function asActivities<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {

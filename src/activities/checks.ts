@@ -11,54 +11,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../plan/duration.js';
 import type { CacheReadyInput, CacheReadyResult, VerifyInput, VerifyResult } from './contracts.js';
 import { FailureType } from '../domain/failure-types.js';
-import type { HelmClient } from './helm.js';
-import { classify } from './kube-errors.js';
-import { waitForObjects } from './kube-wait.js';
-import { isPodReady, podsOf, type Kube, type KubeFactory } from './kube.js';
+import { parseAllDocuments } from 'yaml';
+import { driverFor, type Drivers } from '../drivers/driver.js';
+import { cacheCheckFor } from '../cache-checks/index.js';
+import { waitForHttp } from '../cache-checks/http.js';
+import { classify } from '../adapters/kube-errors.js';
+import { waitForObjects } from '../adapters/kube-wait.js';
+import { isPodReady, podsOf, type Kube, type KubeFactory } from '../adapters/kube.js';
 import { clusterStep, stepDeadline } from './context.js';
-
-/** Reads a dotted path (data.readyVersion, status.conditions.0.type) from an object. */
-export function fieldAt(obj: unknown, path: string): unknown {
-  return path
-    .split('.')
-    .reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), obj);
-}
-
-export interface HttpCheckSpec {
-  url: string;
-  expectStatus: number;
-  bodyContains?: string;
-}
-
-/**
- * HTTP has no watch: the check is asked every 2 seconds until it passes or the deadline. Returns what
- * was observed; throws a non-retryable Timeout naming the last answer.
- */
-export async function waitForHttp(check: HttpCheckSpec, deadline: number, signal?: AbortSignal): Promise<string> {
-  let last = 'no answer yet';
-  for (;;) {
-    try {
-      const res = await fetch(check.url, {
-        signal: AbortSignal.any([AbortSignal.timeout(5_000), ...(signal ? [signal] : [])]),
-      });
-      const body = await res.text();
-      last = `HTTP ${res.status}`;
-      const bodyOk = check.bodyContains === undefined || body.includes(check.bodyContains);
-      if (res.status === check.expectStatus && bodyOk) return `${check.url}: ${last}`;
-      if (!bodyOk) last += ` without "${check.bodyContains}"`;
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      last = (err as Error).message;
-    }
-    if (Date.now() + 2_000 >= deadline) {
-      throw ApplicationFailure.nonRetryable(
-        `${check.url}: expected HTTP ${check.expectStatus}, last saw ${last}`,
-        FailureType.Timeout,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 2_000));
-  }
-}
 
 type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
 
@@ -94,8 +54,9 @@ export function notRolledOut(kind: string, w: Workload | undefined): string | un
 const apiVersionOf: Record<string, string> = { Deployment: 'apps/v1', StatefulSet: 'apps/v1', DaemonSet: 'apps/v1' };
 
 /** Cache readiness and workload verification. */
-export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClient }) {
+export function createCheckActivities(deps: { kube: KubeFactory; drivers: Drivers }) {
   async function releaseWorkloads(input: VerifyInput) {
+    const { context, release } = input;
     if (input.verify.workloads !== 'release') {
       return input.verify.workloads.map((w) => ({
         kind: w.kind,
@@ -103,8 +64,17 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClien
         namespace: w.namespace ?? input.release.namespace,
       }));
     }
-    const manifest = await deps.helm.manifest(input.context, input.release.releaseName, input.release.namespace);
-    return manifest
+    const text = await driverFor(deps.drivers, release).declared({ context, release });
+    if (text === undefined) {
+      throw ApplicationFailure.nonRetryable(
+        `${release.namespace}/${release.releaseName} is not installed on ${context}: no workloads to verify`,
+        FailureType.ReleaseMissing,
+      );
+    }
+    const declared = parseAllDocuments(text)
+      .map((d) => d.toJS() as KubernetesObject | null)
+      .filter((o): o is KubernetesObject => !!o);
+    return declared
       .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind ?? ''))
       .map((o) => ({
         kind: o.kind as string,
@@ -166,24 +136,12 @@ export function createCheckActivities(deps: { kube: KubeFactory; helm: HelmClien
 
   async function cacheReady(input: CacheReadyInput, deadline: number): Promise<CacheReadyResult> {
     const { check } = input.cache;
-    const ctx = Context.current();
-    if (check.type === 'http') return { observed: await waitForHttp(check, deadline, ctx.cancellationSignal) };
-    const kube = deps.kube(input.context);
-    const expected = check.equals;
-    const where = `${check.kind} ${check.namespace ? `${check.namespace}/` : ''}${check.name} ${check.field} on ${input.cluster}`;
-    const seen = await waitForObjects<KubernetesObject, string>({
-      kube,
-      apiVersion: check.apiVersion,
-      kind: check.kind,
-      namespace: check.namespace,
-      fieldSelector: `metadata.name=${check.name}`,
-      check: (items) => (String(fieldAt(items[0], check.field)) === expected ? expected : undefined),
-      deadline,
-      signal: ctx.cancellationSignal,
-      describe: (items) =>
-        `the cache: ${where} to be "${expected}" (it is ${items[0] ? JSON.stringify(fieldAt(items[0], check.field) ?? null) : 'missing'})`,
-    });
-    return { observed: `${where}=${seen}` };
+    const scope = {
+      kube: deps.kube(input.context),
+      cluster: input.cluster,
+      signal: Context.current().cancellationSignal,
+    };
+    return { observed: await cacheCheckFor(check).waitReady(check, scope, deadline) };
   }
 
   async function verify(input: VerifyInput, deadline: number): Promise<VerifyResult> {

@@ -3,18 +3,18 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import { durationMs } from '../plan/duration.js';
 import type { ActivityHeartbeat } from './contracts.js';
-import { Unreachable } from './errors.js';
+import { Unreachable } from '../adapters/errors.js';
 
 /**
- * The activity context when running as an activity, else undefined. Only the Helm adapter needs this: it
- * also serves outside activities (tests read `helm history` with it). Activities use Context.current();
- * benchmarks and tests run them under the SDK's MockActivityEnvironment.
+ * What an adapter's long command runs under: the current activity's heartbeat and cancellation, or
+ * nothing outside an activity (tests read `helm history` with the same adapter). Activities use
+ * Context.current(); benchmarks and tests run them under the SDK's MockActivityEnvironment.
  */
-export function activityContext(): Context | undefined {
+export function activityRunContext(): { heartbeat?: () => void; signal?: AbortSignal } {
   try {
-    return Context.current();
+    return { heartbeat: beat, signal: Context.current().cancellationSignal };
   } catch {
-    return undefined;
+    return {};
   }
 }
 

@@ -16,8 +16,8 @@ import type {
 } from '../domain/types.js';
 import type { RolloutEvent } from '../domain/notifications.js';
 import type { HeldCluster, LockOwner } from '../domain/locks.js';
-import type { VerifyApprovalInput } from './approvals.js';
-import type { MeasureInput } from './analysis.js';
+import type { VerifyApprovalInput } from '../adapters/ssh-signatures.js';
+import type { MeasureInput } from '../adapters/prometheus.js';
 import type { CacheSpec, NotificationSink, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
 
 /** Which cluster to act on: the plan's name for it and its kube context in the worker's kubeconfig. */
@@ -37,8 +37,8 @@ export interface ActivityHeartbeat {
 
 /** Records where both releases stand, before the rollout changes anything on the cluster. */
 export interface SnapshotInput extends ClusterTarget {
-  operator: Pick<ReleaseSpec, 'releaseName' | 'namespace'>;
-  chart: Pick<ReleaseSpec, 'releaseName' | 'namespace'>;
+  operator: ReleaseSpec;
+  chart: ReleaseSpec;
   /** How long to keep retrying an unreachable cluster. */
   timeout: string;
 }
@@ -113,7 +113,7 @@ export interface CleanupSynchronizerInput extends ClusterTarget {
 
 /** Verifies workloads rolled out at their generation, pods Ready and not restarting, endpoints answering. */
 export interface VerifyInput extends ClusterTarget {
-  release: Pick<ReleaseSpec, 'releaseName' | 'namespace'>;
+  release: ReleaseSpec;
   verify: VerifySpec;
   /** The chart version the workloads must run (labels/annotations of the release). */
   version: string;
@@ -128,7 +128,7 @@ export interface VerifyResult {
 /** Returns one release to its snapshot: `helm rollback` to the revision, or uninstall when there was none. */
 export interface RollbackReleaseInput extends ClusterTarget {
   role: 'operator' | 'chart';
-  release: Pick<ReleaseSpec, 'releaseName' | 'namespace' | 'timeout'>;
+  release: ReleaseSpec;
   /** Where to return; null means the release did not exist before, so it is uninstalled. */
   to: ReleaseSnapshot | null;
   /** How long to keep retrying an unreachable cluster (the plan's onFailure.rollbackTimeout). */

@@ -4,17 +4,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DiffGroup, DiffSummary, ReleaseDiff } from '../domain/types.js';
-import type { ReleaseSpec } from '../plan/schema.js';
-import { chartAt } from './charts.js';
 import { beat, clusterStep, stepDeadline } from './context.js';
 import type { ClusterDiffText, DiffInput } from './contracts.js';
-import type { HelmClient } from './helm.js';
-import { capabilitiesKey, capabilitiesOf } from './capabilities.js';
-import type { ClusterCapabilities, KubeFactory } from './kube.js';
+import { capabilitiesKey, capabilitiesOf } from '../adapters/capabilities.js';
+import type { ClusterCapabilities, KubeFactory } from '../adapters/kube.js';
 import { addSummaries, bounded, diffManifests } from './manifest-diff.js';
-import { mapLimited } from './limited.js';
-import { pinnedValues } from './releases.js';
-import type { SourceFiles } from './source.js';
+import { mapLimited } from '../common/limited.js';
+import { pinnedValues } from '../drivers/values.js';
+import { driverFor, type Drivers, type Renderer } from '../drivers/driver.js';
+import type { SourceFiles } from '../adapters/source.js';
 
 /** At most this many clusters are read and rendered at once. */
 const parallelism = 4;
@@ -30,15 +28,15 @@ interface OneDiff {
 }
 
 /**
- * Diffs of what a rollout would apply: for each cluster, both releases rendered at their target versions
- * with the cluster's pinned values, as that cluster's version and APIs see them (`helm template --no-hooks
- * --kube-version --api-versions`), against what each release's current revision declares (`helm get
- * manifest`). Reads clusters, changes nothing. What it does not see: objects edited in the cluster outside
- * Helm (the stored manifest is Helm's record, not the live object), hooks, and templates that read
- * objects from the cluster (`lookup`), which `helm template` renders without a cluster.
+ * Diffs of what a rollout would apply: for each cluster, both releases rendered by their deploy mechanism at
+ * their target versions with the cluster's pinned values, as that cluster's version and APIs see them
+ * (for Helm: `helm template --no-hooks --kube-version --api-versions`), against what each release declares
+ * now (for Helm: `helm get manifest`). Reads clusters, changes nothing. What Helm's diff does not see:
+ * objects edited in the cluster outside Helm (the stored manifest is Helm's record, not the live object),
+ * hooks, and templates that read objects from the cluster (`lookup`), which render without a cluster.
  */
-export function createDiffActivities(deps: { helm: HelmClient; files: SourceFiles; kube: KubeFactory }) {
-  const { helm, files } = deps;
+export function createDiffActivities(deps: { drivers: Drivers; files: SourceFiles; kube: KubeFactory }) {
+  const { files } = deps;
 
   async function diffAll(input: DiffInput): Promise<OneDiff[]> {
     const dir = await mkdtemp(join(tmpdir(), 'rollout-diff-'));
@@ -47,24 +45,18 @@ export function createDiffActivities(deps: { helm: HelmClient; files: SourceFile
         { role: 'operator', release: input.operator, version: input.operatorVersion, overlays: false },
         { role: 'chart', release: input.chart, version: input.chartVersion, overlays: true },
       ] as const;
-      const charts = await Promise.all(
-        releases.map((r) => chartAt(deps, r.release, r.version, input.source, join(dir, r.role))),
+      const renderers = await Promise.all(
+        releases.map((r) =>
+          driverFor(deps.drivers, r.release).renderer(r.release, r.version, input.source, join(dir, r.role)),
+        ),
       );
       // One render per release, distinct set of values and distinct cluster capabilities, however many
       // clusters share them.
       const renders = new Map<string, Promise<string>>();
-      const desired = async (
-        i: 0 | 1,
-        release: ReleaseSpec,
-        overlay: string | undefined,
-        capabilities: ClusterCapabilities,
-      ) => {
-        const { paths, digest } = await pinnedValues(files, input.source, release, overlay);
+      const desired = async (i: 0 | 1, overlay: string | undefined, capabilities: ClusterCapabilities) => {
+        const { paths, digest } = await pinnedValues(files, input.source, releases[i].release, overlay);
         const key = `${i}|${digest}|${capabilitiesKey(capabilities)}`;
-        if (!renders.has(key)) {
-          const opts = { noHooks: true, capabilities };
-          renders.set(key, helm.template(release.releaseName, charts[i] as string, release.namespace, paths, opts));
-        }
+        if (!renders.has(key)) renders.set(key, (renderers[i] as Renderer)(paths, capabilities));
         return renders.get(key) as Promise<string>;
       };
       const one = async (c: DiffInput['clusters'][number]): Promise<OneDiff> => {
@@ -73,8 +65,8 @@ export function createDiffActivities(deps: { helm: HelmClient; files: SourceFile
           return Promise.all(
             releases.map(async ({ release, overlays }, i) => {
               const [now, next] = await Promise.all([
-                helm.manifestText(c.context, release.releaseName, release.namespace),
-                desired(i as 0 | 1, release, overlays ? c.overlay : undefined, capabilities),
+                driverFor(deps.drivers, release).declared({ context: c.context, release }),
+                desired(i as 0 | 1, overlays ? c.overlay : undefined, capabilities),
               ]);
               return diffManifests(now ?? '', next, release.namespace, new Set(capabilities.clusterScoped));
             }),

@@ -1,17 +1,19 @@
 import type { Client } from '@temporalio/client';
 import { createCheckActivities } from './checks.js';
 import type { Activities } from './contracts.js';
-import type { HelmClient } from './helm.js';
-import type { KubeFactory } from './kube.js';
-import type { SourceFiles } from './source.js';
-import { createLockActivities } from './locks.js';
+import type { HelmClient } from '../adapters/helm.js';
+import type { KubeFactory } from '../adapters/kube.js';
+import type { SourceFiles } from '../adapters/source.js';
+import { createLockActivities } from '../client/registries.js';
 import { createDiffActivities } from './diff.js';
 import { createFleetActivities } from './fleet.js';
-import { createNotificationActivities } from './notify.js';
-import { createAnalysisActivities } from './analysis.js';
-import { createApprovalActivities } from './approvals.js';
+import { createNotificationActivities } from '../adapters/webhooks.js';
+import { createAnalysisActivities } from '../adapters/prometheus.js';
+import { createApprovalActivities } from '../adapters/ssh-signatures.js';
 import { createPreflightActivities } from './preflight.js';
 import { createReleaseActivities } from './releases.js';
+import { createDrivers } from '../drivers/index.js';
+import type { Drivers } from '../drivers/driver.js';
 import { createSynchronizerActivities } from './synchronizer.js';
 import { envValue } from '../common/env.js';
 
@@ -24,10 +26,13 @@ export interface ActivityDeps {
   helm: HelmClient;
   /** The pinned release source's files (git checkouts, digest-checked local files). */
   files: SourceFiles;
+  /** The deploy mechanisms; by default every one this build has, on the adapters above. */
+  drivers?: Drivers;
 }
 
 /** The worker's real activities, built from their dependencies (the composition root passes real ones). */
-export function createActivities(deps: ActivityDeps): Activities {
+export function createActivities(adapters: ActivityDeps): Activities {
+  const deps = { ...adapters, drivers: adapters.drivers ?? createDrivers(adapters) };
   return {
     ...createPreflightActivities(deps),
     ...createReleaseActivities(deps),

@@ -7,14 +7,14 @@ import { FailureType } from '../domain/failure-types.js';
 import type { ReleaseSpec } from '../plan/schema.js';
 import { renderTemplate } from '../plan/template.js';
 import type { PreflightInput, PreflightResult } from './contracts.js';
-import { mergeValues, valuesDigest, type HelmClient } from './helm.js';
-import { capabilitiesKey, capabilitiesOf } from './capabilities.js';
-import type { ClusterCapabilities, KubeFactory } from './kube.js';
-import { mapLimited } from './limited.js';
-import { readValues } from './releases.js';
-import { chartAt } from './charts.js';
+import { mergeValues, valuesDigest } from '../adapters/helm.js';
+import { capabilitiesKey, capabilitiesOf } from '../adapters/capabilities.js';
+import type { ClusterCapabilities, KubeFactory } from '../adapters/kube.js';
+import { mapLimited } from '../common/limited.js';
+import { readValues } from '../drivers/values.js';
+import { driverFor, type Drivers, type Renderer } from '../drivers/driver.js';
 import { renderJob } from './synchronizer.js';
-import type { SourceFiles } from './source.js';
+import type { SourceFiles } from '../adapters/source.js';
 import type { PinnedSource } from '../domain/types.js';
 
 /** Renders at most this many clusters' values at once: helm template is CPU-bound. */
@@ -35,8 +35,8 @@ interface Capabilities {
  * be known to fail is refused before the canary's operator is upgraded. Reads each cluster's version and
  * APIs (a context the worker lacks is refused here), changes none.
  */
-export function createPreflightActivities(deps: { helm: HelmClient; files: SourceFiles; kube: KubeFactory }) {
-  const { helm, files: source } = deps;
+export function createPreflightActivities(deps: { drivers: Drivers; files: SourceFiles; kube: KubeFactory }) {
+  const { files: source } = deps;
 
   /** Every cluster's version and APIs; a cluster that does not answer is a warning, never a refusal. */
   async function askClusters(clusters: PreflightInput['clusters']): Promise<Capabilities> {
@@ -66,7 +66,7 @@ export function createPreflightActivities(deps: { helm: HelmClient; files: Sourc
    */
   async function renderForClusters(
     release: ReleaseSpec,
-    chartPath: string,
+    render: Renderer,
     from: PinnedSource,
     clusters: { cluster: string; overlay?: string }[],
     caps: Capabilities['of'],
@@ -98,9 +98,7 @@ export function createPreflightActivities(deps: { helm: HelmClient; files: Sourc
     await mapLimited([...groups.values()], renderParallelism, async (g) => {
       try {
         const files = await Promise.all(g.files.map(pathOf));
-        await helm.template(release.releaseName, chartPath, release.namespace, files, {
-          capabilities: g.capabilities,
-        });
+        await render(files, g.capabilities, { hooks: true });
       } catch (err) {
         const text = (err as Error).message;
         problems.push(`chart ${release.chart} does not render with the values of ${g.clusters.join(', ')}: ${text}`);
@@ -131,15 +129,16 @@ export function createPreflightActivities(deps: { helm: HelmClient; files: Sourc
           { what: 'chart', release: input.chart, version: input.chartVersion, clusters: input.clusters },
         ];
         for (const { what, release, version, clusters } of releases) {
-          let chartPath: string;
+          let render: Renderer;
           try {
-            chartPath = await chartAt(deps, release, version, input.source, join(dir, what.replace(' ', '-')));
+            const at = join(dir, what.replace(' ', '-'));
+            render = await driverFor(deps.drivers, release).renderer(release, version, input.source, at);
           } catch (err) {
             if (!(err instanceof ApplicationFailure)) throw err;
             problems.push(`${what} ${release.chart} ${version}: ${err.message}`);
             continue;
           }
-          const failed = await renderForClusters(release, chartPath, input.source, clusters, caps.of);
+          const failed = await renderForClusters(release, render, input.source, clusters, caps.of);
           problems.push(...failed);
           const values = what === 'chart' ? `the values of each of ${clusters.length} clusters` : 'its values';
           if (failed.length === 0)

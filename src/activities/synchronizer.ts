@@ -7,12 +7,12 @@ import { parse as parseYaml } from 'yaml';
 import { jobTemplateProblem } from '../plan/job-template.js';
 import { renderTemplate, type TemplateVars } from '../plan/template.js';
 import type { CleanupSynchronizerInput, SynchronizerInput, SynchronizerResult } from './contracts.js';
-import { classify, isConflict, isNotFound } from './kube-errors.js';
-import { waitForObjects } from './kube-wait.js';
-import type { Kube, KubeFactory } from './kube.js';
+import { classify, isConflict, isNotFound } from '../adapters/kube-errors.js';
+import { waitForObjects } from '../adapters/kube-wait.js';
+import type { Kube, KubeFactory } from '../adapters/kube.js';
 import { clusterStep, stepDeadline } from './context.js';
 import { FailureType } from '../domain/failure-types.js';
-import type { SourceFiles } from './source.js';
+import type { SourceFiles } from '../adapters/source.js';
 
 /** Name of the synchronizer Job for one cluster and version: the same on every attempt, so retries adopt it. */
 export function synchronizerJobName(cluster: string, version: string, cacheKey: string): string {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listClusterHolds } from '../activities/locks.js';
+import { listClusterHolds } from '../client/registries.js';
 import { lockRegistryId } from '../workflows/api.js';
 import { byHolder, firstOf } from '../domain/locks.js';
 import { clusterOption } from './options.js';

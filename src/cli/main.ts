@@ -6,7 +6,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerControls } from './controls.js';
-import { registerDev } from './dev.js';
 import { registerDiff } from './diff.js';
 import { registerFleet } from './fleet.js';
 import { registerRegistry } from './registry.js';
@@ -39,7 +38,6 @@ for (const register of [
   registerRegistry,
   registerList,
   registerLocks,
-  registerDev,
 ]) {
   register(program);
 }

@@ -1,6 +1,6 @@
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { readRegistry } from '../activities/locks.js';
+import { readRegistry } from '../client/registries.js';
 import type { RegistryState } from '../domain/types.js';
 import {
   allowVersionUpdate,

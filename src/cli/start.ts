@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
-import { findHeldClusters, readRegistry } from '../activities/locks.js';
+import { findHeldClusters, readRegistry } from '../client/registries.js';
 import { chartName } from '../plan/resolve.js';
 import { FailureType } from '../domain/failure-types.js';
 import { describeSource, sourceRevision } from '../domain/source.js';

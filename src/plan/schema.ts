@@ -33,6 +33,8 @@ const Labels = z.record(
 );
 
 export const ReleaseSpec = z.strictObject({
+  /** How the release is deployed: `helm` (the worker runs Helm against the cluster), the default. */
+  driver: z.enum(['helm']).optional(),
   /** Chart reference as Helm takes it: a local path (relative to the plan), repo/chart, or oci:// URL. */
   chart: z.string().min(1),
   /** Chart repository URL (helm --repo), when `chart` is a name in that repository. */

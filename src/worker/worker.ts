@@ -12,14 +12,15 @@ import {
 } from '@temporalio/worker';
 import type { Activities } from '../activities/contracts.js';
 import { createActivities } from '../activities/index.js';
-import { HelmClient } from '../activities/helm.js';
-import { createKubeFactory } from '../activities/kube.js';
+import { HelmClient } from '../adapters/helm.js';
+import { createKubeFactory } from '../adapters/kube.js';
 import { cacheRoot } from '../common/cache-dir.js';
 import { findHelm } from '../common/helm-binary.js';
-import { sourceFilesFromEnv } from '../activities/source.js';
+import { sourceFilesFromEnv } from '../adapters/source.js';
 import type { TemporalConfig } from '../common/temporal-config.js';
 import { bundleFile, bundleSource } from './bundles.js';
 import { envValue, workflowCacheSize } from '../common/env.js';
+import { activityRunContext } from '../activities/context.js';
 
 /**
  * Where a worker finds workflow code: the prebuilt bundle in production (`npm run build` writes it),
@@ -72,7 +73,7 @@ export async function createWorker(
       createActivities({
         temporal: client,
         kube: createKubeFactory(),
-        helm: new HelmClient((await findHelm()).path, envValue('KUBECONFIG')),
+        helm: new HelmClient((await findHelm()).path, envValue('KUBECONFIG'), activityRunContext),
         files: sourceFilesFromEnv(join(cacheRoot(), 'sources')),
       }),
     ...workflowSource(),

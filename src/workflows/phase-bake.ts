@@ -14,7 +14,7 @@ import { rootMessage } from './failures.js';
 export interface PhaseBakeInput {
   phase: string;
   clusters: ClusterTarget[];
-  release: Pick<ReleaseSpec, 'releaseName' | 'namespace'>;
+  release: ReleaseSpec;
   verify: VerifySpec;
   version: string;
   /** When the bake ends (ISO time). */

@@ -12,13 +12,14 @@ import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, PolicyV1Api } from '@kube
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, inject } from 'vitest';
-import { HelmClient, type HelmRelease } from '../../src/activities/helm.js';
-import { SourceFiles } from '../../src/activities/source.js';
+import { HelmClient, type HelmRelease } from '../../src/adapters/helm.js';
+import { SourceFiles } from '../../src/adapters/source.js';
 import { freePort } from '../../src/tools/dev-server.js';
 import { ensureTool } from '../../src/tools/toolchain.js';
 import { rolloutCli, type CliRun } from '../helpers/cli.js';
 import { isLoopback, listeners } from '../../lab/listeners.js';
 import type * as LabApi from '../../lab/lab.js';
+import { activityRunContext } from '../../src/activities/context.js';
 
 type LabModule = typeof LabApi;
 
@@ -510,17 +511,20 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     expect(await current('lab-2')).toMatchObject({ revision: before + 1, status: 'pending-upgrade' });
 
     const { createReleaseActivities } = await import('../../src/activities/releases.js');
-    const { createKubeFactory } = await import('../../src/activities/kube.js');
+    const { createDrivers } = await import('../../src/drivers/index.js');
+    const { createKubeFactory } = await import('../../src/adapters/kube.js');
     const plan = (await import('../../src/plan/load.js')).parsePlan(readFileSync(plans.pause, 'utf8'), 'pause.yaml');
     const { pinSource } = await import('../../src/cli/source.js');
     const releases = createReleaseActivities({
-      helm: new HelmClient(helm, kubeconfig),
-      files: new SourceFiles({ git: 'git', cacheDir: mkdtempSync(join(tmpdir(), 'sources-')) }),
-      pendingGraceMs: 3_000,
-      kube: createKubeFactory(() => {
-        const kc = new KubeConfig();
-        kc.loadFromFile(kubeconfig);
-        return kc;
+      drivers: createDrivers({
+        helm: new HelmClient(helm, kubeconfig, activityRunContext),
+        files: new SourceFiles({ git: 'git', cacheDir: mkdtempSync(join(tmpdir(), 'sources-')) }),
+        pendingGraceMs: 3_000,
+        kube: createKubeFactory(() => {
+          const kc = new KubeConfig();
+          kc.loadFromFile(kubeconfig);
+          return kc;
+        }),
       }),
     });
     const activity = new MockActivityEnvironment({ scheduledTimestampMs: Date.now() });

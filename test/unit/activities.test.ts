@@ -2,12 +2,16 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fieldAt, notRolledOut, waitForHttp } from '../../src/activities/checks.js';
-import { chartVersionOf, mergeValues, valuesDigest } from '../../src/activities/helm.js';
+import { notRolledOut } from '../../src/activities/checks.js';
+import { fieldAt } from '../../src/cache-checks/object-field.js';
+import { waitForHttp } from '../../src/cache-checks/http.js';
+import { cacheCheckFor } from '../../src/cache-checks/index.js';
+import type { Kube } from '../../src/adapters/kube.js';
+import { chartVersionOf, mergeValues, valuesDigest } from '../../src/adapters/helm.js';
 import { synchronizerJobName } from '../../src/activities/synchronizer.js';
-import { Unreachable } from '../../src/activities/errors.js';
-import { createKubeFactory } from '../../src/activities/kube.js';
-import { silence, waitForObjects } from '../../src/activities/kube-wait.js';
+import { Unreachable } from '../../src/adapters/errors.js';
+import { createKubeFactory } from '../../src/adapters/kube.js';
+import { silence, waitForObjects } from '../../src/adapters/kube-wait.js';
 
 describe('helm helpers', () => {
   it('reads the version out of a chart reference as helm history prints it', () => {
@@ -84,6 +88,24 @@ describe('HTTP checks', () => {
     );
   });
 
+  it("the fleet's look and the rollout's wait judge a cache alike: the body must contain what the check says", async () => {
+    healthy = true;
+    const kube = undefined as unknown as Kube; // an HTTP check reads no cluster
+    const check = { type: 'http' as const, url, expectStatus: 200, bodyContains: '2.2.0' };
+    expect(await cacheCheckFor(check).observe(check, { kube, cluster: 'c1' })).toEqual({
+      ready: false,
+      observed: `${url}: HTTP 200 without "2.2.0"`,
+    });
+    await expect(cacheCheckFor(check).waitReady(check, { kube, cluster: 'c1' }, Date.now() + 1_000)).rejects.toThrow(
+      `${url}: expected HTTP 200 with "2.2.0", last saw HTTP 200 without "2.2.0"`,
+    );
+    const ready = { ...check, bodyContains: '2.1.0' };
+    expect(await cacheCheckFor(ready).observe(ready, { kube, cluster: 'c1' })).toEqual({
+      ready: true,
+      observed: `${url}: HTTP 200`,
+    });
+  });
+
   it('fails at the deadline naming the last answer', async () => {
     healthy = false;
     await expect(waitForHttp({ url, expectStatus: 200 }, Date.now() + 2_500)).rejects.toThrow(
@@ -94,7 +116,7 @@ describe('HTTP checks', () => {
 
 describe('bounded parallelism', () => {
   it('keeps the items order and never runs more than the limit at once', async () => {
-    const { mapLimited } = await import('../../src/activities/limited.js');
+    const { mapLimited } = await import('../../src/common/limited.js');
     let inFlight = 0;
     let most = 0;
     const out = await mapLimited([50, 10, 30, 0, 20], 2, async (ms) => {

@@ -3,9 +3,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { clusterStep } from '../../src/activities/context.js';
-import { Unreachable } from '../../src/activities/errors.js';
-import { classifyHelm, HelmError } from '../../src/activities/helm.js';
-import { classify } from '../../src/activities/kube-errors.js';
+import { Unreachable } from '../../src/adapters/errors.js';
+import { classifyHelm, HelmError } from '../../src/adapters/helm.js';
+import { classify } from '../../src/adapters/kube-errors.js';
 
 const target = { cluster: 'lab-1', context: 'kwok-lab-1' };
 

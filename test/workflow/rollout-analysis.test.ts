@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAnalysisActivities } from '../../src/activities/analysis.js';
+import { createAnalysisActivities } from '../../src/adapters/prometheus.js';
 import type { RolloutPlanInput } from '../../src/plan/schema.js';
 import { freePort } from '../../src/tools/dev-server.js';
 import { statusQuery } from '../../src/workflows/definitions.js';

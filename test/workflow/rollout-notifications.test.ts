@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNotificationActivities } from '../../src/activities/notify.js';
+import { createNotificationActivities } from '../../src/adapters/webhooks.js';
 import { freePort } from '../../src/tools/dev-server.js';
 import { approveUpdate, retryUpdate } from '../../src/workflows/definitions.js';
 import { FakeFleet } from '../helpers/fake-activities.js';

@@ -4,7 +4,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { activityContext, beat } from './context.js';
 import { Unreachable } from './errors.js';
 import type { ClusterCapabilities } from './kube.js';
 
@@ -44,19 +43,23 @@ export interface HelmUpgrade {
   description: string;
 }
 
+/** What a helm command runs under: a heartbeat to send while it runs, and a signal that kills it. */
+export type HelmRunContext = () => Pick<HelmOptions, 'heartbeat' | 'signal'>;
+
 /**
- * The one Helm adapter: every helm command the product runs, built once by the worker. Each method
- * passes the current activity's heartbeat and cancellation (a cancelled activity kills helm) and
- * classifies its own failures (see `classifyHelm`). Commands that never touch a cluster (`pull`,
- * `template`) run without a kube context.
+ * The one Helm adapter: every helm command the product runs, built once by the worker. Each command runs
+ * under `runContext` (the worker passes the current activity's heartbeat and cancellation: a cancelled
+ * activity kills helm) and classifies its own failures (see `classifyHelm`). Commands that never touch a
+ * cluster (`pull`, `template`) run without a kube context.
  */
 export class HelmClient {
   constructor(
     readonly binary: string,
     readonly kubeconfig?: string,
+    private readonly runContext: HelmRunContext = () => ({}),
   ) {}
 
-  /** Runs helm with the current activity's heartbeat and cancellation; failures come back classified. */
+  /** Runs helm under its run context; failures come back classified. */
   private run(context: string | undefined, args: string[]): Promise<string> {
     return this.spawn(context, args).catch((err: unknown) => {
       throw classifyHelm(err);
@@ -72,13 +75,7 @@ export class HelmClient {
   }
 
   private spawn(context: string | undefined, args: string[]): Promise<string> {
-    const ctx = activityContext();
-    const heartbeat = ctx ? beat : undefined;
-    return runHelm(
-      { binary: this.binary, kubeconfig: this.kubeconfig, heartbeat, signal: ctx?.cancellationSignal },
-      context,
-      args,
-    );
+    return runHelm({ binary: this.binary, kubeconfig: this.kubeconfig, ...this.runContext() }, context, args);
   }
 
   /** A release's revisions, oldest first (`helm history`); empty when the release does not exist. */
