@@ -13,12 +13,37 @@ import type {
   ReleaseDiff,
   RegistryState,
   ReleaseSnapshot,
+  ReleaseTarget,
 } from '../domain/types.js';
+
 import type { RolloutEvent } from '../domain/notifications.js';
 import type { HeldCluster, LockOwner } from '../domain/locks.js';
-import type { VerifyApprovalInput } from '../adapters/ssh-signatures.js';
-import type { MeasureInput } from '../adapters/prometheus.js';
-import type { CacheSpec, NotificationSink, ReleaseSpec, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
+import type {
+  AnalysisTemplate,
+  CacheSpec,
+  NotificationSink,
+  ReleaseSpec,
+  SynchronizerSpec,
+  VerifySpec,
+} from '../plan/schema.js';
+
+export interface VerifyApprovalInput {
+  source: PinnedSource;
+  /** The plan's allowed-signers file, read from the pinned source. */
+  allowedSigners: string;
+  /** Who claims to approve: must be a principal of the allowed-signers file whose key made the signature. */
+  principal: string;
+  message: string;
+  /** The armored SSH signature (`ssh-keygen -Y sign` output). */
+  signature: string;
+}
+
+/** One measurement of an analysis: the query, already templated for its cluster, and the template's rules. */
+export interface MeasureInput {
+  address: string;
+  query: string;
+  template: AnalysisTemplate;
+}
 
 /** Which cluster to act on: the plan's name for it and its kube context in the worker's kubeconfig. */
 export interface ClusterTarget {
@@ -144,13 +169,7 @@ export interface RollbackReleaseResult {
 }
 
 /** What a rollout checks once, on the worker, before it takes a lock or touches a cluster. */
-export interface PreflightInput {
-  operator: ReleaseSpec;
-  chart: ReleaseSpec;
-  operatorVersion: string;
-  chartVersion: string;
-  /** Where the plan's files come from, pinned at start. */
-  source: PinnedSource;
+export interface PreflightInput extends ReleaseTarget {
   synchronizer?: SynchronizerSpec;
   /**
    * Every cluster with its overlay and context, so each release is rendered with each cluster's values and
@@ -170,12 +189,7 @@ export interface PreflightResult {
  * Clusters to diff: both releases at their target versions with each cluster's pinned values, against
  * what each release's current revision declares. Reads clusters; changes nothing.
  */
-export interface DiffInput {
-  source: PinnedSource;
-  operator: ReleaseSpec;
-  chart: ReleaseSpec;
-  operatorVersion: string;
-  chartVersion: string;
+export interface DiffInput extends ReleaseTarget {
   clusters: (ClusterTarget & { overlay?: string })[];
   /** How long to keep retrying a cluster that does not answer. */
   timeout: string;
@@ -188,12 +202,7 @@ export interface ClusterDiffText extends DiffGroup {
 }
 
 /** Clusters whose releases and cache to read against what the config source wants (`rollout fleet`). */
-export interface FleetReadInput {
-  source: PinnedSource;
-  operator: ReleaseSpec;
-  chart: ReleaseSpec;
-  operatorVersion: string;
-  chartVersion: string;
+export interface FleetReadInput extends ReleaseTarget {
   /** Each cluster with its overlay and, when the plan has one, its cache check for the wanted version. */
   clusters: (ClusterTarget & { overlay?: string; cacheCheck?: CacheSpec['check'] })[];
 }

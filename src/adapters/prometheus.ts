@@ -1,13 +1,7 @@
 import { evaluate } from '@marcbachmann/cel-js';
+import type { MeasureInput } from '../activities/contracts.js';
 import type { AnalysisTemplate } from '../plan/schema.js';
 import type { Measurement } from '../domain/types.js';
-
-/** One measurement of an analysis: the query, already templated for its cluster, and the template's rules. */
-export interface MeasureInput {
-  address: string;
-  query: string;
-  template: AnalysisTemplate;
-}
 
 interface PromResponse {
   status: string;

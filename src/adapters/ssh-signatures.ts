@@ -3,19 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { approvalNamespace } from '../domain/approvals.js';
-import type { PinnedSource } from '../domain/types.js';
+import type { VerifyApprovalInput } from '../activities/contracts.js';
 import type { SourceFiles } from './source.js';
-
-export interface VerifyApprovalInput {
-  source: PinnedSource;
-  /** The plan's allowed-signers file, read from the pinned source. */
-  allowedSigners: string;
-  /** Who claims to approve: must be a principal of the allowed-signers file whose key made the signature. */
-  principal: string;
-  message: string;
-  /** The armored SSH signature (`ssh-keygen -Y sign` output). */
-  signature: string;
-}
 
 /**
  * Verifies an approval's SSH signature on the worker, as git verifies signed commits: `ssh-keygen -Y

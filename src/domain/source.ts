@@ -1,4 +1,16 @@
-import type { PinnedSource } from './types.js';
+import type { PinnedSource, ReleaseTarget, RolloutInput } from './types.js';
+
+/** What a rollout rolls: its pinned source, the plan's two releases and the versions it was started with. */
+export function releaseTarget(input: RolloutInput): ReleaseTarget {
+  const { operator, chart } = input.plan.spec.release;
+  return {
+    source: input.source,
+    operator,
+    chart,
+    operatorVersion: input.operatorVersion,
+    chartVersion: input.chartVersion,
+  };
+}
 
 /**
  * One line naming the source for people: the repository and commit (with the ref it was resolved

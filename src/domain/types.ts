@@ -3,7 +3,7 @@
  * domain functions decide on. No Date or class instances: Temporal carries it as JSON.
  */
 import type { ResolvedPhase } from '../plan/resolve.js';
-import type { ClusterSpec, RolloutPlan } from '../plan/schema.js';
+import type { ClusterSpec, ReleaseSpec, RolloutPlan } from '../plan/schema.js';
 
 /**
  * Where the plan's files come from, pinned when the rollout starts and the same for every cluster, retry
@@ -32,6 +32,18 @@ export type PinnedSource =
       /** One digest over all of them (sorted by reference), to compare and search rollouts by content. */
       digest: string;
     };
+
+/**
+ * What a rollout rolls, the same for every cluster, retry and rollback: where the files come from, both
+ * releases and the versions of each. Every step that renders, upgrades, diffs or reads a release takes it.
+ */
+export interface ReleaseTarget {
+  source: PinnedSource;
+  operator: ReleaseSpec;
+  chart: ReleaseSpec;
+  operatorVersion: string;
+  chartVersion: string;
+}
 
 /** What the workflow is given: the validated plan and the versions to roll. No credentials, only names. */
 export interface RolloutInput {

@@ -1,7 +1,7 @@
 import { ApplicationFailure, CancellationScope, condition, isCancellation, setHandler } from '@temporalio/workflow';
 import { FailureType } from '../domain/failure-types.js';
 import type { ClusterTarget } from '../activities/contracts.js';
-import type { AnalysisRecord, ClusterSnapshot, PinnedSource, StepName } from '../domain/types.js';
+import type { AnalysisRecord, ClusterSnapshot, ReleaseTarget, StepName } from '../domain/types.js';
 import type {
   AnalysisTemplate,
   CacheSpec,
@@ -18,15 +18,10 @@ import { failureType, rootMessage } from './failures.js';
 import { nowMs } from './clock.js';
 import { runAnalysis } from './analysis.js';
 
-export interface ClusterRolloutInput extends ClusterTarget {
+export interface ClusterRolloutInput extends ClusterTarget, ReleaseTarget {
   rolloutId: string;
-  /** Where the cluster's files come from, pinned at start. */
-  source: PinnedSource;
+  /** The cluster's values overlay, applied after each release's base values. */
   overlay?: string;
-  operator: ReleaseSpec;
-  chart: ReleaseSpec;
-  operatorVersion: string;
-  chartVersion: string;
   synchronizer?: SynchronizerSpec;
   cache?: CacheSpec;
   verify: VerifySpec;

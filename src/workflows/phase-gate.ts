@@ -4,6 +4,7 @@ import type { PhaseStatus } from '../domain/types.js';
 import { activitiesFor, diffDeadline } from './activity-options.js';
 import { nowIso } from './clock.js';
 import type { RolloutRun } from './rollout-run.js';
+import { releaseTarget } from '../domain/source.js';
 
 /** Waits for the phase's approval (unless auto) and for any pause to end. False when a stop came first. */
 export async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
@@ -81,11 +82,7 @@ async function diffOf(run: RolloutRun, phase: PhaseStatus): Promise<NonNullable<
   const clusters = run.status.clusters.filter((c) => c.phase === phase.name);
   const overlays = new Map(spec.clusters.map((c) => [c.name, c.values]));
   const diff = await activitiesFor(diffDeadline(clusters.length)).diffClusters({
-    source: input.source,
-    operator: spec.release.operator,
-    chart: spec.release.chart,
-    operatorVersion: input.operatorVersion,
-    chartVersion: input.chartVersion,
+    ...releaseTarget(input),
     clusters: clusters.map((c) => ({ cluster: c.name, context: c.context, overlay: overlays.get(c.name) })),
     timeout: spec.verify.timeout,
   });

@@ -11,6 +11,7 @@ import { phaseBake, type BakeFailureDetails, type PhaseBakeInput } from './phase
 import type { RolloutRun } from './rollout-run.js';
 import { quickFirst } from './activity-options.js';
 import { snapshotActivityId } from './activity-ids.js';
+import { releaseTarget } from '../domain/source.js';
 
 /** How a phase ended: all clusters done (and baked), or a stop the caller must carry out. */
 export type PhaseEnd = 'done' | 'stop';
@@ -83,12 +84,8 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
             rolloutId: status.id,
             cluster: c.name,
             context: c.context,
-            source: input.source,
+            ...releaseTarget(input),
             overlay,
-            operator: spec.release.operator,
-            chart: spec.release.chart,
-            operatorVersion: input.operatorVersion,
-            chartVersion: input.chartVersion,
             synchronizer: spec.synchronizer,
             cache: spec.cache,
             verify: spec.verify,

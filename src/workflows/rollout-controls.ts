@@ -39,6 +39,7 @@ import {
   type ControlReply,
 } from './definitions.js';
 import type { RolloutRun } from './rollout-run.js';
+import { releaseTarget } from '../domain/source.js';
 
 /** A validator's refusal: final (nothing a retry would change), of the control's failure type. */
 function reject(reason: string | undefined, type: FailureType = FailureType.ControlRefused): void {
@@ -102,11 +103,7 @@ export function installControls(run: RolloutRun): void {
     () => {
       const overlays = new Map(run.spec.clusters.map((c) => [c.name, c.values]));
       return {
-        source: run.input.source,
-        operator: run.spec.release.operator,
-        chart: run.spec.release.chart,
-        operatorVersion: run.input.operatorVersion,
-        chartVersion: run.input.chartVersion,
+        ...releaseTarget(run.input),
         timeout: run.spec.verify.timeout,
         clusters: status.clusters.map((c) => ({
           cluster: c.name,

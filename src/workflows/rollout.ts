@@ -3,7 +3,7 @@ import { FailureType } from '../domain/failure-types.js';
 import { chartName } from '../plan/resolve.js';
 import { registryWorkflowId } from './definitions.js';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
-import { sourceRevision } from '../domain/source.js';
+import { releaseTarget, sourceRevision } from '../domain/source.js';
 import { signatureMaxAgeMs, startMessage } from '../domain/approvals.js';
 import type { RolloutInput, RolloutResult, RolloutState } from '../domain/types.js';
 import { activitiesFor, quick } from './activity-options.js';
@@ -97,11 +97,7 @@ async function walkPhases(run: RolloutRun): Promise<void> {
 async function preflight(input: RolloutInput): Promise<void> {
   const spec = input.plan.spec;
   await activitiesFor('10m').preflight({
-    operator: spec.release.operator,
-    chart: spec.release.chart,
-    operatorVersion: input.operatorVersion,
-    chartVersion: input.chartVersion,
-    source: input.source,
+    ...releaseTarget(input),
     synchronizer: spec.synchronizer,
     clusters: spec.clusters.map((c) => ({ cluster: c.name, context: c.context, overlay: c.values })),
   });
