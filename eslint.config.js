@@ -88,6 +88,41 @@ export default tseslint.config(
     },
   },
   {
+    // A rollout's status changes in one place: RolloutRun.apply and domain/rollout-machine.ts. The workflow
+    // files that run a rollout schedule and wait; they assign to no record.
+    files: [
+      'src/workflows/rollout.ts',
+      'src/workflows/phase-gate.ts',
+      'src/workflows/phase-runner.ts',
+      'src/workflows/rollback.ts',
+      'src/workflows/rollout-controls.ts',
+      'src/workflows/windows.ts',
+    ],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'AssignmentExpression[left.type="MemberExpression"]',
+          message: "change the rollout's status with run.apply(event) (domain/rollout-machine.ts), not by assignment.",
+        },
+        {
+          selector: 'UpdateExpression[argument.type="MemberExpression"]',
+          message: "change the rollout's status with run.apply(event) (domain/rollout-machine.ts), not by assignment.",
+        },
+        {
+          selector: 'CallExpression[callee.object.name="Object"][callee.property.name="assign"]',
+          message: "change the rollout's status with run.apply(event) (domain/rollout-machine.ts), not Object.assign.",
+        },
+        {
+          selector:
+            'CallExpression[callee.property.name=/^(push|splice|pop|shift|unshift)$/][callee.object.type="MemberExpression"]',
+          message:
+            "change the rollout's status with run.apply(event) (domain/rollout-machine.ts), not by mutating its lists.",
+        },
+      ],
+    },
+  },
+  {
     files: ['src/activities/**'],
     rules: {
       'no-restricted-imports': [

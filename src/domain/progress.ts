@@ -1,7 +1,15 @@
 import { approvalsLine } from './approvals.js';
 import { describeSource, sourceRevision } from './source.js';
 import { resolvePhases } from '../plan/resolve.js';
-import type { ClusterState, ClusterStatus, PhaseStatus, RollbackScope, RolloutInput, RolloutStatus } from './types.js';
+import {
+  RolloutState,
+  type ClusterState,
+  type ClusterStatus,
+  type PhaseStatus,
+  type RollbackScope,
+  type RolloutInput,
+  type RolloutStatus,
+} from './types.js';
 
 /** The state a rollout starts in: every phase pending, every cluster pending. */
 export function initialStatus(id: string, input: RolloutInput, now: string): RolloutStatus {
@@ -12,7 +20,7 @@ export function initialStatus(id: string, input: RolloutInput, now: string): Rol
     plan: input.plan.metadata.name,
     chartVersion: input.chartVersion,
     operatorVersion: input.operatorVersion,
-    state: 'running',
+    state: RolloutState.Starting,
     paused: false,
     startedAt: now,
     startedBy: input.startedBy,

@@ -61,56 +61,73 @@ export interface RolloutInput {
   startSignature?: { signature: string; signedAt: string };
 }
 
-/** Where a whole rollout stands, as the workflow records it (see `displayState` for what people see). */
-export type RolloutState =
+/**
+ * Where a whole rollout stands, as the workflow records it (see `displayState` for what people see: it
+ * adds `paused` and `frozen`, which are flags on the status, not states).
+ */
+export const RolloutState = {
   /** Checking the release (preflight) and taking the clusters' locks; nothing is touched yet. */
-  | 'starting'
-  | 'running'
-  | 'paused'
-  | 'awaiting-approval'
-  | 'baking'
-  | 'awaiting-decision'
-  | 'rolling-back'
-  | 'succeeded'
-  | 'rolled-back'
-  | 'aborted'
-  | 'failed';
+  Starting: 'starting',
+  Running: 'running',
+  AwaitingApproval: 'awaiting-approval',
+  Baking: 'baking',
+  /** Failures beyond the phase's budget, or a rollback that could not finish: a person decides. */
+  AwaitingDecision: 'awaiting-decision',
+  RollingBack: 'rolling-back',
+  Succeeded: 'succeeded',
+  RolledBack: 'rolled-back',
+  Aborted: 'aborted',
+  Failed: 'failed',
+} as const;
+export type RolloutState = (typeof RolloutState)[keyof typeof RolloutState];
 
 /** States a rollout ends in: nothing changes after them. */
 export const finalStates: readonly RolloutState[] = ['succeeded', 'rolled-back', 'aborted', 'failed'];
 
 /** Where one phase stands. */
-export type PhaseState =
-  'pending' | 'awaiting-approval' | 'running' | 'baking' | 'succeeded' | 'failed' | 'rolled-back' | 'aborted';
+export const PhaseState = {
+  Pending: 'pending',
+  AwaitingApproval: 'awaiting-approval',
+  Running: 'running',
+  Baking: 'baking',
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+  RolledBack: 'rolled-back',
+  Aborted: 'aborted',
+} as const;
+export type PhaseState = (typeof PhaseState)[keyof typeof PhaseState];
 
 /** Where one cluster stands in this rollout. */
-export type ClusterState =
-  | 'pending'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'skipped'
-  | 'cancelled'
-  | 'rolling-back'
-  | 'rolled-back'
+export const ClusterState = {
+  Pending: 'pending',
+  Running: 'running',
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+  Skipped: 'skipped',
+  Cancelled: 'cancelled',
+  RollingBack: 'rolling-back',
+  RolledBack: 'rolled-back',
   /** Its rollback could not finish (e.g. the cluster stayed unreachable); waits for a person's decision. */
-  | 'rollback-failed'
+  RollbackFailed: 'rollback-failed',
   /** A person accepted the cluster as it is after its rollback failed (recorded as a decision). */
-  | 'accepted';
+  Accepted: 'accepted',
+} as const;
+export type ClusterState = (typeof ClusterState)[keyof typeof ClusterState];
 
-/** A cluster's steps, in the order they run. */
-export const steps = [
-  'snapshot',
-  'upgrade-operator',
-  'verify-operator',
-  'run-synchronizer',
-  'wait-cache',
-  'cleanup-synchronizer',
-  'upgrade-chart',
-  'verify',
-  'analysis',
-] as const;
-export type StepName = (typeof steps)[number];
+/** A cluster's steps, in the order they run (the snapshot is taken by the rollout, before the rest). */
+export const Step = {
+  Snapshot: 'snapshot',
+  UpgradeOperator: 'upgrade-operator',
+  VerifyOperator: 'verify-operator',
+  RunSynchronizer: 'run-synchronizer',
+  WaitCache: 'wait-cache',
+  CleanupSynchronizer: 'cleanup-synchronizer',
+  UpgradeChart: 'upgrade-chart',
+  Verify: 'verify',
+  Analysis: 'analysis',
+} as const;
+export type StepName = (typeof Step)[keyof typeof Step];
+export const steps: readonly StepName[] = Object.values(Step);
 
 /** Where a Helm release stood before the rollout touched it; null when it was not installed. */
 export interface ReleaseSnapshot {
@@ -234,26 +251,28 @@ export interface PhaseStatus extends ResolvedPhase {
   diff?: ReleaseDiff & { at: string };
 }
 
-/** The controls a person can apply. */
-export type DecisionKind =
-  | 'approve'
-  | 'pause'
-  | 'resume'
-  | 'abort'
-  | 'rollback'
-  | 'retry'
-  | 'skip'
-  | 'accept'
+/** What is recorded in a rollout's decisions: the controls people apply, and what the rollout records itself. */
+export const DecisionKind = {
+  Approve: 'approve',
+  Pause: 'pause',
+  Resume: 'resume',
+  Abort: 'abort',
+  Rollback: 'rollback',
+  Retry: 'retry',
+  Skip: 'skip',
+  Accept: 'accept',
   /** Recorded by the rollout itself: an approval stopped holding because the diff it approved changed. */
-  | 'approval-void'
+  ApprovalVoid: 'approval-void',
   /** An approver set a deploy window aside for this rollout. */
-  | 'override-window'
+  OverrideWindow: 'override-window',
   /** A freeze of everything or of this plan began, or ended. */
-  | 'freeze'
-  | 'unfreeze'
+  Freeze: 'freeze',
+  Unfreeze: 'unfreeze',
   /** The rollout's chart version was marked bad, or that mark was lifted (`rollout allow-version`). */
-  | 'deny-version'
-  | 'allow-version';
+  DenyVersion: 'deny-version',
+  AllowVersion: 'allow-version',
+} as const;
+export type DecisionKind = (typeof DecisionKind)[keyof typeof DecisionKind];
 
 /** Every control a person applied, with who, when and why. */
 export interface Decision {
@@ -316,6 +335,8 @@ export interface RolloutStatus {
   approvals?: string;
   /** Deploy windows an approver set aside for this rollout (recorded as decisions too). */
   windowOverrides?: string[];
+  /** The deploy window line `reason` shows while pending clusters wait for a window to open. */
+  windowReason?: string;
 }
 
 /** What the rollout workflow returns when it ends. */

@@ -1,5 +1,5 @@
 import { condition } from '@temporalio/workflow';
-import { diffLines, shortDigest } from '../domain/diff.js';
+import { voidedBecause } from '../domain/rollout-machine.js';
 import type { PhaseStatus } from '../domain/types.js';
 import { activitiesFor, diffDeadline } from './activity-options.js';
 import { nowIso } from './clock.js';
@@ -8,13 +8,10 @@ import { releaseTarget } from '../domain/source.js';
 
 /** Waits for the phase's approval (unless auto) and for any pause to end. False when a stop came first. */
 export async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
-  const { status } = run;
   if (phase.approval === 'required' && !(await approvedDiff(run, phase))) return false;
   await condition(() => !held(run) || run.stop !== undefined);
   if (run.stop) return false;
-  status.state = 'running';
-  status.reason = undefined;
-  run.publish();
+  run.apply({ kind: 'gate-passed' });
   return true;
 }
 
@@ -26,20 +23,14 @@ export async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean
  * versions only, unless it named a digest. False when a stop came first.
  */
 async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
-  const { status } = run;
   let why = '';
   // After a voided approval the diff just computed is the one to show: the status says why at once.
   let fresh = false;
   for (;;) {
     if (!phase.approvedBy) {
-      const diff = fresh && phase.diff ? phase.diff : await diffOf(run, phase);
-      phase.diff = diff;
+      if (!fresh || !phase.diff) run.apply({ kind: 'gate-diff', phase: phase.name, diff: await diffOf(run, phase) });
       fresh = false;
-      phase.state = 'awaiting-approval';
-      status.state = 'awaiting-approval';
-      status.reason = `${why}phase "${phase.name}" awaits approval (${approveCommand(run, phase)}); ${diffLines(diff, 3).join('; ')}`;
-      run.publish();
-      run.notify({ type: 'approval-needed', phase: phase.name, summary: status.reason, diff });
+      run.apply({ kind: 'gate-waiting', phase: phase.name, why, approveCommand: approveCommand(run, phase) });
       await condition(() => phase.approvedBy !== undefined || run.stop !== undefined);
       if (run.stop) return false;
     }
@@ -49,18 +40,16 @@ async function approvedDiff(run: RolloutRun, phase: PhaseStatus): Promise<boolea
     await condition(() => !held(run) || run.stop !== undefined);
     if (run.stop) return false;
     if (!approved?.digest) {
-      phase.diff ??= await diffOf(run, phase);
+      if (!phase.diff) run.apply({ kind: 'gate-diff', phase: phase.name, diff: await diffOf(run, phase) });
       return true;
     }
     const now = await diffOf(run, phase);
-    phase.diff = now;
+    run.apply({ kind: 'gate-diff', phase: phase.name, diff: now });
     // Held again while the diff was computed: wait, then diff again.
     if (held(run)) continue;
     if (now.digest === approved.digest) return true;
-    why = `the diff changed since ${approved.by} approved it (${shortDigest(approved.digest)} -> ${shortDigest(now.digest)}), so that approval no longer holds: `;
-    phase.approvedBy = undefined;
-    phase.approvals = [];
-    status.decisions.push({ kind: 'approval-void', by: 'rollout', at: nowIso(), phase: phase.name, comment: why });
+    why = voidedBecause(approved.by, approved.digest, now.digest);
+    run.apply({ kind: 'approval-voided', phase: phase.name, why, at: nowIso() });
     fresh = true;
   }
 }

@@ -1,6 +1,12 @@
 import { CancellationScope, condition, executeChild, isCancellation, startChild } from '@temporalio/workflow';
 import { clustersToStart, tallyPhase } from '../domain/progress.js';
-import type { AnalysisRecord, ClusterSnapshot, ClusterStatus, PhaseStatus } from '../domain/types.js';
+import {
+  RolloutState,
+  type AnalysisRecord,
+  type ClusterSnapshot,
+  type ClusterStatus,
+  type PhaseStatus,
+} from '../domain/types.js';
 import { durationMs } from '../plan/duration.js';
 import { nowIso, nowMs } from './clock.js';
 import { earliest, inFlightWindows, windowWaits } from './windows.js';
@@ -21,8 +27,7 @@ export type PhaseEnd = 'done' | 'stop';
  * failures beyond maxFailures the plan's policy applies: wait for a person's decision, or request a rollback.
  */
 export async function runPhase(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEnd> {
-  phase.state = 'running';
-  phase.startedAt ??= nowIso();
+  run.apply({ kind: 'phase-started', phase: phase.name, at: nowIso() });
   for (;;) {
     const end = await runClusters(run, phase);
     if (end === 'stop') return 'stop';
@@ -30,9 +35,7 @@ export async function runPhase(run: RolloutRun, phase: PhaseStatus): Promise<Pha
     if (run.stop) return 'stop';
     if (!bakeFailed) break;
   }
-  phase.state = 'succeeded';
-  phase.finishedAt = nowIso();
-  run.notify({ type: 'phase-done', phase: phase.name, summary: `phase "${phase.name}" succeeded` });
+  run.apply({ kind: 'phase-succeeded', phase: phase.name, at: nowIso() });
   return 'done';
 }
 
@@ -50,16 +53,11 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
           run.requestStop({ kind: 'rollback', scope: policy.rollbackScope, reason: `failure policy: ${failed}` });
           return 'stop';
         }
-      } else if (status.state !== 'awaiting-decision') {
-        status.state = 'awaiting-decision';
-        status.reason = `waiting for a decision (retry, skip, rollback or abort): ${failed}`;
-        run.publish();
-        run.notify({ type: 'waiting-for-decision', phase: phase.name, summary: status.reason });
+      } else if (status.state !== RolloutState.AwaitingDecision) {
+        run.apply({ kind: 'decision-needed', phase: phase.name, failed });
       }
-    } else if (status.state === 'awaiting-decision') {
-      status.state = 'running';
-      status.reason = undefined;
-      run.publish();
+    } else if (status.state === RolloutState.AwaitingDecision) {
+      run.apply({ kind: 'decision-settled' });
     }
     if (tally.outcome === 'succeeded') return 'done';
     const waits = windowWaits(run, phase);
@@ -72,9 +70,8 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
 function launch(run: RolloutRun, c: ClusterStatus): void {
   const { input, status, spec } = run;
   const overlay = spec.clusters.find((x) => x.name === c.name)?.values;
-  c.workflowId = `${status.id}:${c.name}${c.attempts > 0 ? `:attempt-${c.attempts + 1}` : ''}`;
-  const workflowId = c.workflowId;
-  run.launch(c, async () => {
+  const workflowId = `${status.id}:${c.name}${c.attempts > 0 ? `:attempt-${c.attempts + 1}` : ''}`;
+  run.launch(c, workflowId, async () => {
     try {
       const snapshot = await takeSnapshot(run, c);
       const child = await startChild(clusterRollout, {
@@ -96,21 +93,21 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
         ],
       });
       const r = await child.result();
-      Object.assign(c, { state: 'succeeded', skippedSteps: r.skipped, resumedSteps: r.resumed, analyses: r.analyses });
+      run.apply({ kind: 'cluster-succeeded', cluster: c.name, ...r });
     } catch (err) {
       if (isCancellation(err)) {
-        c.state = 'cancelled';
+        run.apply({ kind: 'cluster-cancelled', cluster: c.name });
         return;
       }
       const details = failureDetails<ClusterFailureDetails>(err);
-      Object.assign(c, {
-        state: 'failed',
+      run.apply({
+        kind: 'cluster-failed',
+        cluster: c.name,
         error: rootMessage(err),
         failedStep: details?.failedStep,
         analyses: details?.analyses,
         inconclusive: details?.inconclusive,
       });
-      run.notify({ type: 'cluster-failed', cluster: c.name, phase: c.phase, summary: `${c.name}: ${c.error}` });
     }
   });
 }
@@ -125,21 +122,17 @@ async function takeSnapshot(run: RolloutRun, c: ClusterStatus): Promise<ClusterS
   if (c.snapshot) return c.snapshot;
   const { operator, chart } = run.spec.release;
   try {
-    c.snapshot = await quickFirst(
+    const snapshot = await quickFirst(
       operator.timeout,
       (a, timeout) => a.snapshotCluster({ cluster: c.name, context: c.context, operator, chart, timeout }),
       snapshotActivityId(c.name, c.attempts),
     );
-    return c.snapshot;
+    run.apply({ kind: 'snapshot-taken', cluster: c.name, snapshot });
+    return snapshot;
   } catch (err) {
     if (isCancellation(err)) throw err;
     throw clusterStepFailed({ failedStep: 'snapshot' }, err);
   }
-}
-
-/** A bake's analysis records on the cluster's record, after its own, named `<name> (bake)`. */
-function addBakeRecords(c: ClusterStatus, records: AnalysisRecord[]): void {
-  c.analyses = [...(c.analyses ?? []), ...records.map((r) => ({ ...r, name: `${r.name} (bake)` }))];
 }
 
 /** Each cluster's analyses, templated for it as after its verification, to run again during the bake. */
@@ -157,11 +150,8 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
   const ms = durationMs(phase.bake);
   const clusters = status.clusters.filter((c) => c.phase === phase.name && c.state === 'succeeded');
   if (ms === 0 || clusters.length === 0) return false;
-  phase.state = 'baking';
-  status.state = 'baking';
   const until = new Date(nowMs() + ms).toISOString();
-  phase.bakeUntil = until;
-  run.publish();
+  run.apply({ kind: 'bake-started', phase: phase.name, until });
   const scope = new CancellationScope();
   const outcome = scope.run(() =>
     executeChild(phaseBake, {
@@ -178,45 +168,33 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
         },
       ],
     }).then(
-      (done) => {
-        // What the analyses measured during the bake goes on each cluster's record, after its own.
-        for (const m of done?.analyses ?? []) {
-          const c = status.clusters.find((x) => x.name === m.cluster);
-          if (c) addBakeRecords(c, m.records);
-        }
-        return undefined;
-      },
-      (err: unknown) => err,
+      (done) => ({ records: done?.analyses ?? [] }),
+      (err: unknown) => ({ err }),
     ),
   );
-  let settled = false;
-  let result: unknown;
-  void outcome.then((r) => {
-    settled = true;
-    result = r;
-  });
-  await condition(() => settled || run.stop !== undefined);
+  let settled: { records?: { cluster: string; records: AnalysisRecord[] }[]; err?: unknown } | undefined;
+  void outcome.then((r) => (settled = r));
+  await condition(() => settled !== undefined || run.stop !== undefined);
   if (!settled) {
     scope.cancel();
     await outcome;
     return false;
   }
-  phase.state = 'running';
-  status.state = 'running';
+  // What the analyses measured during the bake goes on each cluster's record, after its own.
+  run.apply({ kind: 'bake-ended', phase: phase.name, records: settled.records ?? [] });
+  const result = settled.err;
   if (result === undefined || isCancellation(result)) return false;
   const failed = failureDetails<BakeFailureDetails>(result);
   const c = status.clusters.find((x) => x.name === failed?.cluster);
   if (!c) throw result as Error; // not a bake verdict: fail the rollout with the child's own failure
-  Object.assign(c, {
-    state: 'failed',
-    failedStep: failed?.failedStep ?? 'verify',
+  run.apply({
+    kind: 'cluster-failed',
+    cluster: c.name,
+    failedStep: failed?.failedStep,
     error: rootMessage(result),
-    finishedAt: nowIso(),
+    at: nowIso(),
     inconclusive: failed?.inconclusive,
+    analyses: failed?.analyses,
   });
-  if (failed?.analyses) addBakeRecords(c, failed.analyses);
-  run.notify({ type: 'cluster-failed', cluster: c.name, phase: c.phase, summary: `${c.name}: ${c.error}` });
-  run.changed();
-  run.publish();
   return true;
 }

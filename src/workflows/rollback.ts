@@ -1,12 +1,9 @@
 import { executeChild } from '@temporalio/workflow';
-import type { ClusterState, ClusterStatus, RolloutState } from '../domain/types.js';
+import { ClusterState, type ClusterStatus, type RolloutState } from '../domain/types.js';
 import { nowIso } from './clock.js';
 import { clusterRollback } from './cluster-rollback.js';
 import { rootMessage } from './failures.js';
 import type { RolloutRun } from './rollout-run.js';
-
-/** Cluster states that mean a rollback touched (or tried to touch) the cluster. */
-const rollbackStates: readonly ClusterState[] = ['rolling-back', 'rolled-back', 'rollback-failed', 'accepted'];
 
 /**
  * Compensation: the given clusters (newest change first) back to their snapshots (chart, then operator,
@@ -22,11 +19,7 @@ export async function restoreClusters(
   done: Extract<RolloutState, 'rolled-back' | 'aborted'>,
   reason: string,
 ): Promise<void> {
-  const { status } = run;
-  status.stopping = done === 'aborted' ? 'abort' : 'rollback';
-  status.state = 'rolling-back';
-  status.reason = reason;
-  run.publish();
+  run.apply({ kind: 'restore-started', done, reason });
   await run.cancelInFlight();
   const list = targets().filter((c) => c.snapshot);
   for (const c of list) await rollBack(run, c);
@@ -34,31 +27,16 @@ export async function restoreClusters(
     // A retry decision puts the cluster back to rolling-back; the loop is the only one that runs them.
     const again = list.filter((c) => c.state === 'rolling-back');
     if (again.length > 0) {
-      status.state = 'rolling-back';
-      status.reason = reason;
-      run.publish();
+      run.apply({ kind: 'restore-started', done, reason });
       for (const c of again) await rollBack(run, c);
       continue;
     }
-    const stuck = list.filter((c) => c.state === 'rollback-failed');
+    const stuck = list.filter((c) => c.state === ClusterState.RollbackFailed);
     if (stuck.length === 0) break;
-    status.state = 'awaiting-decision';
-    status.reason = `rollback could not finish on ${stuck.map((c) => `${c.name} (${c.error ?? 'failed'})`).join('; ')}; decide for each: rollout retry ${status.id} --cluster NAME (roll it back again) or rollout accept ${status.id} --cluster NAME -m WHY (leave it as it is)`;
-    run.publish();
-    run.notify({ type: 'waiting-for-decision', summary: status.reason });
+    run.apply({ kind: 'rollback-stuck', clusters: stuck.map((c) => c.name) });
     await run.nextChange(false);
   }
-  const touched = new Set(status.clusters.filter((c) => rollbackStates.includes(c.state)).map((c) => c.phase));
-  for (const p of status.phases) {
-    if (done === 'rolled-back' && touched.has(p.name)) p.state = 'rolled-back';
-    else if (done === 'aborted' && p.state !== 'succeeded' && p.state !== 'pending') p.state = 'aborted';
-  }
-  const unfinished = list.filter((c) => c.state === 'accepted' || c.state === 'rollback-failed');
-  status.state = unfinished.length > 0 ? 'failed' : done;
-  status.reason = reason;
-  if (unfinished.length > 0) {
-    status.reason += `; rollback did not finish on ${unfinished.map((c) => `${c.name} (${c.state})`).join(', ')}`;
-  }
+  run.apply({ kind: 'restored', done, reason, restored: list.map((c) => c.name) });
 }
 
 /** One attempt at rolling one cluster back, as a child workflow; its outcome is recorded on the cluster. */
@@ -66,16 +44,12 @@ async function rollBack(run: RolloutRun, c: ClusterStatus): Promise<void> {
   const { status, spec } = run;
   const snapshot = c.snapshot;
   if (!snapshot) return;
-  c.rollbackAttempts = (c.rollbackAttempts ?? 0) + 1;
-  const attempt = c.rollbackAttempts;
-  // A previous rollback attempt's failure is history now; the failure that caused the rollback stays.
-  if (c.rollbackError) c.error = c.rollbackError = undefined;
-  c.state = 'rolling-back';
-  c.workflowId = `${status.id}:${c.name}:rollback${attempt > 1 ? `:attempt-${attempt}` : ''}`;
-  run.publish();
+  const attempt = (c.rollbackAttempts ?? 0) + 1;
+  const workflowId = `${status.id}:${c.name}:rollback${attempt > 1 ? `:attempt-${attempt}` : ''}`;
+  run.apply({ kind: 'rollback-started', cluster: c.name, workflowId });
   try {
     await executeChild(clusterRollback, {
-      workflowId: c.workflowId,
+      workflowId,
       args: [
         {
           cluster: c.name,
@@ -89,10 +63,8 @@ async function rollBack(run: RolloutRun, c: ClusterStatus): Promise<void> {
         },
       ],
     });
-    c.state = 'rolled-back';
+    run.apply({ kind: 'rollback-ended', cluster: c.name, at: nowIso() });
   } catch (err) {
-    c.state = 'rollback-failed';
-    c.error = c.rollbackError = `rollback failed: ${rootMessage(err)}`;
+    run.apply({ kind: 'rollback-ended', cluster: c.name, at: nowIso(), error: `rollback failed: ${rootMessage(err)}` });
   }
-  c.finishedAt = nowIso();
 }

@@ -9,7 +9,7 @@ import {
   refuseResume,
   refuseRollback,
 } from '../domain/controls.js';
-import { finalStates, type ClusterStatus, type Decision, type RollbackScope } from '../domain/types.js';
+import { finalStates, type Decision, type RollbackScope } from '../domain/types.js';
 import { chartName } from '../plan/resolve.js';
 import type { Actor } from '../domain/controls.js';
 import { requestProblem } from '../domain/control-requests.js';
@@ -39,6 +39,7 @@ import {
   type ControlReply,
 } from './definitions.js';
 import type { RolloutRun } from './rollout-run.js';
+import type { DecisionChange } from '../domain/rollout-machine.js';
 import { releaseTarget } from '../domain/source.js';
 
 /** A validator's refusal: final (nothing a retry would change), of the control's failure type. */
@@ -53,11 +54,10 @@ function reject(reason: string | undefined, type: FailureType = FailureType.Cont
 export function installControls(run: RolloutRun): void {
   const { status } = run;
   const approvers = run.spec.approvers;
-  const record = (d: Omit<Decision, 'at'>): ControlReply => {
+  /** Records the decision and applies what it changes (domain/rollout-machine.ts); answers the control. */
+  const record = (d: Omit<Decision, 'at'>, change?: DecisionChange): ControlReply => {
     const decision = { ...d, at: nowIso() };
-    status.decisions.push(decision);
-    run.changed();
-    run.publish();
+    run.apply({ kind: 'decided', decision, change });
     return {
       decision,
       state: status.state,
@@ -71,8 +71,11 @@ export function installControls(run: RolloutRun): void {
   setHandler(
     freezeSignal,
     ({ frozen, reason, by }) => {
-      status.frozen = frozen ? `frozen by ${by ?? 'someone'}: ${reason ?? ''}` : undefined;
-      record({ kind: frozen ? 'freeze' : 'unfreeze', by: by ?? 'someone', comment: reason });
+      const change = {
+        kind: 'freeze' as const,
+        frozen: frozen ? `frozen by ${by ?? 'someone'}: ${reason ?? ''}` : undefined,
+      };
+      record({ kind: frozen ? 'freeze' : 'unfreeze', by: by ?? 'someone', comment: reason }, change);
     },
     { description: handlerDescriptions.freeze },
   );
@@ -81,10 +84,9 @@ export function installControls(run: RolloutRun): void {
     (d) => {
       const mine = d.chart === chartName(run.spec.release.chart.chart) && d.version === run.input.chartVersion;
       if (!mine || finalStates.includes(status.state)) return;
-      status.paused = true;
-      status.denied = { chart: d.chart, version: d.version, by: d.by, reason: d.reason };
-      status.reason = `paused: chart ${d.chart} ${d.version} was marked bad by ${d.by} (${d.reason})`;
-      record({ kind: 'deny-version', by: d.by, comment: status.reason });
+      const reason = `paused: chart ${d.chart} ${d.version} was marked bad by ${d.by} (${d.reason})`;
+      const denied = { chart: d.chart, version: d.version, by: d.by, reason: d.reason };
+      record({ kind: 'deny-version', by: d.by, comment: reason }, { kind: 'deny-version', denied, reason });
     },
     { description: handlerDescriptions['version-denied'] },
   );
@@ -93,8 +95,8 @@ export function installControls(run: RolloutRun): void {
     (d) => {
       const mine = d.chart === status.denied?.chart && d.version === status.denied.version;
       if (!mine || finalStates.includes(status.state)) return;
-      status.denied = undefined;
-      record({ kind: 'allow-version', by: d.by, comment: `${d.chart} ${d.version} may roll again: ${d.reason}` });
+      const comment = `${d.chart} ${d.version} may roll again: ${d.reason}`;
+      record({ kind: 'allow-version', by: d.by, comment }, { kind: 'allow-version' });
     },
     { description: handlerDescriptions['version-allowed'] },
   );
@@ -138,12 +140,12 @@ export function installControls(run: RolloutRun): void {
       // An approval binds to the diff the approver saw: the one named, else the one the gate shows now.
       const digest = req.digest ?? phase?.diff?.digest;
       const verified = await verifySignature(run, req);
-      if (phase) {
-        const approval = { phase: req.phase, by: req.by, at: nowIso(), comment: req.comment, digest, verified };
-        phase.approvals = [...(phase.approvals ?? []), approval];
-        if (gateApproved(run.spec.approvals, phase.approvals)) phase.approvedBy = approval;
-      }
-      return record({ kind: 'approve', by: req.by, comment: req.comment, phase: req.phase, digest });
+      const approval = { phase: req.phase, by: req.by, at: nowIso(), comment: req.comment, digest, verified };
+      const meetsPolicy = gateApproved(run.spec.approvals, [...(phase?.approvals ?? []), approval]);
+      return record(
+        { kind: 'approve', by: req.by, comment: req.comment, phase: req.phase, digest },
+        phase ? { kind: 'approve', approval, meetsPolicy } : undefined,
+      );
     },
     {
       validator: (req: ApproveRequest) => {
@@ -161,14 +163,14 @@ export function installControls(run: RolloutRun): void {
   setHandler(
     overrideWindowUpdate,
     (req) => {
-      status.windowOverrides = [...(status.windowOverrides ?? []), req.window];
       // Clusters in flight that wait for a window before their next step hear of it too.
       for (const c of status.clusters.filter((x) => x.state === 'running' && x.workflowId)) {
         void getExternalWorkflowHandle(c.workflowId ?? '')
           .signal(windowOverrideSignal, { window: req.window })
           .catch(() => undefined);
       }
-      return record({ kind: 'override-window', by: req.by, comment: req.comment, window: req.window });
+      const change = { kind: 'override-window' as const, window: req.window };
+      return record({ kind: 'override-window', by: req.by, comment: req.comment, window: req.window }, change);
     },
     {
       validator: (req: Actor & { window: string }) =>
@@ -184,28 +186,14 @@ export function installControls(run: RolloutRun): void {
       description: handlerDescriptions['override-window'],
     },
   );
-  setHandler(
-    pauseUpdate,
-    (req) => {
-      status.paused = true;
-      return record({ kind: 'pause', by: req.by, comment: req.comment });
-    },
-    {
-      validator: (req: Actor) => reject(requestProblem('pause', req) ?? refusePause(status, req)),
-      description: handlerDescriptions.pause,
-    },
-  );
-  setHandler(
-    resumeUpdate,
-    (req) => {
-      status.paused = false;
-      return record({ kind: 'resume', by: req.by, comment: req.comment });
-    },
-    {
-      validator: (req: Actor) => reject(requestProblem('resume', req) ?? refuseResume(status, approvers, req)),
-      description: handlerDescriptions.resume,
-    },
-  );
+  setHandler(pauseUpdate, (req) => record({ kind: 'pause', by: req.by, comment: req.comment }, { kind: 'pause' }), {
+    validator: (req: Actor) => reject(requestProblem('pause', req) ?? refusePause(status, req)),
+    description: handlerDescriptions.pause,
+  });
+  setHandler(resumeUpdate, (req) => record({ kind: 'resume', by: req.by, comment: req.comment }, { kind: 'resume' }), {
+    validator: (req: Actor) => reject(requestProblem('resume', req) ?? refuseResume(status, approvers, req)),
+    description: handlerDescriptions.resume,
+  });
   setHandler(
     abortUpdate,
     (req) => {
@@ -229,38 +217,24 @@ export function installControls(run: RolloutRun): void {
       description: handlerDescriptions.rollback,
     },
   );
-  /** A decision on one cluster: `decide` changes it, `refuse` is the validator's reason to say no. */
+  /** A decision on one cluster (retry, skip, accept); `refuse` is the validator's reason to say no. */
   const onCluster = (
     def: typeof retryUpdate,
     kind: 'retry' | 'skip' | 'accept',
-    decide: (c: ClusterStatus) => void,
     refuse: typeof refuseClusterDecision,
   ) =>
     setHandler(
       def,
-      (req) => {
-        const c = status.clusters.find((x) => x.name === req.cluster);
-        if (c) decide(c);
-        return record({ kind, by: req.by, comment: req.comment, cluster: req.cluster });
-      },
+      (req) => record({ kind, by: req.by, comment: req.comment, cluster: req.cluster }, { kind, cluster: req.cluster }),
       {
         validator: (req: Actor & { cluster: string }) =>
           reject(requestProblem(kind, req) ?? refuse(status, approvers, req)),
         description: handlerDescriptions[kind],
       },
     );
-  // While restoring, a retry rolls the cluster back again; otherwise it runs the cluster's rollout again.
-  onCluster(
-    retryUpdate,
-    'retry',
-    (c) => {
-      if (c.state === 'rollback-failed') c.state = 'rolling-back';
-      else Object.assign(c, { state: 'pending', error: undefined, failedStep: undefined, finishedAt: undefined });
-    },
-    refuseClusterDecision,
-  );
-  onCluster(skipUpdate, 'skip', (c) => (c.state = 'skipped'), refuseClusterDecision);
-  onCluster(acceptUpdate, 'accept', (c) => (c.state = 'accepted'), refuseAccept);
+  onCluster(retryUpdate, 'retry', refuseClusterDecision);
+  onCluster(skipUpdate, 'skip', refuseClusterDecision);
+  onCluster(acceptUpdate, 'accept', refuseAccept);
 }
 
 type ApproveRequest = Actor & { phase: string; digest?: string; signature?: string; signedAt?: string };

@@ -12,6 +12,7 @@ import { defaultNotificationEvents } from '../domain/notification-events.js';
 import { notification } from './notification.js';
 import { displayState } from '../domain/display.js';
 import { initialStatus } from '../domain/progress.js';
+import { transition, type Notice, type RolloutChange } from '../domain/rollout-machine.js';
 import { detailsMarkdown } from '../domain/summary.js';
 import type { ClusterStatus, RollbackScope, RolloutInput, RolloutStatus } from '../domain/types.js';
 import { nowIso } from './clock.js';
@@ -27,15 +28,26 @@ export interface StopRequest {
 /**
  * The one owner of a rollout's state, in the way Temporal's safe-message-handlers sample keeps its state
  * in a class the handlers call: the status the `status` query returns, the stop people asked for, the
- * clusters in flight. Handlers and the main loop change it only through its methods, and every change
- * the main loop may wait for goes through `changed()`.
+ * clusters in flight. The status changes only by `apply` (each event's effect is in
+ * domain/rollout-machine.ts); handlers and the main loop read it, and every change the main loop may wait
+ * for wakes it (`nextChange`).
  */
 export class RolloutRun {
-  readonly status: RolloutStatus;
+  readonly #status: RolloutStatus;
   /** A rollback or abort people asked for; the main loop carries it out at its next wait. */
   stop?: StopRequest;
   /** Why the rollout was refused before it touched anything (preflight, locks), with the failure's type. */
-  startFailure?: { type?: string; message: string };
+  #startFailure?: { type?: string; message: string };
+
+  get startFailure(): { type?: string; message: string } | undefined {
+    return this.#startFailure;
+  }
+
+  /** The rollout was refused before it touched anything: it ends failed, saying why. */
+  refused(failure: { type?: string; message: string }): void {
+    this.#startFailure = failure;
+    this.apply({ kind: 'refused', reason: failure.message, at: nowIso() });
+  }
   private changes = 0;
   private order = 0;
   private bakes = 0;
@@ -48,7 +60,23 @@ export class RolloutRun {
     readonly input: RolloutInput,
     id: string,
   ) {
-    this.status = { ...initialStatus(id, input, nowIso()), runId: workflowInfo().firstExecutionRunId };
+    this.#status = { ...initialStatus(id, input, nowIso()), runId: workflowInfo().firstExecutionRunId };
+  }
+
+  /** The rollout's status, to read: it changes by `apply` only. */
+  get status(): RolloutStatus {
+    return this.#status;
+  }
+
+  /**
+   * Applies one event to the status (domain/rollout-machine.ts), shows the result (search attributes, the
+   * Web UI's details), tells the sinks what the event calls for, and wakes the main loop.
+   */
+  apply(event: RolloutChange): void {
+    const notice = transition(this.#status, event);
+    this.changed();
+    this.publish();
+    if (notice) this.notify(notice);
   }
 
   get spec(): RolloutInput['plan']['spec'] {
@@ -80,20 +108,15 @@ export class RolloutRun {
    * Runs a cluster's work in its own cancellation scope, so abort and rollback can cancel it. The
    * cluster counts as in flight until `work` settles; then the main loop hears of it.
    */
-  launch(c: ClusterStatus, work: () => Promise<void>): void {
-    c.state = 'running';
-    c.attempts += 1;
-    c.seq ??= ++this.order;
-    c.startedAt = nowIso();
+  launch(c: ClusterStatus, workflowId: string, work: () => Promise<void>): void {
+    this.apply({ kind: 'cluster-started', cluster: c.name, workflowId, seq: ++this.order, at: nowIso() });
     const scope = new CancellationScope();
     this.inFlight.set(c.name, scope);
     void scope
       .run(work)
       .finally(() => {
-        c.finishedAt = nowIso();
         this.inFlight.delete(c.name);
-        this.changed();
-        this.publish();
+        this.apply({ kind: 'cluster-settled', cluster: c.name, at: nowIso() });
       })
       .catch(() => undefined); // `work` records its own outcome on the cluster
   }
@@ -113,7 +136,7 @@ export class RolloutRun {
    * Tells the sinks subscribed to this kind of event, without waiting for delivery: a child workflow per
    * event, its ID derived from the event, abandoned when the rollout closes. Nothing when no sink listens.
    */
-  notify(e: Parameters<typeof rolloutEvent>[3]): void {
+  private notify(e: Notice): void {
     const sinks = (this.spec.notifications?.sinks ?? []).filter((s) =>
       (s.events ?? defaultNotificationEvents).includes(e.type),
     );

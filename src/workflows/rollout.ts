@@ -5,7 +5,7 @@ import { registryWorkflowId } from './definitions.js';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
 import { releaseTarget, sourceRevision } from '../domain/source.js';
 import { signatureMaxAgeMs, startMessage } from '../domain/approvals.js';
-import type { RolloutInput, RolloutResult, RolloutState } from '../domain/types.js';
+import type { RolloutInput, RolloutResult } from '../domain/types.js';
 import { activitiesFor, quick } from './activity-options.js';
 import { nowIso } from './clock.js';
 import { releaseClusters, takeClusters } from './cluster-locks.js';
@@ -25,7 +25,6 @@ import { RolloutRun } from './rollout-run.js';
 export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   const run = new RolloutRun(input, workflowInfo().workflowId);
   const { status } = run;
-  status.state = 'starting';
   installControls(run);
   run.publish();
 
@@ -35,33 +34,21 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     await checkRegistry(run);
     await takeClusters(status.clusters.map((c) => c.name));
   } catch (err) {
-    status.state = 'failed';
-    status.reason = rootMessage(err);
-    status.finishedAt = nowIso();
-    run.startFailure = { type: failureType(err), message: status.reason };
-    run.publish();
-    run.notify({ type: 'failed', summary: status.reason });
+    run.refused({ type: failureType(err), message: rootMessage(err) });
     await run.notificationsStarted();
     // A take that failed on its way back (not a refusal) may have been granted.
     if (failureType(err) !== FailureType.ClusterLocked) await releaseClusters();
     await condition(allHandlersFinished);
     throw err;
   }
-  status.locksHeldAt = nowIso();
-  status.state = 'running';
+  run.apply({ kind: 'clusters-taken', at: nowIso() });
   try {
     await walkPhases(run);
   } finally {
     // However the walk ended (done, stopped, cancelled), the clusters are no longer this rollout's.
     await releaseClusters();
   }
-  status.finishedAt = nowIso();
-  run.publish();
-  // restoreClusters set the end state; TypeScript still sees the 'running' assigned above.
-  const end = status.state as RolloutState;
-  if (end === 'succeeded' || end === 'rolled-back' || end === 'aborted' || end === 'failed') {
-    run.notify({ type: end, summary: status.reason ?? `rollout ${end}` });
-  }
+  run.apply({ kind: 'closed', at: nowIso() });
   await run.notificationsStarted();
   await condition(allHandlersFinished);
   return {
@@ -77,7 +64,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
 async function walkPhases(run: RolloutRun): Promise<void> {
   const { status } = run;
   for (const phase of status.phases) {
-    status.currentPhase = phase.name;
+    run.apply({ kind: 'phase-entered', phase: phase.name });
     if (!(await gate(run, phase)) || (await runPhase(run, phase)) === 'stop') break;
   }
   const stop = run.stop;
@@ -88,8 +75,7 @@ async function walkPhases(run: RolloutRun): Promise<void> {
   } else if (stop?.kind === 'abort') {
     await restoreClusters(run, () => abortTargets(status), 'aborted', stop.reason);
   } else {
-    status.state = 'succeeded';
-    status.reason = undefined;
+    run.apply({ kind: 'succeeded' });
   }
 }
 
@@ -108,7 +94,7 @@ async function preflight(input: RolloutInput): Promise<void> {
  * everything or of this plan is in force (the CLI tells running rollouts of later changes by signal).
  */
 async function checkRegistry(run: RolloutRun): Promise<void> {
-  const { input, status } = run;
+  const { input } = run;
   const registry = await quick.registryState({ registryId: registryWorkflowId(workflowInfo().taskQueue) });
   const chart = chartName(input.plan.spec.release.chart.chart);
   const bad = registry.denied.find((d) => d.chart === chart && d.version === input.chartVersion);
@@ -120,8 +106,10 @@ async function checkRegistry(run: RolloutRun): Promise<void> {
     });
   }
   const freeze = registry.freezes.find((f) => f.plan === '*' || f.plan === input.plan.metadata.name);
-  if (freeze)
-    status.frozen = `frozen by ${freeze.by}: ${freeze.reason} (rollout unfreeze${freeze.plan === '*' ? '' : ` --plan ${freeze.plan}`})`;
+  if (freeze) {
+    const frozen = `frozen by ${freeze.by}: ${freeze.reason} (rollout unfreeze${freeze.plan === '*' ? '' : ` --plan ${freeze.plan}`})`;
+    run.apply({ kind: 'frozen', frozen });
+  }
 }
 
 /**
@@ -164,5 +152,5 @@ async function verifyInitiator(run: RolloutRun): Promise<void> {
     signature: sig.signature,
   });
   if (!valid) throw refuse(`the start signature does not verify for ${input.startedBy} against ${signers}: ${detail}`);
-  status.startedByVerified = true;
+  run.apply({ kind: 'start-verified' });
 }

@@ -14,27 +14,21 @@ export function windowWaits(run: RolloutRun, phase: PhaseStatus): Map<string, nu
   if (windows.length === 0) return waits;
   const specs = new Map(run.spec.clusters.map((c) => [c.name, c]));
   const now = nowMs();
-  const lines: string[] = [];
+  const waiting: { cluster: string; line?: string }[] = [];
   for (const c of run.status.clusters.filter((x) => x.phase === phase.name && x.state === 'pending')) {
     const spec = specs.get(c.name) ?? { name: c.name, labels: {} };
     const v = windowVerdict(windows, spec, phase.name, now, run.status.windowOverrides);
     if (v.open) {
-      c.waitingFor = undefined;
+      if (c.waitingFor !== undefined) waiting.push({ cluster: c.name });
       continue;
     }
-    c.waitingFor = waitingLine(v, windows);
-    lines.push(c.waitingFor);
+    waiting.push({ cluster: c.name, line: waitingLine(v, windows) });
     // Where the search stopped short of an opening, look again from where it stopped; a window that never
     // opens again was refused at validation: should one appear, look again in a day.
     waits.set(c.name, v.opensAt ?? v.searchedUntil ?? now + 86_400_000);
   }
-  const line = lines[0];
-  if (line && run.status.reason !== line && run.status.state === 'running') {
-    run.status.reason = line;
-    run.publish();
-    run.notify({ type: 'waiting-for-window', phase: phase.name, summary: line });
-  } else if (!line && run.status.reason?.startsWith('waiting for window')) {
-    run.status.reason = undefined;
+  if (waiting.length > 0 || run.status.windowReason !== undefined) {
+    run.apply({ kind: 'window-waits', phase: phase.name, waiting });
   }
   return waits;
 }

@@ -6,7 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
@@ -534,8 +534,9 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
       role: 'chart' as const,
       release: plan.spec.release.chart,
       version: '2.2.0',
-      source: (await pinSource(plan, join(root, 'rollout-plans'))).source,
-      overlay: '../overlays/lab/lab-2/values.yaml',
+      // Pinned as `rollout start` pins it: the upgrade reads only the files pinned here.
+      source: (await pinSource(plan, dirname(plans.pause))).source,
+      overlay: plan.spec.clusters.find((c) => c.name === 'lab-2')?.values,
       rolloutId: 'e2e-pending',
     });
     expect(result).toMatchObject({ changed: true, revision: before + 1, chartVersion: '2.2.0' });

@@ -28,8 +28,9 @@ import {
   type LockTable,
 } from '../../src/domain/locks.js';
 
+/** A rollout that has taken its clusters and walks its phases. */
 function status(): RolloutStatus {
-  return initialStatus(
+  const s = initialStatus(
     'r1',
     testInput([
       { name: 'canary', clusters: ['a'], approval: 'auto' },
@@ -37,6 +38,7 @@ function status(): RolloutStatus {
     ]),
     '2026-01-01T00:00:00Z',
   );
+  return { ...s, state: 'running' };
 }
 
 function set(s: RolloutStatus, states: Record<string, ClusterState>) {
