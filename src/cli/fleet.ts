@@ -9,6 +9,7 @@ import type { fleetStatus, FleetInput } from '../workflows/api.js';
 import { CliError, exitCodes, loadPlanFile, withClient, type LoadedPlan } from './shared.js';
 import { table } from './table.js';
 import { action, outputOption, type Outcome } from './verb.js';
+import { WorkflowType } from '../domain/names.js';
 
 export interface FleetOptions {
   /** Also (re)create a Temporal Schedule running this check every so often (e.g. 1h). */
@@ -68,7 +69,7 @@ async function schedule(client: Client, taskQueue: string, loaded: LoadedPlan, e
   const scheduleId = `fleet-${loaded.plan.metadata.name}`;
   const action = {
     type: 'startWorkflow' as const,
-    workflowType: 'fleetStatus',
+    workflowType: WorkflowType.FleetStatus,
     taskQueue,
     args: [input],
     workflowExecutionTimeout: '30m',

@@ -12,6 +12,7 @@ import { finalStates, type RolloutState } from '../domain/types.js';
 import { listableStates, parse } from './options.js';
 import { withClient } from './shared.js';
 import { action, outputOption, type Outcome } from './verb.js';
+import { WorkflowType } from '../domain/names.js';
 
 export function registerList(program: Command): void {
   program
@@ -51,7 +52,7 @@ export function stateClause(state: string): string {
 
 /** `rollout list`: rollouts by search attributes, newest first. */
 export async function listCommand(opts: { plan?: string; state?: string; limit: number }): Promise<Outcome> {
-  const clauses = [`WorkflowType = 'rollout'`];
+  const clauses = [`WorkflowType = '${WorkflowType.Rollout}'`];
   if (opts.plan) clauses.push(`${RolloutPlanKey.name} = ${quote(opts.plan)}`);
   if (opts.state) clauses.push(stateClause(opts.state));
   const found = await withClient(async (client) => {

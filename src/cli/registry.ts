@@ -20,6 +20,7 @@ import { asOption } from './options.js';
 import { actor, CliError, withClient } from './shared.js';
 import { table } from './table.js';
 import { action, outputOption, type Outcome } from './verb.js';
+import { WorkflowType } from '../domain/names.js';
 
 /** Sends one change to the registry, starting it if it has never run (update-with-start). */
 async function change<A extends object>(
@@ -28,7 +29,7 @@ async function change<A extends object>(
   def: typeof freezeUpdate | typeof unfreezeUpdate | typeof denyVersionUpdate | typeof allowVersionUpdate,
   args: A,
 ): Promise<RegistryState> {
-  const start = new WithStartWorkflowOperation<typeof controlRegistry>('controlRegistry', {
+  const start = new WithStartWorkflowOperation<typeof controlRegistry>(WorkflowType.ControlRegistry, {
     workflowId: registryWorkflowId(taskQueue),
     taskQueue,
     workflowIdConflictPolicy: 'USE_EXISTING',
@@ -49,7 +50,7 @@ async function change<A extends object>(
 async function tellRunning(client: Client, query: string, tell: (id: string) => Promise<void>): Promise<string[]> {
   const ids: string[] = [];
   for await (const wf of client.workflow.list({
-    query: `WorkflowType = 'rollout' AND ExecutionStatus = 'Running'${query ? ` AND ${query}` : ''}`,
+    query: `WorkflowType = '${WorkflowType.Rollout}' AND ExecutionStatus = 'Running'${query ? ` AND ${query}` : ''}`,
   })) {
     ids.push(wf.workflowId);
   }

@@ -22,6 +22,7 @@ import { asOption, parse } from './options.js';
 import { actor, CliError, exitCodes, loadPlanFile, withClient } from './shared.js';
 import { pendingWork } from './status.js';
 import { action, outputOption, type Outcome } from './verb.js';
+import { WorkflowType } from '../domain/names.js';
 
 export interface StartOptions {
   chartVersion?: string;
@@ -84,7 +85,7 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
     );
     let handle;
     try {
-      handle = await client.workflow.start<typeof rollout>('rollout', {
+      handle = await client.workflow.start<typeof rollout>(WorkflowType.Rollout, {
         taskQueue: config.taskQueue,
         workflowId,
         args: [input],

@@ -3,17 +3,14 @@ import type { Workflow } from '@temporalio/common';
 import type { RegistryState, RolloutStatus } from '../domain/types.js';
 import {
   heldClusters,
-  lockRegistryWorkflowType,
-  locksQueryName,
-  releaseClustersUpdateName,
   sameOwner,
-  takeClustersUpdateName,
   type HeldCluster,
   type LockOwner,
   type LockTable,
   type TakeClustersReply,
   type TakeClustersRequest,
 } from '../domain/locks.js';
+import { MessageName, WorkflowType } from '../domain/names.js';
 
 /** Whether a rollout's run still runs (a run the server no longer knows does not). */
 async function running(client: Client, owner: LockOwner): Promise<boolean> {
@@ -49,10 +46,10 @@ export async function takeClusters(
   for (let attempt = 1; attempt <= 3; attempt++) {
     const request: TakeClustersRequest = { owner: input.owner, clusters: input.clusters, reclaim };
     const reply = await client.workflow.executeUpdateWithStart<Workflow, TakeClustersReply, [TakeClustersRequest]>(
-      takeClustersUpdateName,
+      MessageName.TakeClusters,
       {
         args: [request],
-        startWorkflowOperation: new WithStartWorkflowOperation(lockRegistryWorkflowType, {
+        startWorkflowOperation: new WithStartWorkflowOperation(WorkflowType.LockRegistry, {
           workflowId: input.registryId,
           taskQueue: input.taskQueue,
           workflowIdConflictPolicy: 'USE_EXISTING',
@@ -78,9 +75,9 @@ export async function takeClusters(
 export async function heldByRunningRollouts(client: Client, taskQueue: string): Promise<HeldCluster[]> {
   const held: HeldCluster[] = [];
   for await (const wf of client.workflow.list({
-    query: `WorkflowType = 'rollout' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
+    query: `WorkflowType = '${WorkflowType.Rollout}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
   })) {
-    const status = await client.workflow.getHandle(wf.workflowId, wf.runId).query<RolloutStatus>('status');
+    const status = await client.workflow.getHandle(wf.workflowId, wf.runId).query<RolloutStatus>(MessageName.Status);
     if (!status.locksHeldAt) continue;
     const since = status.locksHeldAt;
     for (const c of status.clusters) held.push({ cluster: c.name, rollout: wf.workflowId, runId: wf.runId, since });
@@ -98,7 +95,7 @@ export async function releaseClusters(
 ): Promise<{ released: number }> {
   const handle = client.workflow.getHandle(input.registryId);
   try {
-    const released = await handle.executeUpdate<number, [{ owner: LockOwner }]>(releaseClustersUpdateName, {
+    const released = await handle.executeUpdate<number, [{ owner: LockOwner }]>(MessageName.ReleaseClusters, {
       args: [{ owner: input.owner }],
     });
     return { released };
@@ -124,7 +121,7 @@ export async function listClusterHolds(
   registryId: string,
   clusters?: string[],
 ): Promise<ClusterHold[]> {
-  const table = await queryIfRunning<LockTable>(client, registryId, locksQueryName, { held: {} });
+  const table = await queryIfRunning<LockTable>(client, registryId, MessageName.Locks, { held: {} });
   const held = heldClusters(table, clusters);
   const { closed } = await liveHolders(client, held);
   return held.map((h) => ({ ...h, holderRunning: !closed.some((c) => sameOwner(c, h)) }));
@@ -140,7 +137,7 @@ export async function findHeldClusters(client: Client, registryId: string, clust
  * registry's ID is passed by the caller, so activities import nothing of the workflows.
  */
 export async function readRegistry(client: Client, registryId: string): Promise<RegistryState> {
-  return queryIfRunning<RegistryState>(client, registryId, 'registry', { freezes: [], denied: [] });
+  return queryIfRunning<RegistryState>(client, registryId, MessageName.Registry, { freezes: [], denied: [] });
 }
 
 /** A query of a long-running workflow (the registries), or `none` when it does not run or never ran. */

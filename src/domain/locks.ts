@@ -9,12 +9,6 @@
  * the server whether that run still runs and, if not, reclaims what it held (`reclaim`).
  */
 
-/** The workflow type and the names of the registry's update and query, which clients use by name. */
-export const lockRegistryWorkflowType = 'lockRegistry';
-export const takeClustersUpdateName = 'take-clusters';
-export const releaseClustersUpdateName = 'release-clusters';
-export const locksQueryName = 'locks';
-
 /** A run of a rollout, as the holder of clusters. */
 export interface LockOwner {
   rollout: string;

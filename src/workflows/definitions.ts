@@ -14,18 +14,11 @@ import type {
   RolloutStatus,
   StepName,
 } from '../domain/types.js';
-import {
-  locksQueryName,
-  releaseClustersUpdateName,
-  takeClustersUpdateName,
-  type LockOwner,
-  type LockTable,
-  type TakeClustersReply,
-  type TakeClustersRequest,
-} from '../domain/locks.js';
+import { MessageName } from '../domain/names.js';
+import { type LockOwner, type LockTable, type TakeClustersReply, type TakeClustersRequest } from '../domain/locks.js';
 
 /** The rollout's whole status: phases, clusters, decisions, why it waits. Costs no history. */
-export const statusQuery = defineQuery<RolloutStatus>('status');
+export const statusQuery = defineQuery<RolloutStatus>(MessageName.Status);
 
 /**
  * What the rollout rolls, as `rollout diff` needs it to diff clusters from anywhere: the pinned source,
@@ -35,7 +28,7 @@ export interface RolloutRelease extends Omit<DiffInput, 'clusters' | 'timeout'> 
   clusters: (DiffInput['clusters'][number] & { phase: string })[];
   timeout: string;
 }
-export const releaseQuery = defineQuery<RolloutRelease>('release');
+export const releaseQuery = defineQuery<RolloutRelease>(MessageName.Release);
 
 /*
  * Every control below takes who acts (`by`, checked against the plan's approvers where they guard it) and
@@ -73,30 +66,32 @@ export const approveUpdate = defineUpdate<
       signedAt?: string;
     },
   ]
->('approve');
+>(MessageName.Approve);
 /** Starts no new cluster or phase; clusters in flight finish. Anyone may pause. */
-export const pauseUpdate = defineUpdate<ControlReply, [Actor]>('pause');
+export const pauseUpdate = defineUpdate<ControlReply, [Actor]>(MessageName.Pause);
 /** Ends a pause. Approvers only. */
-export const resumeUpdate = defineUpdate<ControlReply, [Actor]>('resume');
+export const resumeUpdate = defineUpdate<ControlReply, [Actor]>(MessageName.Resume);
 /** Cancels clusters in flight and restores half-done ones; finished clusters stay. Anyone, with a reason. */
-export const abortUpdate = defineUpdate<ControlReply, [Actor & { reason: string }]>('abort');
+export const abortUpdate = defineUpdate<ControlReply, [Actor & { reason: string }]>(MessageName.Abort);
 /** Rolls back the phase in progress (`phase`) or everything rolled so far (`all`), newest first. Approvers only. */
-export const rollbackUpdate = defineUpdate<ControlReply, [Actor & { scope: RollbackScope }]>('rollback');
+export const rollbackUpdate = defineUpdate<ControlReply, [Actor & { scope: RollbackScope }]>(MessageName.Rollback);
 /**
  * Runs a failed cluster of the phase in progress again (steps in place are skipped); while the rollout
  * restores clusters, rolls a cluster whose rollback failed back again. Approvers only.
  */
-export const retryUpdate = defineUpdate<ControlReply, [Actor & { cluster: string }]>('retry');
+export const retryUpdate = defineUpdate<ControlReply, [Actor & { cluster: string }]>(MessageName.Retry);
 /** Leaves a failed cluster of the phase in progress as it is and goes on. Approvers only. */
-export const skipUpdate = defineUpdate<ControlReply, [Actor & { cluster: string }]>('skip');
+export const skipUpdate = defineUpdate<ControlReply, [Actor & { cluster: string }]>(MessageName.Skip);
 /** Accepts a cluster whose rollback could not finish as it is, so the rollout can end. Approvers, with a comment. */
-export const acceptUpdate = defineUpdate<ControlReply, [Actor & { cluster: string }]>('accept');
+export const acceptUpdate = defineUpdate<ControlReply, [Actor & { cluster: string }]>(MessageName.Accept);
 
 /**
  * Sets a deploy window aside for this rollout: its clusters start as if the window did not exist.
  * Approvers only, with a reason; recorded as a decision.
  */
-export const overrideWindowUpdate = defineUpdate<ControlReply, [Actor & { window: string }]>('override-window');
+export const overrideWindowUpdate = defineUpdate<ControlReply, [Actor & { window: string }]>(
+  MessageName.OverrideWindow,
+);
 
 /** What `rollout start` learns once the rollout has passed its preflight and holds every cluster's lock. */
 export interface StartedResult {
@@ -107,7 +102,7 @@ export interface StartedResult {
  * Returns once the rollout has passed its preflight and holds its clusters' locks; fails with the reason
  * (PreflightFailed, ClusterLocked naming the holder) when it was refused. Changes nothing.
  */
-export const startedUpdate = defineUpdate<StartedResult, []>('started');
+export const startedUpdate = defineUpdate<StartedResult, []>(MessageName.Started);
 
 /** What a cluster's workflow is doing right now. */
 export interface ClusterProgress {
@@ -123,20 +118,22 @@ export interface ClusterProgress {
   /** Metric analyses so far, with every measurement. */
   analyses: AnalysisRecord[];
 }
-export const progressQuery = defineQuery<ClusterProgress>('progress');
+export const progressQuery = defineQuery<ClusterProgress>(MessageName.Progress);
 
 /** Sent by `rollout freeze` / `unfreeze` to running rollouts: while frozen, no new cluster or phase starts. */
-export const freezeSignal = defineSignal<[{ frozen: boolean; reason?: string; by?: string }]>('freeze');
+export const freezeSignal = defineSignal<[{ frozen: boolean; reason?: string; by?: string }]>(MessageName.Freeze);
 /** Sent by `rollout deny-version` to running rollouts of that chart version: they pause, saying why. */
-export const versionDeniedSignal =
-  defineSignal<[{ chart: string; version: string; reason: string; by: string }]>('version-denied');
+export const versionDeniedSignal = defineSignal<[{ chart: string; version: string; reason: string; by: string }]>(
+  MessageName.VersionDenied,
+);
 
 /** Sent by `rollout allow-version` to running rollouts of that chart version: resuming them is allowed again. */
-export const versionAllowedSignal =
-  defineSignal<[{ chart: string; version: string; reason: string; by: string }]>('version-allowed');
+export const versionAllowedSignal = defineSignal<[{ chart: string; version: string; reason: string; by: string }]>(
+  MessageName.VersionAllowed,
+);
 
 /** Sent by a rollout to its clusters in flight when an approver sets a deploy window aside. */
-export const windowOverrideSignal = defineSignal<[{ window: string }]>('window-override');
+export const windowOverrideSignal = defineSignal<[{ window: string }]>(MessageName.WindowOverride);
 
 /**
  * What each query, signal and update is for, as the Temporal Web UI shows it (its "Send an Update" and
@@ -180,21 +177,23 @@ export const handlerDescriptions = {
 export const registryWorkflowId = (taskQueue: string) => `phased-rollout-registry-${taskQueue}`;
 
 /** Freezes and bad versions in force. Costs no history. */
-export const registryQuery = defineQuery<RegistryState>('registry');
+export const registryQuery = defineQuery<RegistryState>(MessageName.Registry);
 /** Freezes everything (`plan` unset) or one plan's rollouts: nothing new starts; anyone may, with a reason. */
-export const freezeUpdate = defineUpdate<RegistryState, [{ plan?: string; reason: string; by: string }]>('freeze');
+export const freezeUpdate = defineUpdate<RegistryState, [{ plan?: string; reason: string; by: string }]>(
+  MessageName.FreezeAll,
+);
 /** Lifts the freeze of everything (`plan` unset) or of one plan. */
-export const unfreezeUpdate = defineUpdate<RegistryState, [{ plan?: string; by: string }]>('unfreeze');
+export const unfreezeUpdate = defineUpdate<RegistryState, [{ plan?: string; by: string }]>(MessageName.Unfreeze);
 /** Marks a chart version bad: it cannot be started again, and running rollouts of it pause. */
 export const denyVersionUpdate = defineUpdate<
   RegistryState,
   [{ chart: string; version: string; reason: string; by: string }]
->('deny-version');
+>(MessageName.DenyVersion);
 /** Lifts a chart version's bad mark (recorded with a reason): it may be started, and its rollouts resumed, again. */
 export const allowVersionUpdate = defineUpdate<
   RegistryState,
   [{ chart: string; version: string; reason: string; by: string }]
->('allow-version');
+>(MessageName.AllowVersion);
 
 /**
  * The lock registry: which rollout holds which cluster, one per task queue, shared by every rollout its
@@ -202,8 +201,8 @@ export const allowVersionUpdate = defineUpdate<
  */
 export const lockRegistryId = (taskQueue: string) => `phased-rollout-locks-${taskQueue}`;
 /** Every held cluster and its holder. Costs no history. */
-export const locksQuery = defineQuery<LockTable>(locksQueryName);
+export const locksQuery = defineQuery<LockTable>(MessageName.Locks);
 /** Takes all the clusters asked for, or none (naming who holds the others). Sent by a rollout's activity. */
-export const takeClustersUpdate = defineUpdate<TakeClustersReply, [TakeClustersRequest]>(takeClustersUpdateName);
+export const takeClustersUpdate = defineUpdate<TakeClustersReply, [TakeClustersRequest]>(MessageName.TakeClusters);
 /** Gives back every cluster a rollout's run holds; returns how many. Sent by a rollout's activity as it closes. */
-export const releaseClustersUpdate = defineUpdate<number, [{ owner: LockOwner }]>(releaseClustersUpdateName);
+export const releaseClustersUpdate = defineUpdate<number, [{ owner: LockOwner }]>(MessageName.ReleaseClusters);

@@ -22,7 +22,6 @@ import {
   heldMessage,
   invalidLockRequest,
   lockDetails,
-  lockRegistryWorkflowType,
   releaseClusters,
   takeClusters,
   type LockTable,
@@ -242,9 +241,10 @@ describe('lock table', () => {
     );
   });
 
-  it('is the workflow type the registry is started by', async () => {
+  it('every workflow type clients name is one the worker registers, and the other way round', async () => {
     const workflows = await import('../../src/workflows/index.js');
-    expect(Object.keys(workflows)).toContain(lockRegistryWorkflowType);
+    const { WorkflowType } = await import('../../src/domain/names.js');
+    expect(Object.keys(workflows).sort()).toEqual(Object.values(WorkflowType).sort());
   });
 });
 
