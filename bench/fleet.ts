@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Activities } from '../src/activities/contracts.js';
-import { createLockActivities } from '../src/client/registries.js';
+import { createRegistryActivities } from '../src/client/registries.js';
 import type { RolloutInput } from '../src/domain/types.js';
 import { RolloutPlan } from '../src/plan/schema.js';
 
@@ -21,7 +21,7 @@ export function instantActivities(client: Client): Activities {
     cleanupSynchronizerJob: () => Promise.resolve(),
     verifyWorkloads: () => Promise.resolve({ checked: [] }),
     rollbackRelease: ({ to }) => Promise.resolve({ changed: true, revision: to?.revision ?? null }),
-    ...createLockActivities(client),
+    ...createRegistryActivities(client),
     registryState: () => Promise.resolve({ freezes: [], denied: [] }),
     // Two groups, as a fleet with two kinds of overlay has; the digests are as long as real ones.
     diffClusters: ({ clusters }) =>

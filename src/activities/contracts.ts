@@ -39,6 +39,17 @@ export interface VerifyApprovalInput {
 }
 
 /** One measurement of an analysis: the query, already templated for its cluster, and the template's rules. */
+/** Which running rollouts a registry change concerns, and what to signal them. */
+export interface TellRolloutsInput {
+  taskQueue: string;
+  /** One plan's rollouts, or one chart version's; every rollout on the task queue when neither. */
+  to: { plan?: string; chartVersion?: string };
+  /** Rollouts of these plans are left alone (another freeze still holds them). */
+  exceptPlans?: string[];
+  signal: string;
+  args: unknown;
+}
+
 export interface MeasureInput {
   address: string;
   query: string;
@@ -238,6 +249,8 @@ export interface Activities {
   measureAnalysis(input: MeasureInput): Promise<Measurement>;
   /** The freezes and bad chart versions in force (the registry workflow's state). */
   registryState(input: { registryId: string }): Promise<RegistryState>;
+  /** Signals the running rollouts a registry change concerns; returns the IDs of those told. */
+  tellRollouts(input: TellRolloutsInput): Promise<{ told: string[] }>;
   /**
    * Takes every cluster for the rollout's run from the lock registry, all or none; returns the clusters
    * held by running rollouts (none: taken). Idempotent.

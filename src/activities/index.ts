@@ -4,7 +4,7 @@ import type { Activities } from './contracts.js';
 import type { HelmClient } from '../adapters/helm.js';
 import type { KubeFactory } from '../adapters/kube.js';
 import type { SourceFiles } from '../adapters/source.js';
-import { createLockActivities } from '../client/registries.js';
+import { createRegistryActivities } from '../client/registries.js';
 import { createDiffActivities } from './diff.js';
 import { createFleetActivities } from './fleet.js';
 import { createNotificationActivities } from '../adapters/webhooks.js';
@@ -43,6 +43,6 @@ export function createActivities(adapters: ActivityDeps): Activities {
     ...createAnalysisActivities(),
     ...createApprovalActivities({ files: deps.files, sshKeygen: envValue('ROLLOUT_SSH_KEYGEN') }),
     ...createCheckActivities(deps),
-    ...createLockActivities(deps.temporal),
+    ...createRegistryActivities(deps.temporal),
   };
 }

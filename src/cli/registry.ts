@@ -1,21 +1,15 @@
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { readRegistry } from '../client/registries.js';
-import type { RegistryState } from '../domain/types.js';
 import {
   allowVersionUpdate,
-  ChartVersionKey,
   denyVersionUpdate,
-  freezeSignal,
   freezeUpdate,
   registryWorkflowId,
-  RolloutPlanKey,
   unfreezeUpdate,
-  versionAllowedSignal,
-  versionDeniedSignal,
   type controlRegistry,
+  type RegistryReply,
 } from '../workflows/api.js';
-import { quote } from './list.js';
 import { asOption } from './options.js';
 import { actor, CliError, withClient } from './shared.js';
 import { table } from './table.js';
@@ -28,7 +22,7 @@ async function change<A extends object>(
   taskQueue: string,
   def: typeof freezeUpdate | typeof unfreezeUpdate | typeof denyVersionUpdate | typeof allowVersionUpdate,
   args: A,
-): Promise<RegistryState> {
+): Promise<RegistryReply> {
   const start = new WithStartWorkflowOperation<typeof controlRegistry>(WorkflowType.ControlRegistry, {
     workflowId: registryWorkflowId(taskQueue),
     taskQueue,
@@ -46,25 +40,14 @@ async function change<A extends object>(
   }
 }
 
-/** Running rollouts matching a visibility query, each told by `tell`; returns their IDs. */
-async function tellRunning(client: Client, query: string, tell: (id: string) => Promise<void>): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const wf of client.workflow.list({
-    query: `WorkflowType = '${WorkflowType.Rollout}' AND ExecutionStatus = 'Running'${query ? ` AND ${query}` : ''}`,
-  })) {
-    ids.push(wf.workflowId);
-  }
-  await Promise.all(ids.map(tell));
-  return ids;
-}
-
 export async function freezeCommand(o: { plan?: string; reason: string; as?: string }): Promise<Outcome> {
   const by = actor(o.as);
   return withClient(async (client, config) => {
-    const state = await change(client, config.taskQueue, freezeUpdate, { plan: o.plan, reason: o.reason, by });
-    const told = await tellRunning(client, o.plan ? `${RolloutPlanKey.name} = ${quote(o.plan)}` : '', (id) =>
-      client.workflow.getHandle(id).signal(freezeSignal, { frozen: true, reason: o.reason, by }),
-    );
+    const { told, ...state } = await change(client, config.taskQueue, freezeUpdate, {
+      plan: o.plan,
+      reason: o.reason,
+      by,
+    });
     const what = o.plan ? `plan ${o.plan}` : 'every rollout';
     return {
       text: `froze ${what}: nothing new starts; ${told.length} running rollout(s) told: ${told.join(', ') || 'none'}`,
@@ -76,16 +59,8 @@ export async function freezeCommand(o: { plan?: string; reason: string; as?: str
 export async function unfreezeCommand(o: { plan?: string; as?: string }): Promise<Outcome> {
   const by = actor(o.as);
   return withClient(async (client, config) => {
-    const state = await change(client, config.taskQueue, unfreezeUpdate, { plan: o.plan, by });
-    // A rollout stays frozen while another freeze (of everything, or of its plan) is still in force.
-    const stillAll = state.freezes.some((f) => f.plan === '*');
-    const told = stillAll
-      ? []
-      : await tellRunning(client, o.plan ? `${RolloutPlanKey.name} = ${quote(o.plan)}` : '', async (id) => {
-          const plan = (await client.workflow.getHandle(id).describe()).searchAttributes[RolloutPlanKey.name];
-          if (state.freezes.some((f) => Array.isArray(plan) && f.plan === plan[0])) return;
-          await client.workflow.getHandle(id).signal(freezeSignal, { frozen: false, by });
-        });
+    // The registry tells the rollouts no other freeze still holds.
+    const { told, ...state } = await change(client, config.taskQueue, unfreezeUpdate, { plan: o.plan, by });
     return {
       text: `lifted the freeze of ${o.plan ? `plan ${o.plan}` : 'everything'}; ${told.length} rollout(s) told`,
       data: { state, told },
@@ -94,21 +69,18 @@ export async function unfreezeCommand(o: { plan?: string; as?: string }): Promis
 }
 
 /**
- * Marks a chart version bad (`deny`) or lifts the mark (`allow`) in the registry, then tells the running
+ * Marks a chart version bad (`deny`) or lifts the mark (`allow`) in the registry, which tells the running
  * rollouts of that version: they pause, or may be resumed again.
  */
 function markVersion(
   def: typeof denyVersionUpdate | typeof allowVersionUpdate,
-  signal: typeof versionDeniedSignal | typeof versionAllowedSignal,
   done: (chart: string, version: string, told: string) => string,
 ) {
   return (chart: string, version: string, o: { reason: string; as?: string }) => {
     const by = actor(o.as);
     return withClient(async (client, config) => {
-      const state = await change(client, config.taskQueue, def, { chart, version, reason: o.reason, by });
-      const told = await tellRunning(client, `${ChartVersionKey.name} = ${quote(version)}`, (id) =>
-        client.workflow.getHandle(id).signal(signal, { chart, version, reason: o.reason, by }),
-      );
+      const args = { chart, version, reason: o.reason, by };
+      const { told, ...state } = await change(client, config.taskQueue, def, args);
       return { text: done(chart, version, told.join(', ') || 'none running'), data: { state, told } };
     });
   };
@@ -116,14 +88,12 @@ function markVersion(
 
 export const denyVersionCommand = markVersion(
   denyVersionUpdate,
-  versionDeniedSignal,
   (chart, version, told) =>
     `marked ${chart} ${version} bad: it cannot be started; running rollouts of it pause (${told})`,
 );
 
 export const allowVersionCommand = markVersion(
   allowVersionUpdate,
-  versionAllowedSignal,
   (chart, version, told) =>
     `lifted the bad mark of ${chart} ${version}: it may be started again, and its paused rollouts resumed (${told})`,
 );

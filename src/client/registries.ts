@@ -11,6 +11,8 @@ import {
   type TakeClustersRequest,
 } from '../domain/locks.js';
 import { MessageName, WorkflowType } from '../domain/names.js';
+import { ChartVersionKey, RolloutPlanKey } from '../common/search-attributes.js';
+import type { TellRolloutsInput } from '../activities/contracts.js';
 
 /** Whether a rollout's run still runs (a run the server no longer knows does not). */
 async function running(client: Client, owner: LockOwner): Promise<boolean> {
@@ -152,8 +154,40 @@ async function queryIfRunning<T>(client: Client, workflowId: string, query: stri
   }
 }
 
-export function createLockActivities(client: Client) {
+/**
+ * Signals every running rollout on the task queue that `to` selects (one plan's, or one chart version's;
+ * all when neither), except those of `exceptPlans`; returns the IDs of those told. A rollout that closed
+ * meanwhile needs telling no more. Sent by the control registry after each change, so that a change
+ * reaches every running rollout even when the person's CLI stops half-way.
+ */
+export async function tellRollouts(client: Client, input: TellRolloutsInput): Promise<{ told: string[] }> {
+  const clauses = [
+    `WorkflowType = '${WorkflowType.Rollout}'`,
+    `ExecutionStatus = 'Running'`,
+    `TaskQueue = ${quote(input.taskQueue)}`,
+  ];
+  if (input.to.plan) clauses.push(`${RolloutPlanKey.name} = ${quote(input.to.plan)}`);
+  if (input.to.chartVersion) clauses.push(`${ChartVersionKey.name} = ${quote(input.to.chartVersion)}`);
+  const told: string[] = [];
+  for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
+    const plan = wf.typedSearchAttributes.get(RolloutPlanKey);
+    if (plan !== undefined && input.exceptPlans?.includes(plan)) continue;
+    try {
+      await client.workflow.getHandle(wf.workflowId).signal(input.signal, input.args);
+      told.push(wf.workflowId);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  return { told };
+}
+
+const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
+
+/** The activities that talk to the registries and to running rollouts through the Temporal client. */
+export function createRegistryActivities(client: Client) {
   return {
+    tellRollouts: (input: TellRolloutsInput) => tellRollouts(client, input),
     takeClusters: (input: Parameters<typeof takeClusters>[1]) => takeClusters(client, input),
     releaseClusters: (input: Parameters<typeof releaseClusters>[1]) => releaseClusters(client, input),
     heldByRunningRollouts: ({ taskQueue }: { taskQueue: string }) => heldByRunningRollouts(client, taskQueue),

@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import { rolloutSearchAttributes } from '../workflows/search-attributes.js';
+import { rolloutSearchAttributes } from '../common/search-attributes.js';
 import { ensureTool } from './toolchain.js';
 
 const exec = promisify(execFile);

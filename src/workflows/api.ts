@@ -9,5 +9,5 @@ export * from './definitions.js';
 export { snapshotActivityCluster } from './activity-ids.js';
 export type { controlRegistry } from './registry.js';
 export type { lockRegistry } from './lock-registry.js';
-export * from './search-attributes.js';
+export * from '../common/search-attributes.js';
 export type { ClusterStatus, PhaseStatus, RolloutInput, RolloutResult, RolloutStatus } from '../domain/types.js';

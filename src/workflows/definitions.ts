@@ -120,14 +120,14 @@ export interface ClusterProgress {
 }
 export const progressQuery = defineQuery<ClusterProgress>(MessageName.Progress);
 
-/** Sent by `rollout freeze` / `unfreeze` to running rollouts: while frozen, no new cluster or phase starts. */
+/** Sent by the control registry to running rollouts on a freeze or unfreeze: while frozen, nothing new starts. */
 export const freezeSignal = defineSignal<[{ frozen: boolean; reason?: string; by?: string }]>(MessageName.Freeze);
-/** Sent by `rollout deny-version` to running rollouts of that chart version: they pause, saying why. */
+/** Sent by the control registry to running rollouts of a chart version marked bad: they pause, saying why. */
 export const versionDeniedSignal = defineSignal<[{ chart: string; version: string; reason: string; by: string }]>(
   MessageName.VersionDenied,
 );
 
-/** Sent by `rollout allow-version` to running rollouts of that chart version: resuming them is allowed again. */
+/** Sent by the control registry when a version's bad mark is lifted: resuming its rollouts is allowed again. */
 export const versionAllowedSignal = defineSignal<[{ chart: string; version: string; reason: string; by: string }]>(
   MessageName.VersionAllowed,
 );
@@ -159,11 +159,11 @@ export const handlerDescriptions = {
   accept:
     'Leave a cluster whose rollback failed as it is (approvers only): {"by": "your name", "cluster": "name", "comment": "why"}.',
   freeze:
-    'Sent by `rollout freeze` / `unfreeze`: {"frozen": true, "reason": "why", "by": "your name"}. While frozen nothing new starts.',
+    'Sent by the control registry on `rollout freeze` / `unfreeze`: {"frozen": true, "reason": "why", "by": "your name"}. While frozen nothing new starts.',
   'version-denied':
-    'Sent by `rollout deny-version`: {"chart": "express", "version": "2.3.0", "reason": "why", "by": "your name"}; a rollout of it pauses.',
+    'Sent by the control registry on `rollout deny-version`: {"chart": "express", "version": "2.3.0", "reason": "why", "by": "your name"}; a rollout of it pauses.',
   'version-allowed':
-    'Sent by `rollout allow-version`: {"chart": "express", "version": "2.3.0", "reason": "why", "by": "your name"}; it may be resumed again.',
+    'Sent by the control registry on `rollout allow-version`: {"chart": "express", "version": "2.3.0", "reason": "why", "by": "your name"}; it may be resumed again.',
   'window-override':
     'Sent by the rollout to a cluster in flight when an approver sets a deploy window aside. Not for people.',
   'override-window':
@@ -178,20 +178,23 @@ export const registryWorkflowId = (taskQueue: string) => `phased-rollout-registr
 
 /** Freezes and bad versions in force. Costs no history. */
 export const registryQuery = defineQuery<RegistryState>(MessageName.Registry);
+/** What a registry change answers: what is now in force, and the running rollouts it told of the change. */
+export type RegistryReply = RegistryState & { told: string[] };
+
 /** Freezes everything (`plan` unset) or one plan's rollouts: nothing new starts; anyone may, with a reason. */
-export const freezeUpdate = defineUpdate<RegistryState, [{ plan?: string; reason: string; by: string }]>(
+export const freezeUpdate = defineUpdate<RegistryReply, [{ plan?: string; reason: string; by: string }]>(
   MessageName.FreezeAll,
 );
 /** Lifts the freeze of everything (`plan` unset) or of one plan. */
-export const unfreezeUpdate = defineUpdate<RegistryState, [{ plan?: string; by: string }]>(MessageName.Unfreeze);
+export const unfreezeUpdate = defineUpdate<RegistryReply, [{ plan?: string; by: string }]>(MessageName.Unfreeze);
 /** Marks a chart version bad: it cannot be started again, and running rollouts of it pause. */
 export const denyVersionUpdate = defineUpdate<
-  RegistryState,
+  RegistryReply,
   [{ chart: string; version: string; reason: string; by: string }]
 >(MessageName.DenyVersion);
 /** Lifts a chart version's bad mark (recorded with a reason): it may be started, and its rollouts resumed, again. */
 export const allowVersionUpdate = defineUpdate<
-  RegistryState,
+  RegistryReply,
   [{ chart: string; version: string; reason: string; by: string }]
 >(MessageName.AllowVersion);
 

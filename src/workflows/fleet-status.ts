@@ -7,7 +7,7 @@ import type { CacheSpec, SourceSpec } from '../plan/schema.js';
 import { renderCacheCheck, renderTemplate } from '../plan/template.js';
 import { activitiesFor, quick } from './activity-options.js';
 import { nowIso } from './clock.js';
-import { FleetVerdictKey, RolloutPlanKey } from './search-attributes.js';
+import { FleetVerdictKey, RolloutPlanKey } from '../common/search-attributes.js';
 
 /** What `rollout fleet` reads: a plan's clusters and releases, and where their desired state comes from. */
 export interface FleetInput extends Omit<FleetReadInput, 'source' | 'clusters'> {

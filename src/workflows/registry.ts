@@ -6,18 +6,37 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { allowVersionUpdate, denyVersionUpdate, freezeUpdate, registryQuery, unfreezeUpdate } from './definitions.js';
+import {
+  allowVersionUpdate,
+  denyVersionUpdate,
+  freezeSignal,
+  freezeUpdate,
+  registryQuery,
+  unfreezeUpdate,
+  versionAllowedSignal,
+  versionDeniedSignal,
+  type RegistryReply,
+} from './definitions.js';
+import type { TellRolloutsInput } from '../activities/contracts.js';
 import type { RegistryState } from '../domain/types.js';
+import { quick } from './activity-options.js';
 import { nowIso } from './clock.js';
 
 const scopeOf = (plan?: string) => plan ?? '*';
 
 /**
  * Keeps the freezes and bad chart versions, durably: a workflow that waits forever and continues as new
- * when its history grows. Rollouts read it when they start (an activity queries it) and are told of
- * changes by the CLI; the Web UI shows what is in force as its current details.
+ * when its history grows. Rollouts read it when they start (an activity queries it); after each change it
+ * tells the running rollouts the change concerns (an activity signals them), so a change reaches them all
+ * even if the person's CLI stops half-way. The Web UI shows what is in force as its current details.
  */
 export async function controlRegistry(state: RegistryState = { freezes: [], denied: [] }): Promise<void> {
+  const { taskQueue } = workflowInfo();
+  /** Tells the rollouts concerned; the update answers once they are told. */
+  const tell = async (to: Omit<TellRolloutsInput, 'taskQueue'>): Promise<RegistryReply> => {
+    const { told } = await quick.tellRollouts({ taskQueue, ...to });
+    return { ...state, told };
+  };
   const show = () =>
     setCurrentDetails(
       [
@@ -36,7 +55,8 @@ export async function controlRegistry(state: RegistryState = { freezes: [], deni
         { plan: scopeOf(req.plan), reason: req.reason, by: req.by, at: nowIso() },
       ];
       show();
-      return state;
+      const args = { frozen: true, reason: req.reason, by: req.by };
+      return tell({ to: { plan: req.plan }, signal: freezeSignal.name, args });
     },
     {
       validator: (req: { plan?: string; reason: string; by: string }) => {
@@ -52,7 +72,15 @@ export async function controlRegistry(state: RegistryState = { freezes: [], deni
     (req) => {
       state.freezes = state.freezes.filter((f) => f.plan !== scopeOf(req.plan));
       show();
-      return state;
+      // A rollout stays frozen while another freeze (of everything, or of its plan) is still in force.
+      if (state.freezes.some((f) => f.plan === '*')) return { ...state, told: [] };
+      const exceptPlans = state.freezes.map((f) => f.plan);
+      return tell({
+        to: { plan: req.plan },
+        exceptPlans,
+        signal: freezeSignal.name,
+        args: { frozen: false, by: req.by },
+      });
     },
     {
       validator: (req: { plan?: string; by: string }) => {
@@ -71,7 +99,7 @@ export async function controlRegistry(state: RegistryState = { freezes: [], deni
         { chart: req.chart, version: req.version, reason: req.reason, by: req.by, at: nowIso() },
       ];
       show();
-      return state;
+      return tell({ to: { chartVersion: req.version }, signal: versionDeniedSignal.name, args: req });
     },
     {
       validator: (req: { chart: string; version: string; reason: string; by: string }) => {
@@ -86,7 +114,7 @@ export async function controlRegistry(state: RegistryState = { freezes: [], deni
     (req) => {
       state.denied = state.denied.filter((d) => !(d.chart === req.chart && d.version === req.version));
       show();
-      return state;
+      return tell({ to: { chartVersion: req.version }, signal: versionAllowedSignal.name, args: req });
     },
     {
       validator: (req: { chart: string; version: string; reason: string; by: string }) => {

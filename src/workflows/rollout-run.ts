@@ -16,7 +16,7 @@ import { transition, type Notice, type RolloutChange } from '../domain/rollout-m
 import { detailsMarkdown } from '../domain/summary.js';
 import type { ClusterStatus, RollbackScope, RolloutInput, RolloutStatus } from '../domain/types.js';
 import { nowIso } from './clock.js';
-import { rolloutAttributes } from './search-attributes.js';
+import { rolloutAttributes } from '../common/search-attributes.js';
 
 /** What people asked the rollout to do that the main loop must carry out. */
 export interface StopRequest {

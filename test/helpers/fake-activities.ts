@@ -192,6 +192,7 @@ export class FakeFleet {
       releaseClusters: () => Promise.reject(new Error('clusters are given back to the real lock registry')),
       heldByRunningRollouts: () => Promise.reject(new Error('the lock registry reads real rollouts')),
       registryState: () => Promise.resolve({ freezes: [], denied: [] }),
+      tellRollouts: () => Promise.resolve({ told: [] }),
       diffClusters: ({ clusters, chartVersion }) => {
         this.diffs.push(clusters.map((c) => c.cluster));
         const diffs = clusters.map((c) => ({ cluster: c.cluster, ...this.diffOf(c.cluster, chartVersion) }));

@@ -4,7 +4,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { Activities } from '../../src/activities/contracts.js';
-import { createLockActivities } from '../../src/client/registries.js';
+import { createRegistryActivities } from '../../src/client/registries.js';
 import type { RolloutInput, RolloutStatus } from '../../src/domain/types.js';
 import { statusQuery } from '../../src/workflows/definitions.js';
 import { rollout } from '../../src/workflows/rollout.js';
@@ -36,7 +36,7 @@ export class TemporalTestEnv {
       connection: this.sdk.nativeConnection,
       taskQueue: this.taskQueue,
       workflowBundle: { codePath: inject('workflowBundlePath') },
-      activities: { ...activities, ...createLockActivities(this.client) },
+      activities: { ...activities, ...createRegistryActivities(this.client) },
       shutdownGraceTime: '1s',
     });
     const running = worker.run();

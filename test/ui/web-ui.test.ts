@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLockActivities } from '../../src/client/registries.js';
+import { createRegistryActivities } from '../../src/client/registries.js';
 import { ensureDebianTool } from '../../src/tools/debian.js';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server.js';
 import { isLoopback, listeners } from '../../lab/listeners.js';
@@ -37,7 +37,7 @@ beforeAll(async () => {
     connection: native,
     taskQueue,
     ...workflowSource(),
-    activities: { ...fleet.activities(), ...createLockActivities(client) },
+    activities: { ...fleet.activities(), ...createRegistryActivities(client) },
   });
   running = worker.run();
   browser = await chromium.launch({

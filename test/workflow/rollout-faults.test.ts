@@ -9,7 +9,7 @@ import {
   startedUpdate,
   statusQuery,
 } from '../../src/workflows/definitions.js';
-import { RolloutStateKey } from '../../src/workflows/search-attributes.js';
+import { RolloutStateKey } from '../../src/common/search-attributes.js';
 import type { temporal } from '@temporalio/proto';
 import { fetchStatus } from '../../src/cli/status.js';
 import type { LiveCluster } from '../../src/cli/render.js';
