@@ -24,8 +24,7 @@ export const Duration = z
   .string()
   .refine((s) => parseDuration(s) !== undefined, 'must be a duration such as 90s, 5m, 1h30m or 0s');
 
-/** A path relative to the plan file's folder. */
-export const FileRef = z.string().min(1, 'must be a file path');
+export const FileRef = z.string().min(1, 'must be a file path').describe("A path relative to the plan file's folder.");
 
 const Labels = z.record(
   z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a Kubernetes label key'),
@@ -33,177 +32,252 @@ const Labels = z.record(
 );
 
 export const ReleaseSpec = z.strictObject({
-  /** How the release is deployed: `helm` (the worker runs Helm against the cluster), the default. */
-  driver: z.enum(['helm']).optional(),
-  /** Chart reference as Helm takes it: a local path (relative to the plan), repo/chart, or oci:// URL. */
-  chart: z.string().min(1),
-  /** Chart repository URL (helm --repo), when `chart` is a name in that repository. */
-  repository: z.url().optional(),
-  version: Version,
-  releaseName: Name,
-  namespace: Name,
-  /** Base values files applied to every cluster, before the cluster's own overlay. */
-  values: z.array(FileRef).default([]),
-  timeout: Duration.default('10m'),
+  driver: z
+    .enum(['helm'])
+    .optional()
+    .describe('How the release is deployed: `helm` (the worker runs Helm against the cluster), the default.'),
+  chart: z
+    .string()
+    .min(1)
+    .describe('Chart reference as Helm takes it: a local path (relative to the plan), repo/chart, or oci:// URL.'),
+  repository: z
+    .url()
+    .optional()
+    .describe('Chart repository URL (helm --repo), when `chart` is a name in that repository.'),
+  version: Version.describe(
+    'The version to roll when `rollout start` is given none (--chart-version, --operator-version).',
+  ),
+  releaseName: Name.describe("The Helm release's name on every cluster."),
+  namespace: Name.describe('The namespace the release is installed in.'),
+  values: z
+    .array(FileRef)
+    .default([])
+    .describe("Base values files applied to every cluster, before the cluster's own overlay."),
+  timeout: Duration.default('10m').describe(
+    'How long one upgrade may take (helm --timeout), and how long an unreachable cluster is retried. Default 10m.',
+  ),
 });
 
 const Template = z.strictObject({
-  /** A Job manifest file with {{version}}, {{cluster}}, {{cacheKey}} placeholders. */
-  file: FileRef.optional(),
-  /** The same, inline. */
-  inline: z.record(z.string(), z.unknown()).optional(),
+  file: FileRef.optional().describe('A Job manifest file with {{version}}, {{cluster}}, {{cacheKey}} placeholders.'),
+  inline: z.record(z.string(), z.unknown()).optional().describe('The same, inline.'),
 });
 
 export const SynchronizerSpec = z.strictObject({
   template: Template.refine((t) => (t.file === undefined) !== (t.inline === undefined), {
     message: 'set exactly one of file or inline',
-  }),
-  namespace: Name,
-  /** Template of the cache key, e.g. "{{cluster}}/{{version}}". */
-  cacheKey: z.string().min(1).default('{{cluster}}/{{version}}'),
-  timeout: Duration.default('30m'),
+  }).describe(
+    'The synchronizer Job: a file or an inline manifest, with {{version}}, {{cluster}} and {{cacheKey}} filled in.',
+  ),
+  namespace: Name.describe('Where the Job runs on each cluster.'),
+  cacheKey: z
+    .string()
+    .min(1)
+    .default('{{cluster}}/{{version}}')
+    .describe('Template of the cache key, e.g. "{{cluster}}/{{version}}".'),
+  timeout: Duration.default('30m').describe('How long the Job may run before the step fails. Default 30m.'),
 });
 
 const ObjectFieldCheck = z.strictObject({
-  type: z.literal('object-field'),
-  apiVersion: z.string().min(1),
-  kind: z.string().min(1),
-  namespace: Name.optional(),
-  name: z.string().min(1),
-  /** Dotted path into the object, e.g. data.readyVersion or status.version. */
-  field: z.string().min(1),
-  /** Expected value, templated like the synchronizer, e.g. "{{version}}". */
-  equals: z.string(),
+  type: z.literal('object-field').describe('Ready when a field of a Kubernetes object equals a value.'),
+  apiVersion: z.string().min(1).describe("The object's apiVersion, e.g. v1 or cache.example.com/v1."),
+  kind: z.string().min(1).describe("The object's kind, e.g. ConfigMap."),
+  namespace: Name.optional().describe("The object's namespace; unset for a cluster-scoped object."),
+  name: z.string().min(1).describe("The object's name (templated, e.g. cache-{{version}})."),
+  field: z.string().min(1).describe('Dotted path into the object, e.g. data.readyVersion or status.version.'),
+  equals: z.string().describe('Expected value, templated like the synchronizer, e.g. "{{version}}".'),
 });
 
 const HttpCheck = z.strictObject({
-  type: z.literal('http'),
-  url: z.url(),
-  expectStatus: z.number().int().min(100).max(599).default(200),
-  /** Optional substring the body must contain (templated). */
-  bodyContains: z.string().optional(),
+  type: z.literal('http').describe('Ready when an HTTP endpoint answers with the status (and body text) expected.'),
+  url: z.url().describe('The endpoint to ask (templated).'),
+  expectStatus: z
+    .number()
+    .int()
+    .min(100)
+    .max(599)
+    .default(200)
+    .describe('The HTTP status that means ready. Default 200.'),
+  bodyContains: z.string().optional().describe('Optional substring the body must contain (templated).'),
 });
 
 export const CacheSpec = z.strictObject({
-  check: z.discriminatedUnion('type', [ObjectFieldCheck, HttpCheck]),
-  timeout: Duration.default('30m'),
+  check: z
+    .discriminatedUnion('type', [ObjectFieldCheck, HttpCheck])
+    .describe('How the worker tells the cache is ready for the version (step wait-cache, and `rollout fleet`).'),
+  timeout: Duration.default('30m').describe('How long to wait for the cache before the step fails. Default 30m.'),
 });
 
 const WorkloadRef = z.strictObject({
-  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']),
-  name: z.string().min(1),
-  namespace: Name.optional(),
+  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).describe("The workload's kind."),
+  name: z.string().min(1).describe("The workload's name."),
+  namespace: Name.optional().describe("Its namespace; the release's by default."),
 });
 
-/**
- * A metric analysis, with Argo Rollouts' AnalysisTemplate field names and meanings: `count` measurements,
- * `interval` apart, after `initialDelay`; each is successful, failed or inconclusive by its conditions,
- * and the analysis fails once more than `failureLimit` failed, is inconclusive (the rollout waits for a
- * person) once more than `inconclusiveLimit` were, and succeeds when all `count` were taken.
- */
 export const AnalysisTemplate = z
   .strictObject({
-    name: Name,
-    /**
-     * A PromQL query, templated per cluster: {{cluster}}, {{version}}, {{label.KEY}} (the cluster's labels),
-     * and {{done}}, the clusters this rollout has already rolled as a regex alternation ("lab-1|lab-2"),
-     * to compare the cluster with them.
-     */
-    query: z.string().min(1),
-    interval: Duration.default('30s'),
-    count: z.number().int().min(1).default(3),
-    initialDelay: Duration.default('0s'),
-    /** CEL over `result` (the first series' value) and `results` (every series' value), e.g. "result < 0.05". */
+    name: Name.describe('What verify.analyses calls it.'),
+    query: z
+      .string()
+      .min(1)
+      .describe(
+        'A PromQL query, templated per cluster: {{cluster}}, {{version}}, {{label.KEY}} (the cluster\'s labels), and {{done}}, the clusters this rollout has already rolled as a regex alternation ("lab-1|lab-2"), to compare the cluster with them.',
+      ),
+    interval: Duration.default('30s').describe('Time between measurements. Default 30s.'),
+    count: z.number().int().min(1).default(3).describe('Measurements to take. Default 3.'),
+    initialDelay: Duration.default('0s').describe('Wait before the first measurement. Default 0s.'),
     successCondition: z
       .string()
       .optional()
       .refine((c) => c === undefined || celProblem(c) === undefined, {
         message: 'must be a CEL expression over result and results, such as "result < 0.05"',
-      }),
+      })
+      .describe(
+        'CEL over `result` (the first series\' value) and `results` (every series\' value), e.g. "result < 0.05".',
+      ),
     failureCondition: z
       .string()
       .optional()
       .refine((c) => c === undefined || celProblem(c) === undefined, {
         message: 'must be a CEL expression over result and results, such as "result >= 0.1"',
-      }),
-    /** Shorthand: successful when min <= result <= max, failed otherwise (instead of the conditions). */
-    range: z.strictObject({ min: z.number().optional(), max: z.number().optional() }).optional(),
-    failureLimit: z.number().int().min(0).default(0),
-    inconclusiveLimit: z.number().int().min(0).default(0),
-    /** Measurements that could not be taken (the query endpoint did not answer) in a row before it is inconclusive. */
-    consecutiveErrorLimit: z.number().int().min(0).default(4),
-    /** What a query that returns no series means. Default inconclusive. */
-    noData: z.enum(['inconclusive', 'fail', 'pass']).default('inconclusive'),
+      })
+      .describe('CEL over `result` and `results` that marks a measurement failed, e.g. "result >= 0.1".'),
+    range: z
+      .strictObject({
+        min: z.number().optional().describe('Lowest successful value.'),
+        max: z.number().optional().describe('Highest successful value.'),
+      })
+      .optional()
+      .describe('Shorthand: successful when min <= result <= max, failed otherwise (instead of the conditions).'),
+    failureLimit: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Failed measurements tolerated; one more fails the analysis. Default 0.'),
+    inconclusiveLimit: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Inconclusive measurements tolerated; one more makes the analysis inconclusive. Default 0.'),
+    consecutiveErrorLimit: z
+      .number()
+      .int()
+      .min(0)
+      .default(4)
+      .describe(
+        'Measurements that could not be taken (the query endpoint did not answer) in a row before it is inconclusive.',
+      ),
+    noData: z
+      .enum(['inconclusive', 'fail', 'pass'])
+      .default('inconclusive')
+      .describe('What a query that returns no series means. Default inconclusive.'),
   })
   .refine((a) => (a.range === undefined) !== (a.successCondition === undefined && a.failureCondition === undefined), {
     message: 'set range, or successCondition and/or failureCondition',
-  });
+  })
+  .describe(
+    "A metric analysis, with Argo Rollouts' AnalysisTemplate field names and meanings: `count` measurements, `interval` apart, after `initialDelay`; each is successful, failed or inconclusive by its conditions, and the analysis fails once more than `failureLimit` failed, is inconclusive (the rollout waits for a person) once more than `inconclusiveLimit` were, and succeeds when all `count` were taken.",
+  );
 
 export const AnalysisSpec = z.strictObject({
-  /** The Prometheus HTTP API's base URL (Prometheus, Thanos, Mimir, VictoriaMetrics), e.g. http://prometheus:9090. */
-  address: z.url().refine((u) => !urlHasCredentials(u), { message: 'must not carry credentials' }),
-  templates: z.array(AnalysisTemplate).min(1),
+  address: z
+    .url()
+    .refine((u) => !urlHasCredentials(u), { message: 'must not carry credentials' })
+    .describe(
+      "The Prometheus HTTP API's base URL (Prometheus, Thanos, Mimir, VictoriaMetrics), e.g. http://prometheus:9090.",
+    ),
+  templates: z
+    .array(AnalysisTemplate)
+    .min(1)
+    .describe('The analyses clusters may be asked to pass (verify.analyses names them).'),
 });
 
 export const VerifySpec = z.strictObject({
-  /** "release": every Deployment, StatefulSet and DaemonSet of the chart's release; or an explicit list. */
-  workloads: z.union([z.literal('release'), z.array(WorkloadRef).min(1)]).default('release'),
-  /**
-   * The operator's release, verified right after its upgrade (step verify-operator), before the synchronizer
-   * runs: "release" (default), every Deployment, StatefulSet and DaemonSet it declares; an explicit list; or
-   * "none" to skip the step. Same timeout and window as the chart's.
-   */
+  workloads: z
+    .union([z.literal('release'), z.array(WorkloadRef).min(1)])
+    .default('release')
+    .describe('"release": every Deployment, StatefulSet and DaemonSet of the chart\'s release; or an explicit list.'),
   operator: z
     .strictObject({
-      workloads: z.union([z.literal('release'), z.literal('none'), z.array(WorkloadRef).min(1)]).default('release'),
+      workloads: z
+        .union([z.literal('release'), z.literal('none'), z.array(WorkloadRef).min(1)])
+        .default('release')
+        .describe('"release" (default), "none", or an explicit list of the operator\'s workloads.'),
     })
-    .prefault({}),
-  http: z.array(HttpCheck.omit({ type: true })).default([]),
-  timeout: Duration.default('10m'),
-  /** How often verification repeats during a phase's bake time. */
-  interval: Duration.default('30s'),
-  /** After the rollout is complete, how long pods must stay Ready without restarting. */
-  window: Duration.default('5s'),
-  /** Analyses (spec.analysis.templates) each cluster must pass after its workloads verify. */
-  analyses: z.array(Name).default([]),
+    .prefault({})
+    .describe(
+      'The operator\'s release, verified right after its upgrade (step verify-operator), before the synchronizer runs: "release" (default), every Deployment, StatefulSet and DaemonSet it declares; an explicit list; or "none" to skip the step. Same timeout and window as the chart\'s.',
+    ),
+  http: z
+    .array(HttpCheck.omit({ type: true }))
+    .default([])
+    .describe('HTTP endpoints that must answer as expected once the workloads are rolled out.'),
+  timeout: Duration.default('10m').describe('How long verification may take before the step fails. Default 10m.'),
+  interval: Duration.default('30s').describe("How often verification repeats during a phase's bake time."),
+  window: Duration.default('5s').describe(
+    'After the rollout is complete, how long pods must stay Ready without restarting.',
+  ),
+  analyses: z
+    .array(Name)
+    .default([])
+    .describe('Analyses (spec.analysis.templates) each cluster must pass after its workloads verify.'),
 });
 
 export const ClusterSpec = z.strictObject({
-  name: Name,
-  /** Kube context name in the worker's kubeconfig. Only this name crosses into workflows, never credentials. */
-  context: z.string().min(1),
-  /** This cluster's values overlay, e.g. overlays/<region>/<cluster>/values.yaml. */
-  values: FileRef.optional(),
-  labels: Labels.default({}),
+  name: Name.describe("The cluster's name in this plan (phases and windows name it)."),
+  context: z
+    .string()
+    .min(1)
+    .describe(
+      "Kube context name in the worker's kubeconfig. Only this name crosses into workflows, never credentials.",
+    ),
+  values: FileRef.optional().describe("This cluster's values overlay, e.g. overlays/<region>/<cluster>/values.yaml."),
+  labels: Labels.default({}).describe(
+    'Labels phases and windows select clusters by (matchLabels), and {{label.KEY}} in analysis queries.',
+  ),
 });
 
 export const PhaseSpec = z
   .strictObject({
-    name: Name,
-    clusters: z.array(Name).min(1).optional(),
-    selector: z.strictObject({ matchLabels: Labels }).optional(),
-    approval: z.enum(['required', 'auto']).default('required'),
-    /** Time to wait after the phase, verification repeating, before the next phase may start. */
-    bake: Duration.default('0s'),
-    maxParallel: z.number().int().min(1).default(1),
-    /** Failed clusters the phase tolerates before the failure policy applies. */
-    maxFailures: z.number().int().min(0).default(0),
+    name: Name.describe("The phase's name (canary, wave-1): `rollout approve --phase` names it."),
+    clusters: z.array(Name).min(1).optional().describe('The clusters of this phase, by name (or use selector).'),
+    selector: z
+      .strictObject({ matchLabels: Labels.describe("Every label here must match the cluster's.") })
+      .optional()
+      .describe('The clusters of this phase, by label: those not in an earlier phase.'),
+    approval: z
+      .enum(['required', 'auto'])
+      .default('required')
+      .describe("Whether a person approves the phase's gate (its diff shown) before it starts. Default required."),
+    bake: Duration.default('0s').describe(
+      'Time to wait after the phase, verification repeating, before the next phase may start.',
+    ),
+    maxParallel: z.number().int().min(1).default(1).describe('Clusters of the phase rolled at once. Default 1.'),
+    maxFailures: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Failed clusters the phase tolerates before the failure policy applies.'),
   })
   .refine((p) => (p.clusters === undefined) !== (p.selector === undefined), {
     message: 'set exactly one of clusters or selector',
   });
 
 export const FailurePolicy = z.strictObject({
-  /** On failures beyond a phase's maxFailures: wait for a person's decision, or roll back. Default pause. */
-  action: z.enum(['pause', 'rollback']).default('pause'),
-  /** Which clusters a rollback restores: the phase in progress, or every phase so far. Default phase. */
-  rollbackScope: z.enum(['phase', 'all']).default('phase'),
-  /**
-   * How long each step of a cluster's rollback keeps retrying a cluster that does not answer. When it
-   * still cannot finish, the rollout waits for a person (retry the rollback, or accept the cluster as
-   * it is) instead of ending. Default 15m.
-   */
-  rollbackTimeout: Duration.default('15m'),
+  action: z
+    .enum(['pause', 'rollback'])
+    .default('pause')
+    .describe("On failures beyond a phase's maxFailures: wait for a person's decision, or roll back. Default pause."),
+  rollbackScope: z
+    .enum(['phase', 'all'])
+    .default('phase')
+    .describe('Which clusters a rollback restores: the phase in progress, or every phase so far. Default phase.'),
+  rollbackTimeout: Duration.default('15m').describe(
+    "How long each step of a cluster's rollback keeps retrying a cluster that does not answer. When it still cannot finish, the rollout waits for a person (retry the rollback, or accept the cluster as it is) instead of ending. Default 15m.",
+  ),
 });
 
 /** A git URL with credentials in it (user:password@, or a token as the user) must never enter a plan. */
@@ -217,137 +291,184 @@ export function urlHasCredentials(url: string): boolean {
 }
 
 export const SourceSpec = z.strictObject({
-  /**
-   * The config repository the plan's files are read from (base values, overlays, local charts, the
-   * synchronizer's template). `rollout start` resolves `ref` to a commit, and the rollout is pinned to that
-   * commit for its whole life; workers fetch it themselves.
-   */
-  git: z.strictObject({
-    /** Any URL git fetches from (https://, ssh://, git://, file://, git@host:repo). No credentials in it. */
-    url: z
-      .string()
-      .min(1)
-      .refine((u) => !urlHasCredentials(u), {
-        message:
-          'must not carry credentials; use git credential helpers or SSH keys on the worker, or name an environment variable in tokenEnv',
-      }),
-    /** Branch, tag or commit to pin at start. Default main. */
-    ref: z.string().min(1).default('main'),
-    /** Folder inside the repository the plan's relative paths start from. Default: the repository's root. */
-    path: z
-      .string()
-      .default('.')
-      .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
-        message: 'must be a relative folder inside the repository (no leading / and no ..)',
-      }),
-    /** Name of an environment variable on the worker (and the CLI) holding a token for HTTPS access. */
-    tokenEnv: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
-      .optional(),
-  }),
+  git: z
+    .strictObject({
+      url: z
+        .string()
+        .min(1)
+        .refine((u) => !urlHasCredentials(u), {
+          message:
+            'must not carry credentials; use git credential helpers or SSH keys on the worker, or name an environment variable in tokenEnv',
+        })
+        .describe('Any URL git fetches from (https://, ssh://, git://, file://, git@host:repo). No credentials in it.'),
+      ref: z.string().min(1).default('main').describe('Branch, tag or commit to pin at start. Default main.'),
+      path: z
+        .string()
+        .default('.')
+        .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
+          message: 'must be a relative folder inside the repository (no leading / and no ..)',
+        })
+        .describe("Folder inside the repository the plan's relative paths start from. Default: the repository's root."),
+      tokenEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+        .optional()
+        .describe('Name of an environment variable on the worker (and the CLI) holding a token for HTTPS access.'),
+    })
+    .describe(
+      "The config repository the plan's files are read from (base values, overlays, local charts, the synchronizer's template). `rollout start` resolves `ref` to a commit, and the rollout is pinned to that commit for its whole life; workers fetch it themselves.",
+    ),
 });
 
-/** What a notification is about; each sink subscribes to some. */
-export const NotificationEvent = z.enum(notificationEvents);
+export const NotificationEvent = z
+  .enum(notificationEvents)
+  .describe('What a notification is about; each sink subscribes to some.');
 
 export const NotificationSink = z.strictObject({
-  name: Name,
-  /** webhook: CloudEvents 1.0 structured JSON; slack: a Slack incoming webhook's {text}. */
-  type: z.enum(['webhook', 'slack']),
-  /**
-   * Where the worker finds the URL: an environment variable or a file on the worker. The URL is a secret
-   * (it carries its token), so the plan names where it is, never the URL itself.
-   */
+  name: Name.describe("The sink's name, in messages and the worker's log (never its URL)."),
+  type: z
+    .enum(['webhook', 'slack'])
+    .describe("webhook: CloudEvents 1.0 structured JSON; slack: a Slack incoming webhook's {text}."),
   urlFrom: z
     .strictObject({
       env: z
         .string()
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
-        .optional(),
-      file: z.string().min(1).optional(),
+        .optional()
+        .describe("An environment variable of the worker's that holds the URL."),
+      file: z.string().min(1).optional().describe('A file on the worker that holds the URL.'),
     })
-    .refine((u) => (u.env === undefined) !== (u.file === undefined), { message: 'set exactly one of env or file' }),
-  /** The events this sink hears. Default: approval-needed, failures, and how the rollout finished. */
-  events: z.array(NotificationEvent).min(1).optional(),
+    .refine((u) => (u.env === undefined) !== (u.file === undefined), { message: 'set exactly one of env or file' })
+    .describe(
+      'Where the worker finds the URL: an environment variable or a file on the worker. The URL is a secret (it carries its token), so the plan names where it is, never the URL itself.',
+    ),
+  events: z
+    .array(NotificationEvent)
+    .min(1)
+    .optional()
+    .describe('The events this sink hears. Default: approval-needed, failures, and how the rollout finished.'),
 });
 
-/**
- * A deploy window (as Argo CD's sync windows): `allow` windows are when clusters may start, `deny` windows
- * when they may not; deny wins over allow, and without windows a cluster may always start.
- */
-export const DeployWindow = z.strictObject({
-  name: Name,
-  kind: z.enum(['allow', 'deny']),
-  /** When each occurrence opens: a cron expression (5 fields, or 6 with seconds first), in `timeZone`. */
-  schedule: z
-    .string()
-    .refine((s) => cronProblem(s) === undefined, { message: 'must be a cron expression such as "0 8 * * 1-5"' }),
-  /** How long each occurrence stays open. */
-  duration: Duration,
-  /** IANA time zone the schedule is read in, e.g. Europe/Paris. Default UTC. */
-  timeZone: z
-    .string()
-    .default('UTC')
-    .refine((z) => timeZoneProblem(z) === undefined, { message: 'must be an IANA time zone such as Europe/Paris' }),
-  /** What it applies to: these phases, these clusters, or clusters with these labels. Default every cluster. */
-  phases: z.array(Name).optional(),
-  clusters: z.array(Name).optional(),
-  selector: z.strictObject({ matchLabels: Labels }).optional(),
-});
+export const DeployWindow = z
+  .strictObject({
+    name: Name.describe("The window's name: `rollout override-window --window` names it."),
+    kind: z.enum(['allow', 'deny']).describe('allow: clusters may start while it is open; deny: they may not.'),
+    schedule: z
+      .string()
+      .refine((s) => cronProblem(s) === undefined, { message: 'must be a cron expression such as "0 8 * * 1-5"' })
+      .describe('When each occurrence opens: a cron expression (5 fields, or 6 with seconds first), in `timeZone`.'),
+    duration: Duration.describe('How long each occurrence stays open.'),
+    timeZone: z
+      .string()
+      .default('UTC')
+      .refine((z) => timeZoneProblem(z) === undefined, { message: 'must be an IANA time zone such as Europe/Paris' })
+      .describe('IANA time zone the schedule is read in, e.g. Europe/Paris. Default UTC.'),
+    phases: z
+      .array(Name)
+      .optional()
+      .describe(
+        'What it applies to: these phases, these clusters, or clusters with these labels. Default every cluster.',
+      ),
+    clusters: z.array(Name).optional().describe('The clusters it applies to, by name.'),
+    selector: z
+      .strictObject({ matchLabels: Labels.describe("Every label here must match the cluster's.") })
+      .optional()
+      .describe('The clusters it applies to, by label.'),
+  })
+  .describe(
+    "A deploy window (as Argo CD's sync windows): `allow` windows are when clusters may start, `deny` windows when they may not; deny wins over allow, and without windows a cluster may always start.",
+  );
 
-/** Who must approve a gate, and how their identity is proven. */
-export const ApprovalPolicy = z.strictObject({
-  /**
-   * An allowed-signers file (ssh-keygen's format: "principal key-type key" per line) in the release source,
-   * so changing who may approve is itself a reviewed change. With it, every approval must be signed with
-   * the approver's SSH key (`rollout approve --sign-with KEY`) and the worker verifies it (`ssh-keygen -Y
-   * verify`); without it, approvals are names as claimed, and `status` says so.
-   */
-  allowedSigners: FileRef.optional(),
-  /** Distinct people who must approve each gate. Default 1. */
-  minApprovals: z.number().int().min(1).default(1),
-  /** Whether the person who started the rollout may approve it. Default false: they may. */
-  forbidInitiator: z.boolean().default(false),
-  /**
-   * Who each gate needs among its approvers, whoever else approves: a person by name, or `group:NAME`
-   * for at least one member of that group.
-   */
-  required: z.array(z.string().min(1)).default([]),
-  /** Named groups of people, for `required` (`group:NAME`); kept in the plan, so a change to one is reviewed. */
-  groups: z.record(Name, z.array(z.string().min(1)).min(1)).optional(),
-});
+export const ApprovalPolicy = z
+  .strictObject({
+    allowedSigners: FileRef.optional().describe(
+      'An allowed-signers file (ssh-keygen\'s format: "principal key-type key" per line) in the release source, so changing who may approve is itself a reviewed change. With it, every approval must be signed with the approver\'s SSH key (`rollout approve --sign-with KEY`) and the worker verifies it (`ssh-keygen -Y verify`); without it, approvals are names as claimed, and `status` says so.',
+    ),
+    minApprovals: z.number().int().min(1).default(1).describe('Distinct people who must approve each gate. Default 1.'),
+    forbidInitiator: z
+      .boolean()
+      .default(false)
+      .describe('Whether the person who started the rollout may approve it. Default false: they may.'),
+    required: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Who each gate needs among its approvers, whoever else approves: a person by name, or `group:NAME` for at least one member of that group.',
+      ),
+    groups: z
+      .record(Name, z.array(z.string().min(1)).min(1))
+      .optional()
+      .describe(
+        'Named groups of people, for `required` (`group:NAME`); kept in the plan, so a change to one is reviewed.',
+      ),
+  })
+  .describe('Who must approve a gate, and how their identity is proven.');
 
 export const RolloutPlan = z.strictObject({
-  apiVersion: z.literal('phased-rollout.dev/v1alpha1'),
-  kind: z.literal('RolloutPlan'),
-  metadata: z.strictObject({ name: Name, description: z.string().optional() }),
-  spec: z.strictObject({
-    /** Where the plan's files come from; without it, the plan's own folder (pinned by content digests). */
-    source: SourceSpec.optional(),
-    release: z.strictObject({ operator: ReleaseSpec, chart: ReleaseSpec }),
-    synchronizer: SynchronizerSpec.optional(),
-    cache: CacheSpec.optional(),
-    verify: VerifySpec.prefault({}),
-    clusters: z.array(ClusterSpec).min(1),
-    phases: z.array(PhaseSpec).min(1),
-    onFailure: FailurePolicy.prefault({}),
-    /** When set, only these people may approve or decide. */
-    approvers: z.array(z.string().min(1)).optional(),
-    /** Metric analyses: where to query, and the analyses verify.analyses names. */
-    analysis: AnalysisSpec.optional(),
-    /** How gates are approved: how many people, who must, and signatures that prove who they are. */
-    approvals: ApprovalPolicy.optional(),
-    /** When clusters may start (allow) or may not (deny). */
-    windows: z.array(DeployWindow).optional(),
-    /**
-     * What a cluster already in flight does when its window closes: `finish` (default), or `pause` before
-     * its next step until a window opens again.
-     */
-    windowPolicy: z.strictObject({ inFlight: z.enum(['finish', 'pause']).default('finish') }).optional(),
-    /** Who hears what: sinks delivered to by the worker, at least once, never holding the rollout back. */
-    notifications: z.strictObject({ sinks: z.array(NotificationSink).min(1) }).optional(),
-  }),
+  apiVersion: z.literal('phased-rollout.dev/v1alpha1').describe("The plan format's version."),
+  kind: z.literal('RolloutPlan').describe('Always RolloutPlan.'),
+  metadata: z
+    .strictObject({
+      name: Name.describe("The plan's name: rollout IDs (rollout-<name>-<version>), freezes and searches use it."),
+      description: z.string().optional().describe('For people.'),
+    })
+    .describe("The plan's name and description."),
+  spec: z
+    .strictObject({
+      source: SourceSpec.optional().describe(
+        "Where the plan's files come from; without it, the plan's own folder (pinned by content digests).",
+      ),
+      release: z
+        .strictObject({
+          operator: ReleaseSpec.describe("The operator's chart: upgraded first on each cluster."),
+          chart: ReleaseSpec.describe(
+            "The product's chart: upgraded once the cache is ready, with each cluster's values.",
+          ),
+        })
+        .describe("What the rollout rolls: the operator, then the product's chart."),
+      synchronizer: SynchronizerSpec.optional().describe(
+        "The Job that builds a cluster's cache for the new version, after the operator's upgrade.",
+      ),
+      cache: CacheSpec.optional().describe('How to tell the cache is ready before the chart is upgraded.'),
+      verify: VerifySpec.prefault({}).describe(
+        "What makes a cluster's upgrade good: workloads rolled out and Ready, endpoints, analyses.",
+      ),
+      clusters: z
+        .array(ClusterSpec)
+        .min(1)
+        .describe('Every cluster the plan rolls, with its kube context and values overlay.'),
+      phases: z
+        .array(PhaseSpec)
+        .min(1)
+        .describe('The clusters in canary order: each phase after the one before, through its gate.'),
+      onFailure: FailurePolicy.prefault({}).describe(
+        'What happens when clusters fail: wait for a person, or roll back.',
+      ),
+      approvers: z.array(z.string().min(1)).optional().describe('When set, only these people may approve or decide.'),
+      analysis: AnalysisSpec.optional().describe(
+        'Metric analyses: where to query, and the analyses verify.analyses names.',
+      ),
+      approvals: ApprovalPolicy.optional().describe(
+        'How gates are approved: how many people, who must, and signatures that prove who they are.',
+      ),
+      windows: z.array(DeployWindow).optional().describe('When clusters may start (allow) or may not (deny).'),
+      windowPolicy: z
+        .strictObject({
+          inFlight: z
+            .enum(['finish', 'pause'])
+            .default('finish')
+            .describe('finish (default): a cluster in flight finishes; pause: it waits before its next step.'),
+        })
+        .optional()
+        .describe(
+          'What a cluster already in flight does when its window closes: `finish` (default), or `pause` before its next step until a window opens again.',
+        ),
+      notifications: z
+        .strictObject({ sinks: z.array(NotificationSink).min(1).describe('Where notifications go.') })
+        .optional()
+        .describe('Who hears what: sinks delivered to by the worker, at least once, never holding the rollout back.'),
+    })
+    .describe('What the rollout rolls, where, in which order, and what makes it good.'),
 });
 
 export type RolloutPlan = z.infer<typeof RolloutPlan>;

@@ -242,4 +242,22 @@ describe('JSON Schema for editors', () => {
     );
     expect(committed).toBe(planJsonSchema());
   });
+
+  it('says what every field of the plan is for, so an editor shows it', () => {
+    const undocumented: string[] = [];
+    const walk = (node: unknown, path: string): void => {
+      if (!node || typeof node !== 'object') return;
+      const n = node as Record<string, unknown>;
+      for (const [k, v] of Object.entries((n['properties'] as Record<string, unknown> | undefined) ?? {})) {
+        if (!(v as { description?: string }).description) undocumented.push(`${path}.${k}`);
+        walk(v, `${path}.${k}`);
+      }
+      for (const key of ['items', 'anyOf', 'oneOf', 'allOf', 'additionalProperties']) {
+        const sub = n[key];
+        for (const x of Array.isArray(sub) ? sub : [sub]) walk(x, key === 'items' ? `${path}[]` : path);
+      }
+    };
+    walk(JSON.parse(planJsonSchema()), '');
+    expect(undocumented).toEqual([]);
+  });
 });
