@@ -44,8 +44,8 @@ export function stepDeadline(timeout: string): number {
 }
 
 /**
- * Runs a step of an activity on one cluster while heartbeating every 5 s (so a worker that dies is noticed
- * within the heartbeat timeout and cancellation reaches the step). When the cluster does not answer
+ * Runs a step of an activity on one cluster while heartbeating every second (so a worker that dies is
+ * noticed within the heartbeat timeout, and a cancellation reaches the step within about a second). When the cluster does not answer
  * (`Unreachable`), the whole step runs again after a capped backoff (1 s doubling to 15 s), and the
  * heartbeat says since when the cluster is unreachable, which `rollout status` shows; every step is
  * idempotent, so running it again is safe. The last try is at the deadline; if it fails too, the step
@@ -63,7 +63,7 @@ export function clusterStep<T>(
 /** `clusterStep` for any peer: `what` names it in the failure (a cluster, a chart repository). */
 export async function untilReachable<T>(what: string, deadline: number, run: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  const timer = setInterval(beat, 5_000);
+  const timer = setInterval(beat, 1_000);
   let since: string | undefined;
   try {
     for (let attempt = 1; ; attempt++) {

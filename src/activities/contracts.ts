@@ -92,6 +92,8 @@ export interface UpgradeReleaseInput extends ClusterTarget {
   overlay?: string;
   /** Recorded as the Helm revision's description, so `helm history` says which rollout made it. */
   rolloutId: string;
+  /** The first change of a cluster's attempt: a pause or freeze in force refuses it (see `Fence`). */
+  opensCluster?: boolean;
 }
 
 /** The release after the upgrade (or as found, when nothing needed doing). */
@@ -249,6 +251,8 @@ export interface Activities {
   measureAnalysis(input: MeasureInput): Promise<Measurement>;
   /** The freezes and bad chart versions in force (the registry workflow's state). */
   registryState(input: { registryId: string }): Promise<RegistryState>;
+  /** The step each of these cluster workflows is at (their `progress` query); absent for one that ended. */
+  stepsOf(input: { workflowIds: string[] }): Promise<{ workflowId: string; step?: string }[]>;
   /** Signals the running rollouts a registry change concerns; returns the IDs of those told. */
   tellRollouts(input: TellRolloutsInput): Promise<{ told: string[] }>;
   /**

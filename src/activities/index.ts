@@ -13,6 +13,7 @@ import { createApprovalActivities } from '../adapters/ssh-signatures.js';
 import { createPreflightActivities } from './preflight.js';
 import { createReleaseActivities } from './releases.js';
 import { createDrivers } from '../drivers/index.js';
+import { createFence, withFence } from './fence.js';
 import type { Drivers } from '../drivers/driver.js';
 import { createSynchronizerActivities } from './synchronizer.js';
 import { envValue } from '../common/env.js';
@@ -33,16 +34,19 @@ export interface ActivityDeps {
 /** The worker's real activities, built from their dependencies (the composition root passes real ones). */
 export function createActivities(adapters: ActivityDeps): Activities {
   const deps = { ...adapters, drivers: adapters.drivers ?? createDrivers(adapters) };
-  return {
-    ...createPreflightActivities(deps),
-    ...createReleaseActivities(deps),
-    ...createSynchronizerActivities(deps),
-    ...createDiffActivities(deps),
-    ...createFleetActivities(deps),
-    ...createNotificationActivities(),
-    ...createAnalysisActivities(),
-    ...createApprovalActivities({ files: deps.files, sshKeygen: envValue('ROLLOUT_SSH_KEYGEN') }),
-    ...createCheckActivities(deps),
-    ...createRegistryActivities(deps.temporal),
-  };
+  return withFence(
+    {
+      ...createPreflightActivities(deps),
+      ...createReleaseActivities(deps),
+      ...createSynchronizerActivities(deps),
+      ...createDiffActivities(deps),
+      ...createFleetActivities(deps),
+      ...createNotificationActivities(),
+      ...createAnalysisActivities(),
+      ...createApprovalActivities({ files: deps.files, sshKeygen: envValue('ROLLOUT_SSH_KEYGEN') }),
+      ...createCheckActivities(deps),
+      ...createRegistryActivities(deps.temporal),
+    },
+    createFence(deps.temporal),
+  );
 }

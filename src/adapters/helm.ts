@@ -196,7 +196,7 @@ function runHelm(opts: HelmOptions, context: string | undefined, args: string[])
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
-    const beat = opts.heartbeat ? setInterval(opts.heartbeat, 5_000) : undefined;
+    const beat = opts.heartbeat ? setInterval(opts.heartbeat, 1_000) : undefined;
     const onAbort = () => {
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 5_000).unref();

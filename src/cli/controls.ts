@@ -73,8 +73,24 @@ export async function approveCommand(id: string, o: Common & { phase: string; si
   return { ...outcome, data: { ...(outcome.data as object), digest: diff?.digest } };
 }
 
+/**
+ * The clusters a stop word found in flight, with their steps, and what becomes of them: "2 clusters were in
+ * flight (lab-2 run-synchronizer, lab-3 wait-cache), cancelled mid-step".
+ */
+function inFlightLine(r: rollout.ControlReply, fate: string): string {
+  const list = r.inFlight ?? [];
+  if (list.length === 0) return 'no cluster was in flight';
+  const named = list.map((c) => (c.step ? `${c.cluster} ${c.step}` : c.cluster)).join(', ');
+  return `${list.length} cluster${list.length === 1 ? ' was' : 's were'} in flight (${named}), ${fate}`;
+}
+
 export const pauseCommand = (id: string, o: Common) =>
-  send(id, rollout.pauseUpdate, who(o), () => `paused ${id}: clusters in flight finish, nothing new starts`);
+  send(
+    id,
+    rollout.pauseUpdate,
+    who(o),
+    (r) => `paused ${id}: no cluster starts from now on; ${inFlightLine(r, 'left to finish')}`,
+  );
 
 export const resumeCommand = (id: string, o: Common) => send(id, rollout.resumeUpdate, who(o), () => `resumed ${id}`);
 
@@ -83,11 +99,18 @@ export const abortCommand = (id: string, o: Common & { reason: string }) =>
     id,
     rollout.abortUpdate,
     { by: actor(o.as), reason: o.reason },
-    () => `aborting ${id}: clusters in flight are cancelled, half-done ones restored`,
+    (r) =>
+      `aborting ${id}: no step that changes a cluster starts from now on; ${inFlightLine(r, 'cancelled mid-step')}; half-done clusters are restored`,
   );
 
 export const rollbackCommand = (id: string, o: Common & { scope: RollbackScope }) =>
-  send(id, rollout.rollbackUpdate, { ...who(o), scope: o.scope }, () => `rolling back ${id} (scope ${o.scope})`);
+  send(
+    id,
+    rollout.rollbackUpdate,
+    { ...who(o), scope: o.scope },
+    (r) =>
+      `rolling back ${id} (scope ${o.scope}): no step that changes a cluster starts from now on but the rollback's; ${inFlightLine(r, 'cancelled mid-step')}`,
+  );
 
 export const retryCommand = (id: string, o: Common & { cluster: string }) =>
   send(id, rollout.retryUpdate, { ...who(o), cluster: o.cluster }, (r) =>

@@ -182,12 +182,26 @@ export async function tellRollouts(client: Client, input: TellRolloutsInput): Pr
   return { told };
 }
 
+/** The step each cluster workflow is at, from its `progress` query; a workflow that ended answers none. */
+async function stepsOf(client: Client, workflowIds: string[]): Promise<{ workflowId: string; step?: string }[]> {
+  return Promise.all(
+    workflowIds.map(async (workflowId) => {
+      const progress = await client.workflow
+        .getHandle(workflowId)
+        .query<{ step?: string }>(MessageName.Progress)
+        .catch(() => undefined);
+      return { workflowId, ...(progress?.step ? { step: progress.step } : {}) };
+    }),
+  );
+}
+
 const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
 
 /** The activities that talk to the registries and to running rollouts through the Temporal client. */
 export function createRegistryActivities(client: Client) {
   return {
     tellRollouts: (input: TellRolloutsInput) => tellRollouts(client, input),
+    stepsOf: ({ workflowIds }: { workflowIds: string[] }) => stepsOf(client, workflowIds),
     takeClusters: (input: Parameters<typeof takeClusters>[1]) => takeClusters(client, input),
     releaseClusters: (input: Parameters<typeof releaseClusters>[1]) => releaseClusters(client, input),
     heldByRunningRollouts: ({ taskQueue }: { taskQueue: string }) => heldByRunningRollouts(client, taskQueue),

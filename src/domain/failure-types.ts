@@ -64,6 +64,11 @@ export const FailureType = {
   ClusterStepFailed: 'ClusterStepFailed',
   /** Verification failed during a phase's bake; details name the cluster. */
   BakeVerifyFailed: 'BakeVerifyFailed',
+  /**
+   * A mutating step was not started: its rollout was stopping (abort, rollback), or, for the first step of
+   * a cluster, paused or frozen, when the step would have begun. Nothing was changed.
+   */
+  Fenced: 'Fenced',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -63,6 +63,8 @@ export type RolloutChange =
       analyses?: AnalysisRecord[];
     }
   | { kind: 'cluster-cancelled'; cluster: string }
+  /** The cluster's first change was fenced by a pause or freeze: it changed nothing and waits to start again. */
+  | { kind: 'cluster-requeued'; cluster: string }
   | {
       kind: 'cluster-failed';
       cluster: string;
@@ -97,6 +99,8 @@ export type DecisionChange =
   | { kind: 'override-window'; window: string }
   | { kind: 'pause' }
   | { kind: 'resume' }
+  /** An abort or rollback: from now on no mutating step starts (the fence), and the main loop stops. */
+  | { kind: 'stop'; stopping: 'abort' | 'rollback' }
   | { kind: 'retry'; cluster: string }
   | { kind: 'skip'; cluster: string }
   | { kind: 'accept'; cluster: string };
@@ -200,6 +204,9 @@ export function transition(s: RolloutStatus, e: RolloutChange): Notice | undefin
     case 'cluster-cancelled':
       clusterOf(s, e.cluster).state = ClusterState.Cancelled;
       return undefined;
+    case 'cluster-requeued':
+      clusterOf(s, e.cluster).state = ClusterState.Pending;
+      return undefined;
     case 'cluster-failed': {
       const c = clusterOf(s, e.cluster);
       const bake = e.at !== undefined;
@@ -301,6 +308,9 @@ function decide(s: RolloutStatus, d: DecisionChange): void {
       return;
     case 'resume':
       s.paused = false;
+      return;
+    case 'stop':
+      s.stopping = d.stopping;
       return;
     case 'retry': {
       // While restoring, a retry rolls the cluster back again; otherwise it runs the cluster's rollout again.

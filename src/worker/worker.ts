@@ -42,6 +42,10 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
  */
 export const workerTuning: Partial<WorkerOptions> = {
   shutdownGraceTime: '10s',
+  // Heartbeats reach the server at most a second apart (the SDK's default is 80% of the heartbeat
+  // timeout): a cancelled step (abort, rollback) hears of it, and kills its Helm, within about a second.
+  maxHeartbeatThrottleInterval: '1s',
+  defaultHeartbeatThrottleInterval: '1s',
   ...(workflowCacheSize() !== undefined ? { maxCachedWorkflows: workflowCacheSize() } : {}),
 };
 

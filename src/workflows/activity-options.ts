@@ -1,4 +1,10 @@
-import { isCancellation, proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/contracts.js';
 import { durationMs } from '../plan/duration.js';
 
@@ -16,12 +22,17 @@ const retry: ActivityOptions['retry'] = {
   maximumInterval: '15s',
 };
 
+/**
+ * A cluster's steps. A cancelled step (abort, rollback) is waited for until the activity has stopped (its
+ * Helm process killed), so that restoring the cluster never races an upgrade still running.
+ */
 export function activitiesFor(deadline: string, activityId?: string): Activities {
   const ms = durationMs(deadline);
   return proxyActivities<Activities>({
     startToCloseTimeout: ms + 60_000,
     scheduleToCloseTimeout: ms + 120_000,
     heartbeatTimeout: '30s',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry,
     ...(activityId ? { activityId } : {}),
   });

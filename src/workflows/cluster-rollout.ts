@@ -57,6 +57,8 @@ export interface ClusterFailureDetails {
   analyses?: AnalysisRecord[];
   /** An analysis was inconclusive: a person decides, whatever the plan's failure action. */
   inconclusive?: boolean;
+  /** A stop word's fence kept the step from starting (nothing was changed by it). */
+  fenced?: boolean;
 }
 
 /** A cluster's step failed: final for this attempt, with where it stopped for the rollout to read. */
@@ -117,6 +119,8 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       overlay,
       source,
       rolloutId: input.rolloutId,
+      // The operator's upgrade is the cluster's first change: a pause or freeze in force keeps it from starting.
+      opensCluster: role === 'operator',
     });
   const synchronizerVersion = { namespace: input.synchronizer?.namespace ?? '', version: input.chartVersion };
   /**
@@ -192,7 +196,8 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     }
     if (isCancellation(err)) throw err;
     const inconclusive = failureType(err) === FailureType.AnalysisInconclusive;
-    throw clusterStepFailed({ failedStep, analyses: progress.analyses, inconclusive }, err);
+    const fenced = failureType(err) === FailureType.Fenced;
+    throw clusterStepFailed({ failedStep, analyses: progress.analyses, inconclusive, fenced }, err);
   }
   return { skipped: progress.skipped, resumed: progress.resumed, analyses: progress.analyses };
 }

@@ -47,6 +47,11 @@ export interface ControlReply {
   paused: boolean;
   /** Set while the rollout is rolling back or aborting (a retry then rolls a cluster back again). */
   stopping?: 'rollback' | 'abort';
+  /**
+   * For abort, rollback and pause: the clusters that were in flight when it was accepted, each with the step
+   * it was at. Nothing else starts after it (the fence); these are cancelled (abort, rollback) or finish (pause).
+   */
+  inFlight?: { cluster: string; step?: string }[];
 }
 
 /**

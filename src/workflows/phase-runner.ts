@@ -100,6 +100,12 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
         return;
       }
       const details = failureDetails<ClusterFailureDetails>(err);
+      if (details?.fenced) {
+        // Nothing was changed by the step the fence kept back: a stopping rollout restores what the cluster
+        // did before; a paused or frozen one starts the cluster again later.
+        run.apply({ kind: run.stop ? 'cluster-cancelled' : 'cluster-requeued', cluster: c.name });
+        return;
+      }
       run.apply({
         kind: 'cluster-failed',
         cluster: c.name,

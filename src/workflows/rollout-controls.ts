@@ -54,6 +54,9 @@ function reject(reason: string | undefined, type: FailureType = FailureType.Cont
 export function installControls(run: RolloutRun): void {
   const { status } = run;
   const approvers = run.spec.approvers;
+  /** The clusters in flight right now, as the stop word found them (before it changed anything). */
+  const clustersInFlight = () =>
+    status.clusters.filter((c) => c.state === 'running' && c.workflowId).map((c) => ({ ...c }));
   /** Records the decision and applies what it changes (domain/rollout-machine.ts); answers the control. */
   const record = (d: Omit<Decision, 'at'>, change?: DecisionChange): ControlReply => {
     const decision = { ...d, at: nowIso() };
@@ -186,19 +189,29 @@ export function installControls(run: RolloutRun): void {
       description: handlerDescriptions['override-window'],
     },
   );
-  setHandler(pauseUpdate, (req) => record({ kind: 'pause', by: req.by, comment: req.comment }, { kind: 'pause' }), {
-    validator: (req: Actor) => reject(requestProblem('pause', req) ?? refusePause(status, req)),
-    description: handlerDescriptions.pause,
-  });
+  setHandler(
+    pauseUpdate,
+    async (req) => {
+      const inFlight = clustersInFlight();
+      const reply = record({ kind: 'pause', by: req.by, comment: req.comment }, { kind: 'pause' });
+      return { ...reply, inFlight: await inFlightSteps(run, () => inFlight) };
+    },
+    {
+      validator: (req: Actor) => reject(requestProblem('pause', req) ?? refusePause(status, req)),
+      description: handlerDescriptions.pause,
+    },
+  );
   setHandler(resumeUpdate, (req) => record({ kind: 'resume', by: req.by, comment: req.comment }, { kind: 'resume' }), {
     validator: (req: Actor) => reject(requestProblem('resume', req) ?? refuseResume(status, approvers, req)),
     description: handlerDescriptions.resume,
   });
   setHandler(
     abortUpdate,
-    (req) => {
+    async (req) => {
+      const inFlight = clustersInFlight();
       run.requestStop({ kind: 'abort', reason: `aborted by ${req.by}: ${req.reason}` });
-      return record({ kind: 'abort', by: req.by, comment: req.reason });
+      const reply = record({ kind: 'abort', by: req.by, comment: req.reason }, { kind: 'stop', stopping: 'abort' });
+      return { ...reply, inFlight: await inFlightSteps(run, () => inFlight) };
     },
     {
       validator: (req: Actor & { reason: string }) => reject(requestProblem('abort', req) ?? refuseAbort(status, req)),
@@ -207,9 +220,12 @@ export function installControls(run: RolloutRun): void {
   );
   setHandler(
     rollbackUpdate,
-    (req) => {
+    async (req) => {
+      const inFlight = clustersInFlight();
       run.requestStop({ kind: 'rollback', scope: req.scope, reason: `rollback (${req.scope}) requested by ${req.by}` });
-      return record({ kind: 'rollback', by: req.by, comment: req.comment, scope: req.scope });
+      const change = { kind: 'stop' as const, stopping: 'rollback' as const };
+      const reply = record({ kind: 'rollback', by: req.by, comment: req.comment, scope: req.scope }, change);
+      return { ...reply, inFlight: await inFlightSteps(run, () => inFlight) };
     },
     {
       validator: (req: Actor & { scope: RollbackScope }) =>
@@ -284,4 +300,21 @@ async function verifySignature(run: RolloutRun, req: ApproveRequest): Promise<bo
     );
   }
   return true;
+}
+
+/**
+ * The step each cluster in flight was at when a stop word was accepted, asked of their workflows (a quick
+ * activity: the answer is for the person who sent it; the fence does not wait for it).
+ */
+async function inFlightSteps(
+  run: RolloutRun,
+  clusters: () => { name: string; workflowId?: string }[],
+): Promise<{ cluster: string; step?: string }[]> {
+  const list = clusters();
+  if (list.length === 0) return [];
+  const steps = await quick.stepsOf({ workflowIds: list.map((c) => c.workflowId ?? '') }).catch(() => []);
+  return list.map((c) => {
+    const step = steps.find((s) => s.workflowId === c.workflowId)?.step;
+    return { cluster: c.name, ...(step ? { step } : {}) };
+  });
 }

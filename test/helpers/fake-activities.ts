@@ -193,6 +193,7 @@ export class FakeFleet {
       heldByRunningRollouts: () => Promise.reject(new Error('the lock registry reads real rollouts')),
       registryState: () => Promise.resolve({ freezes: [], denied: [] }),
       tellRollouts: () => Promise.resolve({ told: [] }),
+      stepsOf: ({ workflowIds }) => Promise.resolve(workflowIds.map((workflowId) => ({ workflowId }))),
       diffClusters: ({ clusters, chartVersion }) => {
         this.diffs.push(clusters.map((c) => c.cluster));
         const diffs = clusters.map((c) => ({ cluster: c.cluster, ...this.diffOf(c.cluster, chartVersion) }));

@@ -5,6 +5,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { Activities } from '../../src/activities/contracts.js';
 import { createRegistryActivities } from '../../src/client/registries.js';
+import { createFence, withFence } from '../../src/activities/fence.js';
 import type { RolloutInput, RolloutStatus } from '../../src/domain/types.js';
 import { statusQuery } from '../../src/workflows/definitions.js';
 import { rollout } from '../../src/workflows/rollout.js';
@@ -36,7 +37,8 @@ export class TemporalTestEnv {
       connection: this.sdk.nativeConnection,
       taskQueue: this.taskQueue,
       workflowBundle: { codePath: inject('workflowBundlePath') },
-      activities: { ...activities, ...createRegistryActivities(this.client) },
+      // As the worker composes them: the registries' activities are real, and mutating steps are fenced.
+      activities: withFence({ ...activities, ...createRegistryActivities(this.client) }, createFence(this.client)),
       shutdownGraceTime: '1s',
     });
     const running = worker.run();
