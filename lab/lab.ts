@@ -410,6 +410,7 @@ async function createLab(dir: string, n: number, log: (l: string) => void): Prom
 
 async function installBaseline(t: Tools, state: LabState, cluster: string): Promise<void> {
   const common = ['--kube-context', `kwok-${cluster}`, '--kubeconfig', state.kubeconfig, '--repo', state.repoUrl];
+  const operatorOverlay = join(repoRoot, 'overlays', 'lab', cluster, 'operator.yaml');
   await run(
     t.helm,
     [
@@ -422,6 +423,7 @@ async function installBaseline(t: Tools, state: LabState, cluster: string): Prom
       '-n',
       'express-system',
       '--create-namespace',
+      ...(existsSync(operatorOverlay) ? ['-f', operatorOverlay] : []),
       ...common,
     ],
     t.env,

@@ -13,6 +13,7 @@ import type {
   ReleaseDiff,
   RegistryState,
   ReleaseSnapshot,
+  Overlays,
   ReleaseTarget,
 } from '../domain/types.js';
 
@@ -188,7 +189,7 @@ export interface PreflightInput extends ReleaseTarget {
    * Every cluster with its overlay and context, so each release is rendered with each cluster's values and
    * as that cluster's version and APIs (`.Capabilities`) will see it.
    */
-  clusters: (ClusterTarget & { overlay?: string })[];
+  clusters: (ClusterTarget & { overlays: Overlays })[];
 }
 
 export interface PreflightResult {
@@ -203,7 +204,7 @@ export interface PreflightResult {
  * what each release's current revision declares. Reads clusters; changes nothing.
  */
 export interface DiffInput extends ReleaseTarget {
-  clusters: (ClusterTarget & { overlay?: string })[];
+  clusters: (ClusterTarget & { overlays: Overlays })[];
   /** How long to keep retrying a cluster that does not answer. */
   timeout: string;
 }
@@ -217,7 +218,7 @@ export interface ClusterDiffText extends DiffGroup {
 /** Clusters whose releases and cache to read against what the config source wants (`rollout fleet`). */
 export interface FleetReadInput extends ReleaseTarget {
   /** Each cluster with its overlay and, when the plan has one, its cache check for the wanted version. */
-  clusters: (ClusterTarget & { overlay?: string; cacheCheck?: CacheSpec['check'] })[];
+  clusters: (ClusterTarget & { overlays: Overlays; cacheCheck?: CacheSpec['check'] })[];
 }
 
 /** Everything a worker must implement. Workflows import this type only. */

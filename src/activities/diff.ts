@@ -42,8 +42,8 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
     const dir = await mkdtemp(join(tmpdir(), 'rollout-diff-'));
     try {
       const releases = [
-        { role: 'operator', release: input.operator, version: input.operatorVersion, overlays: false },
-        { role: 'chart', release: input.chart, version: input.chartVersion, overlays: true },
+        { role: 'operator', release: input.operator, version: input.operatorVersion },
+        { role: 'chart', release: input.chart, version: input.chartVersion },
       ] as const;
       const renderers = await Promise.all(
         releases.map((r) =>
@@ -63,10 +63,10 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
         const parts = await clusterStep(c, stepDeadline(input.timeout), async () => {
           const capabilities = await capabilitiesOf(deps.kube, c.context);
           return Promise.all(
-            releases.map(async ({ release, overlays }, i) => {
+            releases.map(async ({ role, release }, i) => {
               const [now, next] = await Promise.all([
                 driverFor(deps.drivers, release).declared({ context: c.context, release }),
-                desired(i as 0 | 1, overlays ? c.overlay : undefined, capabilities),
+                desired(i as 0 | 1, c.overlays[role], capabilities),
               ]);
               return diffManifests(now ?? '', next, release.namespace, new Set(capabilities.clusterScoped));
             }),

@@ -40,8 +40,8 @@ export function createFleetActivities(deps: { drivers: Drivers; kube: KubeFactor
   async function one(input: FleetReadInput, c: FleetReadInput['clusters'][number]): Promise<FleetRow> {
     try {
       const [opValues, chartValues] = await Promise.all([
-        desiredValues(input, input.operator),
-        desiredValues(input, input.chart, c.overlay),
+        desiredValues(input, input.operator, c.overlays.operator),
+        desiredValues(input, input.chart, c.overlays.chart),
       ]);
       const operator = await release(c.context, input.operator, input.operatorVersion, opValues);
       const chart = await release(c.context, input.chart, input.chartVersion, chartValues);

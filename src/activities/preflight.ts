@@ -124,9 +124,14 @@ export function createPreflightActivities(deps: { drivers: Drivers; files: Sourc
             what: 'operator chart',
             release: input.operator,
             version: input.operatorVersion,
-            clusters: input.clusters.map((c) => ({ cluster: c.cluster })),
+            clusters: input.clusters.map((c) => ({ cluster: c.cluster, overlay: c.overlays.operator })),
           },
-          { what: 'chart', release: input.chart, version: input.chartVersion, clusters: input.clusters },
+          {
+            what: 'chart',
+            release: input.chart,
+            version: input.chartVersion,
+            clusters: input.clusters.map((c) => ({ cluster: c.cluster, overlay: c.overlays.chart })),
+          },
         ];
         for (const { what, release, version, clusters } of releases) {
           let render: Renderer;
@@ -140,7 +145,8 @@ export function createPreflightActivities(deps: { drivers: Drivers; files: Sourc
           }
           const failed = await renderForClusters(release, render, input.source, clusters, caps.of);
           problems.push(...failed);
-          const values = what === 'chart' ? `the values of each of ${clusters.length} clusters` : 'its values';
+          const perCluster = clusters.some((c) => c.overlay);
+          const values = perCluster ? `the values of each of ${clusters.length} clusters` : 'its values';
           if (failed.length === 0)
             checked.push(
               `${what} ${release.chart} ${version} renders with ${values}, as each cluster's version and APIs see it`,

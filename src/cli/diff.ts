@@ -10,6 +10,7 @@ import { parse } from './options.js';
 import { CliError, exitCodes, loadPlanFile, withClient } from './shared.js';
 import { colour } from './table.js';
 import { action, outputOption, type Outcome } from './verb.js';
+import { overlaysOf } from '../domain/source.js';
 
 export interface DiffOptions {
   phase?: string;
@@ -45,7 +46,7 @@ export async function diffCommand(target: string, opts: DiffOptions): Promise<Ou
       chart: what.chart,
       operatorVersion: what.operatorVersion,
       chartVersion: what.chartVersion,
-      clusters: clusters.map(({ cluster, context, overlay }) => ({ cluster, context, overlay })),
+      clusters: clusters.map(({ cluster, context, overlays }) => ({ cluster, context, overlays })),
       timeout: what.timeout,
       maxBytes: opts.maxBytes,
     };
@@ -79,7 +80,7 @@ async function planRelease(
     clusters: plan.spec.clusters.map((c) => ({
       cluster: c.name,
       context: c.context,
-      overlay: c.values,
+      overlays: overlaysOf(c),
       phase: phases.get(c.name) ?? '',
     })),
   };

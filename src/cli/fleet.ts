@@ -10,6 +10,7 @@ import { CliError, exitCodes, loadPlanFile, withClient, type LoadedPlan } from '
 import { table } from './table.js';
 import { action, outputOption, type Outcome } from './verb.js';
 import { WorkflowType } from '../domain/names.js';
+import { overlaysOf } from '../domain/source.js';
 
 export interface FleetOptions {
   /** Also (re)create a Temporal Schedule running this check every so often (e.g. 1h). */
@@ -26,7 +27,7 @@ function fleetInput(plan: RolloutPlan, source: FleetInput['source']): FleetInput
     chart: release.chart,
     operatorVersion: release.operator.version,
     chartVersion: release.chart.version,
-    clusters: plan.spec.clusters.map((c) => ({ cluster: c.name, context: c.context, overlay: c.values })),
+    clusters: plan.spec.clusters.map((c) => ({ cluster: c.name, context: c.context, overlays: overlaysOf(c) })),
     cache,
     cacheKey: synchronizer?.cacheKey,
   };

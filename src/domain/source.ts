@@ -1,4 +1,13 @@
-import type { PinnedSource, ReleaseTarget, RolloutInput } from './types.js';
+import type { Overlays, PinnedSource, ReleaseTarget, RolloutInput } from './types.js';
+import type { ClusterSpec } from '../plan/schema.js';
+
+/** A cluster's values overlays, by release, as its plan names them. */
+export function overlaysOf(cluster: Pick<ClusterSpec, 'values' | 'operatorValues'> | undefined): Overlays {
+  return {
+    ...(cluster?.values ? { chart: cluster.values } : {}),
+    ...(cluster?.operatorValues ? { operator: cluster.operatorValues } : {}),
+  };
+}
 
 /** What a rollout rolls: its pinned source, the plan's two releases and the versions it was started with. */
 export function releaseTarget(input: RolloutInput): ReleaseTarget {

@@ -45,6 +45,12 @@ export interface ReleaseTarget {
   chartVersion: string;
 }
 
+/** A release of the rollout, by its role. */
+export type ReleaseRole = 'operator' | 'chart';
+
+/** A cluster's values overlay for each release that has one, applied after the release's base values. */
+export type Overlays = Partial<Record<ReleaseRole, string>>;
+
 /** What the workflow is given: the validated plan and the versions to roll. No credentials, only names. */
 export interface RolloutInput {
   plan: RolloutPlan;

@@ -43,6 +43,7 @@ export function fileReferences(plan: RolloutPlan): { path: string; file: string 
   if (tpl) refs.push({ path: 'spec.synchronizer.template.file', file: tpl });
   plan.spec.clusters.forEach((c, i) => {
     if (c.values) refs.push({ path: `spec.clusters[${i}].values`, file: c.values });
+    if (c.operatorValues) refs.push({ path: `spec.clusters[${i}].operatorValues`, file: c.operatorValues });
   });
   return refs;
 }

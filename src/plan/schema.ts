@@ -233,7 +233,12 @@ export const ClusterSpec = z.strictObject({
     .describe(
       "Kube context name in the worker's kubeconfig. Only this name crosses into workflows, never credentials.",
     ),
-  values: FileRef.optional().describe("This cluster's values overlay, e.g. overlays/<region>/<cluster>/values.yaml."),
+  values: FileRef.optional().describe(
+    "This cluster's values overlay for the product's chart, e.g. overlays/<region>/<cluster>/values.yaml.",
+  ),
+  operatorValues: FileRef.optional().describe(
+    "This cluster's values overlay for the operator's chart (its name, its cloud identity), applied after the operator's base values.",
+  ),
   labels: Labels.default({}).describe(
     'Labels phases and windows select clusters by (matchLabels), and {{label.KEY}} in analysis queries.',
   ),

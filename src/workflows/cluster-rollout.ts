@@ -1,7 +1,14 @@
 import { ApplicationFailure, CancellationScope, condition, isCancellation, setHandler } from '@temporalio/workflow';
 import { FailureType } from '../domain/failure-types.js';
 import type { ClusterTarget } from '../activities/contracts.js';
-import type { AnalysisRecord, ClusterSnapshot, ReleaseTarget, StepName } from '../domain/types.js';
+import type {
+  AnalysisRecord,
+  ClusterSnapshot,
+  Overlays,
+  ReleaseRole,
+  ReleaseTarget,
+  StepName,
+} from '../domain/types.js';
 import type {
   AnalysisTemplate,
   CacheSpec,
@@ -20,8 +27,8 @@ import { runAnalysis } from './analysis.js';
 
 export interface ClusterRolloutInput extends ClusterTarget, ReleaseTarget {
   rolloutId: string;
-  /** The cluster's values overlay, applied after each release's base values. */
-  overlay?: string;
+  /** The cluster's values overlays, by release, each applied after that release's base values. */
+  overlays: Overlays;
   synchronizer?: SynchronizerSpec;
   cache?: CacheSpec;
   verify: VerifySpec;
@@ -110,13 +117,13 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     progress.step = undefined;
     return result;
   }
-  const upgrade = (role: 'operator' | 'chart', release: ReleaseSpec, version: string, overlay?: string) =>
+  const upgrade = (role: ReleaseRole, release: ReleaseSpec, version: string) =>
     activitiesFor(release.timeout).upgradeRelease({
       ...target,
       role,
       release,
       version,
-      overlay,
+      overlay: input.overlays[role],
       source,
       rolloutId: input.rolloutId,
       // The operator's upgrade is the cluster's first change: a pause or freeze in force keeps it from starting.
@@ -169,7 +176,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     }
     // The Job has done its work once the cache is ready; it need not outlive that.
     if (job) await step('cleanup-synchronizer', () => removeJobs(input.synchronizer?.timeout ?? '5m').then(() => ({})));
-    await step('upgrade-chart', () => upgrade('chart', input.chart, input.chartVersion, input.overlay));
+    await step('upgrade-chart', () => upgrade('chart', input.chart, input.chartVersion));
     await step('verify', () =>
       activitiesFor(input.verify.timeout).verifyWorkloads({
         ...target,

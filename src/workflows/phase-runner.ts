@@ -17,7 +17,7 @@ import { phaseBake, type BakeFailureDetails, type PhaseBakeInput } from './phase
 import type { RolloutRun } from './rollout-run.js';
 import { quickFirst } from './activity-options.js';
 import { snapshotActivityId } from './activity-ids.js';
-import { releaseTarget } from '../domain/source.js';
+import { overlaysOf, releaseTarget } from '../domain/source.js';
 
 /** How a phase ended: all clusters done (and baked), or a stop the caller must carry out. */
 export type PhaseEnd = 'done' | 'stop';
@@ -69,7 +69,7 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
 /** Starts one cluster's child workflow; its outcome (succeeded, failed with step and snapshot, cancelled) lands on the cluster. */
 function launch(run: RolloutRun, c: ClusterStatus): void {
   const { input, status, spec } = run;
-  const overlay = spec.clusters.find((x) => x.name === c.name)?.values;
+  const overlays = overlaysOf(spec.clusters.find((x) => x.name === c.name));
   const workflowId = `${status.id}:${c.name}${c.attempts > 0 ? `:attempt-${c.attempts + 1}` : ''}`;
   run.launch(c, workflowId, async () => {
     try {
@@ -82,7 +82,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
             cluster: c.name,
             context: c.context,
             ...releaseTarget(input),
-            overlay,
+            overlays,
             synchronizer: spec.synchronizer,
             cache: spec.cache,
             verify: spec.verify,

@@ -40,7 +40,7 @@ import {
 } from './definitions.js';
 import type { RolloutRun } from './rollout-run.js';
 import type { DecisionChange } from '../domain/rollout-machine.js';
-import { releaseTarget } from '../domain/source.js';
+import { overlaysOf, releaseTarget } from '../domain/source.js';
 
 /** A validator's refusal: final (nothing a retry would change), of the control's failure type. */
 function reject(reason: string | undefined, type: FailureType = FailureType.ControlRefused): void {
@@ -106,14 +106,14 @@ export function installControls(run: RolloutRun): void {
   setHandler(
     releaseQuery,
     () => {
-      const overlays = new Map(run.spec.clusters.map((c) => [c.name, c.values]));
+      const specs = new Map(run.spec.clusters.map((c) => [c.name, c]));
       return {
         ...releaseTarget(run.input),
         timeout: run.spec.verify.timeout,
         clusters: status.clusters.map((c) => ({
           cluster: c.name,
           context: c.context,
-          overlay: overlays.get(c.name),
+          overlays: overlaysOf(specs.get(c.name)),
           phase: c.phase,
         })),
       };

@@ -3,7 +3,7 @@ import { FailureType } from '../domain/failure-types.js';
 import { chartName } from '../plan/resolve.js';
 import { registryWorkflowId } from './definitions.js';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
-import { releaseTarget, sourceRevision } from '../domain/source.js';
+import { overlaysOf, releaseTarget, sourceRevision } from '../domain/source.js';
 import { signatureMaxAgeMs, startMessage } from '../domain/approvals.js';
 import type { RolloutInput, RolloutResult } from '../domain/types.js';
 import { activitiesFor, quick } from './activity-options.js';
@@ -85,7 +85,7 @@ async function preflight(input: RolloutInput): Promise<void> {
   await activitiesFor('10m').preflight({
     ...releaseTarget(input),
     synchronizer: spec.synchronizer,
-    clusters: spec.clusters.map((c) => ({ cluster: c.name, context: c.context, overlay: c.values })),
+    clusters: spec.clusters.map((c) => ({ cluster: c.name, context: c.context, overlays: overlaysOf(c) })),
   });
 }
 

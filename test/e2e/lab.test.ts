@@ -316,6 +316,10 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     for (const c of clusters) {
       expect(await current(c)).toMatchObject({ chartVersion: '2.1.0', status: 'deployed' });
       expect(await current(c, 'express-operator')).toMatchObject({ chartVersion: '1.1.0', status: 'deployed' });
+      // The operator was upgraded with the cluster's own operator overlay (Helm resets values it is not given).
+      const op = await kube(c).apps.readNamespacedDeployment({ name: 'express-operator', namespace: 'express-system' });
+      const vars = op.spec?.template.spec?.containers[0]?.env ?? [];
+      expect(vars.find((e) => e.name === 'CLUSTER_NAME')?.value).toBe(c);
       // The lab marks the cache only when the synchronizer Job has succeeded.
       expect(await cacheVersion(c)).toBe('2.1.0');
       const jobs = await kube(c).core.listNamespacedPod({
