@@ -102,7 +102,9 @@ describe('rollout controls', () => {
         { name: 'wave', clusters: [c2, c3], approval: 'auto', maxParallel: 2 },
       ]),
     );
-    await waitForStatus(handle, (s) => s.clusters[0]?.state === 'running');
+    // In flight and changing (its chart upgraded, its verification held): a pause lets it finish. A cluster
+    // that had not changed anything yet would wait instead (the fence: test/workflow/rollout-fence.test.ts).
+    await expect.poll(() => fleet.callsFor(c1).some((c) => c.role === 'chart'), { timeout: 30_000 }).toBe(true);
     const paused = await handle.executeUpdate(pauseUpdate, { args: [{ by: 'carol', comment: 'incident' }] });
     // The reply is the decision and the state it left, not the whole status (it is kept in history).
     expect(paused).toMatchObject({ paused: true, state: 'running', phase: 'canary' });
