@@ -28,6 +28,23 @@ const pureLayer = {
   ],
 };
 
+/**
+ * What the activities and everything they use may not import: workflow code and the outer layers.
+ * @param {...{ group: string[]; message: string }} more
+ */
+const activitySide = (...more) => ({
+  paths: [{ name: '@temporalio/workflow', message: 'activities and what they use never import workflow code.' }],
+  patterns: [
+    { group: ['**/workflows/**'], message: 'activities and what they use never import workflow code.' },
+    { group: ['**/cli/**', '**/worker/**', '**/tools/**'], message: 'inner layers do not import outer ones.' },
+    ...more,
+  ],
+});
+const servesActivities = {
+  group: ['**/activities/*', '!**/activities/context.js', '!**/activities/contracts.js'],
+  message: 'drivers, checks and adapters serve the activities (their contracts and step helpers only).',
+};
+
 export default tseslint.config(
   { ignores: ['dist/', '.tmp/', '.lab/', 'node_modules/', 'coverage/', 'schemas/', 'test/fixtures/'] },
   js.configs.recommended,
@@ -124,41 +141,24 @@ export default tseslint.config(
   },
   {
     files: ['src/activities/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            { name: '@temporalio/workflow', message: 'activities and what they use never import workflow code.' },
-          ],
-          patterns: [
-            { group: ['**/workflows/**'], message: 'activities and what they use never import workflow code.' },
-            { group: ['**/cli/**', '**/worker/**', '**/tools/**'], message: 'inner layers do not import outer ones.' },
-          ],
-        },
-      ],
-    },
+    rules: { 'no-restricted-imports': ['error', activitySide()] },
   },
   {
-    // Adapters (one per external system) know nothing of the steps built on them; drivers and cache checks
-    // use adapters and the activity step helpers (context.js), never the activities themselves.
-    files: ['src/adapters/**', 'src/drivers/**', 'src/cache-checks/**', 'src/client/**'],
+    // Drivers, cache checks and the client helpers serve the activities: their contracts and step helpers
+    // (context.js) only, never the activities themselves.
+    files: ['src/drivers/**', 'src/cache-checks/**', 'src/client/**'],
+    rules: { 'no-restricted-imports': ['error', activitySide(servesActivities)] },
+  },
+  {
+    // Adapters (one per external system) know nothing of what is built on them.
+    files: ['src/adapters/**'],
     rules: {
       'no-restricted-imports': [
         'error',
-        {
-          paths: [
-            { name: '@temporalio/workflow', message: 'activities and what they use never import workflow code.' },
-          ],
-          patterns: [
-            { group: ['**/workflows/**'], message: 'activities and what they use never import workflow code.' },
-            { group: ['**/cli/**', '**/worker/**', '**/tools/**'], message: 'inner layers do not import outer ones.' },
-            {
-              group: ['**/activities/*', '!**/activities/context.js', '!**/activities/contracts.js'],
-              message: 'adapters, drivers and checks serve the activities (their contracts and step helpers only).',
-            },
-          ],
-        },
+        activitySide(servesActivities, {
+          group: ['**/drivers/**', '**/cache-checks/**', '**/client/**'],
+          message: 'an adapter knows nothing of the drivers, checks and helpers built on it.',
+        }),
       ],
     },
   },
