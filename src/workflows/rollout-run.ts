@@ -39,15 +39,6 @@ export class RolloutRun {
   /** Why the rollout was refused before it touched anything (preflight, locks), with the failure's type. */
   #startFailure?: { type?: string; message: string };
 
-  get startFailure(): { type?: string; message: string } | undefined {
-    return this.#startFailure;
-  }
-
-  /** The rollout was refused before it touched anything: it ends failed, saying why. */
-  refused(failure: { type?: string; message: string }): void {
-    this.#startFailure = failure;
-    this.apply({ kind: 'refused', reason: failure.message, at: nowIso() });
-  }
   private changes = 0;
   private order = 0;
   private bakes = 0;
@@ -68,6 +59,16 @@ export class RolloutRun {
     return this.#status;
   }
 
+  get startFailure(): { type?: string; message: string } | undefined {
+    return this.#startFailure;
+  }
+
+  /** The rollout was refused before it touched anything: it ends failed, saying why. */
+  refused(failure: { type?: string; message: string }): void {
+    this.#startFailure = failure;
+    this.apply({ kind: 'refused', reason: failure.message, at: nowIso() });
+  }
+
   /**
    * Applies one event to the status (domain/rollout-machine.ts), shows the result (search attributes, the
    * Web UI's details), tells the sinks what the event calls for, and wakes the main loop.
@@ -84,7 +85,7 @@ export class RolloutRun {
   }
 
   /** Something the main loop may be waiting for changed (a decision, a cluster settled). */
-  changed(): void {
+  private changed(): void {
     this.changes++;
   }
 
