@@ -297,7 +297,14 @@ function decide(s: RolloutStatus, d: DecisionChange): void {
     case 'approve': {
       const phase = phaseOf(s, d.approval.phase);
       phase.approvals = [...(phase.approvals ?? []), d.approval];
-      if (d.meetsPolicy) phase.approvedBy = d.approval;
+      if (!d.meetsPolicy) return;
+      phase.approvedBy = d.approval;
+      // The gate it waited at is approved: the rollout no longer waits for a person while it checks the
+      // phase's diff once more (a change since voids the approval, and it waits again, saying why).
+      if (s.state === RolloutState.AwaitingApproval && s.currentPhase === phase.name) {
+        s.state = RolloutState.Running;
+        s.reason = `phase "${phase.name}" approved by ${d.approval.by}; its diff is checked once more before it starts`;
+      }
       return;
     }
     case 'override-window':

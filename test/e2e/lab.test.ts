@@ -684,7 +684,8 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
       expect((await current('lab-3'))?.chartVersion, 'the wave did not start').not.toBe('2.2.0');
       const again = await cli('approve', id, '--phase', 'wave-1', '-m', 'the hand change on lab-2 goes');
       expect(again.code, again.stderr).toBe(0);
-      expect((await watchUntilPause(id)).code).toBe(0);
+      const ended = await watchUntilPause(id);
+      expect(ended.code, `${ended.stdout}\n${JSON.stringify(await statusJson(id), null, 1)}`).toBe(0);
 
       const status = await statusJson(id);
       expect(status).toMatchObject({ state: 'succeeded', sourceRevision: pinned });

@@ -57,6 +57,17 @@ describe('the rollout state machine', () => {
     ]);
     expect(s.reason).toMatch(/^phase "wave" awaits approval \(rollout approve r1 --phase wave\); /);
     expect(notices).toEqual([{ type: 'approval-needed', phase: 'wave', summary: s.reason, diff }]);
+    // Approved: no longer waiting for a person while the gate checks the diff once more.
+    const approval = { phase: 'wave', by: 'alice', at };
+    run(s, {
+      kind: 'decided',
+      decision: { kind: 'approve', by: 'alice', at, phase: 'wave' },
+      change: { kind: 'approve', approval, meetsPolicy: true },
+    });
+    expect([s.state, s.reason]).toEqual([
+      'running',
+      'phase "wave" approved by alice; its diff is checked once more before it starts',
+    ]);
     run(s, { kind: 'gate-passed' });
     expect([s.state, s.reason]).toEqual(['running', undefined]);
   });

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFence, withFence } from '../../src/activities/fence.js';
 import type { Activities, UpgradeReleaseInput } from '../../src/activities/contracts.js';
-import { abortUpdate, pauseUpdate, resumeUpdate } from '../../src/workflows/definitions.js';
+import { abortUpdate, pauseUpdate, progressQuery, resumeUpdate } from '../../src/workflows/definitions.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { clusterNames } from '../helpers/names.js';
 import { testInput } from '../helpers/plans.js';
@@ -49,7 +49,18 @@ describe('the stop words fence', () => {
     const release = fleet.hold(c1, 'synchronizer');
     await env.startWorker(fleet.activities());
     const handle = await env.start(testInput([{ name: 'all', clusters: [c1, c2], approval: 'auto', maxParallel: 1 }]));
-    await waitForStatus(handle, (s) => s.clusters.some((c) => c.name === c1 && c.state === 'running'));
+    // Wait until c1's workflow is in its held synchronizer step (as its progress query says).
+    const child = env.client.workflow.getHandle(`${handle.workflowId}:${c1}`);
+    await expect
+      .poll(
+        () =>
+          child.query(progressQuery).then(
+            (p) => p.step,
+            () => undefined,
+          ),
+        { timeout: 30_000 },
+      )
+      .toBe('run-synchronizer');
     // The fake's own upgrades, behind the fence as the worker puts them; asked as the cluster workflow would.
     let started = 0;
     const upgrades = withFence(
