@@ -27,12 +27,13 @@ export function fencedBy(status: Pick<RolloutStatus, 'stopping' | 'paused' | 'fr
   return undefined;
 }
 
-/** Asks the rollout (its `status` query) whether the step may start; throws a non-retryable Fenced if not. */
+/** Asks the rollout (its `fence` query) whether the step may start; throws a non-retryable Fenced if not. */
 export function createFence(client: Client): (input: FenceInput) => Promise<void> {
   return async (input) => {
-    let status: RolloutStatus;
+    let status: Pick<RolloutStatus, 'stopping' | 'paused' | 'frozen'>;
     try {
-      status = await client.workflow.getHandle(input.rolloutId).query<RolloutStatus>(MessageName.Status);
+      // The fence query answers a few bytes; the whole status of a large rollout is hundreds of kilobytes.
+      status = await client.workflow.getHandle(input.rolloutId).query(MessageName.Fence);
     } catch (err) {
       // A step run outside any rollout (an operator's one-off, a test) has no fence to keep.
       if (err instanceof WorkflowNotFoundError) return;

@@ -38,7 +38,7 @@ export function activitiesFor(deadline: string, activityId?: string): Activities
   });
 }
 
-/** Bookkeeping calls that touch no cluster: lock lookups. */
+/** Bookkeeping calls that touch no cluster: the registries, signatures, cluster workflows' steps. */
 export const quick = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
   scheduleToCloseTimeout: '5m',
@@ -87,7 +87,7 @@ export async function quickFirst<T>(
  * `quickFirst`'s signature without the local try: the step as the regular activity only, with
  * `activityId` when given (so `rollout status` can tell whose step a rollout's own activity is).
  */
-export function regularOnly<T>(
+function regularOnly<T>(
   timeout: string,
   run: (a: Activities, timeout: string) => Promise<T>,
   activityId?: string,

@@ -17,6 +17,9 @@ import type {
 import { MessageName } from '../domain/names.js';
 import { type LockOwner, type LockTable, type TakeClustersReply, type TakeClustersRequest } from '../domain/locks.js';
 
+/** What a mutating step asks right before it starts (activities/fence.ts): a few bytes, not the status. */
+export const fenceQuery = defineQuery<Pick<RolloutStatus, 'stopping' | 'paused' | 'frozen'>>(MessageName.Fence);
+
 /** The rollout's whole status: phases, clusters, decisions, why it waits. Costs no history. */
 export const statusQuery = defineQuery<RolloutStatus>(MessageName.Status);
 
@@ -146,6 +149,8 @@ export const windowOverrideSignal = defineSignal<[{ window: string }]>(MessageNa
  */
 export const handlerDescriptions = {
   status: "The rollout's status: phases, clusters, decisions, what it waits for. No arguments.",
+  fence:
+    'Whether the rollout is stopping, paused or frozen, as each step asks before it changes a cluster. No arguments.',
   release: 'What the rollout rolls (source, releases, versions, clusters), as `rollout diff` reads it. No arguments.',
   progress: "A cluster workflow's current step and the steps done, found in place or resumed. No arguments.",
   started:

@@ -23,6 +23,7 @@ import {
   acceptUpdate,
   approveUpdate,
   overrideWindowUpdate,
+  fenceQuery,
   freezeSignal,
   handlerDescriptions,
   pauseUpdate,
@@ -71,6 +72,9 @@ export function installControls(run: RolloutRun): void {
   };
 
   setHandler(statusQuery, () => status, { description: handlerDescriptions.status });
+  setHandler(fenceQuery, () => ({ stopping: status.stopping, paused: status.paused, frozen: status.frozen }), {
+    description: handlerDescriptions.fence,
+  });
   setHandler(
     freezeSignal,
     ({ frozen, reason, by }) => {
