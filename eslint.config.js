@@ -178,8 +178,14 @@ export default tseslint.config(
               message: 'the CLI runs no activity and deploys nothing itself.',
             },
             {
-              // The CLI pins a plan's source with the worker's own adapter (source.js), so both read it alike.
-              group: ['**/adapters/*', '!**/adapters/source.js', '!**/adapters/errors.js'],
+              // The CLI pins a plan's source with the worker's own adapter (source.js), so both read it alike,
+              // with the credentials a person's machine declares as a worker does (credentials.js).
+              group: [
+                '**/adapters/*',
+                '!**/adapters/source.js',
+                '!**/adapters/errors.js',
+                '!**/adapters/credentials.js',
+              ],
               message: 'the CLI talks to clusters through the worker only.',
             },
             { group: ['**/tools/**', '**/worker/**'], message: 'the CLI imports no development toolchain or worker.' },

@@ -185,6 +185,8 @@ export interface RollbackReleaseResult {
 /** What a rollout checks once, on the worker, before it takes a lock or touches a cluster. */
 export interface PreflightInput extends ReleaseTarget {
   synchronizer?: SynchronizerSpec;
+  /** The plan's notification sinks: each must find its URL on the worker, or nothing would be told. */
+  sinks: NotificationSink[];
   /**
    * Every cluster with its overlay and context, so each release is rendered with each cluster's values and
    * as that cluster's version and APIs (`.Capabilities`) will see it.
@@ -243,7 +245,7 @@ export interface Activities {
   /** What runs on each cluster against what the config source wants, with a verdict per cluster. */
   readFleet(input: FleetReadInput): Promise<FleetRow[]>;
   /** The commit a git source's ref names now. */
-  resolveSource(input: { url: string; ref: string; path: string; tokenEnv?: string }): Promise<PinnedSource>;
+  resolveSource(input: { url: string; ref: string; path: string; credential?: string }): Promise<PinnedSource>;
   /** Posts one event to one notification sink (its URL read on the worker). */
   deliverNotification(input: { sink: NotificationSink; event: RolloutEvent }): Promise<{ status: number }>;
   /** Whether an approval's SSH signature verifies for its principal against the plan's allowed signers. */

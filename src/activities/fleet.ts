@@ -65,8 +65,8 @@ export function createFleetActivities(deps: { drivers: Drivers; kube: KubeFactor
       }),
 
     /** The commit a git source's ref names now, for a scheduled drift check that follows the ref. */
-    async resolveSource(input: { url: string; ref: string; path: string; tokenEnv?: string }) {
-      const commit = await files.resolveRef(input.url, input.ref, input.tokenEnv);
+    async resolveSource(input: { url: string; ref: string; path: string; credential?: string }) {
+      const commit = await files.resolveRef(input.url, input.ref, input.credential);
       return { kind: 'git' as const, ...input, commit };
     },
   };

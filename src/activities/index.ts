@@ -4,6 +4,7 @@ import type { Activities } from './contracts.js';
 import type { HelmClient } from '../adapters/helm.js';
 import type { KubeFactory } from '../adapters/kube.js';
 import type { SourceFiles } from '../adapters/source.js';
+import type { Credentials } from '../adapters/credentials.js';
 import { createRegistryActivities } from '../client/registries.js';
 import { createDiffActivities } from './diff.js';
 import { createFleetActivities } from './fleet.js';
@@ -27,6 +28,8 @@ export interface ActivityDeps {
   helm: HelmClient;
   /** The pinned release source's files (git checkouts, digest-checked local files). */
   files: SourceFiles;
+  /** The credentials the worker declares (ROLLOUT_CREDENTIALS): its sink URL folder, for notifications. */
+  credentials?: Credentials;
   /** The deploy mechanisms; by default every one this build has, on the adapters above. */
   drivers?: Drivers;
 }
@@ -41,7 +44,7 @@ export function createActivities(adapters: ActivityDeps): Activities {
       ...createSynchronizerActivities(deps),
       ...createDiffActivities(deps),
       ...createFleetActivities(deps),
-      ...createNotificationActivities(),
+      ...createNotificationActivities({ credentials: deps.credentials }),
       ...createAnalysisActivities(),
       ...createApprovalActivities({ files: deps.files, sshKeygen: envValue('ROLLOUT_SSH_KEYGEN') }),
       ...createCheckActivities(deps),

@@ -16,6 +16,8 @@ import { driverFor, type Drivers, type Renderer } from '../drivers/driver.js';
 import { renderJob } from './synchronizer.js';
 import type { SourceFiles } from '../adapters/source.js';
 import type { PinnedSource } from '../domain/types.js';
+import type { Credentials } from '../adapters/credentials.js';
+import { createSinkUrls } from '../adapters/webhooks.js';
 
 /** Renders at most this many clusters' values at once: helm template is CPU-bound. */
 const renderParallelism = 4;
@@ -35,8 +37,31 @@ interface Capabilities {
  * be known to fail is refused before the canary's operator is upgraded. Reads each cluster's version and
  * APIs (a context the worker lacks is refused here), changes none.
  */
-export function createPreflightActivities(deps: { drivers: Drivers; files: SourceFiles; kube: KubeFactory }) {
+export function createPreflightActivities(deps: {
+  drivers: Drivers;
+  files: SourceFiles;
+  kube: KubeFactory;
+  credentials?: Credentials;
+}) {
   const { files: source } = deps;
+  const sinkUrl = createSinkUrls({ credentials: deps.credentials });
+
+  /** What of the worker's configuration the plan needs and the worker lacks: its repository credential, sink URLs. */
+  async function configurationProblems(input: PreflightInput): Promise<string[]> {
+    const problems: string[] = [];
+    if (input.source.kind === 'git') {
+      const refused = source.credentialRefusal(input.source);
+      if (refused) problems.push(`spec.source.git.credential: ${refused}`);
+    }
+    for (const sink of input.sinks) {
+      try {
+        await sinkUrl(sink);
+      } catch (err) {
+        problems.push(`spec.notifications: ${(err as Error).message}`);
+      }
+    }
+    return problems;
+  }
 
   /** Every cluster's version and APIs; a cluster that does not answer is a warning, never a refusal. */
   async function askClusters(clusters: PreflightInput['clusters']): Promise<Capabilities> {
@@ -109,11 +134,14 @@ export function createPreflightActivities(deps: { drivers: Drivers; files: Sourc
 
   return {
     async preflight(input: PreflightInput): Promise<PreflightResult> {
+      const configuration = await configurationProblems(input);
       const dir = await mkdtemp(join(tmpdir(), 'rollout-preflight-'));
       const caps = await askClusters(input.clusters);
-      const problems: string[] = [...caps.problems];
+      const problems: string[] = [...configuration, ...caps.problems];
       const checked: string[] = [];
       try {
+        // Without the repository's credential nothing below can read a file: say it once, not per cluster.
+        if (configuration.some((p) => p.startsWith('spec.source.git.credential'))) return refuse(problems);
         const releases: {
           what: string;
           release: ReleaseSpec;
@@ -170,16 +198,19 @@ export function createPreflightActivities(deps: { drivers: Drivers; files: Sourc
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      if (problems.length > 0) {
-        const shown = problems.slice(0, 20).map((p) => `- ${p}`);
-        if (problems.length > 20) shown.push(`- ...and ${problems.length - 20} more`);
-        throw ApplicationFailure.nonRetryable(
-          `preflight found ${problems.length} problem(s); no cluster was touched:\n${shown.join('\n')}`,
-          FailureType.PreflightFailed,
-        );
-      }
+      if (problems.length > 0) return refuse(problems);
+      if (input.sinks.length > 0) checked.push(`every notification sink finds its URL on the worker`);
       for (const w of caps.warnings) Context.current().log.warn(w);
       return { checked, warnings: caps.warnings };
     },
   };
+}
+
+function refuse(problems: string[]): never {
+  const shown = problems.slice(0, 20).map((p) => `- ${p}`);
+  if (problems.length > 20) shown.push(`- ...and ${problems.length - 20} more`);
+  throw ApplicationFailure.nonRetryable(
+    `preflight found ${problems.length} problem(s); no cluster was touched:\n${shown.join('\n')}`,
+    FailureType.PreflightFailed,
+  );
 }

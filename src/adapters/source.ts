@@ -5,8 +5,9 @@
  *   the commit (`git fetch --depth 1 URL SHA`), so a worker needs none of the CLI's files.
  * - A local source is the plan's folder on the worker's disk, with the content digest of every file the
  *   plan references recorded at start: a file whose content changed since is refused, never rolled.
- * Credentials stay on the worker: git's own credential helpers and SSH keys, or a token read from the
- * environment variable the plan names, passed to git through its environment, never on a command line.
+ * Credentials stay on the worker: git's own credential helpers and SSH keys, or a credential the worker
+ * declares (adapters/credentials.ts) and the plan names, sent only to the URLs it is bound to, passed to git
+ * through its environment, never on a command line, and never to a host a redirect points at.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -18,6 +19,7 @@ import { FailureType } from '../domain/failure-types.js';
 import type { PinnedSource } from '../domain/types.js';
 import { Unreachable } from './errors.js';
 import { envValue } from '../common/env.js';
+import { Credentials } from './credentials.js';
 
 /** The sha256 of a file, or of a folder's files (names and contents, sorted): a local chart is a folder. */
 export async function digestPath(path: string): Promise<string> {
@@ -47,8 +49,13 @@ export interface GitSourceOptions {
   git: string;
   /** Folder of the per-worker checkout cache, one folder per commit. */
   cacheDir: string;
-  /** Environment the worker runs in, for tokens named by the plan. */
-  env?: NodeJS.ProcessEnv;
+  /** The credentials declared on this machine, which a plan may name; none by default. */
+  credentials?: Credentials;
+  /**
+   * On the CLI a credential this machine does not declare is left to git's own helpers (a person's
+   * machine has its own way in); on the worker (the default) it is refused, naming it.
+   */
+  undeclared?: 'refuse' | 'git-helpers';
 }
 
 /**
@@ -97,10 +104,10 @@ export class SourceFiles {
         FailureType.SourceChanged,
       );
     }
-    const found = await digestPath(path);
-    if (found !== expected) {
+    // Says only that the content differs: the worker's file's digest would be a hint at what it holds.
+    if ((await digestPath(path)) !== expected) {
       throw ApplicationFailure.nonRetryable(
-        `${ref} changed since the rollout started: expected ${expected}, found ${found} (${path}); ` +
+        `${ref} changed since the rollout started: its content no longer has the digest pinned then (${expected}); ` +
           'the rollout rolls only what it was started with: restore the file, or start a new rollout',
         FailureType.SourceChanged,
       );
@@ -143,11 +150,11 @@ export class SourceFiles {
   }
 
   /** The commit a ref names now (`git ls-remote`), for `rollout start` to pin; a full SHA is taken as it is. */
-  async resolveRef(url: string, ref: string, tokenEnv?: string): Promise<string> {
+  async resolveRef(url: string, ref: string, credential?: string): Promise<string> {
     if (/^[0-9a-f]{40}$/.test(ref)) return ref;
     const out = await this.git(undefined, ['ls-remote', '--', url, ref, `refs/heads/${ref}`, `refs/tags/${ref}^{}`], {
       url,
-      tokenEnv,
+      credential,
     });
     const lines = out.trim().split('\n').filter(Boolean);
     // A peeled tag (^{}) names the commit; prefer it, then a branch or tag of that exact name.
@@ -161,22 +168,33 @@ export class SourceFiles {
     return sha;
   }
 
-  private git(cwd: string | undefined, args: string[], auth?: { url: string; tokenEnv?: string }): Promise<string> {
-    const env: NodeJS.ProcessEnv = { ...(this.opts.env ?? process.env), GIT_TERMINAL_PROMPT: '0' };
-    if (auth?.tokenEnv) {
-      const token = (this.opts.env ?? process.env)[auth.tokenEnv];
-      if (!token) {
-        throw ApplicationFailure.nonRetryable(
-          `the plan's spec.source.git.tokenEnv names ${auth.tokenEnv}, which is not set on this machine`,
-          FailureType.SourceFile,
-        );
-      }
-      // As an extra header from the environment: never in the URL, the arguments or the history.
-      const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+  /** Why this machine would not send the plan's credential to its repository, or undefined (for preflight). */
+  credentialRefusal(source: { url: string; credential?: string }): string | undefined {
+    if (!source.credential) return undefined;
+    const credentials = this.opts.credentials ?? Credentials.none();
+    if (this.opts.undeclared === 'git-helpers' && !credentials.has(source.credential)) return undefined;
+    return credentials.refusal(source.credential, source.url);
+  }
+
+  private async git(
+    cwd: string | undefined,
+    args: string[],
+    auth?: { url: string; credential?: string },
+  ): Promise<string> {
+    const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0' };
+    const credentials = this.opts.credentials ?? Credentials.none();
+    const named = auth?.credential;
+    if (named && (this.opts.undeclared !== 'git-helpers' || credentials.has(named))) {
+      // Checked against the credential's URL prefix, then sent as an extra header from the environment:
+      // never in the URL, the arguments or the history, and never to wherever a redirect points.
+      const { url, header } = await credentials.authorize(named, auth.url);
+      args = args.map((a) => (a === auth.url ? url : a));
       Object.assign(env, {
-        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_COUNT: '2',
         GIT_CONFIG_KEY_0: 'http.extraHeader',
-        GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+        GIT_CONFIG_VALUE_0: header,
+        GIT_CONFIG_KEY_1: 'http.followRedirects',
+        GIT_CONFIG_VALUE_1: 'false',
       });
     }
     return new Promise((resolvePromise, reject) => {
@@ -185,9 +203,11 @@ export class SourceFiles {
         const text = `${stderr || err.message}`.trim().split('\n').slice(-3).join('; ');
         const what = `git ${args[0]} ${auth?.url ?? ''}`.trim();
         if (auth && authRefused.test(text)) {
-          const whose = auth.tokenEnv
-            ? `the token in ${auth.tokenEnv} was refused`
-            : 'it asked for credentials and none were given (spec.source.git.tokenEnv, or a git credential helper on the worker)';
+          const whose = !named
+            ? 'it asked for credentials and none were given (name a credential the worker declares in spec.source.git.credential, or give the machine a git credential helper)'
+            : credentials.has(named)
+              ? `credential ${named} was refused`
+              : `it asked for credentials; the plan names credential ${named}, which this machine does not declare (${credentials.origin}), and git's own credential helpers gave none`;
           reject(
             ApplicationFailure.nonRetryable(
               `authentication failed for ${auth.url}: ${whose} (${what}: ${text})`,
@@ -259,9 +279,15 @@ export function classifyGit(message: string): Error {
 }
 
 /** The source adapter as the worker and the CLI build it: git from ROLLOUT_GIT, checkouts in `cacheDir`. */
-export function sourceFilesFromEnv(defaultCacheDir: string): SourceFiles {
+export function sourceFilesFromEnv(
+  defaultCacheDir: string,
+  credentials: Credentials,
+  undeclared: 'refuse' | 'git-helpers',
+): SourceFiles {
   return new SourceFiles({
     git: envValue('ROLLOUT_GIT') ?? 'git',
     cacheDir: envValue('ROLLOUT_SOURCE_CACHE') ?? defaultCacheDir,
+    credentials,
+    undeclared,
   });
 }

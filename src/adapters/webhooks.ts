@@ -1,9 +1,11 @@
 /**
  * Delivers a rollout's notifications to the sinks the plan names: a generic JSON webhook (CloudEvents 1.0,
  * structured mode) or a Slack incoming webhook. A sink's URL is a secret: it is read here, on the worker,
- * from the environment variable or file the plan names, and appears in no input, result, error or log.
+ * from the environment variable (ROLLOUT_SINK_*) or the file in the worker's sink URL folder the plan
+ * names, and appears in no input, result, error or log.
  */
 import { readFile } from 'node:fs/promises';
+import { Credentials } from './credentials.js';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
@@ -41,17 +43,30 @@ export function slackMessage(event: RolloutEvent): { text: string } {
   return { text: lines.join('\n') };
 }
 
-export function createNotificationActivities(deps: { env?: NodeJS.ProcessEnv } = {}) {
+/**
+ * Where a sink's URL is read: a ROLLOUT_SINK_* variable, or a file name inside the worker's sink URL folder
+ * (resolved through its symlinks, refused when it leaves the folder). The plan's schema allows only these;
+ * they are checked again here, where the reading happens, for inputs that did not come through it.
+ */
+export function createSinkUrls(deps: { env?: NodeJS.ProcessEnv; credentials?: Credentials } = {}) {
   const env = deps.env ?? process.env;
-
-  async function urlOf(sink: NotificationSink): Promise<string> {
+  const credentials = deps.credentials ?? Credentials.none(env);
+  return async function urlOf(sink: NotificationSink): Promise<string> {
     const from = sink.urlFrom;
-    const where = from.env ? `environment variable ${from.env}` : `file ${from.file}`;
     let url: string | undefined;
+    let where: string;
     try {
-      url = from.env ? env[from.env] : (await readFile(from.file ?? '', 'utf8')).trim();
-    } catch {
-      url = undefined;
+      if (from.env !== undefined) {
+        where = `environment variable ${from.env}`;
+        if (!from.env.startsWith('ROLLOUT_SINK_'))
+          throw new Error(`sink ${sink.name}: ${where} is not a ROLLOUT_SINK_ variable`);
+        url = env[from.env];
+      } else {
+        where = `file ${from.file} of the sink URL folder`;
+        url = (await readFile(await credentials.sinkUrlFile(sink.name, from.file ?? ''), 'utf8')).trim();
+      }
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable((err as Error).message, FailureType.NotificationSink);
     }
     if (!url) {
       throw ApplicationFailure.nonRetryable(
@@ -60,7 +75,11 @@ export function createNotificationActivities(deps: { env?: NodeJS.ProcessEnv } =
       );
     }
     return url;
-  }
+  };
+}
+
+export function createNotificationActivities(deps: { env?: NodeJS.ProcessEnv; credentials?: Credentials } = {}) {
+  const urlOf = createSinkUrls(deps);
 
   return {
     /**

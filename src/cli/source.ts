@@ -8,6 +8,8 @@ import type { PinnedSource } from '../domain/types.js';
 import { fileReferences } from '../plan/resolve.js';
 import type { RolloutPlan } from '../plan/schema.js';
 import { cacheRoot } from '../common/cache-dir.js';
+import { envValue } from '../common/env.js';
+import { Credentials } from '../adapters/credentials.js';
 import { CliError, exitCodes } from './errors.js';
 
 /** The plan's source, pinned now, and the folder on this machine its files were checked in. */
@@ -19,9 +21,17 @@ export interface Pinned {
   repo?: { root: string; label: string };
 }
 
-/** The same adapter the worker uses; the CLI keeps its own checkouts in the same per-user cache. */
+/**
+ * The same adapter the worker uses; the CLI keeps its own checkouts in the same per-user cache. A
+ * credential the plan names is used when this machine declares it (ROLLOUT_CREDENTIALS); otherwise git's
+ * own helpers and SSH keys are the person's way in.
+ */
 function sourceFiles(): SourceFiles {
-  return sourceFilesFromEnv(join(cacheRoot(), 'sources'));
+  return sourceFilesFromEnv(
+    join(cacheRoot(), 'sources'),
+    Credentials.load(envValue('ROLLOUT_CREDENTIALS')),
+    'git-helpers',
+  );
 }
 
 /**
@@ -47,14 +57,14 @@ export async function pinSource(plan: RolloutPlan, baseDir: string): Promise<Pin
   }
   const files = sourceFiles();
   try {
-    const commit = await files.resolveRef(git.url, git.ref, git.tokenEnv);
+    const commit = await files.resolveRef(git.url, git.ref, git.credential);
     const source: PinnedSource = {
       kind: 'git',
       url: git.url,
       ref: git.ref,
       commit,
       path: git.path,
-      ...(git.tokenEnv ? { tokenEnv: git.tokenEnv } : {}),
+      ...(git.credential ? { credential: git.credential } : {}),
     };
     const root = await files.checkout(source);
     return { source, filesDir: resolve(root, git.path), repo: { root, label: `${git.url} at ${commit.slice(0, 12)}` } };

@@ -2,8 +2,9 @@
  * Every environment variable phased-rollout reads, in one list: what it is for, who reads it (the `rollout`
  * CLI, the worker, or both) and its default. Code reads them through `envValue`, which takes only these
  * names, and the README's table is checked against this list (test/unit/env.test.ts), so a new variable
- * cannot go undocumented. Variables a plan names (a git token's `tokenEnv`, a sink's `urlFrom.env`) are
- * the plan's, read on the worker by the name the plan gives.
+ * cannot go undocumented. A sink's URL variable (`urlFrom.env`, always
+ * ROLLOUT_SINK_<something>) is named by the plan and read on the worker; a token variable by the worker's
+ * ROLLOUT_CREDENTIALS file.
  */
 import type { LogLevel } from '@temporalio/worker';
 
@@ -39,6 +40,10 @@ export const environment = {
     readBy: 'cli, worker',
     meaning: 'ssh-keygen that signs (CLI) and verifies (worker) approvals',
     default: 'ssh-keygen on PATH',
+  },
+  ROLLOUT_CREDENTIALS: {
+    readBy: 'cli, worker',
+    meaning: 'YAML file: credentials and the URLs each may go to; the sink URL folder',
   },
   ROLLOUT_SOURCE_CACHE: {
     readBy: 'cli, worker',

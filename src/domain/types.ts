@@ -20,8 +20,8 @@ export type PinnedSource =
       commit: string;
       /** Folder inside the repository the plan's file references are relative to ("." for its root). */
       path: string;
-      /** Environment variable on the worker that holds a token for the repository, if it needs one. */
-      tokenEnv?: string;
+      /** The worker's credential for the repository, by name (its secret and allowed URLs stay on the worker). */
+      credential?: string;
     }
   | {
       kind: 'local';

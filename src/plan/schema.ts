@@ -303,7 +303,7 @@ export const SourceSpec = z.strictObject({
         .min(1)
         .refine((u) => !urlHasCredentials(u), {
           message:
-            'must not carry credentials; use git credential helpers or SSH keys on the worker, or name an environment variable in tokenEnv',
+            "must not carry credentials; use git credential helpers or SSH keys on the worker, or name one of the worker's credentials in credential",
         })
         .describe('Any URL git fetches from (https://, ssh://, git://, file://, git@host:repo). No credentials in it.'),
       ref: z.string().min(1).default('main').describe('Branch, tag or commit to pin at start. Default main.'),
@@ -314,11 +314,17 @@ export const SourceSpec = z.strictObject({
           message: 'must be a relative folder inside the repository (no leading / and no ..)',
         })
         .describe("Folder inside the repository the plan's relative paths start from. Default: the repository's root."),
+      credential: Name.optional().describe(
+        "A credential the worker declares (ROLLOUT_CREDENTIALS) for HTTPS access, by name. The worker sends it only to the URLs its declaration allows and refuses the start otherwise; on the CLI, git's own credential helpers serve when the person's machine does not declare it.",
+      ),
       tokenEnv: z
-        .string()
-        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+        .unknown()
         .optional()
-        .describe('Name of an environment variable on the worker (and the CLI) holding a token for HTTPS access.'),
+        .refine((v) => v === undefined, {
+          message:
+            "is gone: a plan cannot choose which of the worker's variables goes to which host. Declare the token as a credential on the worker (ROLLOUT_CREDENTIALS) and name it in credential",
+        })
+        .describe('Removed; see credential.'),
     })
     .describe(
       "The config repository the plan's files are read from (base values, overlays, local charts, the synchronizer's template). `rollout start` resolves `ref` to a commit, and the rollout is pinned to that commit for its whole life; workers fetch it themselves.",
@@ -338,10 +344,22 @@ export const NotificationSink = z.strictObject({
     .strictObject({
       env: z
         .string()
-        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+        .regex(
+          /^ROLLOUT_SINK_[A-Za-z0-9_]+$/,
+          "must be an environment variable whose name starts with ROLLOUT_SINK_ (the worker's sink URLs; a plan cannot name its other variables)",
+        )
         .optional()
-        .describe("An environment variable of the worker's that holds the URL."),
-      file: z.string().min(1).optional().describe('A file on the worker that holds the URL.'),
+        .describe('An environment variable of the worker that holds the URL; its name starts with ROLLOUT_SINK_.'),
+      file: z
+        .string()
+        .regex(
+          /^(?!\.\.?$)[A-Za-z0-9._-]+$/,
+          'must be a file name (no folder): the worker reads it from the sink URL folder its configuration names',
+        )
+        .optional()
+        .describe(
+          "A file name in the worker's sink URL folder (`sinkUrlFolder` in ROLLOUT_CREDENTIALS) that holds the URL.",
+        ),
     })
     .refine((u) => (u.env === undefined) !== (u.file === undefined), { message: 'set exactly one of env or file' })
     .describe(

@@ -17,6 +17,7 @@ import { createKubeFactory } from '../adapters/kube.js';
 import { cacheRoot } from '../common/cache-dir.js';
 import { findHelm } from '../common/helm-binary.js';
 import { sourceFilesFromEnv } from '../adapters/source.js';
+import { Credentials } from '../adapters/credentials.js';
 import type { TemporalConfig } from '../common/temporal-config.js';
 import { bundleFile, bundleSource } from './bundles.js';
 import { envValue, workflowCacheSize } from '../common/env.js';
@@ -67,6 +68,8 @@ export async function createWorker(
   const clientConnection = await Connection.connect(connectionOptions);
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
   const identity = overrides.identity ? { identity: overrides.identity } : {};
+  // Read once, before anything polls: a bad file stops the worker with the file and field it names.
+  const credentials = overrides.activities ? undefined : Credentials.load(envValue('ROLLOUT_CREDENTIALS'));
   const worker = await Worker.create({
     connection: native,
     namespace: config.namespace,
@@ -78,7 +81,8 @@ export async function createWorker(
         temporal: client,
         kube: createKubeFactory(),
         helm: new HelmClient((await findHelm()).path, envValue('KUBECONFIG'), activityRunContext),
-        files: sourceFilesFromEnv(join(cacheRoot(), 'sources')),
+        files: sourceFilesFromEnv(join(cacheRoot(), 'sources'), credentials ?? Credentials.none(), 'refuse'),
+        credentials,
       }),
     ...workflowSource(),
     ...workerTuning,

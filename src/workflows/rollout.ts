@@ -85,6 +85,7 @@ async function preflight(input: RolloutInput): Promise<void> {
   await activitiesFor('10m').preflight({
     ...releaseTarget(input),
     synchronizer: spec.synchronizer,
+    sinks: spec.notifications?.sinks ?? [],
     clusters: spec.clusters.map((c) => ({ cluster: c.name, context: c.context, overlays: overlaysOf(c) })),
   });
 }

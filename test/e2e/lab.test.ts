@@ -284,7 +284,16 @@ describe('the lab, and renders as each cluster sees them', { timeout: 300_000 },
   it('refuses a plan whose context the worker lacks: diff exits 1 saying so, start exits 2 and starts nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plans-'));
     const plan = join(dir, 'nowhere.yaml');
-    writeFileSync(plan, readFileSync(plans.rollback, 'utf8').replace('context: kwok-lab-3', 'context: kwok-nowhere'));
+    writeFileSync(
+      plan,
+      readFileSync(plans.rollback, 'utf8')
+        .replace('context: kwok-lab-3', 'context: kwok-nowhere')
+        // And a sink whose URL the worker does not have: nobody would hear of this rollout.
+        .replace(
+          '  onFailure:',
+          '  notifications:\n    sinks: [{ name: ops, type: webhook, urlFrom: { env: ROLLOUT_SINK_NOWHERE } }]\n  onFailure:',
+        ),
+    );
     const diff = await cli('diff', plan, '--cluster', 'lab-3');
     expect(diff.code).toBe(1);
     expect(diff.stdout).toMatch(
@@ -294,6 +303,9 @@ describe('the lab, and renders as each cluster sees them', { timeout: 300_000 },
     const started = await cli('start', plan, '--id', 'e2e-nowhere');
     expect(started.code).toBe(2);
     expect(started.stderr).toMatch(/cluster lab-3: kube context "kwok-nowhere" is not in the worker's kubeconfig/);
+    expect(started.stderr).toContain(
+      '- spec.notifications: sink ops: no URL in environment variable ROLLOUT_SINK_NOWHERE on this worker',
+    );
   });
 });
 

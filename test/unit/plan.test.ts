@@ -134,7 +134,7 @@ describe('invalid plans: every problem, with its path and position', () => {
     [
       'unknown notification event',
       'onFailure:',
-      'notifications:\n    sinks: [{ name: ops, type: slack, urlFrom: { env: OPS }, events: [deployed] }]\n  onFailure:',
+      'notifications:\n    sinks: [{ name: ops, type: slack, urlFrom: { env: ROLLOUT_SINK_OPS }, events: [deployed] }]\n  onFailure:',
       /^spec\.notifications\.sinks\[0\]\.events\[0\]$/,
     ],
     [
@@ -168,10 +168,28 @@ describe('invalid plans: every problem, with its path and position', () => {
       /^spec\.verify\.analyses\[0\]$/,
     ],
     [
-      'token variable that is not a variable name',
+      "a token variable of the worker's, named by the plan (the worker declares its credentials)",
       'spec:\n',
-      'spec:\n  source:\n    git: { url: "https://git.example/config.git", tokenEnv: "$TOKEN" }\n',
+      'spec:\n  source:\n    git: { url: "https://git.example/config.git", tokenEnv: TOKEN }\n',
       /^spec\.source\.git\.tokenEnv$/,
+    ],
+    [
+      'a credential name that is not a name',
+      'spec:\n',
+      'spec:\n  source:\n    git: { url: "https://git.example/config.git", credential: "$TOKEN" }\n',
+      /^spec\.source\.git\.credential$/,
+    ],
+    [
+      "a sink URL in a variable of the worker's that is not a sink's",
+      'onFailure:',
+      'notifications:\n    sinks: [{ name: ops, type: webhook, urlFrom: { env: AWS_SECRET_ACCESS_KEY } }]\n  onFailure:',
+      /^spec\.notifications\.sinks\[0\]\.urlFrom\.env$/,
+    ],
+    [
+      "a sink URL file outside the worker's sink URL folder",
+      'onFailure:',
+      'notifications:\n    sinks: [{ name: ops, type: webhook, urlFrom: { file: /etc/passwd } }]\n  onFailure:',
+      /^spec\.notifications\.sinks\[0\]\.urlFrom\.file$/,
     ],
   ];
 

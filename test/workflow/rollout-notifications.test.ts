@@ -57,7 +57,7 @@ describe('notifications', () => {
     const down = `http://127.0.0.1:${await freePort()}/nobody-listens`;
     const fleet = new FakeFleet([c1, c2]);
     fleet.fail(c2, 'verify', 1);
-    const urls = { HOOK_URL: hooks.url, SLACK_URL: slack.url, DOWN_URL: down };
+    const urls = { ROLLOUT_SINK_HOOK: hooks.url, ROLLOUT_SINK_SLACK: slack.url, ROLLOUT_SINK_DOWN: down };
     await env.startWorker({ ...fleet.activities(), ...createNotificationActivities({ env: urls }) });
     const handle = await env.start(
       testInput(
@@ -72,11 +72,11 @@ describe('notifications', () => {
               {
                 name: 'hooks',
                 type: 'webhook',
-                urlFrom: { env: 'HOOK_URL' },
+                urlFrom: { env: 'ROLLOUT_SINK_HOOK' },
                 events: ['approval-needed', 'cluster-failed', 'waiting-for-decision', 'phase-done', 'succeeded'],
               },
-              { name: 'slack', type: 'slack', urlFrom: { env: 'SLACK_URL' } },
-              { name: 'pager', type: 'webhook', urlFrom: { env: 'DOWN_URL' } },
+              { name: 'slack', type: 'slack', urlFrom: { env: 'ROLLOUT_SINK_SLACK' } },
+              { name: 'pager', type: 'webhook', urlFrom: { env: 'ROLLOUT_SINK_DOWN' } },
             ],
           },
         },
@@ -146,7 +146,7 @@ describe('notifications', () => {
             ? Buffer.from(v).toString('utf8')
             : v,
       );
-      expect(history).toContain(id.endsWith(':notify:2') ? 'approval-needed' : 'HOOK_URL');
+      expect(history).toContain(id.endsWith(':notify:2') ? 'approval-needed' : 'ROLLOUT_SINK_HOOK');
       expect(history).not.toContain('T0KEN');
       expect(history).not.toContain('nobody-listens');
     }
@@ -172,7 +172,10 @@ describe('notifications', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     const fleet = new FakeFleet([c1, c2]);
-    const activities = () => ({ ...fleet.activities(), ...createNotificationActivities({ env: { HOOK_URL: url } }) });
+    const activities = () => ({
+      ...fleet.activities(),
+      ...createNotificationActivities({ env: { ROLLOUT_SINK_HOOK: url } }),
+    });
     const worker = await env.startWorker(activities());
     const handle = await env.start(
       testInput(
@@ -186,7 +189,7 @@ describe('notifications', () => {
               {
                 name: 'hooks',
                 type: 'webhook',
-                urlFrom: { env: 'HOOK_URL' },
+                urlFrom: { env: 'ROLLOUT_SINK_HOOK' },
                 events: ['approval-needed', 'succeeded'],
               },
             ],
