@@ -12,6 +12,8 @@ import type {
   PinnedSource,
   ReleaseDiff,
   RegistryState,
+  StartClaim,
+  StartClaimReply,
   ReleaseSnapshot,
   Overlays,
   ReleaseTarget,
@@ -254,6 +256,8 @@ export interface Activities {
   measureAnalysis(input: MeasureInput): Promise<Measurement>;
   /** The freezes and bad chart versions in force (the registry workflow's state). */
   registryState(input: { registryId: string }): Promise<RegistryState>;
+  /** Takes a signed start's nonce for a run from the control registry (see StartClaimReply). */
+  claimStart(input: { registryId: string; taskQueue: string; claim: StartClaim }): Promise<StartClaimReply>;
   /** The step each of these cluster workflows is at (their `progress` query); absent for one that ended. */
   stepsOf(input: { workflowIds: string[] }): Promise<{ workflowId: string; step?: string }[]>;
   /** Signals the running rollouts a registry change concerns; returns the IDs of those told. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { findHeldClusters, readRegistry } from '../client/registries.js';
@@ -58,7 +59,8 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
     );
   }
   if (signers && opts.signWith) {
-    input.startSignature = await signNow(opts.signWith, (signedAt) =>
+    const nonce = randomBytes(16).toString('hex');
+    const signed = await signNow(opts.signWith, (signedAt) =>
       startMessage({
         rollout: workflowId,
         plan: plan.metadata.name,
@@ -67,8 +69,10 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
         operatorVersion: input.operatorVersion,
         by: input.startedBy,
         signedAt,
+        nonce,
       }),
     );
+    input.startSignature = { ...signed, nonce };
   }
   return withClient(async (client, config) => {
     await refuseHeldClusters(

@@ -1,6 +1,6 @@
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import type { RegistryState, RolloutStatus } from '../domain/types.js';
+import type { RegistryState, RolloutStatus, StartClaim, StartClaimReply } from '../domain/types.js';
 import {
   heldClusters,
   sameOwner,
@@ -182,6 +182,25 @@ export async function tellRollouts(client: Client, input: TellRolloutsInput): Pr
   return { told };
 }
 
+/**
+ * Takes a signed start's nonce for a run from the control registry, starting the registry if it never ran.
+ * Idempotent: the same run asking again is granted again.
+ */
+export async function claimStart(
+  client: Client,
+  input: { registryId: string; taskQueue: string; claim: StartClaim },
+): Promise<StartClaimReply> {
+  return client.workflow.executeUpdateWithStart<Workflow, StartClaimReply, [StartClaim]>(MessageName.ClaimStart, {
+    args: [input.claim],
+    startWorkflowOperation: new WithStartWorkflowOperation(WorkflowType.ControlRegistry, {
+      workflowId: input.registryId,
+      taskQueue: input.taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [],
+    }),
+  });
+}
+
 /** The step each cluster workflow is at, from its `progress` query; a workflow that ended answers none. */
 async function stepsOf(client: Client, workflowIds: string[]): Promise<{ workflowId: string; step?: string }[]> {
   return Promise.all(
@@ -206,5 +225,6 @@ export function createRegistryActivities(client: Client) {
     releaseClusters: (input: Parameters<typeof releaseClusters>[1]) => releaseClusters(client, input),
     heldByRunningRollouts: ({ taskQueue }: { taskQueue: string }) => heldByRunningRollouts(client, taskQueue),
     registryState: ({ registryId }: { registryId: string }) => readRegistry(client, registryId),
+    claimStart: (input: Parameters<typeof claimStart>[1]) => claimStart(client, input),
   };
 }

@@ -45,6 +45,7 @@ export function startMessage(a: {
   operatorVersion: string;
   by: string;
   signedAt: string;
+  nonce: string;
 }) {
   return [
     'phased-rollout start',
@@ -55,6 +56,7 @@ export function startMessage(a: {
     `operator: ${a.operatorVersion}`,
     `by: ${a.by}`,
     `signed-at: ${a.signedAt}`,
+    `nonce: ${a.nonce}`,
     '',
   ].join('\n');
 }

@@ -46,6 +46,7 @@ export const MessageName = {
   Unfreeze: 'unfreeze',
   DenyVersion: 'deny-version',
   AllowVersion: 'allow-version',
+  ClaimStart: 'claim-start',
   // The lock registry's
   Locks: 'locks',
   TakeClusters: 'take-clusters',

@@ -63,8 +63,9 @@ export interface RolloutInput {
   /**
    * With a plan whose approvals are signed: `startedBy`'s SSH signature over `startMessage(...)`, and when
    * it was made. The rollout verifies it before touching anything, so the initiator is proven, not claimed.
+   * `nonce` (random, in the signed text) makes it good for one run: the control registry records it.
    */
-  startSignature?: { signature: string; signedAt: string };
+  startSignature?: { signature: string; signedAt: string; nonce: string };
 }
 
 /**
@@ -417,3 +418,15 @@ export interface RegistryState {
   freezes: Freeze[];
   denied: DeniedVersion[];
 }
+
+/** A signed start's nonce, taken by the run that presented it first; kept until no run could present it. */
+export interface StartClaim {
+  nonce: string;
+  rollout: string;
+  runId: string;
+  /** After this the signature is too old for any run to accept; the registry forgets the nonce. */
+  expiresAt: string;
+}
+
+/** Whether the claim was granted (first use, or the same run asking again), and who holds it if not. */
+export type StartClaimReply = { granted: true } | { granted: false; by: { rollout: string; runId: string } };

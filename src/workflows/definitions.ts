@@ -12,6 +12,8 @@ import type {
   RollbackScope,
   RolloutState,
   RolloutStatus,
+  StartClaim,
+  StartClaimReply,
   StepName,
 } from '../domain/types.js';
 import { MessageName } from '../domain/names.js';
@@ -207,6 +209,12 @@ export const allowVersionUpdate = defineUpdate<
   RegistryReply,
   [{ chart: string; version: string; reason: string; by: string }]
 >(MessageName.AllowVersion);
+
+/**
+ * Takes a signed start's nonce for a rollout's run: granted the first time, and again to the same run (a
+ * retried activity); refused, naming the holder, to any other run. A signature starts one run.
+ */
+export const claimStartUpdate = defineUpdate<StartClaimReply, [StartClaim]>(MessageName.ClaimStart);
 
 /**
  * The lock registry: which rollout holds which cluster, one per task queue, shared by every rollout its

@@ -8,6 +8,7 @@ import {
 } from '@temporalio/workflow';
 import {
   allowVersionUpdate,
+  claimStartUpdate,
   denyVersionUpdate,
   freezeSignal,
   freezeUpdate,
@@ -18,7 +19,7 @@ import {
   type RegistryReply,
 } from './definitions.js';
 import type { TellRolloutsInput } from '../activities/contracts.js';
-import type { RegistryState } from '../domain/types.js';
+import type { RegistryState, StartClaim } from '../domain/types.js';
 import { quick } from './activity-options.js';
 import { nowIso } from './clock.js';
 
@@ -29,9 +30,14 @@ const scopeOf = (plan?: string) => plan ?? '*';
  * when its history grows. Rollouts read it when they start (an activity queries it); after each change it
  * tells the running rollouts the change concerns (an activity signals them), so a change reaches them all
  * even if the person's CLI stops half-way. The Web UI shows what is in force as its current details.
+ * It also remembers which run took each signed start's nonce, until the signature is too old to start any.
  */
-export async function controlRegistry(state: RegistryState = { freezes: [], denied: [] }): Promise<void> {
+export async function controlRegistry(
+  state: RegistryState = { freezes: [], denied: [] },
+  kept: { starts?: StartClaim[] } = {},
+): Promise<void> {
   const { taskQueue } = workflowInfo();
+  let starts = kept.starts ?? [];
   /** Tells the rollouts concerned; the update answers once they are told. */
   const tell = async (to: Omit<TellRolloutsInput, 'taskQueue'>): Promise<RegistryReply> => {
     const { told } = await quick.tellRollouts({ taskQueue, ...to });
@@ -127,7 +133,28 @@ export async function controlRegistry(state: RegistryState = { freezes: [], deni
         'Lift the bad mark of a chart version: {"chart": "express", "version": "2.3.0", "reason": "why", "by": "your name"}.',
     },
   );
+  setHandler(
+    claimStartUpdate,
+    (claim) => {
+      const now = nowIso();
+      starts = starts.filter((s) => s.expiresAt > now);
+      const held = starts.find((s) => s.nonce === claim.nonce);
+      if (held && !(held.rollout === claim.rollout && held.runId === claim.runId)) {
+        return { granted: false, by: { rollout: held.rollout, runId: held.runId } };
+      }
+      if (!held) starts = [...starts, claim];
+      return { granted: true };
+    },
+    {
+      validator: (claim: StartClaim) => {
+        if (!claim.nonce || !claim.rollout || !claim.runId || !claim.expiresAt) {
+          throw new Error('claim-start takes {"nonce", "rollout", "runId", "expiresAt"}');
+        }
+      },
+      description: "Taken by a rollout that verified its signed start: the start's nonce is good for one run.",
+    },
+  );
   await condition(() => workflowInfo().continueAsNewSuggested);
   await condition(allHandlersFinished);
-  await continueAsNew<typeof controlRegistry>(state);
+  await continueAsNew<typeof controlRegistry>(state, { starts });
 }

@@ -144,7 +144,10 @@ async function verifyInitiator(run: RolloutRun): Promise<void> {
     operatorVersion: input.operatorVersion,
     by: input.startedBy,
     signedAt: sig.signedAt,
+    nonce: sig.nonce ?? '',
   });
+  if (!sig.nonce)
+    throw refuse('the start signature names no nonce: sign the start with rollout start PLAN --sign-with KEY');
   const { valid, detail } = await quick.verifyApproval({
     source: input.source,
     allowedSigners: signers,
@@ -153,5 +156,24 @@ async function verifyInitiator(run: RolloutRun): Promise<void> {
     signature: sig.signature,
   });
   if (!valid) throw refuse(`the start signature does not verify for ${input.startedBy} against ${signers}: ${detail}`);
+  // A signature starts one run: a second run of the same ID presenting it (re-sent after the first closed)
+  // finds its nonce taken. Kept until no run could accept the signature any more (its age, and a preflight).
+  const { taskQueue, firstExecutionRunId } = workflowInfo();
+  const claim = await quick.claimStart({
+    registryId: registryWorkflowId(taskQueue),
+    taskQueue,
+    claim: {
+      nonce: sig.nonce,
+      rollout: status.id,
+      runId: firstExecutionRunId,
+      expiresAt: new Date(Date.parse(sig.signedAt) + 6 * signatureMaxAgeMs).toISOString(),
+    },
+  });
+  if (!claim.granted) {
+    throw refuse(
+      `this signed start was used already, by run ${claim.by.runId} of ${claim.by.rollout}: a signature starts one run; ` +
+        'sign a new start (rollout start PLAN --sign-with KEY)',
+    );
+  }
   run.apply({ kind: 'start-verified' });
 }

@@ -192,6 +192,7 @@ export class FakeFleet {
       releaseClusters: () => Promise.reject(new Error('clusters are given back to the real lock registry')),
       heldByRunningRollouts: () => Promise.reject(new Error('the lock registry reads real rollouts')),
       registryState: () => Promise.resolve({ freezes: [], denied: [] }),
+      claimStart: () => Promise.reject(new Error('signed starts are claimed in the real control registry')),
       tellRollouts: () => Promise.resolve({ told: [] }),
       stepsOf: ({ workflowIds }) => Promise.resolve(workflowIds.map((workflowId) => ({ workflowId }))),
       diffClusters: ({ clusters, chartVersion }) => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
@@ -53,7 +53,10 @@ export class TemporalTestEnv {
     this.workers = this.workers.filter((w) => w !== entry);
   }
 
-  async start(input: RolloutInput, id = `rollout-test-${randomUUID()}`): Promise<WorkflowHandle<typeof rollout>> {
+  async start(
+    input: RolloutInput,
+    id = `rollout-test-${randomUUID()}`,
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof rollout>> {
     return this.client.workflow.start(rollout, { taskQueue: this.taskQueue, workflowId: id, args: [input] });
   }
 

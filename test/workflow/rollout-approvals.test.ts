@@ -47,6 +47,7 @@ afterAll(async () => {
 
 /** The start's signature, as `rollout start --sign-with` makes it. */
 function signStart(input: RolloutInput, id: string, keyFile: string, signedAt = new Date().toISOString()) {
+  const nonce = randomBytes(16).toString('hex');
   const text = startMessage({
     rollout: id,
     plan: input.plan.metadata.name,
@@ -55,8 +56,9 @@ function signStart(input: RolloutInput, id: string, keyFile: string, signedAt = 
     operatorVersion: input.operatorVersion,
     by: input.startedBy,
     signedAt,
+    nonce,
   });
-  return { signature: sign(keyFile, text), signedAt };
+  return { signature: sign(keyFile, text), signedAt, nonce };
 }
 
 describe('signed approvals', () => {
@@ -80,7 +82,8 @@ describe('signed approvals', () => {
       digest: '',
     };
     const id = `rollout-signed-${x}`;
-    const handle = await env.start({ ...input, startSignature: signStart(input, id, keys['tester']!) }, id);
+    const signedStart = { ...input, startSignature: signStart(input, id, keys['tester']!) };
+    const handle = await env.start(signedStart, id);
     const gated = await waitForStatus(handle, (s) => s.state === 'awaiting-approval');
     expect(gated.startedByVerified, 'the initiator is proven, not claimed').toBe(true);
     expect(gated.reason, 'the command the gate suggests signs, as this plan needs').toContain(
@@ -149,6 +152,21 @@ describe('signed approvals', () => {
     expect((await handle.result()).state).toBe('succeeded');
     const done = await handle.query(statusQuery);
     expect(done.phases[1]?.approvals?.map((a) => a.by)).toEqual(['alice', 'carol']);
+
+    // The signed start re-sent once the run has closed: the same ID, so a new run, which tester never
+    // started. Its signature is fresh and verifies, but it has started a run already.
+    const callsBefore = fleet.calls.length;
+    const again = await env.start(signedStart, id);
+    const err = await again.result().catch((e: unknown) => e);
+    let root = err as Error;
+    while (root.cause instanceof Error) root = root.cause;
+    expect(root.message).toBe(
+      `this signed start was used already, by run ${handle.firstExecutionRunId} of ${id}: a signature starts one run; sign a new start (rollout start PLAN --sign-with KEY)`,
+    );
+    expect(
+      fleet.calls.slice(callsBefore).filter((c) => c.activity !== 'preflight'),
+      'the second run touched nothing',
+    ).toEqual([]);
   });
   it("refuses a start that is unsigned, or signed by another key than the initiator's, before touching anything", async () => {
     const x = `u${randomBytes(3).toString('hex')}`;
