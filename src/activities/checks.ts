@@ -151,7 +151,8 @@ export function createCheckActivities(deps: { kube: KubeFactory; drivers: Driver
     const states = await Promise.all(workloads.map((w) => rolledOut(kube, w, deadline)));
     // No restarts during the window: pods that restarted while being verified are not healthy.
     const windowMs = Math.min(durationMs(input.verify.window), Math.max(0, deadline - Date.now()));
-    if (windowMs > 0) await new Promise((r) => setTimeout(r, windowMs));
+    // Context.sleep ends at once when the step is cancelled (an abort): a timer would hold it to the end.
+    if (windowMs > 0) await ctx.sleep(windowMs);
     for (const s of states) {
       const pods = await kube.core
         .listNamespacedPod({ namespace: s.namespace, labelSelector: s.selector })

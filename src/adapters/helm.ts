@@ -16,6 +16,8 @@ export interface HelmRelease {
   chartVersion: string;
   /** The revision's description; revisions this tool makes say which rollout made them. */
   description?: string;
+  /** When the revision was made (Helm records it as the upgrade or rollback begins), RFC 3339. */
+  updated?: string;
 }
 
 interface HelmOptions {
@@ -83,7 +85,13 @@ export class HelmClient {
     const args = ['history', name, '-n', namespace, '-o', 'json', ...(max === undefined ? [] : ['--max', String(max)])];
     const out = await this.runOrMissing(context, args);
     if (out === undefined) return [];
-    const revisions = JSON.parse(out) as { revision: number; status: string; chart: string; description?: string }[];
+    const revisions = JSON.parse(out) as {
+      revision: number;
+      status: string;
+      chart: string;
+      description?: string;
+      updated?: string;
+    }[];
     return revisions.map((h) => ({
       name,
       namespace,
@@ -91,6 +99,7 @@ export class HelmClient {
       status: h.status,
       chartVersion: chartVersionOf(h.chart),
       description: h.description,
+      updated: h.updated,
     }));
   }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import type { CacheCheck, CacheCheckSpec, Observation } from './check.js';
@@ -46,7 +47,8 @@ export async function waitForHttp(check: HttpExpectation, deadline: number, sign
         FailureType.Timeout,
       );
     }
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Ends at once when the step is cancelled (an abort), not at the next ask.
+    await sleep(2_000, undefined, signal ? { signal } : undefined);
   }
 }
 

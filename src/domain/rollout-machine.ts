@@ -195,7 +195,9 @@ export function transition(s: RolloutStatus, e: RolloutChange): Notice | undefin
       return undefined;
     case 'cluster-succeeded':
       Object.assign(clusterOf(s, e.cluster), {
-        state: ClusterState.Succeeded,
+        // Finished after an abort was accepted while it was in flight: the abort cancels clusters in flight
+        // and restores them, and one whose last step beat the cancellation is no exception.
+        state: s.stopping === 'abort' ? ClusterState.Cancelled : ClusterState.Succeeded,
         skippedSteps: e.skipped,
         resumedSteps: e.resumed,
         analyses: e.analyses,

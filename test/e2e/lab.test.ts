@@ -8,7 +8,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, PolicyV1Api, Watch } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, inject } from 'vitest';
@@ -20,6 +20,9 @@ import { rolloutCli, type CliRun } from '../helpers/cli.js';
 import { isLoopback, listeners } from '../../lab/listeners.js';
 import type * as LabApi from '../../lab/lab.js';
 import { activityRunContext } from '../../src/activities/context.js';
+import { abortUpdate, pauseUpdate, progressQuery, resumeUpdate, statusQuery } from '../../src/workflows/definitions.js';
+import type { RolloutStatus } from '../../src/domain/types.js';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
 type LabModule = typeof LabApi;
 
@@ -30,6 +33,8 @@ let kubeconfig: string;
 let helm: string;
 let env: Record<string, string> | undefined;
 let worker: ChildProcess | undefined;
+/** The lab plan on this lab (its repository, absolute file paths), for tests that shape their own. */
+let labPlanText = '';
 const plans: Record<'rollback' | 'pause' | 'outage' | 'analysis', string> = {
   rollback: '',
   pause: '',
@@ -173,6 +178,7 @@ beforeAll(async () => {
     .replace('bake: 20s', 'bake: 5s')
     // A never-ready version fails its verification sooner; healthy ones verify in seconds.
     .replace(/(verify:\n(?: {4}.*\n)*?) {4}timeout: 1m/, '$1    timeout: 40s');
+  labPlanText = labPlan;
   const base = labPlan.replace(/(cache:\n(?: {4}.*\n)+?) {4}timeout: 5m/, '$1    timeout: 20s');
   const dir = mkdtempSync(join(tmpdir(), 'plans-'));
   plans.rollback = join(dir, 'rollback.yaml');
@@ -791,3 +797,264 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     }
   });
 });
+
+/**
+ * Stop means stop, on real clusters: an abort, a pause and a freeze sent while a cluster is at each of its
+ * steps, and what Helm's histories and the API servers hold afterwards. After an abort returns, nothing may
+ * be created but the rollbacks that restore; after a pause or freeze returns, no cluster that had not
+ * started may change until the rollout goes on. The lab's steps are made to last a few seconds each (an
+ * operator migration hook, a synchronizer Job that takes 5 s, a longer verification window), so each
+ * control lands inside the step it targets, and the reply's in-flight list says it did.
+ */
+describe(
+  'stop means stop: what abort, pause and freeze forbid never starts after they return',
+  { timeout: 600_000 },
+  () => {
+    let connection: Connection;
+    let temporal: Client;
+    /** Every Job the clusters' API servers added while these tests ran, with its creation time. */
+    const jobs: { cluster: string; name: string; created: number }[] = [];
+    const watches: AbortController[] = [];
+    const operatorMigrates = 'upgradeHook: { enabled: true }\n';
+    let syncTemplate = '';
+
+    beforeAll(async () => {
+      connection = await Connection.connect({ address: inject('temporalAddress') });
+      temporal = new Client({ connection });
+      for (const c of clusters) {
+        const kc = new KubeConfig();
+        kc.loadFromFile(kubeconfig);
+        kc.setCurrentContext(`kwok-${c}`);
+        const watch = new Watch(kc).watch(
+          '/apis/batch/v1/jobs',
+          {},
+          (type, obj: { metadata?: { name?: string; namespace?: string; creationTimestamp?: string | Date } }) => {
+            if (type !== 'ADDED') return;
+            const created = new Date(obj.metadata?.creationTimestamp ?? 0).getTime();
+            jobs.push({ cluster: c, name: `${obj.metadata?.namespace}/${obj.metadata?.name}`, created });
+          },
+          () => undefined,
+        );
+        watches.push(await watch);
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'stop-'));
+      syncTemplate = join(dir, 'synchronizer-job.yaml');
+      writeFileSync(
+        syncTemplate,
+        readFileSync(join(root, 'charts/synchronizer-job.yaml'), 'utf8').replace(
+          '      labels:\n        app.kubernetes.io/name: express-synchronizer\n    spec:',
+          "      labels:\n        app.kubernetes.io/name: express-synchronizer\n        phased-rollout.dev/slow: 'true'\n    spec:",
+        ),
+      );
+    });
+
+    afterAll(async () => {
+      for (const w of watches) w.abort();
+      await connection?.close();
+    });
+
+    /** The lab plan over `on`, its steps slowed down, each phase as `phases` says; written to a file. */
+    /**
+     * The lab plan over the phases' clusters, approvals automatic and no bake. The steps of the clusters in
+     * `slow` are made to last (the operator's migration hook, a 5 s synchronizer Job); the others run at
+     * the lab's own pace.
+     */
+    function stopPlan(
+      name: string,
+      phases: { name: string; clusters: string[]; maxParallel?: number }[],
+      opts: { slow: string[]; window?: string },
+    ) {
+      const plan = parseYaml(labPlanText) as {
+        spec: {
+          synchronizer: { template: { file: string } };
+          verify: { window: string };
+          clusters: { name: string; operatorValues?: string }[];
+          phases: unknown[];
+        };
+      };
+      const dir = mkdtempSync(join(tmpdir(), 'stop-plan-'));
+      const on = phases.flatMap((p) => p.clusters);
+      if (on.every((c) => opts.slow.includes(c))) plan.spec.synchronizer.template.file = syncTemplate;
+      plan.spec.verify.window = opts.window ?? '3s';
+      plan.spec.clusters = plan.spec.clusters.filter((c) => on.includes(c.name));
+      for (const c of plan.spec.clusters.filter((x) => opts.slow.includes(x.name))) {
+        // The cluster's own operator overlay, plus the migration hook.
+        const overlay = join(dir, `${c.name}-operator.yaml`);
+        writeFileSync(overlay, `${readFileSync(c.operatorValues ?? '', 'utf8')}\n${operatorMigrates}`);
+        c.operatorValues = overlay;
+      }
+      plan.spec.phases = phases.map((p) => ({ ...p, approval: 'auto', bake: '0s' }));
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, stringifyYaml(plan));
+      return file;
+    }
+
+    const status = (id: string) => temporal.workflow.getHandle(id).query(statusQuery);
+
+    async function until(id: string, pred: (s: RolloutStatus) => boolean, what: string, ms = 180_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const s = await status(id);
+        if (pred(s)) return s;
+        if (Date.now() > deadline) throw new Error(`${id} never ${what}: ${JSON.stringify(s.clusters)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+
+    /**
+     * Waits until `cluster` has been at `step` (its workflow's progress query) for a second: long enough for
+     * the step's own change to exist.
+     */
+    async function atStep(id: string, cluster: string, step: string) {
+      const child = temporal.workflow.getHandle(`${id}:${cluster}`);
+      const deadline = Date.now() + 180_000;
+      for (;;) {
+        const at = await child.query(progressQuery).then(
+          (p) => p.step,
+          () => undefined,
+        );
+        if (at === step) break;
+        if (Date.now() > deadline) throw new Error(`${cluster} of ${id} never reached ${step} (at ${at})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+
+    const ended = (s: RolloutStatus) => ['succeeded', 'aborted', 'failed', 'rolled-back'].includes(s.state);
+
+    /**
+     * What changed on `cluster` after `t` (and before `until`): Helm revisions (Helm stamps each as it begins,
+     * in nanoseconds) and Jobs (the API server stamps them in whole seconds: one stamped in the second of `t`
+     * may have come before it, so only later seconds count).
+     */
+    async function changedAfter(cluster: string, t: number, until = Infinity) {
+      const revisions = [
+        ...(await history(cluster, 'express-operator')).map((r) => ({ ...r, release: 'express-operator' })),
+        ...(await history(cluster)).map((r) => ({ ...r, release: 'express' })),
+      ]
+        .filter((r) => Date.parse(r.updated ?? '') > t && Date.parse(r.updated ?? '') < until)
+        .map((r) => `${r.release} ${r.revision} ${r.chartVersion} ${r.status}: ${r.description}`);
+      const second = Math.floor(t / 1000) * 1000 + 1000;
+      const created = jobs
+        .filter((j) => j.cluster === cluster && j.created >= second && j.created < until)
+        .map((j) => j.name);
+      return { revisions, jobs: created };
+    }
+
+    /** Versions unlike what runs on any of `on`, so every step changes something. */
+    async function newVersions(on: string[]) {
+      const running = await Promise.all(on.flatMap((c) => [current(c), current(c, 'express-operator')]));
+      const versions = new Set(running.map((r) => r?.chartVersion));
+      const chart = ['2.3.0', '2.2.0', '2.1.0'].find((v) => !versions.has(v)) ?? '';
+      const operator = ['1.2.0', '1.1.0', '1.0.0'].find((v) => !versions.has(v)) ?? '';
+      return { chart, operator };
+    }
+
+    /** Starts a one-cluster rollout, aborts it while `cluster` is at `step`, and checks what happened after. */
+    async function abortAt(cluster: string, step: string) {
+      const before = [await current(cluster, 'express-operator'), await current(cluster)];
+      const { chart, operator } = await newVersions([cluster]);
+      const id = `e2e-abort-at-${step}`;
+      if (step === 'wait-cache') await lab.labFault('bad-cache', cluster, true, chart);
+      try {
+        const plan = stopPlan(id, [{ name: 'canary', clusters: [cluster] }], { slow: [cluster], window: '6s' });
+        const started = await cli('start', plan, '--id', id, '--chart-version', chart, '--operator-version', operator);
+        expect(started.code, started.stderr).toBe(0);
+        await atStep(id, cluster, step);
+        const reply = await temporal.workflow
+          .getHandle(id)
+          .executeUpdate(abortUpdate, { args: [{ by: 'e2e', reason: `abort at ${step}` }] });
+        const t = Date.now();
+        expect(reply.inFlight, 'the reply names the step that was running').toEqual([{ cluster, step }]);
+        const end = await until(id, ended, 'ended');
+        expect(end.state).toBe('aborted');
+        const after = await changedAfter(cluster, t);
+        expect(
+          after.revisions.filter((r) => !/: Rollback to \d+$/.test(r)),
+          `after the abort at ${step} returned, only rollbacks that restore`,
+        ).toEqual([]);
+        expect(after.jobs, `no Job created after the abort at ${step} returned`).toEqual([]);
+        // Restored: what ran before runs again.
+        const restored = [await current(cluster, 'express-operator'), await current(cluster)];
+        expect(
+          restored.map((r) => r?.chartVersion),
+          `${cluster} restored after the abort at ${step}: ${JSON.stringify(end.clusters)}`,
+        ).toEqual(before.map((r) => r?.chartVersion));
+      } finally {
+        if (step === 'wait-cache') await lab.labFault('bad-cache', cluster, false, chart);
+      }
+    }
+
+    it('abort at each step of a cluster: nothing is created after it returns but the rollbacks that restore', async () => {
+      // Three one-cluster rollouts at once, one per cluster, twice: every step of a cluster's pipeline.
+      await Promise.all([
+        abortAt('lab-1', 'upgrade-operator'),
+        abortAt('lab-2', 'run-synchronizer'),
+        abortAt('lab-3', 'upgrade-chart'),
+      ]);
+      await Promise.all([
+        abortAt('lab-1', 'verify-operator'),
+        abortAt('lab-2', 'wait-cache'),
+        abortAt('lab-3', 'verify'),
+      ]);
+    });
+
+    it('pause and freeze: the cluster in flight finishes, no cluster or phase starts until the rollout goes on', async () => {
+      const id = 'e2e-pause-freeze';
+      const { chart, operator } = await newVersions(clusters);
+      const plan = stopPlan(
+        id,
+        [
+          { name: 'canary', clusters: ['lab-1'] },
+          { name: 'wave', clusters: ['lab-2', 'lab-3'], maxParallel: 1 },
+        ],
+        { slow: ['lab-1'] },
+      );
+      const started = await cli('start', plan, '--id', id, '--chart-version', chart, '--operator-version', operator);
+      expect(started.code, started.stderr).toBe(0);
+      const handle = temporal.workflow.getHandle(id);
+
+      // A pause while the canary upgrades its operator: the canary finishes, the wave does not start.
+      await atStep(id, 'lab-1', 'upgrade-operator');
+      const paused = await handle.executeUpdate(pauseUpdate, { args: [{ by: 'e2e' }] });
+      const t1 = Date.now();
+      expect(paused.inFlight).toEqual([{ cluster: 'lab-1', step: 'upgrade-operator' }]);
+      await until(id, (s) => s.clusters[0]?.state === 'succeeded', 'finished its canary');
+      await new Promise((r) => setTimeout(r, 3000));
+      const held = await status(id);
+      expect(held.clusters.map((c) => c.state)).toEqual(['succeeded', 'pending', 'pending']);
+      for (const c of ['lab-2', 'lab-3'])
+        expect(await changedAfter(c, t1), `${c} while paused`).toEqual({ revisions: [], jobs: [] });
+      await handle.executeUpdate(resumeUpdate, { args: [{ by: 'e2e' }] });
+      const resumed = Date.now();
+
+      // A freeze of the plan (the CLI, through the control registry) while lab-2 upgrades its chart.
+      await atStep(id, 'lab-2', 'upgrade-chart');
+      let unfrozen = false;
+      try {
+        const froze = await cli('freeze', '--plan', 'lab', '--reason', 'e2e: stop means stop');
+        const t2 = Date.now();
+        expect(froze.code, froze.stderr).toBe(0);
+        expect(froze.stdout).toContain(`1 running rollout(s) told: ${id}`);
+        await until(id, (s) => s.clusters[1]?.state === 'succeeded', 'finished lab-2');
+        await new Promise((r) => setTimeout(r, 3000));
+        expect((await status(id)).clusters[2]?.state).toBe('pending');
+        expect(await changedAfter('lab-3', t2), 'lab-3 while frozen').toEqual({ revisions: [], jobs: [] });
+        expect(await changedAfter('lab-3', resumed), 'lab-3 had not started before the freeze').toEqual({
+          revisions: [],
+          jobs: [],
+        });
+        expect((await cli('unfreeze', '--plan', 'lab')).code).toBe(0);
+        unfrozen = true;
+      } finally {
+        if (!unfrozen) await cli('unfreeze', '--plan', 'lab');
+      }
+      const end = await until(id, ended, 'ended');
+      expect(end.state).toBe('succeeded');
+      for (const c of clusters) {
+        expect(await current(c)).toMatchObject({ chartVersion: chart, status: 'deployed' });
+        expect(await current(c, 'express-operator')).toMatchObject({ chartVersion: operator, status: 'deployed' });
+      }
+    });
+  },
+);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialStatus } from '../../src/domain/progress.js';
+import { abortTargets, initialStatus } from '../../src/domain/progress.js';
 import { transition, voidedBecause, type RolloutChange } from '../../src/domain/rollout-machine.js';
 import type { ClusterSnapshot, RolloutStatus } from '../../src/domain/types.js';
 import { testInput } from '../helpers/plans.js';
@@ -124,6 +124,19 @@ describe('the rollout state machine', () => {
       error: undefined,
       finishedAt: at,
     });
+  });
+
+  it('a cluster in flight that finishes after an abort was accepted counts as cancelled, so it is restored', () => {
+    const s = started();
+    run(
+      s,
+      { kind: 'cluster-started', cluster: 'a', workflowId: 'r1:a', seq: 1, at },
+      { kind: 'snapshot-taken', cluster: 'a', snapshot },
+      { kind: 'decided', decision: { kind: 'abort', by: 'bob', at }, change: { kind: 'stop', stopping: 'abort' } },
+      { kind: 'cluster-succeeded', cluster: 'a', skipped: [] },
+    );
+    expect(cluster(s, 'a')?.state).toBe('cancelled');
+    expect(abortTargets(s).map((c) => c.name)).toEqual(['a']);
   });
 
   it('tells the sinks of a failed cluster, and asks once for a decision until one is made', () => {
