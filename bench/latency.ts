@@ -5,7 +5,11 @@
  * and reads the histories: from a step's activity returning to the next step being scheduled, from a
  * cluster finishing to the next one's first step (and its workflow) starting, and from a failed check to
  * its rollback's first step. How
- * quickly an activity notices a condition in the API server is `npm run bench`'s figure. A benchmark, not
+ * quickly an activity notices a condition in the API server is `npm run bench`'s figure. Then stopping:
+ * one-cluster rollouts on each cluster at once, each aborted at a random moment, and what happened after
+ * the abort returned, from Helm's histories and watches on every API server: how long the abort took to
+ * answer, how many changes began after it (the goal is none but the rollbacks that restore), and how long
+ * the cancellation of an upgrade in flight took to reach Helm (its release marked failed). A benchmark, not
  * a test: it asserts nothing. Writes docs/benchmarks.md.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +18,10 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { HelmClient } from '../src/adapters/helm.js';
+import { abortUpdate } from '../src/workflows/definitions.js';
+import type { RolloutPlan } from '../src/plan/schema.js';
 import { loadPlanFile } from '../src/cli/shared.js';
 import { freePort, startDevServer } from '../src/tools/dev-server.js';
 import { createWorker } from '../src/worker/worker.js';
@@ -23,6 +31,7 @@ import type { rollout } from '../src/workflows/rollout.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const stopRounds = Number(process.env['BENCH_STOP_ROUNDS'] ?? 8);
 const root = new URL('../', import.meta.url).pathname;
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -121,6 +130,117 @@ for (let r = 0; r < rounds; r++) {
   await roll(`latency-${r}-bad`, '2.9.0');
 }
 
+// Stopping: aborts at random moments, and what began after each abort returned.
+const helm = new HelmClient(process.env['ROLLOUT_HELM'] ?? 'helm', state.kubeconfig);
+/** What each API server added or changed, as watched: Jobs (by creation time) and Helm's release Secrets. */
+const jobsSeen: { cluster: string; name: string; created: number }[] = [];
+const releasesSeen: { cluster: string; release: string; revision: string; status: string; at: number }[] = [];
+const watches: AbortController[] = [];
+for (const c of state.clusters) {
+  const kc = new KubeConfig();
+  kc.loadFromFile(state.kubeconfig);
+  kc.setCurrentContext(`kwok-${c}`);
+  type Meta = { metadata?: { name?: string; creationTimestamp?: string; labels?: Record<string, string> } };
+  watches.push(
+    await new Watch(kc).watch(
+      '/apis/batch/v1/jobs',
+      {},
+      (type, o: Meta) => {
+        if (type === 'ADDED') {
+          jobsSeen.push({
+            cluster: c,
+            name: o.metadata?.name ?? '',
+            created: Date.parse(o.metadata?.creationTimestamp ?? ''),
+          });
+        }
+      },
+      () => undefined,
+    ),
+    await new Watch(kc).watch(
+      '/api/v1/secrets',
+      { labelSelector: 'owner=helm' },
+      (_type, o: Meta) => {
+        const l = o.metadata?.labels ?? {};
+        releasesSeen.push({
+          cluster: c,
+          release: l['name'] ?? '',
+          revision: l['version'] ?? '',
+          status: l['status'] ?? '',
+          at: Date.now(),
+        });
+      },
+      () => undefined,
+    ),
+  );
+}
+const answers: number[] = [];
+const cancelReach: number[] = [];
+const stopOutcomes = new Map<string, number>();
+let laterChanges = 0;
+let laterChangeNames: string[] = [];
+const canary = plan.spec.phases[0];
+async function abortAtRandom(cluster: string, round: number): Promise<void> {
+  const history = async (release: string, ns: string) =>
+    (await helm.history(`kwok-${cluster}`, release, ns)).map((r) => ({ ...r, release }));
+  const now = [...(await history('express-operator', 'express-system')), ...(await history('express', 'express'))];
+  const running = new Set(now.map((r) => r.chartVersion));
+  const chartVersion = ['2.1.0', '2.2.0', '2.3.0'].find((v) => !running.has(v)) ?? '2.1.0';
+  const operatorVersion = ['1.0.0', '1.1.0', '1.2.0'].find((v) => !running.has(v)) ?? '1.0.0';
+  const one: RolloutPlan = {
+    ...plan,
+    spec: {
+      ...plan.spec,
+      clusters: plan.spec.clusters.filter((c) => c.name === cluster),
+      phases: canary ? [{ ...canary, clusters: [cluster], bake: '0s' }] : [],
+    },
+  };
+  const id = `stop-${round}-${cluster}`;
+  const handle = await client.workflow.start<typeof rollout>('rollout', {
+    taskQueue,
+    workflowId: id,
+    args: [{ plan: one, source, chartVersion, operatorVersion, startedBy: 'bench' }],
+  });
+  // Somewhere in the cluster's 20 to 30 s of steps (an operator upgrade, its verification, the
+  // synchronizer, the cache, the chart's 7 s upgrade with its migration, the verification).
+  await new Promise((r) => setTimeout(r, 2_000 + Math.random() * 20_000));
+  const sent = Date.now();
+  const reply = await handle
+    .executeUpdate(abortUpdate, { args: [{ by: 'bench', reason: 'bench: stop' }] })
+    .catch(() => undefined); // it may have finished first
+  const t = Date.now();
+  if (!reply) {
+    stopOutcomes.set('finished before the abort', (stopOutcomes.get('finished before the abort') ?? 0) + 1);
+    return;
+  }
+  answers.push(t - sent);
+  const result = await handle.result().catch((e: Error) => ({ state: e.message }));
+  const step = reply.inFlight?.[0]?.step ?? 'between steps';
+  stopOutcomes.set(`${step} -> ${result.state}`, (stopOutcomes.get(`${step} -> ${result.state}`) ?? 0) + 1);
+  const after = [...(await history('express-operator', 'express-system')), ...(await history('express', 'express'))]
+    .filter((r) => Date.parse(r.updated ?? '') > t && !/^Rollback to \d+$/.test(r.description ?? ''))
+    .map((r) => `${cluster} ${r.release} revision ${r.revision}`);
+  const nextSecond = Math.floor(t / 1000) * 1000 + 1000;
+  after.push(
+    ...jobsSeen.filter((j) => j.cluster === cluster && j.created >= nextSecond).map((j) => `${cluster} Job ${j.name}`),
+  );
+  laterChanges += after.length;
+  laterChangeNames = [...laterChangeNames, ...after];
+  // An upgrade in flight: from the abort's answer to Helm marking that revision failed (its process
+  // cancelled). Helm records the release it was upgrading as failed when its context is cancelled.
+  if (step === 'upgrade-chart' || step === 'upgrade-operator') {
+    const release = step === 'upgrade-chart' ? 'express' : 'express-operator';
+    const failed = releasesSeen.find(
+      (r) => r.cluster === cluster && r.release === release && r.status === 'failed' && r.at >= sent,
+    );
+    if (failed) cancelReach.push(Math.max(0, failed.at - t));
+  }
+}
+for (let r = 0; r < stopRounds; r++) {
+  console.error(`[bench] stop round ${r + 1}: an abort at a random moment on each cluster`);
+  await Promise.all(state.clusters.map((c) => abortAtRandom(c, r)));
+}
+for (const w of watches) w.abort();
+
 worker.shutdown();
 await running;
 await close();
@@ -161,4 +281,29 @@ above; a condition's whole path to the next step is that plus the first row.
 `;
 writeSection(join(root, 'docs/benchmarks.md'), '## Reaction latency on the lab', section);
 console.log(tableText);
+
+const stopTable = [
+  '| what | samples | p50 | p99 | max |',
+  '| --- | --- | --- | --- | --- |',
+  row('the abort sent -> its answer (the fence in force, the steps in flight listed)', answers),
+  row("the abort answered -> Helm's upgrade in flight marked failed (its process cancelled)", cancelReach),
+].join('\n');
+const stopSection = `
+## Stopping on the lab
+
+\`npm run bench:latency\` (BENCH_STOP_ROUNDS=${stopRounds}): after the rounds above, a one-cluster rollout of the lab
+plan on each of the 3 clusters at once, each aborted at a random moment 2 to 22 s after its start, ${stopRounds}
+times; real Helm, kwok clusters and a dev server, the product's worker. What began after each abort returned
+is read from Helm's histories (each revision is stamped as it begins) and from watches on every API server
+(Jobs by creation time; Helm's release Secrets as they change). Measured on ${new Date().toISOString().slice(0, 10)}
+on this project's standard machine (2 cores).
+
+Changes that began after an abort returned, other than the rollbacks that restore: **${laterChanges}**${
+  laterChangeNames.length > 0 ? ` (${laterChangeNames.join(', ')})` : ''
+}. Where each abort landed, and how the rollout ended: ${[...stopOutcomes].map(([k, n]) => `${k}: ${n}`).join('; ')}.
+
+${stopTable}
+`;
+writeSection(join(root, 'docs/benchmarks.md'), '## Stopping on the lab', stopSection);
+console.log(stopTable);
 process.exit(0);

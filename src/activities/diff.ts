@@ -3,12 +3,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DiffGroup, DiffSummary, ReleaseDiff } from '../domain/types.js';
+import type { DiffGroup, DiffSummary, ReleaseDiff, ReleaseRole } from '../domain/types.js';
 import { beat, clusterStep, stepDeadline } from './context.js';
 import type { ClusterDiffText, DiffInput } from './contracts.js';
 import { capabilitiesKey, capabilitiesOf } from '../adapters/capabilities.js';
 import type { ClusterCapabilities, KubeFactory } from '../adapters/kube.js';
-import { addSummaries, bounded, diffManifests } from './manifest-diff.js';
+import { bounded, diffManifests } from './manifest-diff.js';
 import { mapLimited } from '../common/limited.js';
 import { pinnedValues } from '../drivers/values.js';
 import { driverFor, type Drivers, type Renderer } from '../drivers/driver.js';
@@ -17,9 +17,10 @@ import type { SourceFiles } from '../adapters/source.js';
 /** At most this many clusters are read and rendered at once. */
 const parallelism = 4;
 
-/** What one cluster's diff is, before grouping. */
+/** What one release's diff on one cluster is (or why the cluster's could not be had), before grouping. */
 interface OneDiff {
   cluster: string;
+  release?: ReleaseRole;
   digest: string;
   summary: DiffSummary;
   text: string;
@@ -59,7 +60,7 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
         if (!renders.has(key)) renders.set(key, (renderers[i] as Renderer)(paths, capabilities));
         return renders.get(key) as Promise<string>;
       };
-      const one = async (c: DiffInput['clusters'][number]): Promise<OneDiff> => {
+      const one = async (c: DiffInput['clusters'][number]): Promise<OneDiff[]> => {
         const parts = await clusterStep(c, stepDeadline(input.timeout), async () => {
           const capabilities = await capabilitiesOf(deps.kube, c.context);
           return Promise.all(
@@ -72,31 +73,35 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
             }),
           );
         });
-        const text = parts
-          .map((p, i) => (p.text ? `# ${releases[i]?.role} ${releases[i]?.release.releaseName}\n${p.text}` : ''))
-          .join('');
-        const summary = parts.reduce((acc, p) => addSummaries(acc, p.summary), emptySummary());
-        return { cluster: c.cluster, digest: digestOf(text), summary, text };
+        // Per release: an operator diff that is the same everywhere is one group, however the chart's differ.
+        return parts.map((p, i) => {
+          const { role, release } = releases[i] as (typeof releases)[number];
+          const text = p.text ? `# ${role} ${release.releaseName}\n${p.text}` : '';
+          return { cluster: c.cluster, release: role, digest: digestOf(`${role}\n${text}`), summary: p.summary, text };
+        });
       };
-      return await mapLimited(input.clusters, parallelism, async (c): Promise<OneDiff> => {
+      const all = await mapLimited(input.clusters, parallelism, async (c): Promise<OneDiff[]> => {
         try {
           return await one(c);
         } catch (err) {
           // A cluster whose diff cannot be had says so in its own group; it is not a verdict on the phase.
           const error = (err as Error).message;
           const errorType = err instanceof ApplicationFailure ? err.type : undefined;
-          return {
-            cluster: c.cluster,
-            digest: digestOf(`error: ${error}`),
-            summary: emptySummary(),
-            text: '',
-            error,
-            ...(errorType ? { errorType } : {}),
-          };
+          return [
+            {
+              cluster: c.cluster,
+              digest: digestOf(`error: ${error}`),
+              summary: emptySummary(),
+              text: '',
+              error,
+              ...(errorType ? { errorType } : {}),
+            },
+          ];
         } finally {
           beat();
         }
       });
+      return all.flat();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -134,17 +139,21 @@ function digestOf(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
-/** One digest over every cluster's: what an approval binds to. */
+/** One digest over every cluster's and release's: what an approval binds to. */
 function phaseDigest(diffs: OneDiff[]): string {
-  return digestOf(diffs.map((d) => `${d.cluster} ${d.digest}\n`).join(''));
+  return digestOf(diffs.map((d) => `${d.cluster} ${d.release ?? '-'} ${d.digest}\n`).join(''));
 }
 
-/** Clusters with the same diff together, largest group first. */
+/**
+ * Clusters with the same diff of the same release together: the operator's groups, then the chart's (a
+ * cluster whose diff could not be had first of all), each largest first.
+ */
 function group(diffs: OneDiff[]): DiffGroup[] {
   const groups = new Map<string, DiffGroup>();
   for (const d of diffs) {
     const g = groups.get(d.digest) ?? {
       digest: d.digest,
+      ...(d.release ? { release: d.release } : {}),
       clusters: [],
       summary: d.summary,
       ...(d.error ? { error: d.error } : {}),
@@ -153,5 +162,6 @@ function group(diffs: OneDiff[]): DiffGroup[] {
     g.clusters.push(d.cluster);
     groups.set(d.digest, g);
   }
-  return [...groups.values()].sort((a, b) => b.clusters.length - a.clusters.length);
+  const order = (g: DiffGroup) => (g.release === undefined ? 0 : g.release === 'operator' ? 1 : 2);
+  return [...groups.values()].sort((a, b) => order(a) - order(b) || b.clusters.length - a.clusters.length);
 }

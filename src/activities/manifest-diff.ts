@@ -165,17 +165,6 @@ export function diffManifests(
   return { digest: `sha256:${createHash('sha256').update(text).digest('hex')}`, summary, text };
 }
 
-/** Adds one summary into another (the operator's and the chart's, or many clusters'). */
-export function addSummaries(into: DiffSummary, more: DiffSummary): DiffSummary {
-  for (const bucket of ['added', 'changed', 'removed', 'relabelled'] as const) {
-    for (const [kind, n] of Object.entries(more[bucket] ?? {})) {
-      const counts = (into[bucket] ??= {});
-      counts[kind] = (counts[kind] ?? 0) + n;
-    }
-  }
-  return into;
-}
-
 /** At most `maxBytes` of a diff, with a marker saying how much is left out. */
 export function bounded(text: string, maxBytes: number): { text: string; truncated: boolean } {
   const bytes = Buffer.byteLength(text);

@@ -15,14 +15,14 @@ export function summaryLine(summary: DiffSummary): string {
   return parts.length > 0 ? parts.join(', ') : 'no changes';
 }
 
-/** One group: "38 clusters: 2 Deployment changed [digest]" (names for small groups). */
+/** One group: "chart: 38 clusters: 2 Deployment changed [digest]" (names for small groups). */
 export function groupLine(g: DiffGroup, names = 5): string {
   const who =
     g.clusters.length <= names
       ? g.clusters.join(', ')
       : `${g.clusters.length} clusters (${g.clusters.slice(0, names).join(', ')}, ...)`;
   const what = g.error ? `diff unavailable: ${g.error}` : summaryLine(g.summary);
-  return `${who}: ${what} [${shortDigest(g.digest)}]`;
+  return `${g.release ? `${g.release}: ` : ''}${who}: ${what} [${shortDigest(g.digest)}]`;
 }
 
 /** A phase's diff in a few lines: its digest, then at most `groups` groups, largest first. */

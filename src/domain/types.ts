@@ -197,6 +197,8 @@ export interface DiffSummary {
 /** Clusters whose diffs are the same, with that diff's digest and summary. */
 export interface DiffGroup {
   digest: string;
+  /** The release this group's diff is of; unset for a cluster whose diff could not be had at all. */
+  release?: ReleaseRole;
   clusters: string[];
   summary: DiffSummary;
   /** Set when the diff could not be had (the cluster did not answer, the chart did not render). */

@@ -277,8 +277,17 @@ describe('the lab, and renders as each cluster sees them', { timeout: 300_000 },
       'json',
     );
     expect(same.code, same.stderr).toBe(0);
-    const groups = JSON.parse(same.stdout) as { clusters: string[]; text: string; error?: string }[];
-    expect(groups.flatMap((g) => g.clusters).sort()).toEqual(clusters);
+    const groups = JSON.parse(same.stdout) as { release?: string; clusters: string[]; text: string; error?: string }[];
+    // Grouped per release: each cluster once among the operator's groups and once among the chart's.
+    for (const release of ['operator', 'chart']) {
+      expect(
+        groups
+          .filter((g) => g.release === release)
+          .flatMap((g) => g.clusters)
+          .sort(),
+        release,
+      ).toEqual(clusters);
+    }
     for (const g of groups) expect(g).toMatchObject({ text: '' });
     expect(groups.every((g) => g.error === undefined)).toBe(true);
     const pdb = await kube('lab-1')
@@ -674,18 +683,18 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
 
       // The gate shows what the wave would change; `rollout diff` prints it, and previews a plan's cluster too.
       const atGate = await statusJson(id);
-      expect(atGate.reason).toMatch(/diff \w{12}: \d distinct; lab-\d: .*Deployment changed/);
+      expect(atGate.reason).toMatch(/diff \w{12}: \d distinct; (operator|chart): lab-\d.*: .*Deployment changed/);
       const shown = await cli('diff', id, '--cluster', 'lab-2');
       expect(shown.code, shown.stderr).toBe(0);
       expect(shown.stdout).toMatch(
-        /^== lab-2: .*Deployment changed.* \[\w{12}\]\n# (operator express-operator|chart express)\n/,
+        /^== operator: lab-2: .* \[\w{12}\]\n(# operator express-operator\n|\(no changes\))/,
       );
-      expect(shown.stdout).toContain('# chart express\n');
+      expect(shown.stdout).toMatch(/^== chart: lab-2: .*Deployment changed.* \[\w{12}\]\n# chart express\n/m);
       expect(shown.stdout).toContain('+++ Deployment express/fe');
       expect(shown.stdout).toMatch(/^\+.*app\.kubernetes\.io\/version: 2\.2\.0$/m);
       const preview = await cli('diff', planFile, '--cluster', 'lab-3');
       expect(preview.code, preview.stderr).toBe(0);
-      expect(preview.stdout).toMatch(/^== lab-3: /);
+      expect(preview.stdout).toMatch(/^== operator: lab-3: /);
 
       // Someone commits an edit to the base values while the rollout waits at the gate.
       const edited = await lab.labCommit('Base values: a change the canary never ran', (tree) =>

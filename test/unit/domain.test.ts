@@ -17,6 +17,7 @@ import type { ClusterState, RolloutStatus } from '../../src/domain/types.js';
 import { testInput } from '../helpers/plans.js';
 import { gateApproved, unmetRequirements } from '../../src/domain/approvals.js';
 import { ApprovalPolicy } from '../../src/plan/schema.js';
+import { groupLine } from '../../src/domain/diff.js';
 import {
   heldClusters,
   heldMessage,
@@ -257,5 +258,17 @@ describe('notification event IDs', () => {
     expect(eventId(first, 1), 'a redelivery').toBe(eventId({ ...first }, 1));
     expect(eventId(again, 1)).not.toBe(eventId(first, 1));
     expect(notificationWorkflowId(again, 1)).not.toBe(notificationWorkflowId(first, 1));
+  });
+});
+
+describe('diff groups', () => {
+  it('name their release, so a reviewer reads the operator and the chart apart', () => {
+    const summary = { added: {}, changed: { Deployment: 1 }, removed: {} };
+    expect(groupLine({ digest: 'sha256:abcdef0123456789', release: 'operator', clusters: ['a', 'b'], summary })).toBe(
+      'operator: a, b: 1 Deployment changed [abcdef012345]',
+    );
+    expect(
+      groupLine({ digest: 'sha256:abcdef0123456789', clusters: ['c'], summary, error: 'context "x" is not known' }),
+    ).toBe('c: diff unavailable: context "x" is not known [abcdef012345]');
   });
 });
