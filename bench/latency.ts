@@ -279,8 +279,11 @@ ${tableText}
 How quickly an activity notices its condition in the API server is in "How fast waits notice a condition"
 above; a condition's whole path to the next step is that plus the first row.
 `;
-writeSection(join(root, 'docs/benchmarks.md'), '## Reaction latency on the lab', section);
-console.log(tableText);
+// BENCH_ROUNDS=0 measures stopping alone, and leaves the section above as it was.
+if (rounds > 0) {
+  writeSection(join(root, 'docs/benchmarks.md'), '## Reaction latency on the lab', section);
+  console.log(tableText);
+}
 
 const stopTable = [
   '| what | samples | p50 | p99 | max |',
