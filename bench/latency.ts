@@ -200,9 +200,9 @@ async function abortAtRandom(cluster: string, round: number): Promise<void> {
     workflowId: id,
     args: [{ plan: one, source, chartVersion, operatorVersion, startedBy: 'bench' }],
   });
-  // Somewhere in the cluster's 20 to 30 s of steps (an operator upgrade, its verification, the
+  // Somewhere in the cluster's 15 to 20 s of steps after its start returns (an operator upgrade, its verification, the
   // synchronizer, the cache, the chart's 7 s upgrade with its migration, the verification).
-  await new Promise((r) => setTimeout(r, 2_000 + Math.random() * 20_000));
+  await new Promise((r) => setTimeout(r, Math.random() * 14_000));
   const sent = Date.now();
   const reply = await handle
     .executeUpdate(abortUpdate, { args: [{ by: 'bench', reason: 'bench: stop' }] })
@@ -295,7 +295,7 @@ const stopSection = `
 ## Stopping on the lab
 
 \`npm run bench:latency\` (BENCH_STOP_ROUNDS=${stopRounds}): after the rounds above, a one-cluster rollout of the lab
-plan on each of the 3 clusters at once, each aborted at a random moment 2 to 22 s after its start, ${stopRounds}
+plan on each of the 3 clusters at once, each aborted at a random moment up to 14 s after its start returned, ${stopRounds}
 times; real Helm, kwok clusters and a dev server, the product's worker. What began after each abort returned
 is read from Helm's histories (each revision is stamped as it begins) and from watches on every API server
 (Jobs by creation time; Helm's release Secrets as they change). Measured on ${new Date().toISOString().slice(0, 10)}
