@@ -243,6 +243,10 @@ const missingChart = /no chart version found|chart .*not found|not found in .* r
 // Helm's words when the cluster or the chart repository does not answer; none of them judges the release.
 const unreachable =
   /Kubernetes cluster unreachable|connection refused|connection reset|i\/o timeout|TLS handshake timeout|no such host|http2: client connection lost|the server is currently unable to handle the request|Service Unavailable|Too Many Requests|etcdserver: request timed out|the server was unable to return a response|net\/http: request canceled|unexpected EOF|: EOF$/im;
+// A repository or registry that wants credentials the worker does not have, or refuses the ones it has:
+// retrying changes nothing.
+const accessRefused =
+  /: 40[13] (Unauthorized|Forbidden)|status code 40[13]|basic credential not found|unauthorized: authentication required|denied: requested access/i;
 const permanent =
   /failed to download|values don't meet the specifications|parse error|template: |unable to build kubernetes objects|is invalid|forbidden|cannot patch|has no deployed releases/i;
 
@@ -254,6 +258,12 @@ const permanent =
 export function classifyHelm(err: unknown): Error {
   if (!(err instanceof HelmError)) return err as Error;
   if (missingChart.test(err.stderr)) return ApplicationFailure.nonRetryable(err.message, FailureType.HelmFailed);
+  if (accessRefused.test(err.stderr)) {
+    return ApplicationFailure.nonRetryable(
+      `the chart repository refused the worker (it asks for credentials the worker's Helm does not have, or refuses the ones it has): ${err.message}`,
+      FailureType.HelmFailed,
+    );
+  }
   if (unreachable.test(err.stderr)) return new Unreachable(err.message);
   if (permanent.test(err.stderr)) return ApplicationFailure.nonRetryable(err.message, FailureType.HelmFailed);
   return err;

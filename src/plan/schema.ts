@@ -31,6 +31,10 @@ const Labels = z.record(
   z.string().max(63),
 );
 
+/** Why a chart reference or repository URL may not carry credentials, and what to do instead. */
+const registryCredentialsMessage =
+  'must not carry credentials: they would be in the history of every rollout, cluster and step. Log the worker in (helm registry login for OCI; helm repo add, then chart: REPO/CHART, for a classic repository)';
+
 export const ReleaseSpec = z.strictObject({
   driver: z
     .enum(['helm'])
@@ -39,11 +43,13 @@ export const ReleaseSpec = z.strictObject({
   chart: z
     .string()
     .min(1)
+    .refine((c) => !c.startsWith('oci://') || !urlHasCredentials(c), { message: registryCredentialsMessage })
     .describe('Chart reference as Helm takes it: a local path (relative to the plan), repo/chart, or oci:// URL.'),
   repository: z
     .url()
+    .refine((u) => !urlHasCredentials(u), { message: registryCredentialsMessage })
     .optional()
-    .describe('Chart repository URL (helm --repo), when `chart` is a name in that repository.'),
+    .describe('Chart repository URL (helm --repo), when `chart` is a name in that repository. No credentials in it.'),
   version: Version.describe(
     'The version to roll when `rollout start` is given none (--chart-version, --operator-version).',
   ),
@@ -285,7 +291,7 @@ export const FailurePolicy = z.strictObject({
   ),
 });
 
-/** A git URL with credentials in it (user:password@, or a token as the user) must never enter a plan. */
+/** A URL with credentials in it (user:password@, or a token as the user) must never enter a plan. */
 export function urlHasCredentials(url: string): boolean {
   try {
     const u = new URL(url);

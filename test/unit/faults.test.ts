@@ -1,10 +1,16 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { clusterStep } from '../../src/activities/context.js';
 import { Unreachable } from '../../src/adapters/errors.js';
-import { classifyHelm, HelmError } from '../../src/adapters/helm.js';
+import { classifyHelm, HelmClient, HelmError } from '../../src/adapters/helm.js';
+import { ensureTool } from '../../src/tools/toolchain.js';
 import { classify } from '../../src/adapters/kube-errors.js';
 
 const target = { cluster: 'lab-1', context: 'kwok-lab-1' };
@@ -59,6 +65,30 @@ describe('classifying failures', () => {
     expect(
       helm('Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress'),
     ).not.toBeInstanceOf(ApplicationFailure);
+  });
+
+  it('a chart repository or registry that refuses the worker (401, 403) is final at once, with real Helm', async () => {
+    // A classic repository and an OCI registry behind auth, on loopback, answering every request 401.
+    const server = createServer((_req, res) =>
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="charts"' }).end('unauthorized'),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = new HelmClient(await ensureTool('helm'));
+    const dir = mkdtempSync(join(tmpdir(), 'pull-'));
+    try {
+      for (const [chart, repo] of [
+        ['express', `http://${host}`],
+        [`oci://${host}/charts/express`, undefined],
+      ] as const) {
+        const err = await client.pull(chart, '1.0.0', repo, dir).catch((e: unknown) => e);
+        expect(err, chart).toBeInstanceOf(ApplicationFailure);
+        expect((err as ApplicationFailure).nonRetryable).toBe(true);
+        expect((err as ApplicationFailure).message).toMatch(/^the chart repository refused the worker/);
+      }
+    } finally {
+      server.close();
+    }
   });
 });
 

@@ -174,6 +174,18 @@ describe('invalid plans: every problem, with its path and position', () => {
       /^spec\.source\.git\.tokenEnv$/,
     ],
     [
+      'a chart repository URL with credentials in it (they would be in every history)',
+      'repository: http://127.0.0.1:8879\n      version: 2.1.0',
+      'repository: http://admin:s3cret@127.0.0.1:8879\n      version: 2.1.0',
+      /^spec\.release\.chart\.repository$/,
+    ],
+    [
+      'an OCI chart reference with credentials in it',
+      'chart: express\n',
+      'chart: oci://robot:t0ken@registry.example/charts/express\n',
+      /^spec\.release\.chart\.chart$/,
+    ],
+    [
       'a credential name that is not a name',
       'spec:\n',
       'spec:\n  source:\n    git: { url: "https://git.example/config.git", credential: "$TOKEN" }\n',
