@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 /**
  * Failures that are not a verdict about the release: the cluster (or a repository) did not answer.
  * Activities retry these with capped backoff until their step's deadline (`retryUnreachable`), so a short
@@ -58,4 +59,17 @@ export function isNetworkError(err: unknown): boolean {
 /** HTTP statuses that mean "not now" rather than "no": throttling and server-side failures. */
 export function isTransientStatus(code: number): boolean {
   return code === 429 || code === 408 || code >= 500;
+}
+
+/**
+ * Calls `fn` when `signal` aborts; returns what stops listening. One activity may run many commands and
+ * waits at once (a diff of many clusters renders and reads several releases side by side), each listening
+ * to the activity's one cancellation signal: more than Node's default of 10 listeners is expected there,
+ * not a leak, and each is removed when its command ends.
+ */
+export function onAbort(signal: AbortSignal | undefined, fn: () => void): () => void {
+  if (!signal) return () => undefined;
+  setMaxListeners(1000, signal);
+  signal.addEventListener('abort', fn, { once: true });
+  return () => signal.removeEventListener('abort', fn);
 }

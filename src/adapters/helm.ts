@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { Unreachable } from './errors.js';
+import { onAbort, Unreachable } from './errors.js';
 import type { ClusterCapabilities } from './kube.js';
 
 /** What Helm says of a release (`helm status -o json`), reduced to what rollouts decide on. */
@@ -206,15 +206,15 @@ function runHelm(opts: HelmOptions, context: string | undefined, args: string[])
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
     const beat = opts.heartbeat ? setInterval(opts.heartbeat, 1_000) : undefined;
-    const onAbort = () => {
+    const kill = () => {
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
     };
-    opts.signal?.addEventListener('abort', onAbort);
+    const stopListening = onAbort(opts.signal, kill);
     child.on('error', (err) => reject(new Error(`cannot run helm (${opts.binary}): ${err.message}`)));
     child.on('close', (code) => {
       if (beat) clearInterval(beat);
-      opts.signal?.removeEventListener('abort', onAbort);
+      stopListening();
       if (code === 0) resolve(stdout);
       else {
         const what = `helm ${args.slice(0, 2).join(' ')}${context === undefined ? '' : ` on ${context}`}`;

@@ -2,7 +2,7 @@ import { ListWatch, type KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import { classify } from './kube-errors.js';
-import { Unreachable } from './errors.js';
+import { onAbort, Unreachable } from './errors.js';
 import type { Kube } from './kube.js';
 
 /**
@@ -71,7 +71,7 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
       settled = true;
       clearTimeout(timer);
       stopWatchdog();
-      signal?.removeEventListener('abort', onAbort);
+      stopListening();
       void cache.stop();
       if ('done' in outcome) resolve(outcome.done);
       else reject(outcome.failed instanceof Error ? outcome.failed : new Error(String(outcome.failed)));
@@ -86,7 +86,8 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
         finish({ failed: err });
       }
     };
-    const onAbort = () => finish({ failed: signal?.reason ?? new Error('cancelled') });
+    const cancelled = () => finish({ failed: signal?.reason ?? new Error('cancelled') });
+    let stopListening = () => undefined as void;
     const timer = setTimeout(
       () =>
         finish({
@@ -104,8 +105,8 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
       (failed) => finish({ failed }),
       () => (heard = Date.now()),
     );
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort);
+    if (signal?.aborted) return cancelled();
+    stopListening = onAbort(signal, cancelled);
     cache.on('change', evaluate);
     cache.on('error', (err: unknown) => finish({ failed: classify(err, `watch ${where}`) }));
     // A wait settled by the initial list must still close the watch that start() opens after it.
