@@ -35,8 +35,10 @@ let env: Record<string, string> | undefined;
 let worker: ChildProcess | undefined;
 /** The lab plan on this lab (its repository, absolute file paths), for tests that shape their own. */
 let labPlanText = '';
-const plans: Record<'rollback' | 'pause' | 'outage' | 'analysis', string> = {
+const plans: Record<'rollback' | 'neverReady' | 'pause' | 'outage' | 'stuck' | 'analysis', string> = {
   rollback: '',
+  neverReady: '',
+  stuck: '',
   pause: '',
   outage: '',
   analysis: '',
@@ -185,12 +187,19 @@ beforeAll(async () => {
   plans.pause = join(dir, 'pause.yaml');
   plans.outage = join(dir, 'outage.yaml');
   writeFileSync(plans.rollback, base);
+  // A version that never becomes ready fails at the verification's timeout: 20 s there is plenty for the
+  // healthy steps (a few seconds each) and saves the suite a minute.
+  const shortVerify = (plan: string) => plan.replace(/(verify:\n(?: {4}.*\n)*?) {4}timeout: 40s/, '$1    timeout: 20s');
+  plans.neverReady = join(dir, 'never-ready.yaml');
+  writeFileSync(plans.neverReady, shortVerify(base));
   writeFileSync(plans.pause, base.replace('action: rollback', 'action: pause'));
   // Outages need time: the cache wait outlasts them, a rollback gives up on an unreachable cluster after 20 s.
   writeFileSync(
     plans.outage,
     labPlan.replace('rollbackScope: phase', 'rollbackScope: phase\n    rollbackTimeout: 20s'),
   );
+  plans.stuck = join(dir, 'stuck.yaml');
+  writeFileSync(plans.stuck, shortVerify(readFileSync(plans.outage, 'utf8')));
   // Each cluster must keep its error rate (the lab agent writes lab_error_rate) below 5% after it verifies.
   plans.analysis = join(dir, 'analysis.yaml');
   writeFileSync(
@@ -362,7 +371,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
   it('rolls a never-ready chart back on the canary by itself and never touches the wave', async () => {
     const before = await Promise.all(clusters.map((c) => current(c)));
     const id = 'e2e-broken';
-    expect((await cli('start', plans.rollback, '--id', id, '--chart-version', '2.9.0')).code).toBe(0);
+    expect((await cli('start', plans.neverReady, '--id', id, '--chart-version', '2.9.0')).code).toBe(0);
     const end = await watchUntilPause(id);
     expect(end.code).toBe(1);
     const status = await statusJson(id);
@@ -399,7 +408,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     const id = 'e2e-broken-operator';
     const started = await cli(
       'start',
-      plans.rollback,
+      plans.neverReady,
       '--id',
       id,
       '--operator-version',
@@ -621,7 +630,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
   it('does not end a rollback it could not finish: it waits for a decision, and retry completes it', async () => {
     const before = await current('lab-1');
     const id = 'e2e-stuck-rollback';
-    expect((await cli('start', plans.outage, '--id', id, '--chart-version', '2.9.0')).code).toBe(0);
+    expect((await cli('start', plans.stuck, '--id', id, '--chart-version', '2.9.0')).code).toBe(0);
     await statusUntil(id, (s) => s.clusters[0]?.step === 'verify');
     await lab.labOutage('lab-1', true);
     let stuck: Awaited<ReturnType<typeof statusJson>>;
