@@ -27,11 +27,13 @@ export interface Pinned {
  * own helpers and SSH keys are the person's way in.
  */
 function sourceFiles(): SourceFiles {
-  return sourceFilesFromEnv(
-    join(cacheRoot(), 'sources'),
-    Credentials.load(envValue('ROLLOUT_CREDENTIALS')),
-    'git-helpers',
-  );
+  let credentials: Credentials;
+  try {
+    credentials = Credentials.load(envValue('ROLLOUT_CREDENTIALS'));
+  } catch (err) {
+    throw new CliError((err as Error).message, exitCodes.usage);
+  }
+  return sourceFilesFromEnv(join(cacheRoot(), 'sources'), credentials, 'git-helpers');
 }
 
 /**

@@ -49,6 +49,12 @@ describe('rollout validate', () => {
     const ok = await rolloutCli(['validate', join(dir, 'lab.yaml')]);
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toContain(`source   file://${repo} (rollout-plans) at ${commit.slice(0, 12)} (main)`);
+    // The person's own credentials file, when it is wrong, is bad input: exit 2 naming the file and field.
+    const creds = join(dir, 'credentials.yaml');
+    writeFileSync(creds, 'credentials: [{ name: config, url: "ssh://git.example/", tokenEnv: T }]\n');
+    const badCreds = await rolloutCli(['validate', join(dir, 'lab.yaml')], { ROLLOUT_CREDENTIALS: creds });
+    expect(badCreds.code).toBe(2);
+    expect(badCreds.stderr).toContain(`${creds}: credentials[0].url: must be an http:// or https:// URL`);
 
     git('rm', '--quiet', 'overlays/lab/lab-2/values.yaml');
     git('commit', '--quiet', '-m', 'drop an overlay');
