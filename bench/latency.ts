@@ -176,8 +176,7 @@ for (const c of state.clusters) {
 const answers: number[] = [];
 const cancelReach: number[] = [];
 const stopOutcomes = new Map<string, number>();
-let laterChanges = 0;
-let laterChangeNames: string[] = [];
+const laterChanges: string[] = [];
 const canary = plan.spec.phases[0];
 async function abortAtRandom(cluster: string, round: number): Promise<void> {
   const history = async (release: string, ns: string) =>
@@ -223,8 +222,7 @@ async function abortAtRandom(cluster: string, round: number): Promise<void> {
   after.push(
     ...jobsSeen.filter((j) => j.cluster === cluster && j.created >= nextSecond).map((j) => `${cluster} Job ${j.name}`),
   );
-  laterChanges += after.length;
-  laterChangeNames = [...laterChangeNames, ...after];
+  laterChanges.push(...after);
   // An upgrade in flight: from the abort's answer to Helm marking that revision failed (its process
   // cancelled). Helm records the release it was upgrading as failed when its context is cancelled.
   if (step === 'upgrade-chart' || step === 'upgrade-operator') {
@@ -301,8 +299,8 @@ is read from Helm's histories (each revision is stamped as it begins) and from w
 (Jobs by creation time; Helm's release Secrets as they change). Measured on ${new Date().toISOString().slice(0, 10)}
 on this project's standard machine (2 cores).
 
-Changes that began after an abort returned, other than the rollbacks that restore: **${laterChanges}**${
-  laterChangeNames.length > 0 ? ` (${laterChangeNames.join(', ')})` : ''
+Changes that began after an abort returned, other than the rollbacks that restore: **${laterChanges.length}**${
+  laterChanges.length > 0 ? ` (${laterChanges.join(', ')})` : ''
 }. Where each abort landed, and how the rollout ended: ${[...stopOutcomes].map(([k, n]) => `${k}: ${n}`).join('; ')}.
 
 ${stopTable}

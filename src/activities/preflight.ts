@@ -46,13 +46,9 @@ export function createPreflightActivities(deps: {
   const { files: source } = deps;
   const sinkUrl = createSinkUrls({ credentials: deps.credentials });
 
-  /** What of the worker's configuration the plan needs and the worker lacks: its repository credential, sink URLs. */
-  async function configurationProblems(input: PreflightInput): Promise<string[]> {
+  /** The sinks that find no URL on the worker: nobody would hear of the rollout through them. */
+  async function sinkProblems(input: PreflightInput): Promise<string[]> {
     const problems: string[] = [];
-    if (input.source.kind === 'git') {
-      const refused = source.credentialRefusal(input.source);
-      if (refused) problems.push(`spec.source.git.credential: ${refused}`);
-    }
     for (const sink of input.sinks) {
       try {
         await sinkUrl(sink);
@@ -134,14 +130,15 @@ export function createPreflightActivities(deps: {
 
   return {
     async preflight(input: PreflightInput): Promise<PreflightResult> {
-      const configuration = await configurationProblems(input);
+      const refused = input.source.kind === 'git' ? source.credentialRefusal(input.source) : undefined;
+      const credential = refused ? [`spec.source.git.credential: ${refused}`] : [];
       const dir = await mkdtemp(join(tmpdir(), 'rollout-preflight-'));
       const caps = await askClusters(input.clusters);
-      const problems: string[] = [...configuration, ...caps.problems];
+      const problems: string[] = [...credential, ...(await sinkProblems(input)), ...caps.problems];
       const checked: string[] = [];
       try {
         // Without the repository's credential nothing below can read a file: say it once, not per cluster.
-        if (configuration.some((p) => p.startsWith('spec.source.git.credential'))) return refuse(problems);
+        if (refused) return refuse(problems);
         const releases: {
           what: string;
           release: ReleaseSpec;

@@ -64,8 +64,17 @@ export interface GitSourceOptions {
  */
 export class SourceFiles {
   private readonly checkouts = new Map<string, Promise<string>>();
+  private readonly credentials: Credentials;
 
-  constructor(private readonly opts: GitSourceOptions) {}
+  constructor(private readonly opts: GitSourceOptions) {
+    this.credentials = opts.credentials ?? Credentials.none();
+  }
+
+  /** Whether this machine sends the credential a plan names (or leaves the way in to git's own helpers). */
+  private sends(credential: string | undefined): credential is string {
+    if (!credential) return false;
+    return this.opts.undeclared !== 'git-helpers' || this.credentials.has(credential);
+  }
 
   /** The path of one file reference (as written in the plan, relative to the plan's folder). */
   async path(source: PinnedSource, ref: string): Promise<string> {
@@ -170,10 +179,7 @@ export class SourceFiles {
 
   /** Why this machine would not send the plan's credential to its repository, or undefined (for preflight). */
   credentialRefusal(source: { url: string; credential?: string }): string | undefined {
-    if (!source.credential) return undefined;
-    const credentials = this.opts.credentials ?? Credentials.none();
-    if (this.opts.undeclared === 'git-helpers' && !credentials.has(source.credential)) return undefined;
-    return credentials.refusal(source.credential, source.url);
+    return this.sends(source.credential) ? this.credentials.refusal(source.credential, source.url) : undefined;
   }
 
   private async git(
@@ -182,9 +188,9 @@ export class SourceFiles {
     auth?: { url: string; credential?: string },
   ): Promise<string> {
     const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0' };
-    const credentials = this.opts.credentials ?? Credentials.none();
+    const { credentials } = this;
     const named = auth?.credential;
-    if (named && (this.opts.undeclared !== 'git-helpers' || credentials.has(named))) {
+    if (auth && this.sends(named)) {
       // Checked against the credential's URL prefix, then sent as an extra header from the environment:
       // never in the URL, the arguments or the history, and never to wherever a redirect points.
       const { url, header } = await credentials.authorize(named, auth.url);

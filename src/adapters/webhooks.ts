@@ -10,7 +10,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import type { RolloutEvent } from '../domain/notifications.js';
-import type { NotificationSink } from '../plan/schema.js';
+import { sinkUrlEnvPrefix, type NotificationSink } from '../plan/schema.js';
 import { isTransientStatus } from './errors.js';
 
 /** The running activity's cancellation, or a signal that never fires when called outside one (tests). */
@@ -58,8 +58,8 @@ export function createSinkUrls(deps: { env?: NodeJS.ProcessEnv; credentials?: Cr
     try {
       if (from.env !== undefined) {
         where = `environment variable ${from.env}`;
-        if (!from.env.startsWith('ROLLOUT_SINK_'))
-          throw new Error(`sink ${sink.name}: ${where} is not a ROLLOUT_SINK_ variable`);
+        if (!from.env.startsWith(sinkUrlEnvPrefix))
+          throw new Error(`sink ${sink.name}: ${where} is not a ${sinkUrlEnvPrefix} variable`);
         url = env[from.env];
       } else {
         where = `file ${from.file} of the sink URL folder`;

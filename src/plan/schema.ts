@@ -341,6 +341,9 @@ export const NotificationEvent = z
   .enum(notificationEvents)
   .describe('What a notification is about; each sink subscribes to some.');
 
+/** The only environment variables of the worker's a plan may name: those that hold sink URLs. */
+export const sinkUrlEnvPrefix = 'ROLLOUT_SINK_';
+
 export const NotificationSink = z.strictObject({
   name: Name.describe("The sink's name, in messages and the worker's log (never its URL)."),
   type: z
@@ -351,11 +354,13 @@ export const NotificationSink = z.strictObject({
       env: z
         .string()
         .regex(
-          /^ROLLOUT_SINK_[A-Za-z0-9_]+$/,
-          "must be an environment variable whose name starts with ROLLOUT_SINK_ (the worker's sink URLs; a plan cannot name its other variables)",
+          new RegExp(`^${sinkUrlEnvPrefix}[A-Za-z0-9_]+$`),
+          `must be an environment variable whose name starts with ${sinkUrlEnvPrefix} (the worker's sink URLs; a plan cannot name its other variables)`,
         )
         .optional()
-        .describe('An environment variable of the worker that holds the URL; its name starts with ROLLOUT_SINK_.'),
+        .describe(
+          `An environment variable of the worker that holds the URL; its name starts with ${sinkUrlEnvPrefix}.`,
+        ),
       file: z
         .string()
         .regex(
