@@ -13,9 +13,16 @@
  *       username: x-access-token                 # optional, the default
  *       tokenFile: /run/secrets/config-repo      # or tokenEnv: CONFIG_REPO_TOKEN (read when used)
  *   sinkUrlFolder: /run/secrets/rollout-sinks    # a sink's urlFrom.file is a file name in this folder
+ *   chartRepositories:                           # found by the chart's location; plans never name them
+ *     - name: platform-charts                    # named in messages (never the password)
+ *       url: oci://registry.example.com/charts   # oci://HOST[:PORT][/PATH] or http(s):// repository prefix
+ *       username: robot                          # with passwordEnv or passwordFile
+ *       passwordFile: /run/secrets/charts-password
+ *       caFile: /run/secrets/charts-ca.crt        # optional: a private CA; certFile + keyFile: a client cert
+ *       plainHttp: true                          # optional, oci:// only: the registry speaks plain HTTP
  */
 import { readFileSync } from 'node:fs';
-import { readFile, realpath } from 'node:fs/promises';
+import { access, constants, readFile, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse as parseYaml } from 'yaml';
@@ -39,12 +46,85 @@ const Credential = z
     message: 'set exactly one of tokenEnv or tokenFile',
   });
 
+/**
+ * How the worker reaches a chart repository or registry: what applies to every chart under `url` (the
+ * longest matching prefix wins, as git's `credential.<url>` does). Unlike a git credential, a plan does not
+ * name it: a plan names its chart and repository, and the worker brings what that location needs.
+ */
+const ChartRepository = z
+  .strictObject({
+    name: Name,
+    url: z.string().refine((u) => chartPrefixProblem(u) === undefined, {
+      error: (issue) => chartPrefixProblem(String(issue.input)) ?? 'is not a URL prefix',
+    }),
+    username: z.string().min(1).optional(),
+    passwordEnv: z.string().regex(envName, 'must be an environment variable name').optional(),
+    passwordFile: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    plainHttp: z.boolean().optional(),
+  })
+  .refine((r) => r.passwordEnv === undefined || r.passwordFile === undefined, {
+    message: 'set at most one of passwordEnv or passwordFile',
+  })
+  .refine((r) => (r.username === undefined) === (r.passwordEnv === undefined && r.passwordFile === undefined), {
+    message: 'a username needs a passwordEnv or passwordFile, and a password needs a username',
+  })
+  .refine((r) => (r.certFile === undefined) === (r.keyFile === undefined), {
+    message: 'a client certificate needs both certFile and keyFile',
+  })
+  .refine((r) => !r.plainHttp || r.url.startsWith('oci://'), {
+    message: 'plainHttp is for oci:// registries; a classic repository says http:// in its URL',
+  });
+
 const CredentialsFile = z.strictObject({
   credentials: z.array(Credential).default([]),
   sinkUrlFolder: z.string().min(1).optional(),
+  chartRepositories: z.array(ChartRepository).default([]),
 });
 
 export type Credential = z.infer<typeof Credential>;
+type ChartRepository = z.infer<typeof ChartRepository>;
+
+/** What Helm needs for one chart location, with the password read when it is used. */
+export interface ChartRepositoryAccess {
+  /** The entry's name, for messages. */
+  name: string;
+  /** The entry's URL prefix. */
+  url: string;
+  /** Where the entry was declared, for messages. */
+  origin: string;
+  username?: string;
+  password?: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  plainHttp?: boolean;
+}
+
+/** The worker's chart repository settings, as the Helm adapter asks for them: by the chart's location. */
+export interface ChartRepositories {
+  /** Where they were declared ("ROLLOUT_CREDENTIALS (/path)", or that there is no such file). */
+  readonly origin: string;
+  /** The settings for an oci:// reference or a repository URL, undefined when none applies. */
+  chartRepository(location: string): Promise<ChartRepositoryAccess | undefined>;
+}
+
+function chartPrefixProblem(prefix: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(prefix);
+  } catch {
+    return 'must be a URL such as oci://registry.example.com/charts or https://charts.example.com/';
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:' && u.protocol !== 'oci:')
+    return 'must be an oci://, http:// or https:// URL';
+  if (!u.host) return 'must name a host';
+  if (u.username || u.password) return 'must not carry credentials (give username and passwordEnv or passwordFile)';
+  if (u.search || u.hash) return 'must not have a query or fragment';
+  return undefined;
+}
 
 function prefixProblem(prefix: string): string | undefined {
   let u: URL;
@@ -86,7 +166,7 @@ export interface Authorization {
   header: string;
 }
 
-export class Credentials {
+export class Credentials implements ChartRepositories {
   private constructor(
     private readonly byName: Map<string, Credential>,
     /** Folder of sink URL files, when the worker names one. */
@@ -94,6 +174,7 @@ export class Credentials {
     /** Where the declarations came from, for messages ("ROLLOUT_CREDENTIALS (/path)" or "none declared"). */
     readonly origin: string,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly repositories: readonly ChartRepository[] = [],
   ) {}
 
   static none(env: NodeJS.ProcessEnv = process.env): Credentials {
@@ -119,7 +200,13 @@ export class Credentials {
       if (byName.has(c.name)) throw new Error(`${file}: credentials[${i}].name: ${c.name} is declared twice`);
       byName.set(c.name, c);
     }
-    return new Credentials(byName, parsed.data.sinkUrlFolder, `ROLLOUT_CREDENTIALS (${file})`, env);
+    const names = new Set<string>();
+    for (const [i, r] of parsed.data.chartRepositories.entries()) {
+      if (names.has(r.name)) throw new Error(`${file}: chartRepositories[${i}].name: ${r.name} is declared twice`);
+      names.add(r.name);
+    }
+    const origin = `ROLLOUT_CREDENTIALS (${file})`;
+    return new Credentials(byName, parsed.data.sinkUrlFolder, origin, env, parsed.data.chartRepositories);
   }
 
   /** The file ROLLOUT_CREDENTIALS names, read once (a worker reads it when it starts); none when unset. */
@@ -174,6 +261,47 @@ export class Credentials {
   }
 
   /**
+   * The chart repository settings that apply to `location` (an oci:// reference or a repository URL): the
+   * entry with the longest URL prefix that holds it, its password read now. A password that is missing,
+   * or a CA or certificate file that is not there, is a final error naming the entry and the field.
+   */
+  async chartRepository(location: string): Promise<ChartRepositoryAccess | undefined> {
+    const entry = this.repositories
+      .filter((r) => urlWithin(location, r.url))
+      .sort((a, b) => new URL(b.url).pathname.length - new URL(a.url).pathname.length)[0];
+    if (!entry) return undefined;
+    const refuse = (text: string) =>
+      ApplicationFailure.nonRetryable(`chart repository ${entry.name} (${this.origin}): ${text}`, FailureType.HelmFailed);
+    for (const field of ['caFile', 'certFile', 'keyFile'] as const) {
+      const path = entry[field];
+      if (path && !(await readable(path))) throw refuse(`its ${field} ${path} cannot be read on this worker`);
+    }
+    let password: string | undefined;
+    if (entry.passwordEnv) password = this.env[entry.passwordEnv] || undefined;
+    else if (entry.passwordFile) {
+      password = await readFile(entry.passwordFile, 'utf8').then(
+        (t) => t.trim() || undefined,
+        () => undefined,
+      );
+    }
+    if (entry.username && !password) {
+      const where = entry.passwordEnv ? `environment variable ${entry.passwordEnv}` : `file ${entry.passwordFile}`;
+      throw refuse(`its password (${where}) is empty or missing on this worker`);
+    }
+    return {
+      name: entry.name,
+      url: entry.url,
+      origin: this.origin,
+      username: entry.username,
+      password,
+      caFile: entry.caFile,
+      certFile: entry.certFile,
+      keyFile: entry.keyFile,
+      plainHttp: entry.plainHttp,
+    };
+  }
+
+  /**
    * The real path of a sink's URL file, a plain name inside the sink URL folder: a link that leaves the
    * folder is refused, naming where it points.
    */
@@ -193,4 +321,11 @@ export class Credentials {
     }
     return real;
   }
+}
+
+async function readable(path: string): Promise<boolean> {
+  return access(path, constants.R_OK).then(
+    () => true,
+    () => false,
+  );
 }

@@ -1,9 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../domain/failure-types.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify as stringifyYaml } from 'yaml';
+import type { ChartRepositories, ChartRepositoryAccess } from './credentials.js';
 import { onAbort, Unreachable } from './errors.js';
 import type { ClusterCapabilities } from './kube.js';
 
@@ -59,13 +63,53 @@ export class HelmClient {
     readonly binary: string,
     readonly kubeconfig?: string,
     private readonly runContext: HelmRunContext = () => ({}),
+    /** The worker's chart repository settings (ROLLOUT_CREDENTIALS), found by each chart's location. */
+    private readonly repositories?: ChartRepositories,
   ) {}
 
-  /** Runs helm under its run context; failures come back classified. */
-  private run(context: string | undefined, args: string[]): Promise<string> {
+  /** Runs helm under its run context; failures come back classified (`access`: see `classifyHelm`). */
+  private run(context: string | undefined, args: string[], access?: string): Promise<string> {
     return this.spawn(context, args).catch((err: unknown) => {
-      throw classifyHelm(err);
+      throw classifyHelm(err, access);
     });
+  }
+
+  /**
+   * Runs `command` with the arguments that name a chart from a repository: the chart and, for that call
+   * alone, what the worker declares for its location (credentials, CA, client certificate, plain HTTP),
+   * written to a private temporary folder removed afterwards, never to Helm's shared repository state
+   * (which goes stale) nor to the command line (which other processes can read). A classic repository
+   * with settings gets its index fetched fresh into that folder first, so a version published a minute
+   * ago is found.
+   */
+  private async withChart<T>(
+    chart: string,
+    repository: string | undefined,
+    command: (chartArgs: string[], access: string) => Promise<T>,
+  ): Promise<T> {
+    const location = repository ?? (chart.startsWith('oci://') ? chart : undefined);
+    if (location === undefined) {
+      return command([chart], `the worker's own Helm repository configuration for ${chart}`);
+    }
+    const settings = await this.repositories?.chartRepository(location);
+    if (!settings) {
+      const origin = this.repositories?.origin ?? 'no ROLLOUT_CREDENTIALS file';
+      return command(
+        [chart, ...(repository ? ['--repo', repository] : [])],
+        `${location}: no chartRepositories entry applies to it (${origin}), so the worker brought no credentials, CA or certificate of its own`,
+      );
+    }
+    const access = `${location}: the worker applied its chartRepositories entry ${settings.name} (${settings.origin})`;
+    const dir = await mkdtemp(join(tmpdir(), 'rollout-helm-'));
+    try {
+      if (repository === undefined) return await command([chart, ...(await registryArgs(dir, chart, settings))], access);
+      const config = ['--repository-config', join(dir, 'repositories.yaml'), '--repository-cache', join(dir, 'cache')];
+      await writePrivate(join(dir, 'repositories.yaml'), repositoriesFile(repository, settings));
+      await this.run(undefined, ['repo', 'update', localRepoName, '--fail-on-repo-update-fail', ...config], access);
+      return await command([`${localRepoName}/${chart}`, ...config], access);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /** Like run, but a release that does not exist answers undefined. */
@@ -126,15 +170,14 @@ export class HelmClient {
 
   /** `helm upgrade --install`; returns the new revision and the chart version it deployed. */
   async upgrade(context: string, u: HelmUpgrade): Promise<{ revision: number; chartVersion?: string }> {
-    const args = ['upgrade', '--install', u.release, u.chart, '-n', u.namespace, '--create-namespace'];
-    if (u.version) args.push('--version', u.version);
-    if (u.repository) args.push('--repo', u.repository);
-    args.push('--timeout', `${u.timeoutSeconds}s`, '-o', 'json', '--description', u.description);
-    for (const f of u.valuesFiles) args.push('-f', f);
-    const r = JSON.parse(await this.run(context, args)) as {
-      version: number;
-      chart?: { metadata?: { version?: string } };
-    };
+    const out = await this.withChart(u.chart, u.repository, (chart, access) => {
+      const args = ['upgrade', '--install', u.release, ...chart, '-n', u.namespace, '--create-namespace'];
+      if (u.version) args.push('--version', u.version);
+      args.push('--timeout', `${u.timeoutSeconds}s`, '-o', 'json', '--description', u.description);
+      for (const f of u.valuesFiles) args.push('-f', f);
+      return this.run(context, args, access);
+    });
+    const r = JSON.parse(out) as { version: number; chart?: { metadata?: { version?: string } } };
     return { revision: r.version, chartVersion: r.chart?.metadata?.version };
   }
 
@@ -149,15 +192,9 @@ export class HelmClient {
 
   /** Downloads a chart at a version into `dir` (`helm pull`). */
   async pull(chart: string, version: string, repository: string | undefined, dir: string): Promise<void> {
-    await this.run(undefined, [
-      'pull',
-      chart,
-      '--version',
-      version,
-      '-d',
-      dir,
-      ...(repository ? ['--repo', repository] : []),
-    ]);
+    await this.withChart(chart, repository, (args, access) =>
+      this.run(undefined, ['pull', ...args, '--version', version, '-d', dir], access),
+    );
   }
 
   /**
@@ -190,6 +227,42 @@ export class HelmClient {
   async manifestText(context: string, name: string, namespace: string): Promise<string | undefined> {
     return this.runOrMissing(context, ['get', 'manifest', name, '-n', namespace]);
   }
+}
+
+/** The name a classic repository has in the private repository config of one Helm call. */
+const localRepoName = 'rollout-chart-repository';
+
+/** Writes a file only this user can read (it may hold a password). */
+function writePrivate(path: string, text: string): Promise<void> {
+  return writeFile(path, text, { mode: 0o600 });
+}
+
+/** A Helm repositories.yaml naming one classic repository with what the worker declares for it. */
+function repositoriesFile(url: string, s: ChartRepositoryAccess): string {
+  const entry: Record<string, unknown> = { name: localRepoName, url };
+  if (s.username) Object.assign(entry, { username: s.username, password: s.password });
+  if (s.caFile) entry['caFile'] = s.caFile;
+  if (s.certFile) Object.assign(entry, { certFile: s.certFile, keyFile: s.keyFile });
+  return stringifyYaml({ apiVersion: '', generated: '0001-01-01T00:00:00Z', repositories: [entry] });
+}
+
+/**
+ * The flags of one Helm call that pulls from an OCI registry with the worker's settings: its own registry
+ * config holding only this registry's credentials (Helm reads docker's config.json format), the CA, the
+ * client certificate, plain HTTP.
+ */
+async function registryArgs(dir: string, chart: string, s: ChartRepositoryAccess): Promise<string[]> {
+  const args: string[] = [];
+  if (s.username) {
+    const file = join(dir, 'registry.json');
+    const auth = Buffer.from(`${s.username}:${s.password ?? ''}`).toString('base64');
+    await writePrivate(file, JSON.stringify({ auths: { [new URL(chart).host]: { auth } } }));
+    args.push('--registry-config', file);
+  }
+  if (s.caFile) args.push('--ca-file', s.caFile);
+  if (s.certFile) args.push('--cert-file', s.certFile, '--key-file', s.keyFile as string);
+  if (s.plainHttp) args.push('--plain-http');
+  return args;
 }
 
 /**
@@ -247,20 +320,31 @@ const unreachable =
 // retrying changes nothing.
 const accessRefused =
   /: 40[13] (Unauthorized|Forbidden)|status code 40[13]|basic credential not found|unauthorized: authentication required|denied: requested access/i;
+// A registry whose certificate the worker does not trust, or that wants a client certificate: a setting
+// of the worker's is missing, retrying changes nothing.
+const tlsRefused =
+  /x509: |tls: failed to verify certificate|certificate required|tls: bad certificate|tls: unknown certificate authority|server gave HTTP response to HTTPS client/i;
 const permanent =
   /failed to download|values don't meet the specifications|parse error|template: |unable to build kubernetes objects|is invalid|forbidden|cannot patch|has no deployed releases/i;
 
 /**
- * Classifies a helm failure: a missing chart or version, invalid values, rendering errors and forbidden
+ * Classifies a helm failure (`access` says, for a command that reads a chart repository, what the worker
+ * sent it, for the message of a refusal): a missing chart or version, invalid values, rendering errors and forbidden
  * are non-retryable; a cluster or repository that does not answer is `Unreachable` (retried until the
  * step's deadline); anything else (conflicts, another operation in progress) is retried by Temporal.
  */
-export function classifyHelm(err: unknown): Error {
+export function classifyHelm(err: unknown, access?: string): Error {
   if (!(err instanceof HelmError)) return err as Error;
   if (missingChart.test(err.stderr)) return ApplicationFailure.nonRetryable(err.message, FailureType.HelmFailed);
   if (accessRefused.test(err.stderr)) {
     return ApplicationFailure.nonRetryable(
-      `the chart repository refused the worker (it asks for credentials the worker's Helm does not have, or refuses the ones it has): ${err.message}`,
+      `the chart repository refused the worker (${access ?? 'it asks for credentials the worker does not have, or refuses the ones it has'}): ${err.message}`,
+      FailureType.HelmFailed,
+    );
+  }
+  if (tlsRefused.test(err.stderr)) {
+    return ApplicationFailure.nonRetryable(
+      `the chart repository and the worker do not agree on TLS (${access ?? 'the worker brought no settings of its own for it'}; a private CA is a caFile, a client certificate certFile and keyFile, a registry without TLS plainHttp, in chartRepositories): ${err.message}`,
       FailureType.HelmFailed,
     );
   }

@@ -33,7 +33,7 @@ const Labels = z.record(
 
 /** Why a chart reference or repository URL may not carry credentials, and what to do instead. */
 const registryCredentialsMessage =
-  'must not carry credentials: they would be in the history of every rollout, cluster and step. Log the worker in (helm registry login for OCI; helm repo add, then chart: REPO/CHART, for a classic repository)';
+  'must not carry credentials: they would be in the history of every rollout, cluster and step. Declare them on the worker (chartRepositories in its ROLLOUT_CREDENTIALS file), bound to this URL';
 
 export const ReleaseSpec = z.strictObject({
   driver: z

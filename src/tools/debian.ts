@@ -1,6 +1,6 @@
 /**
  * Tools that come from Debian's packages rather than Go modules (git for config repositories, ssh-keygen
- * for signed approvals, chromium for the Web UI tests): taken
+ * for signed approvals, chromium for the Web UI tests, htpasswd and openssl for a private registry): taken
  * from PATH; where missing, installed with apt-get when this process may (root on Debian), else a clear
  * message saying what to install.
  */
@@ -12,7 +12,14 @@ import { promisify } from 'node:util';
 const exec = promisify(execFile);
 
 /** The Debian package that provides each command. */
-const packages = { git: 'git', 'ssh-keygen': 'openssh-client', chromium: 'chromium' } as const;
+const packages = {
+  git: 'git',
+  'ssh-keygen': 'openssh-client',
+  chromium: 'chromium',
+  // A registry's htpasswd file (bcrypt) and a private CA, for the tests of private chart registries.
+  htpasswd: 'apache2-utils',
+  openssl: 'openssl',
+} as const;
 export type DebianTool = keyof typeof packages;
 
 function onPath(command: string): string | undefined {

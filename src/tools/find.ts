@@ -22,7 +22,8 @@ export type ToolName =
   | 'kube-controller-manager'
   | 'kube-scheduler'
   | 'kubectl'
-  | 'victoria-metrics';
+  | 'victoria-metrics'
+  | 'registry';
 
 export const versions = {
   temporal: '1.5.1',
@@ -31,6 +32,7 @@ export const versions = {
   etcd: '3.6.14',
   kubernetes: '1.36.3',
   victoriametrics: '1.151.0',
+  distribution: '3.1.2',
 } as const;
 
 /** Tools built together, and how to tell a binary on PATH will do. */
@@ -43,7 +45,7 @@ export interface Bundle {
   readonly versionArgs: (tool: ToolName) => string[];
 }
 
-export type BundleName = 'temporal' | 'helm' | 'kwok' | 'etcd' | 'kubernetes' | 'victoriametrics';
+export type BundleName = 'temporal' | 'helm' | 'kwok' | 'etcd' | 'kubernetes' | 'victoriametrics' | 'distribution';
 
 export const bundles: Record<BundleName, Bundle> = {
   temporal: {
@@ -86,6 +88,13 @@ export const bundles: Record<BundleName, Bundle> = {
     tools: ['victoria-metrics'],
     accepts: (_t, out) => out.includes(`v${versions.victoriametrics}`),
     versionArgs: () => ['-version'],
+  },
+  // An OCI registry (CNCF Distribution) for the tests of charts kept in private registries.
+  distribution: {
+    dir: `distribution-${versions.distribution}`,
+    tools: ['registry'],
+    accepts: (_t, out) => out.includes('distribution/v3') && out.includes(`v${versions.distribution}`),
+    versionArgs: () => ['--version'],
   },
 };
 

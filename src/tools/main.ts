@@ -19,9 +19,9 @@ try {
     }
   }
   // Debian's packages: git serves and fetches config repositories, ssh-keygen signs and verifies
-  // approvals, chromium runs the Web UI tests.
+  // approvals, chromium runs the Web UI tests, htpasswd and openssl set up the private registries of tests.
   if (wanted.length === 0) {
-    for (const tool of ['git', 'ssh-keygen', 'chromium'] as const)
+    for (const tool of ['git', 'ssh-keygen', 'chromium', 'htpasswd', 'openssl'] as const)
       console.error(`[tools] ${tool}: ${await ensureDebianTool(tool)}`);
   }
 } catch (err) {

@@ -60,6 +60,13 @@ const builds: Record<
       `github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@v${versions.victoriametrics}`,
     ),
   },
+  distribution: {
+    note: 'about 3 minutes on 2 cores',
+    build: stamped(
+      `github.com/distribution/distribution/v3/version.version=v${versions.distribution}`,
+      `github.com/distribution/distribution/v3/cmd/registry@v${versions.distribution}`,
+    ),
+  },
 };
 
 /** Like findTool, but builds the tool's bundle into the cache when needed. */

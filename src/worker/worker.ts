@@ -80,7 +80,12 @@ export async function createWorker(
       createActivities({
         temporal: client,
         kube: createKubeFactory(),
-        helm: new HelmClient((await findHelm()).path, envValue('KUBECONFIG'), activityRunContext),
+        helm: new HelmClient(
+          (await findHelm()).path,
+          envValue('KUBECONFIG'),
+          activityRunContext,
+          credentials ?? Credentials.none(),
+        ),
         files: sourceFilesFromEnv(join(cacheRoot(), 'sources'), credentials ?? Credentials.none(), 'refuse'),
         credentials,
       }),
