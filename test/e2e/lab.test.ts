@@ -23,6 +23,15 @@ import { activityRunContext } from '../../src/activities/context.js';
 import { abortUpdate, pauseUpdate, progressQuery, resumeUpdate, statusQuery } from '../../src/workflows/definitions.js';
 import type { RolloutStatus } from '../../src/domain/types.js';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import {
+  privateCa,
+  pushChart,
+  startChartRepository,
+  startRegistry,
+  type ChartRepository,
+  type PrivateCa,
+  type Registry,
+} from '../helpers/registries.js';
 
 type LabModule = typeof LabApi;
 
@@ -45,13 +54,19 @@ const plans: Record<'rollback' | 'neverReady' | 'pause' | 'outage' | 'stuck' | '
 };
 
 /** A rollout-worker process; `cwd` other than the checkout shows it needs none of the plan's files. */
-function startWorker(opts: { cwd?: string; env?: Record<string, string> } = {}): ChildProcess {
+function startWorker(
+  opts: { cwd?: string; env?: Record<string, string>; log?: (text: string) => void } = {},
+): ChildProcess {
   const tsx = import.meta.resolve('tsx');
   const child = spawn(process.execPath, ['--import', tsx, join(root, 'src/worker/main.ts')], {
     cwd: opts.cwd ?? root,
     env: { ...process.env, ...env, ...opts.env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', opts.log ? 'pipe' : 'ignore', opts.log ? 'pipe' : 'inherit'],
   });
+  if (opts.log) {
+    child.stdout?.on('data', (d: Buffer) => opts.log?.(d.toString()));
+    child.stderr?.on('data', (d: Buffer) => opts.log?.(d.toString()));
+  }
   return child;
 }
 
@@ -1076,3 +1091,203 @@ describe(
     });
   },
 );
+
+describe('charts from private registries, rolled on the lab', { timeout: 400_000 }, () => {
+  const login = { username: 'robot', password: `pw-${randomUUID()}` };
+  const basic = Buffer.from(`${login.username}:${login.password}`).toString('base64');
+  let ca: PrivateCa;
+  let tls: Registry;
+  let plain: Registry;
+  let classic: ChartRepository;
+  let workerLog = '';
+  let temporal: Client;
+  let connection: Connection;
+
+  /** Packages a lab chart at `version` into `dir`; returns the archive. */
+  async function packaged(
+    chart: 'express' | 'express-operator',
+    version: string,
+    dir = mkdtempSync(join(tmpdir(), 'pkg-')),
+  ) {
+    await lab.publishChart(helm, dir, chart, version);
+    return join(dir, `${chart}-${version}.tgz`);
+  }
+
+  beforeAll(async () => {
+    ca = await privateCa();
+    [tls, plain, classic] = await Promise.all([
+      startRegistry({ login, tls: ca }),
+      startRegistry({ login }),
+      startChartRepository(login),
+    ]);
+    await pushChart(await packaged('express-operator', '1.3.0'), tls, { login, tls: ca });
+    await packaged('express', '2.4.0', classic.dir);
+    await classic.index();
+    // The worker's settings, as whoever runs it declares them: passwords from a file and a variable.
+    const dir = mkdtempSync(join(tmpdir(), 'worker-secrets-'));
+    writeFileSync(join(dir, 'charts-password'), login.password, { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'credentials.yaml'),
+      stringifyYaml({
+        chartRepositories: [
+          {
+            name: 'tls-registry',
+            url: `oci://${tls.host}/charts`,
+            username: 'robot',
+            passwordFile: join(dir, 'charts-password'),
+            caFile: ca.caFile,
+          },
+          {
+            name: 'plain-registry',
+            url: `oci://${plain.host}`,
+            username: 'robot',
+            passwordEnv: 'PLAIN_REGISTRY_PASSWORD',
+            plainHttp: true,
+          },
+          {
+            name: 'classic-repo',
+            url: `${classic.url}/`,
+            username: 'robot',
+            passwordFile: join(dir, 'charts-password'),
+          },
+        ],
+      }),
+    );
+    await stopWorker();
+    worker = startWorker({
+      env: {
+        ROLLOUT_CREDENTIALS: join(dir, 'credentials.yaml'),
+        PLAIN_REGISTRY_PASSWORD: login.password,
+        ROLLOUT_LOG_LEVEL: 'DEBUG',
+      },
+      log: (text) => (workerLog = (workerLog + text).slice(-4_000_000)),
+    });
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    temporal = client(connection);
+  }, 300_000);
+
+  afterAll(async () => {
+    await connection?.close();
+    await Promise.all([tls?.stop(), plain?.stop(), classic?.stop()]);
+  });
+
+  /** The lab plan on lab-3 alone, with the operator and the chart from where `from` says. */
+  function privatePlan(name: string, from: { operator: string; chart: { chart: string; repository?: string } }) {
+    const plan = parseYaml(labPlanText) as {
+      spec: {
+        release: Record<'operator' | 'chart', { chart: string; repository?: string }>;
+        clusters: { name: string }[];
+        phases: unknown[];
+      };
+    };
+    plan.spec.release.operator.chart = from.operator;
+    delete plan.spec.release.operator.repository;
+    plan.spec.release.chart.chart = from.chart.chart;
+    if (from.chart.repository) plan.spec.release.chart.repository = from.chart.repository;
+    else delete plan.spec.release.chart.repository;
+    plan.spec.clusters = plan.spec.clusters.filter((c) => c.name === 'lab-3');
+    plan.spec.phases = [{ name: 'canary', clusters: ['lab-3'], approval: 'auto', bake: '0s' }];
+    const file = join(mkdtempSync(join(tmpdir(), 'private-plan-')), `${name}.yaml`);
+    writeFileSync(file, stringifyYaml(plan));
+    return file;
+  }
+
+  /** Every event of every workflow this file's worker ran, with payloads as text. */
+  async function historiesText(): Promise<string> {
+    const texts: string[] = [];
+    for await (const wf of temporal.workflow.list({ query: `TaskQueue = '${env?.['ROLLOUT_TASK_QUEUE']}'` })) {
+      const h = await temporal.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      // Payloads come as base64 (`data`) or bytes: searched as the text they hold, and as they are.
+      texts.push(
+        JSON.stringify(h, (k, v: unknown) =>
+          v instanceof Uint8Array
+            ? Buffer.from(v).toString('utf8')
+            : k === 'data' && typeof v === 'string'
+              ? `${v} ${Buffer.from(v, 'base64').toString('utf8')}`
+              : v,
+        ),
+      );
+    }
+    return texts.join('\n');
+  }
+
+  it('diffs and rolls an operator from an OCI registry over TLS with a private CA and a chart from a classic repository behind basic auth, then a version pushed mid-test to a plain-HTTP registry; no password in any history, status, log or release', async () => {
+    const operator = `oci://${tls.host}/charts/express-operator`;
+    const first = privatePlan('private-1', { operator, chart: { chart: 'express', repository: classic.url } });
+    const diff = await cli('diff', first, '--chart-version', '2.4.0', '--operator-version', '1.3.0');
+    expect(diff.code, diff.stderr + diff.stdout).toBe(0);
+    // Both releases rendered from their registries, as lab-3 would see them.
+    expect(diff.stdout).toMatch(/^== operator: lab-3: .*changed/m);
+    expect(diff.stdout).toMatch(/^== chart: lab-3: .*changed/m);
+    expect(diff.stdout).toContain('+    helm.sh/chart: express-2.4.0');
+    expect(diff.stdout).toContain('image: registry.example/express-operator:1.3.0');
+
+    const one = await cli(
+      'start',
+      first,
+      '--id',
+      'e2e-private-1',
+      '--chart-version',
+      '2.4.0',
+      '--operator-version',
+      '1.3.0',
+    );
+    expect(one.code, one.stderr).toBe(0);
+    const s1 = await statusUntil('e2e-private-1', (s) => ['succeeded', 'failed', 'rolled-back'].includes(s.state));
+    expect(s1.state, JSON.stringify(s1.clusters)).toBe('succeeded');
+    expect(await current('lab-3', 'express-operator')).toMatchObject({ chartVersion: '1.3.0', status: 'deployed' });
+    expect(await current('lab-3')).toMatchObject({ chartVersion: '2.4.0', status: 'deployed' });
+
+    // Published while the worker runs, to a registry it has not pulled from yet: no step on the worker.
+    await pushChart(await packaged('express', '2.5.0'), plain, { login });
+    const second = privatePlan('private-2', { operator, chart: { chart: `oci://${plain.host}/charts/express` } });
+    const two = await cli(
+      'start',
+      second,
+      '--id',
+      'e2e-private-2',
+      '--chart-version',
+      '2.5.0',
+      '--operator-version',
+      '1.3.0',
+    );
+    expect(two.code, two.stderr).toBe(0);
+    const s2 = await statusUntil('e2e-private-2', (s) => ['succeeded', 'failed', 'rolled-back'].includes(s.state));
+    expect(s2.state, JSON.stringify(s2.clusters)).toBe('succeeded');
+    expect(await current('lab-3')).toMatchObject({ chartVersion: '2.5.0', status: 'deployed' });
+
+    // Where a password could leak to: Temporal's histories, what status says, the worker's log (at debug),
+    // and what Helm keeps of each release.
+    const releases = ['express', 'express-operator'].map((r) =>
+      execFileSync(
+        helm,
+        [
+          'get',
+          'all',
+          r,
+          '-n',
+          r === 'express' ? 'express' : 'express-system',
+          '--kube-context',
+          'kwok-lab-3',
+          '--kubeconfig',
+          kubeconfig,
+        ],
+        { encoding: 'utf8' },
+      ),
+    );
+    const places: Record<string, string> = {
+      histories: await historiesText(),
+      status:
+        (await cli('status', 'e2e-private-1', '-o', 'json')).stdout +
+        (await cli('status', 'e2e-private-2', '-o', 'json')).stdout,
+      'worker log': workerLog,
+      releases: releases.join('\n'),
+    };
+    // The search reads payloads: the plan's chart reference is there, in the clear.
+    expect(places['histories']?.includes(`oci://${plain.host}/charts/express`)).toBe(true);
+    for (const [where, text] of Object.entries(places)) {
+      expect(text.includes(login.password), `the password in ${where}`).toBe(false);
+      expect(text.includes(basic), `user:password in base64 in ${where}`).toBe(false);
+    }
+  });
+});
