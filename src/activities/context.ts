@@ -82,7 +82,7 @@ export async function untilReachable<T>(what: string, deadline: number, run: () 
             FailureType.ClusterUnreachable,
           );
         }
-        report({ unreachable: { since, attempts: attempt, error: err.message } });
+        report({ unreachable: { since, attempts: attempt, error: err.message, what } });
         ctx.log.warn('unreachable; retrying', { what, attempt, error: err.message });
         await ctx.sleep(Math.min(15_000, 1_000 * 2 ** (attempt - 1), left));
       }

@@ -70,8 +70,8 @@ export interface ClusterTarget {
  * activity: `rollout status` and the Web UI's pending activities show it.
  */
 export interface ActivityHeartbeat {
-  /** Set while the cluster does not answer and the step is retrying. */
-  unreachable?: { since: string; attempts: number; error: string };
+  /** Set while the cluster (or another peer: `what`, such as a chart repository) does not answer and the step is retrying. */
+  unreachable?: { since: string; attempts: number; error: string; what?: string };
 }
 
 /** Records where both releases stand, before the rollout changes anything on the cluster. */

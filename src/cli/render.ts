@@ -19,6 +19,8 @@ export interface FetchedStatus {
   status: RolloutStatus;
   shown: DisplayState;
   live: Map<string, LiveCluster>;
+  /** While the rollout starts: what its own work (the preflight) is doing, in words, when it is not plain running. */
+  waiting?: string;
 }
 
 /** Which clusters `status` and `watch` show: some by name, one phase's, or all of them. */
@@ -54,7 +56,7 @@ export function checkView(s: RolloutStatus, view: StatusView): string | undefine
  * decisions. Every cluster is listed for a small rollout, or with `--all`, `--phase` or `--cluster`; a
  * large one lists the clusters in flight, failed or held by a window, and counts the rest.
  */
-export function renderStatus({ status: s, shown, live }: FetchedStatus, view: StatusView = {}): string {
+export function renderStatus({ status: s, shown, live, waiting }: FetchedStatus, view: StatusView = {}): string {
   const head = [
     `rollout ${s.id}  plan ${s.plan}  chart ${s.chartVersion}  operator ${s.operatorVersion}`,
     `state: ${shown.state}${s.currentPhase ? `  phase: ${s.currentPhase}` : ''}  started ${s.startedAt} by ${s.startedBy}${s.startedByVerified ? ' (signed)' : ''}${s.finishedAt ? `  finished ${s.finishedAt}` : ''}`,
@@ -62,6 +64,7 @@ export function renderStatus({ status: s, shown, live }: FetchedStatus, view: St
   if (s.source) head.push(`source: ${s.source}`);
   if (s.approvals) head.push(`approvals: ${s.approvals}`);
   if (shown.reason) head.push(`reason: ${shown.reason}`);
+  if (waiting) head.push(`waiting: ${waiting}`);
   const phases = table(['phase', 'state', 'gate', 'clusters', 'by state']);
   for (const p of s.phases) {
     const by = (p.approvals ?? []).map((a) => `${a.by}${a.verified ? ' (signed)' : ''}`).join(', ');

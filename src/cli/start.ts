@@ -21,7 +21,7 @@ import {
 import { Option, type Command } from 'commander';
 import { asOption, parse } from './options.js';
 import { actor, CliError, exitCodes, loadPlanFile, withClient } from './shared.js';
-import { pendingWork } from './status.js';
+import { describeWork, pendingWork } from './status.js';
 import { action, outputOption, type Outcome } from './verb.js';
 import { WorkflowType } from '../domain/names.js';
 
@@ -108,9 +108,7 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
       const [work] = await pendingWork(handle);
       const doing = !work
         ? `no worker has taken it up: is a rollout-worker running on task queue ${config.taskQueue}?`
-        : work.retrying
-          ? `its ${work.activity} is retrying (attempt ${work.retrying.attempt}): ${work.retrying.error}`
-          : `its ${work.activity} is still running`;
+        : describeWork(work);
       throw new CliError(
         [
           `created ${workflowId}, but it did not hold its clusters within ${waitSeconds}s: ${doing}`,

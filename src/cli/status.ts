@@ -7,7 +7,7 @@ import {
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { ActivityHeartbeat } from '../activities/contracts.js';
 import { displayState, exitCodeFor, type ExecutionState } from '../domain/display.js';
-import type { RolloutStatus } from '../domain/types.js';
+import { RolloutState, type RolloutStatus } from '../domain/types.js';
 import { progressQuery, snapshotActivityCluster, statusQuery } from '../workflows/api.js';
 import {
   checkView,
@@ -40,6 +40,16 @@ export interface PendingWork {
   activityId: string;
   unreachable?: ActivityHeartbeat['unreachable'];
   retrying?: { attempt: number; error: string };
+}
+
+/** What an activity in progress is doing, in words: waiting for a peer that does not answer, retrying, or running. */
+export function describeWork(work: PendingWork): string {
+  if (work.unreachable) {
+    const u = work.unreachable;
+    return `its ${work.activity} waits for ${u.what ?? 'a peer'}, unreachable since ${u.since} (${u.attempts} attempts): ${u.error}`;
+  }
+  if (work.retrying) return `its ${work.activity} is retrying (attempt ${work.retrying.attempt}): ${work.retrying.error}`;
+  return `its ${work.activity} is still running`;
 }
 
 /** The activities a workflow has in progress, read from Temporal (no query, so no worker needed). */
@@ -107,6 +117,12 @@ export async function fetchStatus(client: Client, id: string, view: StatusView =
   const wrong = checkView(status, view);
   if (wrong) throw new CliError(wrong, exitCodes.usage);
   const live = new Map<string, LiveCluster>();
+  let waiting: string | undefined;
+  if (execution.status === 'RUNNING' && status.state === RolloutState.Starting) {
+    // Before it holds its clusters, the rollout's own work is the preflight: say what keeps it.
+    const stuck = pendingIn(desc).find((w) => w.unreachable || w.retrying);
+    waiting = stuck && describeWork(stuck);
+  }
   if (execution.status === 'RUNNING') {
     // The snapshots the rollout takes itself, before a cluster's workflow starts: their step is live there.
     const snapshots = new Map(
@@ -126,7 +142,7 @@ export async function fetchStatus(client: Client, id: string, view: StatusView =
         }),
     );
   }
-  return { status, shown: displayState(status, execution), live };
+  return { status, shown: displayState(status, execution), live, waiting };
 }
 
 export function registerStatus(program: Command): void {
@@ -144,11 +160,11 @@ export function registerStatus(program: Command): void {
  */
 export async function statusCommand(id: string, view: StatusView = {}): Promise<Outcome> {
   const fetched = await withClient((client) => fetchStatus(client, id, view));
-  const { status, shown, live } = fetched;
+  const { status, shown, live, waiting } = fetched;
   const clusters = selectClusters(status, view).map((c) => ({ ...c, ...pick(live.get(c.name)) }));
   return {
     text: renderStatus(fetched, view),
-    data: { ...status, state: shown.state, reason: shown.reason, clusters },
+    data: { ...status, state: shown.state, reason: shown.reason, waiting, clusters },
     exitCode: exitCodeFor(shown),
   };
 }

@@ -1290,4 +1290,37 @@ describe('charts from private registries, rolled on the lab', { timeout: 400_000
       expect(text.includes(basic), `user:password in base64 in ${where}`).toBe(false);
     }
   });
+
+  it('a registry that does not answer: preflight waits for it, and start and status say so', async () => {
+    const nowhere = `oci://127.0.0.1:${await freePort()}/charts/express`;
+    const plan = privatePlan('private-down', {
+      operator: `oci://${tls.host}/charts/express-operator`,
+      chart: { chart: nowhere },
+    });
+    const started = await cli(
+      'start',
+      plan,
+      '--id',
+      'e2e-private-down',
+      '--chart-version',
+      '2.5.0',
+      '--operator-version',
+      '1.3.0',
+      '--wait',
+      '2',
+    );
+    expect(started.code).toBe(1);
+    expect(started.stderr).toContain('created e2e-private-down, but it did not hold its clusters within 2s');
+    // Heartbeats reach Temporal throttled: the first report of the outage can take a few seconds more.
+    const s = await statusUntil('e2e-private-down', (x) => (x as { waiting?: string }).waiting !== undefined, 60_000);
+    expect(s.state).toBe('starting');
+    expect((s as { waiting?: string }).waiting).toMatch(
+      new RegExp(
+        `^its preflight waits for the chart repository of ${nowhere}, unreachable since \\S+ \\(\\d+ attempts\\): .*connection refused`,
+      ),
+    );
+    const text = await cli('status', 'e2e-private-down');
+    expect(text.stdout).toContain(`waiting: its preflight waits for the chart repository of ${nowhere}`);
+    await temporal.workflow.getHandle('e2e-private-down').terminate('e2e: the registry never comes');
+  });
 });

@@ -27,7 +27,8 @@ export async function chartAt(
     return path;
   }
   await mkdir(dir, { recursive: true });
-  await untilReachable(`chart repository of ${release.chart}`, stepDeadline('5m'), () =>
+  const where = release.repository ? `${release.chart} in ${release.repository}` : release.chart;
+  await untilReachable(`the chart repository of ${where}`, stepDeadline('5m'), () =>
     deps.helm.pull(release.chart, version, release.repository, dir),
   );
   const [tgz] = (await readdir(dir)).filter((f) => f.endsWith('.tgz'));
