@@ -43,7 +43,7 @@ export const environment = {
   },
   ROLLOUT_CREDENTIALS: {
     readBy: 'cli, worker',
-    meaning: 'YAML file: credentials and the URLs each may go to; the sink URL folder',
+    meaning: 'YAML file: credentials and the URLs each may go to; chart repository settings; the sink URL folder',
   },
   ROLLOUT_SOURCE_CACHE: {
     readBy: 'cli, worker',
