@@ -13,6 +13,10 @@ import { mapLimited } from '../common/limited.js';
 import { pinnedValues } from '../drivers/values.js';
 import { driverFor, type Drivers, type Renderer } from '../drivers/driver.js';
 import type { SourceFiles } from '../adapters/source.js';
+import { liveCrd } from '../adapters/crds.js';
+import { crdDiffers, liveForDiff, type Crd } from '../domain/crds.js';
+import type { ReleaseSpec } from '../plan/schema.js';
+import { stringify } from 'yaml';
 
 /** At most this many clusters are read and rendered at once. */
 const parallelism = 4;
@@ -51,6 +55,12 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
           driverFor(deps.drivers, r.release).renderer(r.release, r.version, input.source, join(dir, r.role)),
         ),
       );
+      // The CRDs each chart keeps in crds/ (fetched after the renderers, from the archives they fetched).
+      const crds = await Promise.all(
+        releases.map((r) =>
+          driverFor(deps.drivers, r.release).crds(r.release, r.version, input.source, join(dir, r.role)),
+        ),
+      );
       // One render per release, distinct set of values and distinct cluster capabilities, however many
       // clusters share them.
       const renders = new Map<string, Promise<string>>();
@@ -65,11 +75,19 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
           const capabilities = await capabilitiesOf(deps.kube, c.context);
           return Promise.all(
             releases.map(async ({ role, release }, i) => {
-              const [now, next] = await Promise.all([
+              const [now, next, liveCrds] = await Promise.all([
                 driverFor(deps.drivers, release).declared({ context: c.context, release }),
                 desired(i as 0 | 1, c.overlays[role], capabilities),
+                Promise.all((crds[i] ?? []).map((crd) => liveCrd(deps.kube(c.context), crd))),
               ]);
-              return diffManifests(now ?? '', next, release.namespace, new Set(capabilities.clusterScoped));
+              const withCrds = crdDocuments(release, crds[i] ?? [], liveCrds);
+              const diff = diffManifests(
+                `${now ?? ''}${withCrds.now}`,
+                `${next}${withCrds.next}`,
+                release.namespace,
+                new Set(capabilities.clusterScoped),
+              );
+              return withCrds.note ? { ...diff, text: `${withCrds.note}${diff.text}` } : diff;
             }),
           );
         });
@@ -128,6 +146,31 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
         return { ...g, text, truncated };
       });
     },
+  };
+}
+
+/**
+ * The chart's CRDs as the diff compares them: with `crds: apply`, each against the cluster's definition as
+ * a person wrote it (what the API server defaults left out), so a changed schema or version shows; with
+ * `skip`, nothing is compared (nothing will change) but a note names the CRDs that differ and stay as they are.
+ */
+function crdDocuments(release: ReleaseSpec, crds: Crd[], live: (Crd | undefined)[]) {
+  const doc = (o: unknown) => `\n---\n${stringify(o)}`;
+  if (release.crds !== 'skip') {
+    return {
+      now: crds.map((c, i) => (live[i] ? doc(liveForDiff(live[i], c)) : '')).join(''),
+      next: crds.map((c) => doc(c)).join(''),
+    };
+  }
+  const differ = crds.filter((c, i) => crdDiffers(live[i], c));
+  const names = differ.map((c) => c.metadata?.name).join(', ');
+  return {
+    now: '',
+    next: '',
+    note:
+      differ.length > 0
+        ? `# crds: skip: ${names} in the chart's crds/ differ from the cluster's and are left as they are\n`
+        : undefined,
   };
 }
 

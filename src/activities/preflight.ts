@@ -18,6 +18,8 @@ import type { SourceFiles } from '../adapters/source.js';
 import type { PinnedSource } from '../domain/types.js';
 import type { Credentials } from '../adapters/credentials.js';
 import { createSinkUrls } from '../adapters/webhooks.js';
+import { crdRefusals, liveCrd } from '../adapters/crds.js';
+import { crdDiffers, type Crd } from '../domain/crds.js';
 
 /** Renders at most this many clusters' values at once: helm template is CPU-bound. */
 const renderParallelism = 4;
@@ -128,6 +130,39 @@ export function createPreflightActivities(deps: {
     return problems;
   }
 
+  /**
+   * The chart's CRDs against each cluster's (stored versions, served versions, existing objects, the API
+   * server's dry-run): every cluster, before any changes, so an unsafe CRD stops the rollout before the
+   * canary's operator is touched. A cluster that does not answer was already a warning; it is checked
+   * again before its own operator step.
+   */
+  async function crdProblemsOn(crds: Crd[], clusters: PreflightInput['clusters'], caps: Capabilities['of']) {
+    if (crds.length === 0) return [];
+    const problems: string[] = [];
+    const answering = clusters.filter((c) => caps.get(c.cluster) !== undefined);
+    await mapLimited(answering, askParallelism, async (c) => {
+      try {
+        problems.push(...(await crdRefusals(deps.kube(c.context), crds)).map((p) => `cluster ${c.cluster}: ${p}`));
+      } catch (err) {
+        if (err instanceof ApplicationFailure) problems.push(`cluster ${c.cluster}: ${err.message}`);
+      }
+    });
+    return problems;
+  }
+
+  /** The clusters (of those answering) whose CRDs differ from the chart's, or that lack one. */
+  async function crdsDifferOn(crds: Crd[], clusters: PreflightInput['clusters'], caps: Capabilities['of']) {
+    if (crds.length === 0) return [];
+    const differ: string[] = [];
+    const answering = clusters.filter((c) => caps.get(c.cluster) !== undefined);
+    await mapLimited(answering, askParallelism, async (c) => {
+      const live = await Promise.all(crds.map((crd) => liveCrd(deps.kube(c.context), crd))).catch(() => undefined);
+      if (!live) return;
+      if (crds.some((crd, i) => crdDiffers(live[i], crd))) differ.push(c.cluster);
+    });
+    return differ.sort();
+  }
+
   return {
     async preflight(input: PreflightInput): Promise<PreflightResult> {
       const refused = input.source.kind === 'git' ? source.credentialRefusal(input.source) : undefined;
@@ -136,6 +171,7 @@ export function createPreflightActivities(deps: {
       const caps = await askClusters(input.clusters);
       const problems: string[] = [...credential, ...(await sinkProblems(input)), ...caps.problems];
       const checked: string[] = [];
+      const warnings = [...caps.warnings];
       try {
         // Without the repository's credential nothing below can read a file: say it once, not per cluster.
         if (refused) return refuse(problems);
@@ -170,6 +206,25 @@ export function createPreflightActivities(deps: {
           }
           const failed = await renderForClusters(release, render, input.source, clusters, caps.of);
           problems.push(...failed);
+          const at = join(dir, what.replace(' ', '-'));
+          const crds = await driverFor(deps.drivers, release).crds(release, version, input.source, at);
+          if (release.crds === 'skip') {
+            const differ = await crdsDifferOn(crds, input.clusters, caps.of);
+            if (differ.length > 0) {
+              const names = crds.map((c) => c.metadata?.name).join(', ');
+              warnings.push(
+                `${what} ${release.chart} ${version}: crds: skip: its CRDs in crds/ (${names}) differ from those of ${listed(differ)} and are left as they are`,
+              );
+            }
+          } else {
+            const unsafe = await crdProblemsOn(crds, input.clusters, caps.of);
+            problems.push(...unsafe);
+            if (crds.length > 0 && unsafe.length === 0) {
+              checked.push(
+                `${what} ${release.chart} ${version}: its ${crds.length} CRD(s) in crds/ keep every stored version and every existing object valid on each cluster`,
+              );
+            }
+          }
           const perCluster = clusters.some((c) => c.overlay);
           const values = perCluster ? `the values of each of ${clusters.length} clusters` : 'its values';
           if (failed.length === 0)
@@ -197,8 +252,8 @@ export function createPreflightActivities(deps: {
       }
       if (problems.length > 0) return refuse(problems);
       if (input.sinks.length > 0) checked.push(`every notification sink finds its URL on the worker`);
-      for (const w of caps.warnings) Context.current().log.warn(w);
-      return { checked, warnings: caps.warnings };
+      for (const w of warnings) Context.current().log.warn(w);
+      return { checked, warnings };
     },
   };
 }
@@ -210,4 +265,11 @@ function refuse(problems: string[]): never {
     `preflight found ${problems.length} problem(s); no cluster was touched:\n${shown.join('\n')}`,
     FailureType.PreflightFailed,
   );
+}
+
+/** "lab-1, lab-2" or "lab-1, lab-2, lab-3 and 7 more clusters". */
+function listed(clusters: string[]): string {
+  return clusters.length <= 3
+    ? clusters.join(', ')
+    : `${clusters.slice(0, 3).join(', ')} and ${clusters.length - 3} more clusters`;
 }

@@ -271,7 +271,10 @@ export class Credentials implements ChartRepositories {
       .sort((a, b) => new URL(b.url).pathname.length - new URL(a.url).pathname.length)[0];
     if (!entry) return undefined;
     const refuse = (text: string) =>
-      ApplicationFailure.nonRetryable(`chart repository ${entry.name} (${this.origin}): ${text}`, FailureType.HelmFailed);
+      ApplicationFailure.nonRetryable(
+        `chart repository ${entry.name} (${this.origin}): ${text}`,
+        FailureType.HelmFailed,
+      );
     for (const field of ['caFile', 'certFile', 'keyFile'] as const) {
       const path = entry[field];
       if (path && !(await readable(path))) throw refuse(`its ${field} ${path} cannot be read on this worker`);

@@ -102,7 +102,8 @@ export class HelmClient {
     const access = `${location}: the worker applied its chartRepositories entry ${settings.name} (${settings.origin})`;
     const dir = await mkdtemp(join(tmpdir(), 'rollout-helm-'));
     try {
-      if (repository === undefined) return await command([chart, ...(await registryArgs(dir, chart, settings))], access);
+      if (repository === undefined)
+        return await command([chart, ...(await registryArgs(dir, chart, settings))], access);
       const config = ['--repository-config', join(dir, 'repositories.yaml'), '--repository-cache', join(dir, 'cache')];
       await writePrivate(join(dir, 'repositories.yaml'), repositoriesFile(repository, settings));
       await this.run(undefined, ['repo', 'update', localRepoName, '--fail-on-repo-update-fail', ...config], access);
@@ -221,6 +222,11 @@ export class HelmClient {
       ...(caps ? ['--kube-version', caps.kubeVersion, ...caps.apiVersions.flatMap((v) => ['--api-versions', v])] : []),
       ...valuesFiles.flatMap((f) => ['-f', f]),
     ]);
+  }
+
+  /** The CRDs in a local chart's `crds/` folder (`helm show crds`), as YAML documents; empty when it has none. */
+  async showCrds(chartPath: string): Promise<string> {
+    return this.run(undefined, ['show', 'crds', chartPath]);
   }
 
   /** The manifest of a release's current revision as Helm stored it; undefined when it is not installed. */

@@ -66,6 +66,11 @@ export class ObjectApi extends KubernetesObjectApi {
     );
   }
 
+  /** GET of an API path (with its query), parsed: for reads the typed clients do not offer. */
+  getPath<T>(path: string): Promise<T> {
+    return this.getJson<T>(path);
+  }
+
   private async getJson<T>(path: string): Promise<T> {
     const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.GET);
     request.setHeaderParam('Accept', 'application/json');

@@ -65,6 +65,7 @@ export function renderStatus({ status: s, shown, live, waiting }: FetchedStatus,
   if (s.approvals) head.push(`approvals: ${s.approvals}`);
   if (shown.reason) head.push(`reason: ${shown.reason}`);
   if (waiting) head.push(`waiting: ${waiting}`);
+  for (const w of s.warnings ?? []) head.push(`warning: ${w}`);
   const phases = table(['phase', 'state', 'gate', 'clusters', 'by state']);
   for (const p of s.phases) {
     const by = (p.approvals ?? []).map((a) => `${a.by}${a.verified ? ' (signed)' : ''}`).join(', ');

@@ -48,7 +48,8 @@ export function describeWork(work: PendingWork): string {
     const u = work.unreachable;
     return `its ${work.activity} waits for ${u.what ?? 'a peer'}, unreachable since ${u.since} (${u.attempts} attempts): ${u.error}`;
   }
-  if (work.retrying) return `its ${work.activity} is retrying (attempt ${work.retrying.attempt}): ${work.retrying.error}`;
+  if (work.retrying)
+    return `its ${work.activity} is retrying (attempt ${work.retrying.attempt}): ${work.retrying.error}`;
   return `its ${work.activity} is still running`;
 }
 

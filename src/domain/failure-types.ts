@@ -53,6 +53,11 @@ export const FailureType = {
   AnalysisInconclusive: 'AnalysisInconclusive',
   /** The chart version was marked bad (`rollout deny-version`): it cannot be started. */
   VersionDenied: 'VersionDenied',
+  /**
+   * A CRD in an operator chart's `crds/` may not replace the cluster's: it drops a stored version, stops
+   * serving one objects are stored at, or an existing object does not validate against its schema.
+   */
+  CrdUnsafe: 'CrdUnsafe',
   /** A release to roll back no longer exists. */
   ReleaseMissing: 'ReleaseMissing',
   /**

@@ -38,6 +38,7 @@ export interface Notice {
 export type RolloutChange =
   // The start
   | { kind: 'refused'; reason: string; at: string }
+  | { kind: 'preflight-passed'; warnings: string[] }
   | { kind: 'clusters-taken'; at: string }
   | { kind: 'start-verified' }
   /** A freeze in force when the rollout started: nothing starts until it is lifted. */
@@ -130,6 +131,9 @@ export function transition(s: RolloutStatus, e: RolloutChange): Notice | undefin
     case 'refused':
       Object.assign(s, { state: RolloutState.Failed, reason: e.reason, finishedAt: e.at });
       return { type: 'failed', summary: e.reason };
+    case 'preflight-passed':
+      s.warnings = e.warnings.length > 0 ? e.warnings : undefined;
+      return undefined;
     case 'clusters-taken':
       Object.assign(s, { locksHeldAt: e.at, state: RolloutState.Running });
       return undefined;
@@ -148,7 +152,10 @@ export function transition(s: RolloutStatus, e: RolloutChange): Notice | undefin
       return undefined;
     case 'gate-waiting': {
       const phase = phaseOf(s, e.phase);
-      const lines = phase.diff ? `; ${diffLines(phase.diff, 3).join('; ')}` : '';
+      const warned = s.warnings?.length
+        ? `; warning: ${s.warnings[0]}${s.warnings.length > 1 ? ` (and ${s.warnings.length - 1} more in status)` : ''}`
+        : '';
+      const lines = `${phase.diff ? `; ${diffLines(phase.diff, 3).join('; ')}` : ''}${warned}`;
       phase.state = PhaseState.AwaitingApproval;
       s.state = RolloutState.AwaitingApproval;
       s.reason = `${e.why}phase "${e.phase}" awaits approval (${e.approveCommand})${lines}`;

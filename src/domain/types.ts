@@ -319,6 +319,11 @@ export interface RolloutStatus {
   runId?: string;
   /** True once the initiator's start signature verified against the plan's allowed signers. */
   startedByVerified?: boolean;
+  /**
+   * What preflight found worth a person's attention without refusing the start: a cluster that did not say
+   * its version, CRDs left as they are under `crds: skip`. Shown by status and with a gate's reason.
+   */
+  warnings?: string[];
   finishedAt?: string;
   phases: PhaseStatus[];
   clusters: ClusterStatus[];

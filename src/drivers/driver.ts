@@ -8,6 +8,7 @@
 import type { FleetRelease, PinnedSource, ReleaseSnapshot } from '../domain/types.js';
 import type { ReleaseSpec } from '../plan/schema.js';
 import type { ClusterCapabilities } from '../adapters/kube.js';
+import type { Crd } from '../domain/crds.js';
 
 /** The mechanisms a plan may name (`spec.release.*.driver`); Helm when unset. */
 export const DriverKind = { Helm: 'helm' } as const;
@@ -73,6 +74,12 @@ export interface ReleaseDriver {
   renderer(release: ReleaseSpec, version: string, source: PinnedSource, dir: string): Promise<Renderer>;
   /** What runs now; undefined when the release is not installed. */
   running(on: ReleaseOn): Promise<RunningRelease | undefined>;
+  /**
+   * The CRDs the release brings at `version` that it applies itself before upgrading (Helm: the chart's
+   * `crds/`, when the release's `crds` is `apply`), for preflight's check and the diff; the chart is
+   * fetched into `dir` once, as `renderer` fetches it.
+   */
+  crds(release: ReleaseSpec, version: string, source: PinnedSource, dir: string): Promise<Crd[]>;
 }
 
 /** Every mechanism, by kind: what the worker's composition root builds. */

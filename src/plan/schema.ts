@@ -62,6 +62,12 @@ export const ReleaseSpec = z.strictObject({
   timeout: Duration.default('10m').describe(
     'How long one upgrade may take (helm --timeout), and how long an unreachable cluster is retried. Default 10m.',
   ),
+  crds: z
+    .enum(['apply', 'skip'])
+    .default('apply')
+    .describe(
+      "What happens to the CRDs in the chart's crds/ folder, which Helm installs once and never upgrades: `apply` (the default) checks each against the cluster's (stored versions kept, existing objects still valid) and applies it with server-side apply before the release is upgraded; `skip` leaves them as they are, and the diff says so. A rollback never deletes or downgrades a CRD.",
+    ),
 });
 
 const Template = z.strictObject({

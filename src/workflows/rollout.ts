@@ -1,3 +1,4 @@
+import type { PreflightResult } from '../activities/contracts.js';
 import { allHandlersFinished, ApplicationFailure, condition, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../domain/failure-types.js';
 import { chartName } from '../plan/resolve.js';
@@ -29,7 +30,8 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   run.publish();
 
   try {
-    await preflight(input);
+    const checked = await preflight(input);
+    run.apply({ kind: 'preflight-passed', warnings: checked.warnings });
     if (input.plan.spec.approvals?.allowedSigners) await verifyInitiator(run);
     await checkRegistry(run);
     await takeClusters(status.clusters.map((c) => c.name));
@@ -80,9 +82,9 @@ async function walkPhases(run: RolloutRun): Promise<void> {
 }
 
 /** Checks on the worker, once, what would make the rollout fail on its first cluster; changes no cluster. */
-async function preflight(input: RolloutInput): Promise<void> {
+async function preflight(input: RolloutInput): Promise<PreflightResult> {
   const spec = input.plan.spec;
-  await activitiesFor('10m').preflight({
+  return activitiesFor('10m').preflight({
     ...releaseTarget(input),
     synchronizer: spec.synchronizer,
     sinks: spec.notifications?.sinks ?? [],

@@ -4,11 +4,20 @@
  * run as a user runs it. Assertions read what Helm and the API servers hold afterwards.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, PolicyV1Api, Watch } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PolicyV1Api,
+  Watch,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, inject } from 'vitest';
@@ -1091,6 +1100,237 @@ describe(
     });
   },
 );
+
+describe("an operator's CRDs in crds/, which Helm never upgrades", { timeout: 400_000 }, () => {
+  const crdName = 'widgets.fixtures.phased-rollout.dev';
+  let repo: ChartRepository;
+
+  /** The fixture operator's CRD at one of its versions: each changes it as real operators do. */
+  function widgetCrd(version: string): string {
+    const schema = (required: string[], extra: Record<string, unknown> = {}) => ({
+      openAPIV3Schema: {
+        type: 'object',
+        properties: {
+          spec: {
+            type: 'object',
+            ...(required.length > 0 ? { required } : {}),
+            properties: { size: { type: 'integer', minimum: 1 }, ...extra },
+          },
+        },
+      },
+    });
+    const color = { color: { type: 'string', enum: ['red', 'blue'] } };
+    const versions: Record<string, unknown[]> = {
+      '1.0.0': [{ name: 'v1', served: true, storage: true, schema: schema([]) }],
+      // Safe: a new optional field, and a new served version beside the stored one.
+      '1.1.0': [
+        { name: 'v1', served: true, storage: true, schema: schema([], color) },
+        { name: 'v2', served: true, storage: false, schema: schema([], color) },
+      ],
+      // Unsafe: a new required field the existing Widget lacks.
+      '1.2.0': [{ name: 'v1', served: true, storage: true, schema: schema(['owner'], { owner: { type: 'string' } }) }],
+      // Unsafe: v1 dropped while objects are stored at it.
+      '1.3.0': [{ name: 'v2', served: true, storage: true, schema: schema([], color) }],
+    };
+    return stringifyYaml({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: crdName },
+      spec: {
+        group: 'fixtures.phased-rollout.dev',
+        scope: 'Namespaced',
+        names: { kind: 'Widget', plural: 'widgets' },
+        versions: versions[version],
+      },
+    });
+  }
+
+  beforeAll(async () => {
+    repo = await startChartRepository();
+    for (const version of ['1.0.0', '1.1.0', '1.2.0', '1.3.0']) {
+      const dir = mkdtempSync(join(tmpdir(), 'widget-operator-'));
+      cpSync(join(root, 'test/fixtures/charts/widget-operator'), join(dir, 'widget-operator'), { recursive: true });
+      writeFileSync(join(dir, 'widget-operator/crds/widgets.yaml'), widgetCrd(version));
+      execFileSync(helm, ['package', join(dir, 'widget-operator'), '--version', version, '-d', repo.dir]);
+    }
+    await repo.index();
+  });
+
+  afterAll(async () => {
+    await repo?.stop();
+  });
+
+  /** The lab plan on lab-3 alone, its operator the fixture's; the chart stays at what lab-3 runs. */
+  function widgetPlan(name: string, opts: { neverReady?: boolean } = {}) {
+    const plan = parseYaml(readFileSync(opts.neverReady ? plans.neverReady : plans.rollback, 'utf8')) as {
+      spec: { release: { operator: Record<string, unknown> }; clusters: { name: string }[]; phases: unknown[] };
+    };
+    Object.assign(plan.spec.release.operator, {
+      chart: 'widget-operator',
+      repository: repo.url,
+      releaseName: 'widget-operator',
+      namespace: 'widget-system',
+    });
+    plan.spec.clusters = plan.spec.clusters.filter((c) => c.name === 'lab-3');
+    plan.spec.phases = [{ name: 'canary', clusters: ['lab-3'], approval: 'auto', bake: '0s' }];
+    const file = join(mkdtempSync(join(tmpdir(), 'widget-plan-')), `${name}.yaml`);
+    writeFileSync(file, stringifyYaml(plan));
+    return file;
+  }
+
+  const operator = () => new HelmClient(helm, kubeconfig).history('kwok-lab-3', 'widget-operator', 'widget-system');
+
+  async function liveCrd() {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    kc.setCurrentContext('kwok-lab-3');
+    const objects = kc.makeApiClient(KubernetesObjectApi);
+    type LiveCrd = KubernetesObject & {
+      spec: {
+        versions: {
+          name: string;
+          schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } } };
+        }[];
+      };
+      status: { storedVersions: string[] };
+    };
+    return objects.read<LiveCrd>({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: crdName },
+    });
+  }
+
+  it('installs the CRD, diffs its change, refuses unsafe ones before anything changes, applies a safe one, and a rollback leaves it in place', async () => {
+    const chart = (await current('lab-3'))?.chartVersion ?? '';
+    const first = await cli(
+      'start',
+      widgetPlan('widgets-1'),
+      '--id',
+      'e2e-widgets-1',
+      '--chart-version',
+      chart,
+      '--operator-version',
+      '1.0.0',
+    );
+    expect(first.code, first.stderr).toBe(0);
+    const s1 = await statusUntil('e2e-widgets-1', (s) => ['succeeded', 'failed', 'rolled-back'].includes(s.state));
+    expect(s1.state, JSON.stringify(s1.clusters)).toBe('succeeded');
+    expect((await liveCrd()).spec.versions.map((v) => v.name)).toEqual(['v1']);
+    // A Widget stored at v1, as the operator's users create them.
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    kc.setCurrentContext('kwok-lab-3');
+    await kc.makeApiClient(KubernetesObjectApi).create({
+      apiVersion: 'fixtures.phased-rollout.dev/v1',
+      kind: 'Widget',
+      metadata: { name: 'w1', namespace: 'default' },
+      spec: { size: 3 },
+    } as KubernetesObject);
+
+    // The diff shows the CRD's change against the cluster's definition.
+    const diff = await cli('diff', widgetPlan('widgets-diff'), '--chart-version', chart, '--operator-version', '1.1.0');
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(diff.stdout).toContain(`--- CustomResourceDefinition ${crdName}`);
+    expect(diff.stdout).toMatch(/^\+ {4}- name: v2$/m);
+
+    // Unsafe changes: refused by preflight on every cluster, naming the CRD, the version and the object.
+    const revisions = (await operator()).length;
+    const required = await cli(
+      'start',
+      widgetPlan('widgets-2'),
+      '--id',
+      'e2e-widgets-required',
+      '--chart-version',
+      chart,
+      '--operator-version',
+      '1.2.0',
+    );
+    expect(required.code, required.stderr).toBe(2);
+    expect(required.stderr).toContain(
+      `cluster lab-3: CRD ${crdName}: Widget default/w1 does not validate against the new schema of v1: spec.owner: required, and the object has none`,
+    );
+    const dropped = await cli(
+      'start',
+      widgetPlan('widgets-3'),
+      '--id',
+      'e2e-widgets-dropped',
+      '--chart-version',
+      chart,
+      '--operator-version',
+      '1.3.0',
+    );
+    expect(dropped.code, dropped.stderr).toBe(2);
+    expect(dropped.stderr).toContain(
+      `cluster lab-3: CRD ${crdName}: the new definition drops version v1, which status.storedVersions lists`,
+    );
+    expect((await operator()).length, 'no operator upgrade was attempted').toBe(revisions);
+    expect((await liveCrd()).spec.versions.map((v) => v.name)).toEqual(['v1']);
+
+    // A safe change is applied before the operator's upgrade; the chart's never-ready version then fails,
+    // and the rollback returns the operator to 1.0.0 but leaves the CRD as applied (and the Widget).
+    const safe = await cli(
+      'start',
+      widgetPlan('widgets-4', { neverReady: true }),
+      '--id',
+      'e2e-widgets-safe',
+      '--chart-version',
+      '2.9.0',
+      '--operator-version',
+      '1.1.0',
+    );
+    expect(safe.code, safe.stderr).toBe(0);
+    const s4 = await statusUntil('e2e-widgets-safe', (s) => ['succeeded', 'failed', 'rolled-back'].includes(s.state));
+    expect(s4.state, JSON.stringify(s4.clusters)).toBe('rolled-back');
+    expect((await operator()).pop()).toMatchObject({ chartVersion: '1.0.0', status: 'deployed' });
+    const after = await liveCrd();
+    expect(after.spec.versions.map((v) => v.name)).toEqual(['v1', 'v2']);
+    expect(Object.keys(after.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.properties ?? {})).toContain(
+      'color',
+    );
+    expect(after.status.storedVersions).toEqual(['v1']);
+    expect(after.metadata?.managedFields?.map((f) => f.manager)).toContain('phased-rollout');
+    const widget = await kc.makeApiClient(KubernetesObjectApi).read({
+      apiVersion: 'fixtures.phased-rollout.dev/v1',
+      kind: 'Widget',
+      metadata: { name: 'w1', namespace: 'default' },
+    });
+    expect(widget.metadata?.name).toBe('w1');
+
+    // `crds: skip`: the same unsafe version rolls, its CRDs left as they are; the diff and status say so.
+    const skipPlan = widgetPlan('widgets-skip');
+    writeFileSync(
+      skipPlan,
+      readFileSync(skipPlan, 'utf8').replace(
+        'namespace: widget-system\n',
+        'namespace: widget-system\n      crds: skip\n',
+      ),
+    );
+    const skipDiff = await cli('diff', skipPlan, '--chart-version', chart, '--operator-version', '1.3.0');
+    expect(skipDiff.stdout).toContain(
+      `# crds: skip: ${crdName} in the chart's crds/ differ from the cluster's and are left as they are`,
+    );
+    expect(skipDiff.stdout).not.toContain(`--- CustomResourceDefinition`);
+    const skipped = await cli(
+      'start',
+      skipPlan,
+      '--id',
+      'e2e-widgets-skip',
+      '--chart-version',
+      chart,
+      '--operator-version',
+      '1.3.0',
+    );
+    expect(skipped.code, skipped.stderr).toBe(0);
+    const s5 = await statusUntil('e2e-widgets-skip', (s) => ['succeeded', 'failed', 'rolled-back'].includes(s.state));
+    expect(s5.state, JSON.stringify(s5.clusters)).toBe('succeeded');
+    expect((s5 as { warnings?: string[] }).warnings).toEqual([
+      `operator chart widget-operator 1.3.0: crds: skip: its CRDs in crds/ (${crdName}) differ from those of lab-3 and are left as they are`,
+    ]);
+    expect((await operator()).pop()).toMatchObject({ chartVersion: '1.3.0', status: 'deployed' });
+    expect((await liveCrd()).spec.versions.map((v) => v.name)).toEqual(['v1', 'v2']);
+  });
+});
 
 describe('charts from private registries, rolled on the lab', { timeout: 400_000 }, () => {
   const login = { username: 'robot', password: `pw-${randomUUID()}` };

@@ -193,15 +193,15 @@ export interface ChartRepository {
   stop(): Promise<void>;
 }
 
-/** A classic Helm repository behind basic auth: a folder of chart archives and its index.yaml. */
-export async function startChartRepository(login: Login): Promise<ChartRepository> {
+/** A classic Helm repository, behind basic auth with `login`: a folder of chart archives and its index.yaml. */
+export async function startChartRepository(login?: Login): Promise<ChartRepository> {
   const helm = await ensureTool('helm');
   const dir = mkdtempSync(join(tmpdir(), 'chart-repo-'));
-  const expected = `Basic ${Buffer.from(`${login.username}:${login.password}`).toString('base64')}`;
+  const expected = login && `Basic ${Buffer.from(`${login.username}:${login.password}`).toString('base64')}`;
   const requests: ChartRepository['requests'] = [];
   const server: Server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-    const authorized = req.headers.authorization === expected;
+    const authorized = expected === undefined || req.headers.authorization === expected;
     requests.push({ path, authorized });
     if (!authorized) {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="charts"' }).end('unauthorized');

@@ -42,6 +42,25 @@ describe('the rollout state machine', () => {
     expect([s.state, s.locksHeldAt]).toEqual(['running', at]);
   });
 
+  it("keeps preflight's warnings in the status and repeats the first with a gate's reason", () => {
+    const s = started();
+    const warning =
+      'operator chart widget-operator 1.1.0: crds: skip: its CRDs in crds/ (w.example.dev) differ from those of a';
+    run(s, { kind: 'preflight-passed', warnings: [warning, 'cluster c did not say its version'] });
+    expect(s.warnings).toHaveLength(2);
+    run(
+      s,
+      { kind: 'phase-entered', phase: 'wave' },
+      { kind: 'gate-waiting', phase: 'wave', why: '', approveCommand: 'rollout approve r1 --phase wave' },
+    );
+    expect(s.reason).toBe(
+      `phase "wave" awaits approval (rollout approve r1 --phase wave); warning: ${warning} (and 1 more in status)`,
+    );
+    const quiet = started();
+    run(quiet, { kind: 'preflight-passed', warnings: [] });
+    expect(quiet.warnings).toBeUndefined();
+  });
+
   it('waits at a gate showing the diff and the command, tells the sinks, and runs again once passed', () => {
     const s = started();
     const notices = run(

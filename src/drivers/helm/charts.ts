@@ -27,6 +27,9 @@ export async function chartAt(
     return path;
   }
   await mkdir(dir, { recursive: true });
+  // Pulled once per folder: the renderer, the CRDs and the upgrade read the same archive.
+  const [pulled] = (await readdir(dir)).filter((f) => f.endsWith('.tgz'));
+  if (pulled) return join(dir, pulled);
   const where = release.repository ? `${release.chart} in ${release.repository}` : release.chart;
   await untilReachable(`the chart repository of ${where}`, stepDeadline('5m'), () =>
     deps.helm.pull(release.chart, version, release.repository, dir),

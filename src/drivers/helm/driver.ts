@@ -4,7 +4,6 @@ import { PatchStrategy, setHeaderOptions, type V1Secret, type V1StatefulSet } fr
 import type { ReleaseSnapshot } from '../../domain/types.js';
 import { FailureType } from '../../domain/failure-types.js';
 import { durationMs } from '../../plan/duration.js';
-import { isLocalChart } from '../../plan/resolve.js';
 import type { ReleaseSpec } from '../../plan/schema.js';
 import { helmReleaseSecret, rolledBackByAnnotation, type HelmClient, type HelmRelease } from '../../adapters/helm.js';
 import { classify, isNotFound } from '../../adapters/kube-errors.js';
@@ -13,7 +12,11 @@ import { isPodReady, podsOf, type KubeFactory } from '../../adapters/kube.js';
 import type { SourceFiles } from '../../adapters/source.js';
 import type { ReleaseDriver, ReleaseOn, ReleaseUpgrade, UpgradeOutcome, RunningRelease } from '../driver.js';
 import { pinnedValues } from '../values.js';
-import { chartAt, requireLocalVersion, sameVersion } from './charts.js';
+import { chartAt, sameVersion } from './charts.js';
+import { applyCrds, parseCrds } from '../../adapters/crds.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface ReleaseDeps {
   helm: HelmClient;
@@ -133,10 +136,27 @@ export function createHelmDriver(deps: ReleaseDeps): ReleaseDriver {
   }
 
   async function upgrade(input: ReleaseUpgrade): Promise<UpgradeOutcome> {
+    const dir = await mkdtemp(join(tmpdir(), 'rollout-upgrade-'));
+    try {
+      return await upgradeFrom(input, dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The upgrade, with the chart fetched once into `dir`: its CRDs (checked, then applied unless the plan
+   * says `crds: skip`) and the release come from the same archive, the version the rollout rolls.
+   */
+  async function upgradeFrom(input: ReleaseUpgrade, dir: string): Promise<UpgradeOutcome> {
     const { release, context, source } = input;
     const { paths: files, digest } = await pinnedValues(deps.files, source, release, input.overlay);
-    const chartRef = isLocalChart(release.chart) ? await deps.files.path(source, release.chart) : release.chart;
-    if (isLocalChart(release.chart)) await requireLocalVersion(chartRef, input.version);
+    const chartRef = await chartAt(deps, release, input.version, source, dir);
+    if (release.crds !== 'skip') {
+      const crds = parseCrds(await helm.showCrds(chartRef));
+      const deadline = Date.now() + durationMs(release.timeout);
+      await applyCrds(deps.kube(context), crds, deadline, Context.current().cancellationSignal);
+    }
 
     const current = await currentRelease(context, release.releaseName, release.namespace);
     if (current?.status === 'deployed' && sameVersion(current.chartVersion, input.version)) {
@@ -154,9 +174,8 @@ export function createHelmDriver(deps: ReleaseDeps): ReleaseDriver {
     const done = await helm.upgrade(context, {
       release: release.releaseName,
       namespace: release.namespace,
+      // The archive fetched above (or the local chart, checked to be this version): no --version, no --repo.
       chart: chartRef,
-      version: isLocalChart(release.chart) ? undefined : input.version,
-      repository: release.repository,
       valuesFiles: files,
       timeoutSeconds: Math.round(durationMs(release.timeout) / 1000),
       description: madeBy(input.rolloutId),
@@ -246,6 +265,9 @@ export function createHelmDriver(deps: ReleaseDeps): ReleaseDriver {
           noHooks: !opts.hooks,
           capabilities,
         });
+    },
+    async crds(release, version, source, dir) {
+      return parseCrds(await helm.showCrds(await chartAt(deps, release, version, source, dir)));
     },
     async running({ context, release }): Promise<RunningRelease | undefined> {
       const now = await helm.latest(context, release.releaseName, release.namespace);
