@@ -5,7 +5,7 @@
  * Helm installs `crds/` on first install only and never upgrades or deletes them; this does the upgrade,
  * and nothing here ever deletes or downgrades a CRD.
  */
-import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseAllDocuments } from 'yaml';
 import { crdProblems, isCrd, versionToCheck, type Crd, type StoredObject } from '../domain/crds.js';
@@ -31,11 +31,8 @@ export function parseCrds(yaml: string): Crd[] {
 export async function liveCrd(kube: Kube, crd: Crd): Promise<Crd | undefined> {
   const name = crd.metadata?.name ?? '';
   try {
-    return await kube.objects.read<Crd & KubernetesObject>({
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name },
-    });
+    // Raw: the typed model renames a schema's x-kubernetes-* keys.
+    return await kube.objects.getPath<Crd>(`${crdPath}/${encodeURIComponent(name)}`);
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw classify(err, `read CustomResourceDefinition ${name} on ${kube.context}`);
@@ -119,13 +116,9 @@ function established(c: (Crd & { status?: { conditions?: { type: string; status:
 }
 
 function apply(kube: Kube, crd: Crd, dryRun: boolean): Promise<unknown> {
-  const body = { ...crd, apiVersion: crd.apiVersion ?? 'apiextensions.k8s.io/v1' } as KubernetesObject;
-  return kube.objects.patch(
-    body,
-    undefined,
-    dryRun ? 'All' : undefined,
-    crdFieldManager,
-    true,
-    PatchStrategy.ServerSideApply,
-  );
+  const body = { ...crd, apiVersion: crd.apiVersion ?? 'apiextensions.k8s.io/v1' };
+  const path = `${crdPath}/${encodeURIComponent(crd.metadata?.name ?? '')}`;
+  return kube.objects.applyRaw(path, body, { fieldManager: crdFieldManager, force: true, dryRun });
 }
+
+const crdPath = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';

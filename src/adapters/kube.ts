@@ -66,9 +66,28 @@ export class ObjectApi extends KubernetesObjectApi {
     );
   }
 
-  /** GET of an API path (with its query), parsed: for reads the typed clients do not offer. */
+  /**
+   * GET of an API path (with its query), parsed as the server sent it: for reads the typed clients do not
+   * offer, and for objects whose typed model renames or drops fields (a CRD's `x-kubernetes-*` keys).
+   */
   getPath<T>(path: string): Promise<T> {
     return this.getJson<T>(path);
+  }
+
+  /**
+   * Server-side apply of `body` exactly as written, to the object at `path`. KubernetesObjectApi.patch
+   * passes a known kind through its typed model, which drops every key the model spells otherwise (a CRD
+   * schema's `x-kubernetes-preserve-unknown-fields` would vanish): this sends the JSON untouched.
+   */
+  async applyRaw(path: string, body: object, opts: { fieldManager: string; force: boolean; dryRun: boolean }) {
+    const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
+    request.setHeaderParam('Accept', 'application/json');
+    request.setHeaderParam('Content-Type', 'application/apply-patch+yaml');
+    request.setQueryParam('fieldManager', opts.fieldManager);
+    if (opts.force) request.setQueryParam('force', 'true');
+    if (opts.dryRun) request.setQueryParam('dryRun', 'All');
+    request.setBody(JSON.stringify(body));
+    return (await this.requestPromise(request, 'any')) as unknown;
   }
 
   private async getJson<T>(path: string): Promise<T> {

@@ -1119,7 +1119,11 @@ describe("an operator's CRDs in crds/, which Helm never upgrades", { timeout: 40
         },
       },
     });
-    const color = { color: { type: 'string', enum: ['red', 'blue'] } };
+    // An enum, and a free-form field (x-kubernetes-* keys must survive the apply as written).
+    const color = {
+      color: { type: 'string', enum: ['red', 'blue'] },
+      extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+    };
     const versions: Record<string, unknown[]> = {
       '1.0.0': [{ name: 'v1', served: true, storage: true, schema: schema([]) }],
       // Safe: a new optional field, and a new served version beside the stored one.
@@ -1285,9 +1289,10 @@ describe("an operator's CRDs in crds/, which Helm never upgrades", { timeout: 40
     expect((await operator()).pop()).toMatchObject({ chartVersion: '1.0.0', status: 'deployed' });
     const after = await liveCrd();
     expect(after.spec.versions.map((v) => v.name)).toEqual(['v1', 'v2']);
-    expect(Object.keys(after.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.properties ?? {})).toContain(
-      'color',
-    );
+    const applied = after.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.properties ?? {};
+    expect(Object.keys(applied)).toEqual(expect.arrayContaining(['color', 'extra']));
+    // client-node's typed model spells the key x_kubernetes_preserve_unknown_fields; the server kept it.
+    expect(JSON.stringify(applied['extra'])).toMatch(/preserve.unknown.fields":true/);
     expect(after.status.storedVersions).toEqual(['v1']);
     expect(after.metadata?.managedFields?.map((f) => f.manager)).toContain('phased-rollout');
     const widget = await kc.makeApiClient(KubernetesObjectApi).read({
