@@ -1165,8 +1165,8 @@ describe("an operator's CRDs in crds/, which Helm never upgrades", { timeout: 40
   });
 
   /** The lab plan on lab-3 alone, its operator the fixture's; the chart stays at what lab-3 runs. */
-  function widgetPlan(name: string, opts: { neverReady?: boolean } = {}) {
-    const plan = parseYaml(readFileSync(opts.neverReady ? plans.neverReady : plans.rollback, 'utf8')) as {
+  function widgetPlan(name: string) {
+    const plan = parseYaml(readFileSync(plans.rollback, 'utf8')) as {
       spec: { release: { operator: Record<string, unknown> }; clusters: { name: string }[]; phases: unknown[] };
     };
     Object.assign(plan.spec.release.operator, {
@@ -1271,20 +1271,27 @@ describe("an operator's CRDs in crds/, which Helm never upgrades", { timeout: 40
     expect((await operator()).length, 'no operator upgrade was attempted').toBe(revisions);
     expect((await liveCrd()).spec.versions.map((v) => v.name)).toEqual(['v1']);
 
-    // A safe change is applied before the operator's upgrade; the chart's never-ready version then fails,
+    // A safe change is applied before the operator's upgrade; the synchronizer then fails (a lab fault),
     // and the rollback returns the operator to 1.0.0 but leaves the CRD as applied (and the Widget).
-    const safe = await cli(
-      'start',
-      widgetPlan('widgets-4', { neverReady: true }),
-      '--id',
-      'e2e-widgets-safe',
-      '--chart-version',
-      '2.9.0',
-      '--operator-version',
-      '1.1.0',
-    );
-    expect(safe.code, safe.stderr).toBe(0);
-    const s4 = await statusUntil('e2e-widgets-safe', (s) => ['succeeded', 'failed', 'rolled-back'].includes(s.state));
+    await lab.labFault('sync-fails', 'lab-3', true);
+    let safe: CliRun;
+    try {
+      safe = await cli(
+        'start',
+        widgetPlan('widgets-4'),
+        '--id',
+        'e2e-widgets-safe',
+        '--chart-version',
+        chart,
+        '--operator-version',
+        '1.1.0',
+      );
+      expect(safe.code, safe.stderr).toBe(0);
+      await statusUntil('e2e-widgets-safe', (s) => ['succeeded', 'failed', 'rolled-back'].includes(s.state));
+    } finally {
+      await lab.labFault('sync-fails', 'lab-3', false);
+    }
+    const s4 = await statusJson('e2e-widgets-safe');
     expect(s4.state, JSON.stringify(s4.clusters)).toBe('rolled-back');
     expect((await operator()).pop()).toMatchObject({ chartVersion: '1.0.0', status: 'deployed' });
     const after = await liveCrd();
