@@ -6,15 +6,27 @@
  */
 import { temporalConfig } from '../common/temporal-config.js';
 import { createWorker, installWorkerLogging } from './worker.js';
-import { logLevel } from '../common/env.js';
+import { envValue, logLevel } from '../common/env.js';
+import { parseHealthAddress, startHealthServer } from './health.js';
 
 try {
   const config = temporalConfig();
+  const healthAddress = envValue('ROLLOUT_HEALTH_ADDRESS');
+  if (healthAddress) parseHealthAddress(healthAddress); // a bad value stops the worker before it connects
   installWorkerLogging(logLevel());
-  const { worker, close } = await createWorker(config);
+  const { worker, close, temporalAnswers } = await createWorker(config);
+  const health = healthAddress
+    ? await startHealthServer(healthAddress, {
+        state: () => worker.getState(),
+        temporalAnswers,
+        address: config.address,
+      })
+    : undefined;
+  if (health) console.error(`rollout-worker: probes on ${healthAddress} (/livez, /readyz)`);
   console.error(`rollout-worker: polling ${config.taskQueue} on ${config.address} (namespace ${config.namespace})`);
   // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.
   await worker.run();
+  await health?.close();
   await close();
   console.error('rollout-worker: stopped');
 } catch (err) {

@@ -62,7 +62,7 @@ export function installWorkerLogging(level: LogLevel): void {
 export async function createWorker(
   config: TemporalConfig,
   overrides: { activities?: Activities; identity?: string } = {},
-): Promise<{ worker: Worker; close: () => Promise<void> }> {
+): Promise<{ worker: Worker; close: () => Promise<void>; temporalAnswers: () => Promise<void> }> {
   const connectionOptions = { address: config.address, tls: config.tls, apiKey: config.apiKey };
   const native = await NativeConnection.connect(connectionOptions);
   const clientConnection = await Connection.connect(connectionOptions);
@@ -97,6 +97,10 @@ export async function createWorker(
     close: async () => {
       await clientConnection.close();
       await native.close();
+    },
+    // For the readiness probe: one cheap call, bounded, on the worker's own client connection.
+    temporalAnswers: async () => {
+      await clientConnection.withDeadline(Date.now() + 2_000, () => clientConnection.workflowService.getSystemInfo({}));
     },
   };
 }
