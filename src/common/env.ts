@@ -67,6 +67,11 @@ export const environment = {
     meaning: 'HOST:PORT for the liveness (/livez) and readiness (/readyz) probes',
     default: 'none: no probe server',
   },
+  ROLLOUT_METRICS_ADDRESS: {
+    readBy: 'worker',
+    meaning: "HOST:PORT for Prometheus metrics (/metrics): the SDK's and the tool's",
+    default: 'none: no metrics endpoint',
+  },
   ROLLOUT_USER: { readBy: 'cli', meaning: 'who acts, when --as is not given', default: 'the OS user' },
   ROLLOUT_SIGNING_KEY: { readBy: 'cli', meaning: 'SSH private key that signs, when --sign-with is not given' },
   NO_COLOR: { readBy: 'cli', meaning: 'set: no colour in tables' },

@@ -19,13 +19,11 @@ export interface HealthProbe {
 }
 
 /** "HOST:PORT" (":PORT" for every interface) as the variable gives it; an error naming it otherwise. */
-export function parseHealthAddress(value: string): { host: string; port: number } {
+export function parseHealthAddress(value: string, variable = 'ROLLOUT_HEALTH_ADDRESS'): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
   if (!m || port > 65535) {
-    throw new Error(
-      `ROLLOUT_HEALTH_ADDRESS is "${value}": set it to HOST:PORT, such as 0.0.0.0:8080 or 127.0.0.1:8080`,
-    );
+    throw new Error(`${variable} is "${value}": set it to HOST:PORT, such as 0.0.0.0:8080 or 127.0.0.1:8080`);
   }
   const host = (m[1] ?? '').replace(/^\[(.*)\]$/, '$1');
   return { host: host || '0.0.0.0', port };

@@ -13,7 +13,10 @@ try {
   const config = temporalConfig();
   const healthAddress = envValue('ROLLOUT_HEALTH_ADDRESS');
   if (healthAddress) parseHealthAddress(healthAddress); // a bad value stops the worker before it connects
-  installWorkerLogging(logLevel());
+  const metricsAddress = envValue('ROLLOUT_METRICS_ADDRESS');
+  if (metricsAddress) parseHealthAddress(metricsAddress, 'ROLLOUT_METRICS_ADDRESS');
+  installWorkerLogging(logLevel(), metricsAddress);
+  if (metricsAddress) console.error(`rollout-worker: metrics on ${metricsAddress} (/metrics)`);
   const { worker, close, temporalAnswers } = await createWorker(config);
   const health = healthAddress
     ? await startHealthServer(healthAddress, {

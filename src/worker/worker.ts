@@ -50,9 +50,24 @@ export const workerTuning: Partial<WorkerOptions> = {
   ...(workflowCacheSize() !== undefined ? { maxCachedWorkflows: workflowCacheSize() } : {}),
 };
 
-/** Installs the SDK's logger at `level` (ROLLOUT_LOG_LEVEL, INFO by default), before any connection or worker is made. */
-export function installWorkerLogging(level: LogLevel): void {
-  Runtime.install({ logger: new DefaultLogger(level) });
+/**
+ * Installs the SDK's runtime before any connection or worker is made: its logger at `level`
+ * (ROLLOUT_LOG_LEVEL, INFO by default) and, with `metricsAddress` (ROLLOUT_METRICS_ADDRESS), a Prometheus
+ * endpoint serving the SDK's metrics and the tool's own (workflows/metrics.ts) at `/metrics`.
+ */
+export function installWorkerLogging(level: LogLevel, metricsAddress?: string): void {
+  Runtime.install({
+    logger: new DefaultLogger(level),
+    ...(metricsAddress
+      ? {
+          telemetryOptions: {
+            metrics: {
+              prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true },
+            },
+          },
+        }
+      : {}),
+  });
 }
 
 /**

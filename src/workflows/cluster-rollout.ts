@@ -24,6 +24,7 @@ import { waitingLine, windowVerdict, type WindowVerdict } from '../domain/window
 import { failureType, rootMessage } from './failures.js';
 import { nowMs } from './clock.js';
 import { runAnalysis } from './analysis.js';
+import { stepTimed } from './metrics.js';
 
 export interface ClusterRolloutInput extends ClusterTarget, ReleaseTarget {
   rolloutId: string;
@@ -110,7 +111,12 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
   async function step<T extends object>(name: StepName, run: () => Promise<T>): Promise<T> {
     await inWindow();
     progress.step = name;
-    const result = await run();
+    const began = Date.now();
+    const result = await run().catch((err: unknown) => {
+      stepTimed(name, 'failed', (Date.now() - began) / 1000);
+      throw err;
+    });
+    stepTimed(name, 'done', (Date.now() - began) / 1000);
     progress.done.push(name);
     const { changed, resumed } = result as { changed?: boolean; resumed?: boolean };
     if (changed === false) (resumed ? progress.resumed : progress.skipped).push(name);

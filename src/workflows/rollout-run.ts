@@ -16,6 +16,19 @@ import { transition, type Notice, type RolloutChange } from '../domain/rollout-m
 import { detailsMarkdown } from '../domain/summary.js';
 import type { ClusterStatus, RollbackScope, RolloutInput, RolloutStatus } from '../domain/types.js';
 import { nowIso } from './clock.js';
+import { clusterCount, gateWaited, rolloutStateChanged } from './metrics.js';
+
+/** Events that may change several clusters' states at once: the cluster counts are taken afresh. */
+const recountOn: ReadonlySet<string> = new Set([
+  'refused',
+  'clusters-taken',
+  'decided',
+  'restore-started',
+  'restored',
+  'rollback-stuck',
+  'succeeded',
+  'closed',
+]);
 import { rolloutAttributes } from '../common/search-attributes.js';
 
 /** What people asked the rollout to do that the main loop must carry out. */
@@ -74,10 +87,47 @@ export class RolloutRun {
    * Web UI's details), tells the sinks what the event calls for, and wakes the main loop.
    */
   apply(event: RolloutChange): void {
+    const before = this.#status.state;
+    const touched = 'cluster' in event ? this.#status.clusters.filter((c) => c.name === event.cluster) : undefined;
+    const was = touched?.map((c) => c.state);
     const notice = transition(this.#status, event);
+    this.measure(event, before, touched, was);
     this.changed();
     this.publish();
     if (notice) this.notify(notice);
+  }
+
+  /** Cluster counts by state, as last exported (the metrics say only what changed). */
+  private readonly counted = new Map<string, number>();
+  private gateSince?: number;
+
+  /**
+   * The metrics an event moves (workflows/metrics.ts): the rollout's state, its clusters by state (the one
+   * cluster an event names, else all of them), a gate's wait.
+   */
+  private measure(event: RolloutChange, before: string, touched?: ClusterStatus[], was?: string[]): void {
+    const { id, state } = this.#status;
+    const plan = this.input.plan.metadata.name;
+    if (before !== state || event.kind === 'preflight-passed') rolloutStateChanged(id, plan, before, state);
+    const counts = new Map(this.counted);
+    if (touched && was && this.counted.size > 0) {
+      touched.forEach((c, i) => {
+        const old = was[i] as string;
+        if (old === c.state) return;
+        counts.set(old, (counts.get(old) ?? 1) - 1);
+        counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+      });
+    } else if (this.counted.size === 0 || (!touched && recountOn.has(event.kind))) {
+      for (const k of counts.keys()) counts.set(k, 0);
+      for (const c of this.#status.clusters) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+    }
+    for (const [s, n] of counts) if (this.counted.get(s) !== n) clusterCount(id, plan, s, n);
+    counts.forEach((n, s) => this.counted.set(s, n));
+    if (event.kind === 'gate-waiting') this.gateSince ??= Date.now();
+    if (event.kind === 'gate-passed' && this.gateSince !== undefined) {
+      gateWaited(plan, this.#status.currentPhase ?? '', (Date.now() - this.gateSince) / 1000);
+      this.gateSince = undefined;
+    }
   }
 
   get spec(): RolloutInput['plan']['spec'] {

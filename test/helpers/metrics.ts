@@ -13,13 +13,19 @@ export interface MetricsServer {
   stop(): Promise<void>;
 }
 
-export async function startMetrics(): Promise<MetricsServer> {
+export async function startMetrics(extraArgs: string[] = []): Promise<MetricsServer> {
   const binary = await ensureTool('victoria-metrics');
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'vm-'));
   const child: ChildProcess = spawn(
     binary,
-    [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, '-search.latencyOffset=0s', '-loggerLevel=ERROR'],
+    [
+      `-storageDataPath=${dir}`,
+      `-httpListenAddr=127.0.0.1:${port}`,
+      '-search.latencyOffset=0s',
+      '-loggerLevel=ERROR',
+      ...extraArgs,
+    ],
     { stdio: 'ignore' },
   );
   const address = `http://127.0.0.1:${port}`;

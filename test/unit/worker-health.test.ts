@@ -9,6 +9,11 @@ import { describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../src/tools/dev-server.js';
 import { parseHealthAddress, startHealthServer } from '../../src/worker/health.js';
 import { ensureTool } from '../../src/tools/toolchain.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { stringify as stringifyYaml } from 'yaml';
+import { startMetrics } from '../helpers/metrics.js';
+import { rolloutCli } from '../helpers/cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -95,5 +100,84 @@ describe("the worker's liveness and readiness probes", { timeout: 120_000 }, () 
     const w = worker({ ROLLOUT_HEALTH_ADDRESS: 'localhost' });
     expect(await w.exited).toBe(1);
     expect(w.stderr()).toContain('rollout-worker: ROLLOUT_HEALTH_ADDRESS is "localhost": set it to HOST:PORT');
+  });
+});
+
+describe("the worker's metrics", { timeout: 120_000 }, () => {
+  it("exports the SDK's metrics and the tool's at /metrics, which VictoriaMetrics scrapes", async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'metrics-'));
+    // A worker with no cluster at all: the rollout is refused by preflight, and its state still shows.
+    writeFileSync(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
+    const plan = join(dir, 'plan.yaml');
+    writeFileSync(
+      plan,
+      stringifyYaml({
+        apiVersion: 'phased-rollout.dev/v1alpha1',
+        kind: 'RolloutPlan',
+        metadata: { name: 'metrics' },
+        spec: {
+          release: {
+            operator: {
+              chart: join(root, 'charts/express-operator'),
+              version: '1.1.0',
+              releaseName: 'op',
+              namespace: 'op',
+            },
+            chart: { chart: join(root, 'charts/express'), version: '2.1.0', releaseName: 'app', namespace: 'app' },
+          },
+          clusters: [{ name: 'm1', context: 'kwok-nowhere' }],
+          phases: [{ name: 'all', clusters: ['m1'], approval: 'auto' }],
+        },
+      }),
+    );
+    const taskQueue = `metrics-${randomUUID()}`;
+    const w = worker({
+      ROLLOUT_METRICS_ADDRESS: `127.0.0.1:${port}`,
+      ROLLOUT_TASK_QUEUE: taskQueue,
+      ROLLOUT_HELM: await ensureTool('helm'),
+      KUBECONFIG: join(dir, 'kubeconfig'),
+    });
+    writeFileSync(
+      join(dir, 'scrape.yaml'),
+      stringifyYaml({
+        scrape_configs: [
+          { job_name: 'rollout-worker', scrape_interval: '1s', static_configs: [{ targets: [`127.0.0.1:${port}`] }] },
+        ],
+      }),
+    );
+    const vm = await startMetrics([`-promscrape.config=${join(dir, 'scrape.yaml')}`]);
+    try {
+      const id = `metrics-${randomUUID().slice(0, 8)}`;
+      const started = await rolloutCli(['start', plan, '--id', id], {
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        ROLLOUT_TASK_QUEUE: taskQueue,
+      });
+      expect(started.code, started.stderr).toBe(2);
+      expect(started.stderr).toContain('kube context "kwok-nowhere" is not in the worker\'s kubeconfig');
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text).toMatch(
+        new RegExp(`phased_rollout_rollout_state\\{[^}]*rollout="${id}"[^}]*state="failed"[^}]*\\} 1`),
+      );
+      expect(text).toMatch(
+        new RegExp(`phased_rollout_rollout_state\\{[^}]*rollout="${id}"[^}]*state="starting"[^}]*\\} 0`),
+      );
+      expect(text).toMatch(/^temporal_worker_task_slots_available\{/m);
+      // Scraped: the same series, queried from the metrics server.
+      const query = `phased_rollout_rollout_state{rollout="${id}",state="failed"}`;
+      const deadline = Date.now() + 30_000;
+      let value: string | undefined;
+      while (value !== '1' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        const res = await fetch(`${vm.address}/api/v1/query?query=${encodeURIComponent(query)}`);
+        const body = (await res.json()) as { data?: { result?: { value?: [number, string] }[] } };
+        value = body.data?.result?.[0]?.value?.[1];
+      }
+      expect(value, `${query} in VictoriaMetrics`).toBe('1');
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.exited;
+      await vm.stop();
+    }
   });
 });
