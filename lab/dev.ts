@@ -33,7 +33,7 @@ const server = await startDevServer({ port: port('port'), uiPort: port('ui-port'
 const config = { ...temporalConfig(), address: server.address };
 const built = envValue('ROLLOUT_HELM') ? undefined : await findTool('helm');
 if (built) process.env['ROLLOUT_HELM'] = built;
-installWorkerLogging(logLevel());
+installWorkerLogging(logLevel(), envValue('ROLLOUT_METRICS_ADDRESS'));
 const { worker, close } = await createWorker(config);
 say(`Temporal dev server on ${server.address}, Web UI at ${server.uiUrl ?? '(headless)'}`);
 say(`worker polling task queue ${config.taskQueue}; Ctrl-C stops it and the server`);
