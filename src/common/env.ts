@@ -57,6 +57,11 @@ export const environment = {
   },
   XDG_CACHE_HOME: { readBy: 'cli, worker', meaning: 'base of the per-user cache', default: '~/.cache' },
   ROLLOUT_LOG_LEVEL: { readBy: 'worker', meaning: 'TRACE, DEBUG, INFO, WARN or ERROR', default: 'INFO' },
+  ROLLOUT_LOG_FORMAT: {
+    readBy: 'worker',
+    meaning: 'json (one object a line) or text',
+    default: 'json when stderr is not a terminal',
+  },
   ROLLOUT_WORKFLOW_CACHE: {
     readBy: 'worker',
     meaning: 'most workflows a worker keeps in memory (docs/benchmarks.md)',

@@ -7,6 +7,7 @@ import {
   NativeConnection,
   Runtime,
   Worker,
+  type LogEntry,
   type LogLevel,
   type WorkerOptions,
 } from '@temporalio/worker';
@@ -51,13 +52,42 @@ export const workerTuning: Partial<WorkerOptions> = {
 };
 
 /**
+ * Logs as one JSON object a line (ROLLOUT_LOG_FORMAT=json, the default when stderr is not a terminal, as
+ * under a container runtime): time, level, message, the rollout and cluster a workflow or activity works
+ * for (a cluster's workflow ID is ROLLOUT:CLUSTER), the step's activity, then the SDK's own fields.
+ */
+function jsonLine(entry: LogEntry): void {
+  const meta = (entry.meta ?? {}) as Record<string, unknown>;
+  const workflowId = typeof meta['workflowId'] === 'string' ? meta['workflowId'] : undefined;
+  const [rollout, cluster] = workflowId?.split(':') ?? [];
+  const line = {
+    time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
+    level: entry.level,
+    message: entry.message,
+    ...(rollout ? { rollout } : {}),
+    ...(cluster ? { cluster } : {}),
+    ...(typeof meta['activityType'] === 'string' ? { step: meta['activityType'] } : {}),
+    ...meta,
+  };
+  process.stderr.write(`${JSON.stringify(line, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+}
+
+/** ROLLOUT_LOG_FORMAT, or JSON lines when stderr is not a terminal and text when it is. */
+function logFormat(): 'json' | 'text' {
+  const value = envValue('ROLLOUT_LOG_FORMAT');
+  if (value === 'json' || value === 'text') return value;
+  if (value) throw new Error(`ROLLOUT_LOG_FORMAT is "${value}": set it to json or text`);
+  return process.stderr.isTTY ? 'text' : 'json';
+}
+
+/**
  * Installs the SDK's runtime before any connection or worker is made: its logger at `level`
  * (ROLLOUT_LOG_LEVEL, INFO by default) and, with `metricsAddress` (ROLLOUT_METRICS_ADDRESS), a Prometheus
  * endpoint serving the SDK's metrics and the tool's own (workflows/metrics.ts) at `/metrics`.
  */
-export function installWorkerLogging(level: LogLevel, metricsAddress?: string): void {
+export function installWorkerLogging(level: LogLevel, metricsAddress?: string, format = logFormat()): void {
   Runtime.install({
-    logger: new DefaultLogger(level),
+    logger: format === 'json' ? new DefaultLogger(level, jsonLine) : new DefaultLogger(level),
     ...(metricsAddress
       ? {
           telemetryOptions: {

@@ -137,6 +137,7 @@ describe("the worker's metrics", { timeout: 120_000 }, () => {
       ROLLOUT_TASK_QUEUE: taskQueue,
       ROLLOUT_HELM: await ensureTool('helm'),
       KUBECONFIG: join(dir, 'kubeconfig'),
+      ROLLOUT_LOG_LEVEL: 'WARN',
     });
     writeFileSync(
       join(dir, 'scrape.yaml'),
@@ -174,6 +175,16 @@ describe("the worker's metrics", { timeout: 120_000 }, () => {
         value = body.data?.result?.[0]?.value?.[1];
       }
       expect(value, `${query} in VictoriaMetrics`).toBe('1');
+      // Not on a terminal, the worker logs JSON lines, each naming the rollout (and step) it is about.
+      const lines = w
+        .stderr()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { level: string; message: string; rollout?: string; step?: string; time: string });
+      const about = lines.filter((l) => l.rollout === id);
+      expect(about.length, w.stderr()).toBeGreaterThan(0);
+      expect(about[0]).toMatchObject({ level: 'WARN', rollout: id });
+      expect(Date.parse(about[0]?.time ?? '')).toBeGreaterThan(0);
     } finally {
       w.child.kill('SIGTERM');
       await w.exited;
