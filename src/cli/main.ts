@@ -12,6 +12,7 @@ import { registerRegistry } from './registry.js';
 import { registerList } from './list.js';
 import { registerLocks } from './locks.js';
 import { CliError, exitCodes } from './shared.js';
+import { registerSetup } from './setup.js';
 import { registerStart } from './start.js';
 import { registerStatus } from './status.js';
 import { registerValidate } from './validate.js';
@@ -38,6 +39,7 @@ for (const register of [
   registerRegistry,
   registerList,
   registerLocks,
+  registerSetup,
 ]) {
   register(program);
 }

@@ -100,6 +100,12 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         throw new CliError(`a rollout with ID ${workflowId} is already running; watch it, or pass --id`);
       }
+      const cause = (err as Error).cause as Error | undefined;
+      if (/search attribute/i.test(cause?.message ?? '')) {
+        throw new CliError(
+          `namespace ${config.namespace} lacks the search attributes rollouts use (${cause?.message}): run rollout setup once for the namespace, then start again`,
+        );
+      }
       throw err;
     }
     const link = workflowUiLink(config, workflowId);

@@ -48,6 +48,8 @@ export async function startDevServer(
     log?: (l: string) => void;
     /** Dynamic config for the server; devServerConfig unless given. */
     config?: Record<string, string>;
+    /** False: a server without the rollout's search attributes, as a self-hosted one starts. */
+    searchAttributes?: boolean;
   } = {},
 ): Promise<DevServer> {
   const temporal = await ensureTool('temporal', opts.log);
@@ -56,7 +58,8 @@ export async function startDevServer(
   if (opts.ui === false) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? port + 1000));
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
-  for (const key of rolloutSearchAttributes) args.push('--search-attribute', `${key.name}=Keyword`);
+  if (opts.searchAttributes !== false)
+    for (const key of rolloutSearchAttributes) args.push('--search-attribute', `${key.name}=Keyword`);
   for (const [key, value] of Object.entries(opts.config ?? devServerConfig))
     args.push('--dynamic-config-value', `${key}=${value}`);
   const child = spawn(temporal, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
