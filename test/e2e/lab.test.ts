@@ -175,6 +175,13 @@ async function statusUntil(id: string, pred: (s: Awaited<ReturnType<typeof statu
   }
 }
 
+/** Starts a rollout with the CLI (which must accept it) and follows `status` until the rollout ends. */
+async function startAndFinish(plan: string, id: string, chart: string, operator: string) {
+  const started = await cli('start', plan, '--id', id, '--chart-version', chart, '--operator-version', operator);
+  expect(started.code, started.stderr).toBe(0);
+  return statusUntil(id, (s) => ['succeeded', 'failed', 'rolled-back', 'aborted'].includes(s.state));
+}
+
 /** Follows the rollout with `rollout watch` until it ends or waits for a person. */
 async function watchUntilPause(id: string): Promise<CliRun> {
   return rolloutCli(['watch', id, '--interval', '1'], env, 600_000);
@@ -1207,18 +1214,7 @@ describe("an operator's CRDs in crds/, which Helm never upgrades", { timeout: 40
 
   it('installs the CRD, diffs its change, refuses unsafe ones before anything changes, applies a safe one, and a rollback leaves it in place', async () => {
     const chart = (await current('lab-3'))?.chartVersion ?? '';
-    const first = await cli(
-      'start',
-      widgetPlan('widgets-1'),
-      '--id',
-      'e2e-widgets-1',
-      '--chart-version',
-      chart,
-      '--operator-version',
-      '1.0.0',
-    );
-    expect(first.code, first.stderr).toBe(0);
-    const s1 = await statusUntil('e2e-widgets-1', (s) => ['succeeded', 'failed', 'rolled-back'].includes(s.state));
+    const s1 = await startAndFinish(widgetPlan('widgets-1'), 'e2e-widgets-1', chart, '1.0.0');
     expect(s1.state, JSON.stringify(s1.clusters)).toBe('succeeded');
     expect((await liveCrd()).spec.versions.map((v) => v.name)).toEqual(['v1']);
     // A Widget stored at v1, as the operator's users create them.
@@ -1323,18 +1319,7 @@ describe("an operator's CRDs in crds/, which Helm never upgrades", { timeout: 40
       `# crds: skip: ${crdName} in the chart's crds/ differ from the cluster's and are left as they are`,
     );
     expect(skipDiff.stdout).not.toContain(`--- CustomResourceDefinition`);
-    const skipped = await cli(
-      'start',
-      skipPlan,
-      '--id',
-      'e2e-widgets-skip',
-      '--chart-version',
-      chart,
-      '--operator-version',
-      '1.3.0',
-    );
-    expect(skipped.code, skipped.stderr).toBe(0);
-    const s5 = await statusUntil('e2e-widgets-skip', (s) => ['succeeded', 'failed', 'rolled-back'].includes(s.state));
+    const s5 = await startAndFinish(skipPlan, 'e2e-widgets-skip', chart, '1.3.0');
     expect(s5.state, JSON.stringify(s5.clusters)).toBe('succeeded');
     expect((s5 as { warnings?: string[] }).warnings).toEqual([
       `operator chart widget-operator 1.3.0: crds: skip: its CRDs in crds/ (${crdName}) differ from those of lab-3 and are left as they are`,
@@ -1474,18 +1459,7 @@ describe('charts from private registries, rolled on the lab', { timeout: 400_000
     expect(diff.stdout).toContain('+    helm.sh/chart: express-2.4.0');
     expect(diff.stdout).toContain('image: registry.example/express-operator:1.3.0');
 
-    const one = await cli(
-      'start',
-      first,
-      '--id',
-      'e2e-private-1',
-      '--chart-version',
-      '2.4.0',
-      '--operator-version',
-      '1.3.0',
-    );
-    expect(one.code, one.stderr).toBe(0);
-    const s1 = await statusUntil('e2e-private-1', (s) => ['succeeded', 'failed', 'rolled-back'].includes(s.state));
+    const s1 = await startAndFinish(first, 'e2e-private-1', '2.4.0', '1.3.0');
     expect(s1.state, JSON.stringify(s1.clusters)).toBe('succeeded');
     expect(await current('lab-3', 'express-operator')).toMatchObject({ chartVersion: '1.3.0', status: 'deployed' });
     expect(await current('lab-3')).toMatchObject({ chartVersion: '2.4.0', status: 'deployed' });
@@ -1493,18 +1467,7 @@ describe('charts from private registries, rolled on the lab', { timeout: 400_000
     // Published while the worker runs, to a registry it has not pulled from yet: no step on the worker.
     await pushChart(await packaged('express', '2.5.0'), plain, { login });
     const second = privatePlan('private-2', { operator, chart: { chart: `oci://${plain.host}/charts/express` } });
-    const two = await cli(
-      'start',
-      second,
-      '--id',
-      'e2e-private-2',
-      '--chart-version',
-      '2.5.0',
-      '--operator-version',
-      '1.3.0',
-    );
-    expect(two.code, two.stderr).toBe(0);
-    const s2 = await statusUntil('e2e-private-2', (s) => ['succeeded', 'failed', 'rolled-back'].includes(s.state));
+    const s2 = await startAndFinish(second, 'e2e-private-2', '2.5.0', '1.3.0');
     expect(s2.state, JSON.stringify(s2.clusters)).toBe('succeeded');
     expect(await current('lab-3')).toMatchObject({ chartVersion: '2.5.0', status: 'deployed' });
 
