@@ -57,7 +57,8 @@ export const workerTuning: Partial<WorkerOptions> = {
  * for (a cluster's workflow ID is ROLLOUT:CLUSTER), the step's activity, then the SDK's own fields.
  */
 function jsonLine(entry: LogEntry): void {
-  const meta = (entry.meta ?? {}) as Record<string, unknown>;
+  // A task token is a capability to complete the task, and noise in a log: left out.
+  const meta = Object.fromEntries(Object.entries(entry.meta ?? {}).filter(([k]) => k !== 'taskToken'));
   const workflowId = typeof meta['workflowId'] === 'string' ? meta['workflowId'] : undefined;
   const [rollout, cluster] = workflowId?.split(':') ?? [];
   const line = {
@@ -69,7 +70,18 @@ function jsonLine(entry: LogEntry): void {
     ...(typeof meta['activityType'] === 'string' ? { step: meta['activityType'] } : {}),
     ...meta,
   };
-  process.stderr.write(`${JSON.stringify(line, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+  process.stderr.write(`${JSON.stringify(line, jsonValue)}\n`);
+}
+
+/** What JSON.stringify cannot show by itself: an error's name, message and cause (its own fields are
+ * not enumerable, so it would print as {}), and bigints. */
+function jsonValue(_key: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Error) {
+    const { name, message, cause } = v;
+    return { ...(v as unknown as Record<string, unknown>), name, message, ...(cause ? { cause } : {}) };
+  }
+  return v;
 }
 
 /** ROLLOUT_LOG_FORMAT, or JSON lines when stderr is not a terminal and text when it is. */

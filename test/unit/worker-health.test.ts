@@ -184,6 +184,14 @@ describe("the worker's metrics", { timeout: 120_000 }, () => {
       const about = lines.filter((l) => l.rollout === id);
       expect(about.length, w.stderr()).toBeGreaterThan(0);
       expect(about[0]).toMatchObject({ level: 'WARN', rollout: id });
+      // The failure is in the line, message and all (an Error would stringify as {}).
+      const failed = about.find((l) => l.message === 'Activity failed') as {
+        error?: { message?: string };
+        step?: string;
+      };
+      expect(failed).toMatchObject({ step: 'preflight' });
+      expect(failed.error?.message).toContain('kube context "kwok-nowhere" is not in the worker\'s kubeconfig');
+      expect(w.stderr()).not.toContain('taskToken');
       expect(Date.parse(about[0]?.time ?? '')).toBeGreaterThan(0);
     } finally {
       w.child.kill('SIGTERM');
