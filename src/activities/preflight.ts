@@ -131,16 +131,31 @@ export function createPreflightActivities(deps: {
   }
 
   /**
+   * Runs `check` on every cluster that said its version and APIs (one that did not was already a
+   * warning; it is checked again before its own operator step), a few at once; none when there are no CRDs.
+   */
+  async function onAnswering(
+    crds: Crd[],
+    clusters: PreflightInput['clusters'],
+    caps: Capabilities['of'],
+    check: (c: PreflightInput['clusters'][number]) => Promise<void>,
+  ): Promise<void> {
+    if (crds.length === 0) return;
+    await mapLimited(
+      clusters.filter((c) => caps.get(c.cluster) !== undefined),
+      askParallelism,
+      check,
+    );
+  }
+
+  /**
    * The chart's CRDs against each cluster's (stored versions, served versions, existing objects, the API
    * server's dry-run): every cluster, before any changes, so an unsafe CRD stops the rollout before the
-   * canary's operator is touched. A cluster that does not answer was already a warning; it is checked
-   * again before its own operator step.
+   * canary's operator is touched.
    */
   async function crdProblemsOn(crds: Crd[], clusters: PreflightInput['clusters'], caps: Capabilities['of']) {
-    if (crds.length === 0) return [];
     const problems: string[] = [];
-    const answering = clusters.filter((c) => caps.get(c.cluster) !== undefined);
-    await mapLimited(answering, askParallelism, async (c) => {
+    await onAnswering(crds, clusters, caps, async (c) => {
       try {
         problems.push(...(await crdRefusals(deps.kube(c.context), crds)).map((p) => `cluster ${c.cluster}: ${p}`));
       } catch (err) {
@@ -152,13 +167,10 @@ export function createPreflightActivities(deps: {
 
   /** The clusters (of those answering) whose CRDs differ from the chart's, or that lack one. */
   async function crdsDifferOn(crds: Crd[], clusters: PreflightInput['clusters'], caps: Capabilities['of']) {
-    if (crds.length === 0) return [];
     const differ: string[] = [];
-    const answering = clusters.filter((c) => caps.get(c.cluster) !== undefined);
-    await mapLimited(answering, askParallelism, async (c) => {
+    await onAnswering(crds, clusters, caps, async (c) => {
       const live = await Promise.all(crds.map((crd) => liveCrd(deps.kube(c.context), crd))).catch(() => undefined);
-      if (!live) return;
-      if (crds.some((crd, i) => crdDiffers(live[i], crd))) differ.push(c.cluster);
+      if (live && crds.some((crd, i) => crdDiffers(live[i], crd))) differ.push(c.cluster);
     });
     return differ.sort();
   }
