@@ -61,7 +61,13 @@ describe("the worker's liveness and readiness probes", { timeout: 120_000 }, () 
       w.child.kill('SIGTERM');
       // From the signal on, a load balancer or a Deployment's rollout must not count on this replica.
       // Not ready: 503 while it drains, or no answer once it has stopped; never 200.
-      expect((await probe(port, '/readyz'))?.status ?? 'stopped').not.toBe(200);
+      // The signal reaches the worker a moment after kill() returns: wait for it, within a bound.
+      let after = (await probe(port, '/readyz'))?.status ?? 'stopped';
+      for (const until = Date.now() + 10_000; after === 200 && Date.now() < until;) {
+        await new Promise((r) => setTimeout(r, 20));
+        after = (await probe(port, '/readyz'))?.status ?? 'stopped';
+      }
+      expect(after).not.toBe(200);
       expect(await w.exited).toBe(0);
       expect(await probe(port, '/livez'), 'the probe server stops with the worker').toBeUndefined();
     } finally {
