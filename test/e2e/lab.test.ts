@@ -15,6 +15,7 @@ import {
   KubeConfig,
   KubernetesObjectApi,
   PolicyV1Api,
+  RbacAuthorizationV1Api,
   Watch,
   type KubernetesObject,
 } from '@kubernetes/client-node';
@@ -150,6 +151,8 @@ async function statusJson(id: string) {
       unreachable?: { since: string; attempts: number; error: string };
       resumedSteps?: string[];
       skippedSteps?: string[];
+      workflowId?: string;
+      rollbackError?: string;
     }[];
   };
 }
@@ -1537,5 +1540,214 @@ describe('charts from private registries, rolled on the lab', { timeout: 400_000
     const text = await cli('status', 'e2e-private-down');
     expect(text.stdout).toContain(`waiting: its preflight waits for the chart repository of ${nowhere}`);
     await temporal.workflow.getHandle('e2e-private-down').terminate('e2e: the registry never comes');
+  });
+});
+
+describe("the worker with the access chart's rights only", { timeout: 400_000 }, () => {
+  const accessChart = join(root, 'deploy/charts/phased-rollout-access');
+  const accessValues = join(root, 'lab/access-values.yaml');
+  const on = ['lab-1', 'lab-2'];
+  let saKubeconfig = '';
+  let temporal: Client;
+  let connection: Connection;
+
+  function admin(cluster: string) {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    kc.setCurrentContext(`kwok-${cluster}`);
+    return kc;
+  }
+
+  /** The access chart on a cluster, as a platform team installs it: real Helm, the lab's values. */
+  function installAccess(cluster: string): void {
+    execFileSync(helm, [
+      'upgrade',
+      '--install',
+      'rollout-access',
+      accessChart,
+      '-f',
+      accessValues,
+      '-n',
+      'phased-rollout',
+      '--create-namespace',
+      '--kube-context',
+      `kwok-${cluster}`,
+      '--kubeconfig',
+      kubeconfig,
+    ]);
+  }
+
+  /** A kubeconfig whose contexts are the plan's, each with a token of the chart's ServiceAccount (TokenRequest). */
+  async function serviceAccountKubeconfig(): Promise<string> {
+    const clustersOf = new KubeConfig();
+    clustersOf.loadFromFile(kubeconfig);
+    const entries = await Promise.all(
+      on.map(async (cluster) => {
+        const kc = admin(cluster);
+        const { status } = await kc.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+          name: 'phased-rollout',
+          namespace: 'phased-rollout',
+          body: { spec: { audiences: [], expirationSeconds: 3600 } },
+        });
+        return { cluster, context: `kwok-${cluster}`, server: kc.getCurrentCluster(), token: status?.token ?? '' };
+      }),
+    );
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: entries.map((e) => ({ ...(e.server as NonNullable<typeof e.server>), name: `cluster-${e.cluster}` })),
+      users: entries.map((e) => ({ name: `phased-rollout@${e.cluster}`, token: e.token })),
+      contexts: entries.map((e) => ({
+        name: e.context,
+        cluster: `cluster-${e.cluster}`,
+        user: `phased-rollout@${e.cluster}`,
+      })),
+      currentContext: entries[0]?.context ?? '',
+    });
+    const file = join(mkdtempSync(join(tmpdir(), 'sa-kubeconfig-')), 'config');
+    writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
+    return file;
+  }
+
+  /** The lab plan on lab-1 (canary) and lab-2, no approval, a short verification. */
+  function accessPlan(): string {
+    const plan = parseYaml(labPlanText) as {
+      spec: { clusters: { name: string }[]; phases: unknown[]; verify: { timeout: string } };
+    };
+    plan.spec.clusters = plan.spec.clusters.filter((c) => on.includes(c.name));
+    plan.spec.phases = [
+      { name: 'canary', clusters: ['lab-1'], approval: 'auto', bake: '0s' },
+      { name: 'wave', clusters: ['lab-2'], approval: 'auto' },
+    ];
+    plan.spec.verify.timeout = '20s';
+    const file = join(mkdtempSync(join(tmpdir(), 'access-plan-')), 'access.yaml');
+    writeFileSync(file, stringifyYaml(plan));
+    return file;
+  }
+
+  /** Takes `verb` away from the rule of the access chart's Role in `namespace` that grants it on `resource`. */
+  async function revoke(cluster: string, namespace: string, role: string, resource: string, verb: string) {
+    const rbac = admin(cluster).makeApiClient(RbacAuthorizationV1Api);
+    const r = await rbac.readNamespacedRole({ name: role, namespace });
+    for (const rule of r.rules ?? []) {
+      if (rule.resources?.includes(resource)) rule.verbs = rule.verbs.filter((v) => v !== verb);
+    }
+    await rbac.replaceNamespacedRole({ name: role, namespace, body: r });
+  }
+
+  beforeAll(async () => {
+    for (const c of on) installAccess(c);
+    saKubeconfig = await serviceAccountKubeconfig();
+    await stopWorker();
+    worker = startWorker({ env: { KUBECONFIG: saKubeconfig } });
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    temporal = client(connection);
+  }, 120_000);
+
+  afterAll(async () => {
+    await connection?.close();
+    // Every right back as the chart grants it, for whatever runs on the lab next.
+    for (const c of on) installAccess(c);
+  });
+
+  it('holds no right beyond the chart: the token cannot read Secrets elsewhere, nor touch another namespace', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(saKubeconfig);
+    kc.setCurrentContext('kwok-lab-1');
+    const core = kc.makeApiClient(CoreV1Api);
+    await expect(core.listNamespacedSecret({ namespace: 'kube-system' })).rejects.toMatchObject({ code: 403 });
+    await expect(kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: 'default' })).rejects.toMatchObject({
+      code: 403,
+    });
+    await expect(core.listNamespace()).rejects.toMatchObject({ code: 403 });
+    // The cache's ConfigMap by name (not there until a synchronizer ran: 404, not 403), no other ConfigMap.
+    await expect(core.listNamespacedConfigMap({ namespace: 'express' })).rejects.toMatchObject({ code: 403 });
+    await expect(core.readNamespacedConfigMap({ name: 'other', namespace: 'express' })).rejects.toMatchObject({
+      code: 403,
+    });
+    const cache = await core
+      .readNamespacedConfigMap({ name: 'express-cache', namespace: 'express' })
+      .then(() => 200)
+      .catch((e: { code?: number }) => e.code);
+    expect([200, 404]).toContain(cache);
+  });
+
+  it('rolls operator, synchronizer, cache, chart and verification with those rights, diffs and reads the fleet; a failed version rolls back', async () => {
+    const plan = accessPlan();
+    const before = await Promise.all(on.map((c) => current(c)));
+    const diff = await cli('diff', plan, '--chart-version', '2.3.0', '--operator-version', '1.2.0');
+    expect(diff.code, diff.stderr + diff.stdout).toBe(0);
+    expect(diff.stdout).toMatch(/^== chart: .*changed/m);
+
+    const up = await startAndFinish(plan, 'e2e-access-up', '2.3.0', '1.2.0');
+    expect(up.state, JSON.stringify(up.clusters)).toBe('succeeded');
+    for (const [i, c] of on.entries()) {
+      expect(await current(c)).toMatchObject({ chartVersion: '2.3.0', status: 'deployed' });
+      expect(await current(c, 'express-operator')).toMatchObject({ chartVersion: '1.2.0', status: 'deployed' });
+      expect(await cacheVersion(c)).toBe('2.3.0');
+      expect(await synchronizerJobs(c), 'the Job went once the cache was ready').toEqual([]);
+      expect((await current(c))?.revision).toBeGreaterThan(before[i]?.revision ?? 0);
+    }
+    const fleet = await cli('fleet', plan);
+    expect(fleet.stdout).toMatch(/lab-1 .*2\.3\.0 .*deployed by e2e-access-up/);
+
+    // A version that never becomes ready, on the canary: the worker rolls both releases back itself.
+    const down = await startAndFinish(plan, 'e2e-access-down', '2.9.0', '1.1.0');
+    expect(down.state, JSON.stringify(down.clusters)).toBe('rolled-back');
+    expect(await current('lab-1')).toMatchObject({ chartVersion: '2.3.0', status: 'deployed' });
+    expect(await current('lab-1', 'express-operator')).toMatchObject({ chartVersion: '1.2.0', status: 'deployed' });
+    expect((await current('lab-2'))?.chartVersion, 'the wave never started').toBe('2.3.0');
+  });
+
+  it('with one verb taken from its Role, the step that needs it fails at once naming verb and resource, is not retried, and nothing after it runs', async () => {
+    // Creating Jobs in express: the synchronizer's Role grants it, and the release's (for the chart's hook).
+    for (const role of ['rollout-access-synchronizer', 'rollout-access-release']) {
+      await revoke('lab-1', 'express', role, 'jobs', 'create');
+    }
+    const operatorBefore = await current('lab-1', 'express-operator');
+    const chartBefore = await current('lab-1');
+    const s = await startAndFinish(accessPlan(), 'e2e-access-no-create', '2.2.0', '1.1.0');
+    const canary = s.clusters.find((c) => c.name === 'lab-1');
+    expect(canary, JSON.stringify(s)).toMatchObject({ state: 'rolled-back', failedStep: 'run-synchronizer' });
+    expect(canary?.error).toMatch(
+      /403 jobs.batch is forbidden: User "system:serviceaccount:phased-rollout:phased-rollout" cannot create resource "jobs" in API group "batch" in the namespace "express"/,
+    );
+    // Once: Temporal records the attempt an activity ended on.
+    const started = (await temporal.workflow.getHandle(canary?.workflowId ?? '').fetchHistory()).events?.filter(
+      (e) => e.activityTaskStartedEventAttributes,
+    );
+    const attempts = started?.map((e) => e.activityTaskStartedEventAttributes?.attempt);
+    expect(
+      attempts?.every((a) => a === 1),
+      `attempts ${JSON.stringify(attempts)}`,
+    ).toBe(true);
+    expect(await current('lab-1'), 'the chart step never ran').toEqual(chartBefore);
+    expect(await current('lab-1', 'express-operator')).toMatchObject({
+      chartVersion: operatorBefore?.chartVersion,
+      status: 'deployed',
+    });
+    installAccess('lab-1');
+  });
+
+  it('a rollback refused a right (deleting the StatefulSet pod stuck on the bad version) waits for a decision; with the right back, retry finishes it', async () => {
+    await revoke('lab-1', 'express', 'rollout-access-release', 'pods', 'delete');
+    const before = await current('lab-1');
+    const id = 'e2e-access-no-delete';
+    const started = await cli('start', accessPlan(), '--id', id, '--chart-version', '2.9.0');
+    expect(started.code, started.stderr).toBe(0);
+    const stuck = await statusUntil(id, (x) => x.state === 'awaiting-decision');
+    const canary = stuck.clusters.find((c) => c.name === 'lab-1');
+    expect(canary?.state).toBe('rollback-failed');
+    expect(canary?.rollbackError).toMatch(
+      /403 pods "farmer-0" is forbidden: User "system:serviceaccount:phased-rollout:phased-rollout" cannot delete resource "pods" in API group "" in the namespace "express"/,
+    );
+    installAccess('lab-1');
+    expect((await cli('retry', id, '--cluster', 'lab-1')).code).toBe(0);
+    const end = await statusUntil(id, (x) => ['rolled-back', 'failed', 'succeeded', 'aborted'].includes(x.state));
+    expect(end.state, JSON.stringify(end.clusters)).toBe('rolled-back');
+    expect(await current('lab-1')).toMatchObject({ chartVersion: before?.chartVersion, status: 'deployed' });
+    const farmer = await kube('lab-1').apps.readNamespacedStatefulSet({ name: 'farmer', namespace: 'express' });
+    expect(farmer.status?.readyReplicas, 'the stuck pod was replaced from the restored template').toBe(
+      farmer.spec?.replicas,
+    );
   });
 });

@@ -205,8 +205,12 @@ export function createHelmDriver(deps: ReleaseDeps): ReleaseDriver {
     if (current.status === 'deployed' && sameVersion(current.chartVersion, to.chartVersion)) {
       const digest = await helm.valuesDigest(context, release.releaseName, release.namespace);
       if (digest === to.valuesDigest) {
-        // This rollout's own rollback, when an earlier attempt made it and stopped before recording it.
-        if (current.description === `Rollback to ${to.revision}`) await markRollback(input, current.revision);
+        // This rollout's own rollback, made by an earlier attempt that stopped before it was done (its
+        // stuck StatefulSet pods not yet replaced, e.g. refused the delete; or not yet recorded): finish it.
+        if (current.description === `Rollback to ${to.revision}`) {
+          await unstickStatefulSets(context, release.releaseName, release.namespace);
+          await markRollback(input, current.revision);
+        }
         return { changed: false, revision: current.revision as number | null };
       }
     }
