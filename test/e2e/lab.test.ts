@@ -1671,6 +1671,47 @@ describe("the worker with the access chart's rights only", { timeout: 400_000 },
     expect([200, 404]).toContain(cache);
   });
 
+  it("installs the worker chart on a lab cluster, the target clusters' kubeconfig in a Secret: available, with a PDB and no API token", async () => {
+    // kwok simulates the pods: this proves what the API server accepts and the controllers do with the
+    // chart, not that the image runs (the worker itself runs here as a process, with the same kubeconfig).
+    const core = kube('lab-3').core;
+    await core.createNamespace({ body: { metadata: { name: 'rollout-system' } } });
+    await core.createNamespacedSecret({
+      namespace: 'rollout-system',
+      body: { metadata: { name: 'target-clusters' }, stringData: { config: readFileSync(saKubeconfig, 'utf8') } },
+    });
+    execFileSync(helm, [
+      'install',
+      'rollout',
+      join(root, 'deploy/charts/phased-rollout-worker'),
+      '-n',
+      'rollout-system',
+      '--set',
+      'kubeconfig.secretName=target-clusters',
+      '--wait',
+      '--timeout',
+      '90s',
+      '--kube-context',
+      'kwok-lab-3',
+      '--kubeconfig',
+      kubeconfig,
+    ]);
+    const name = 'rollout-phased-rollout-worker';
+    const d = await kube('lab-3').apps.readNamespacedDeployment({ name, namespace: 'rollout-system' });
+    expect(d.status?.availableReplicas).toBe(2);
+    expect(d.spec?.template.spec?.automountServiceAccountToken).toBe(false);
+    const pdb = await kube('lab-3').policy.readNamespacedPodDisruptionBudget({ name, namespace: 'rollout-system' });
+    expect(pdb.status?.disruptionsAllowed).toBe(1);
+    const pods = await core.listNamespacedPod({ namespace: 'rollout-system' });
+    expect(pods.items.length).toBe(2);
+    for (const p of pods.items) {
+      expect(
+        p.spec?.volumes?.some((v) => v.projected),
+        'no service account token volume',
+      ).toBe(false);
+    }
+  });
+
   it('rolls operator, synchronizer, cache, chart and verification with those rights, diffs and reads the fleet; a failed version rolls back', async () => {
     const plan = accessPlan();
     const before = await Promise.all(on.map((c) => current(c)));
