@@ -1,6 +1,7 @@
 /**
  * Tools that come from Debian's packages rather than Go modules (git for config repositories, ssh-keygen
- * for signed approvals, chromium for the Web UI tests, htpasswd and openssl for a private registry): taken
+ * for signed approvals, chromium for the Web UI tests, htpasswd and openssl for a private registry, buildah,
+ * umoci, skopeo and debootstrap for the worker's image): taken
  * from PATH; where missing, installed with apt-get when this process may (root on Debian), else a clear
  * message saying what to install.
  */
@@ -19,11 +20,17 @@ const packages = {
   // A registry's htpasswd file (bcrypt) and a private CA, for the tests of private chart registries.
   htpasswd: 'apache2-utils',
   openssl: 'openssl',
+  // The worker's container image, built without a Docker engine (src/tools/image.ts).
+  buildah: 'buildah',
+  umoci: 'umoci',
+  skopeo: 'skopeo',
+  debootstrap: 'debootstrap',
 } as const;
 export type DebianTool = keyof typeof packages;
 
 function onPath(command: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+  // debootstrap is in /usr/sbin, which a non-login shell's PATH may lack.
+  for (const dir of [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/sbin']) {
     const candidate = join(dir, command);
     if (dir && existsSync(candidate)) return candidate;
   }

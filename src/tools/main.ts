@@ -19,10 +19,12 @@ try {
     }
   }
   // Debian's packages: git serves and fetches config repositories, ssh-keygen signs and verifies
-  // approvals, chromium runs the Web UI tests, htpasswd and openssl set up the private registries of tests.
+  // approvals, chromium runs the Web UI tests, htpasswd and openssl set up the private registries of tests,
+  // buildah, umoci, skopeo and debootstrap build and unpack the worker's image.
   if (wanted.length === 0) {
-    for (const tool of ['git', 'ssh-keygen', 'chromium', 'htpasswd', 'openssl'] as const)
-      console.error(`[tools] ${tool}: ${await ensureDebianTool(tool)}`);
+    const debian = ['git', 'ssh-keygen', 'chromium', 'htpasswd', 'openssl'] as const;
+    const image = ['buildah', 'umoci', 'skopeo', 'debootstrap'] as const;
+    for (const tool of [...debian, ...image]) console.error(`[tools] ${tool}: ${await ensureDebianTool(tool)}`);
   }
 } catch (err) {
   console.error((err as Error).message);
