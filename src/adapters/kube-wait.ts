@@ -12,6 +12,9 @@ import type { Kube } from './kube.js';
  */
 export const silence = { afterMs: 30_000, probeTimeoutMs: 10_000 };
 
+/** How long past its deadline a wait still waits for its first list, so it always looks once. */
+const firstLookMs = 10_000;
+
 export interface WaitOptions<T extends KubernetesObject, R> {
   kube: Kube;
   apiVersion: string;
@@ -34,7 +37,7 @@ export interface WaitOptions<T extends KubernetesObject, R> {
  * (`clusterStep`) and a final answer fails it. A wait that hears nothing for `silence.afterMs` asks the
  * server whether it answers at all, and is `Unreachable` when it does not, so the step runs again with a
  * fresh list and watch and `status` says the cluster is not answering. Fails, non-retryably, at the
- * deadline with what it last saw.
+ * deadline with what it last saw; it always takes its first look, even when it starts past the deadline.
  */
 export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOptions<T, R>): Promise<R> {
   const { kube, deadline, signal } = opts;
@@ -59,9 +62,14 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
         opts.fieldSelector,
         opts.labelSelector,
       )
+      .then((listed) => {
+        firstLook(listed.items);
+        return listed;
+      })
       .catch((err: unknown) => {
         throw classify(err, `list ${where}`);
       });
+  let firstLook: (items: readonly T[]) => void = () => undefined;
   const cache = new ListWatch<T>(path, kube.watch, list, false, opts.labelSelector, opts.fieldSelector);
   return new Promise<R>((resolve, reject) => {
     let settled = false;
@@ -70,6 +78,7 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(graceTimer);
       stopWatchdog();
       stopListening();
       void cache.stop();
@@ -88,14 +97,24 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
     };
     const cancelled = () => finish({ failed: signal?.reason ?? new Error('cancelled') });
     let stopListening = () => undefined as void;
+    const timedOut = (note = '', items: readonly T[] = cache.list()) =>
+      finish({
+        failed: ApplicationFailure.nonRetryable(
+          `timed out waiting for ${opts.describe(items)}${note}`,
+          FailureType.Timeout,
+        ),
+      });
+    // The wait always takes its first look: a retry that starts at or past the deadline (its worker died
+    // while the step's time ran) still lists once, and ends on what it sees, not on an empty cache.
+    let listed = false;
+    let overdue = false;
+    let graceTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(
-      () =>
-        finish({
-          failed: ApplicationFailure.nonRetryable(
-            `timed out waiting for ${opts.describe(cache.list())}`,
-            FailureType.Timeout,
-          ),
-        }),
+      () => {
+        if (listed) return timedOut();
+        overdue = true;
+        graceTimer = setTimeout(() => timedOut(' (the API server had not answered its first list)'), firstLookMs);
+      },
       Math.max(0, deadline - Date.now()),
     );
     const stopWatchdog = watchdog(
@@ -110,6 +129,17 @@ export async function waitForObjects<T extends KubernetesObject, R>(opts: WaitOp
     cache.on('change', evaluate);
     cache.on('error', (err: unknown) => finish({ failed: classify(err, `watch ${where}`) }));
     // A wait settled by the initial list must still close the watch that start() opens after it.
+    firstLook = (items) => {
+      listed = true;
+      if (settled) return;
+      try {
+        const done = opts.check(items);
+        if (done !== undefined) return finish({ done });
+      } catch (err) {
+        return finish({ failed: err });
+      }
+      if (overdue) timedOut('', items);
+    };
     cache.start().then(
       () => (settled ? void cache.stop() : evaluate()),
       (err: unknown) => finish({ failed: classify(err, `watch ${where}`) }),

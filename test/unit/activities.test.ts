@@ -208,4 +208,20 @@ describe('waits on an API server that accepts connections and answers nothing', 
       'it was watching when the server froze',
     ).toBe(true);
   });
+
+  it('takes its first look even when it starts past its deadline (a retry after its worker died): it ends on what it saw', async () => {
+    answersLists = true;
+    const late = (check: (items: readonly unknown[]) => string | undefined) =>
+      waitForObjects({
+        kube,
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        namespace: 'express',
+        check,
+        deadline: Date.now() - 5_000,
+        describe: (items) => `the cache (${items.length} seen)`,
+      });
+    await expect(late((items) => (items.length === 0 ? 'looked' : undefined))).resolves.toBe('looked');
+    await expect(late(() => undefined)).rejects.toThrow(/^timed out waiting for the cache \(0 seen\)$/);
+  });
 });
