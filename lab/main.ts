@@ -8,10 +8,12 @@
  *   fault unreachable --cluster NAME [--off]          the cluster's control plane stops (connections refused)
  *   fault bad-metrics --cluster NAME [--off]          its lab_error_rate series goes from 0.01 to 0.5
  *   publish CHART VERSION [--broken]                   add a chart version (broken: pods never Ready)
+ *   production-temporal      a production Temporal (built server, PostgreSQL, mTLS) until Ctrl-C
  */
 import { Command, CommanderError } from 'commander';
 import { table } from '../src/cli/table.js';
 import { ensureTool } from '../src/tools/toolchain.js';
+import { startProductionServer } from '../src/tools/production-server.js';
 import { indexRepo, labDown, labFault, labOutage, labStatus, labUp, publishChart, readState } from './lab.js';
 
 const program = new Command('lab').exitOverride().showHelpAfterError();
@@ -58,6 +60,21 @@ program
     await publishChart(helm, `${state.dir}/repo`, chart, version, o.broken);
     await indexRepo(helm, `${state.dir}/repo`);
     console.log(`published ${chart} ${version}${o.broken ? ' (broken: pods never Ready)' : ''}`);
+  });
+
+program
+  .command('production-temporal')
+  .description('a production Temporal: the server built from Go modules, on PostgreSQL, with mTLS; until Ctrl-C')
+  .action(async () => {
+    const server = await startProductionServer();
+    console.log(`# Temporal on ${server.address} (namespace ${server.namespace}); for the worker and the CLI:`);
+    for (const [k, v] of Object.entries(server.env)) console.log(`export ${k}=${v}`);
+    console.log('# then once: rollout setup. Ctrl-C stops the server and removes its data.');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await server.stop();
   });
 
 try {

@@ -18,6 +18,8 @@ export function registerSetup(program: Command): void {
  * `rollout setup`: registers the rollout's search attributes on the namespace (a self-hosted server; the
  * dev server `npm run dev` starts has them), saying which it added and which were there. Running it again
  * changes nothing. An attribute registered with another type is refused (exit 2): rename or remove it.
+ * Returns once the server accepts the new attributes in queries (its caches take some seconds), so a
+ * `start` right after it is not refused.
  */
 export async function setupCommand(): Promise<Outcome> {
   return withClient(async (client, config) => {
@@ -45,6 +47,9 @@ export async function setupCommand(): Promise<Outcome> {
           );
         });
     }
+    // A server takes new attributes into its frontends' caches some seconds later; until then a start
+    // that sets them is refused. Return once a query that uses them is accepted, so `start` may follow.
+    if (missing.length > 0) await usable(client.connection.workflowService, namespace, missing);
     const present = rolloutSearchAttributes.map((k) => k.name).filter((n) => !missing.includes(n));
     const text = [
       missing.length > 0
@@ -54,4 +59,27 @@ export async function setupCommand(): Promise<Outcome> {
     ].join('\n');
     return { text, data: { namespace, registered: missing, present } };
   });
+}
+
+/** Waits (at most 2 minutes) until the namespace accepts a visibility query on every one of `names`. */
+async function usable(
+  service: { countWorkflowExecutions: (r: { namespace: string; query: string }) => Promise<unknown> },
+  namespace: string,
+  names: string[],
+): Promise<void> {
+  const query = names.map((n) => `${n} = 'setup'`).join(' AND ');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      await service.countWorkflowExecutions({ namespace, query });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw new CliError(
+          `registered ${names.join(', ')} on namespace ${namespace}, but after 2 minutes the server still refuses them in a query (${(err as Error).message}); run rollout setup again later`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { diagnoseConnection } from '../common/tls-diagnosis.js';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -80,7 +81,8 @@ export async function withClient<T>(fn: (client: Client, config: TemporalConfig)
       connectTimeout: '5s',
     });
   } catch (err) {
-    throw new CliError(`cannot reach Temporal at ${config.address}: ${(err as Error).message}`);
+    const why = await diagnoseConnection(config).catch(() => undefined);
+    throw new CliError(`cannot reach Temporal at ${config.address}: ${why ?? (err as Error).message}`);
   }
   try {
     return await fn(new Client({ connection, namespace: config.namespace }), config);

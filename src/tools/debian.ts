@@ -42,15 +42,20 @@ export async function ensureDebianTool(tool: DebianTool, log: (l: string) => voi
   const found = onPath(tool);
   if (found) return found;
   const pkg = packages[tool];
-  const root = process.getuid?.() === 0;
-  if (!root || !onPath('apt-get')) {
-    throw new Error(`${tool} is not on PATH; install it (Debian/Ubuntu: apt-get install ${pkg})`);
-  }
+  if (!canInstall()) throw new Error(`${tool} is not on PATH; install it (Debian/Ubuntu: apt-get install ${pkg})`);
+  await installDebianPackage(pkg, log);
+  const installed = onPath(tool);
+  if (!installed) throw new Error(`apt-get installed ${pkg}, but ${tool} is still not on PATH`);
+  return installed;
+}
+
+const canInstall = () => process.getuid?.() === 0 && onPath('apt-get') !== undefined;
+
+/** Installs a Debian package with apt-get (root only), for tools whose commands are not on PATH. */
+export async function installDebianPackage(pkg: string, log: (l: string) => void = console.error): Promise<void> {
+  if (!canInstall()) throw new Error(`install Debian's ${pkg} (apt-get install ${pkg}): it is needed here`);
   log(`[tools] installing ${pkg} from Debian's packages`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   await exec('apt-get', ['update'], { env, maxBuffer: 64 * 1024 * 1024 });
   await exec('apt-get', ['install', '-y', '--no-install-recommends', pkg], { env, maxBuffer: 64 * 1024 * 1024 });
-  const installed = onPath(tool);
-  if (!installed) throw new Error(`apt-get installed ${pkg}, but ${tool} is still not on PATH`);
-  return installed;
 }

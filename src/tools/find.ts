@@ -23,7 +23,9 @@ export type ToolName =
   | 'kube-scheduler'
   | 'kubectl'
   | 'victoria-metrics'
-  | 'registry';
+  | 'registry'
+  | 'temporal-server'
+  | 'temporal-sql-tool';
 
 export const versions = {
   temporal: '1.5.1',
@@ -33,6 +35,8 @@ export const versions = {
   kubernetes: '1.36.3',
   victoriametrics: '1.151.0',
   distribution: '3.1.2',
+  // The server the CLI's dev server embeds, as a production server: on PostgreSQL, with mTLS.
+  temporalServer: '1.29.1',
 } as const;
 
 /** Tools built together, and how to tell a binary on PATH will do. */
@@ -45,7 +49,8 @@ export interface Bundle {
   readonly versionArgs: (tool: ToolName) => string[];
 }
 
-export type BundleName = 'temporal' | 'helm' | 'kwok' | 'etcd' | 'kubernetes' | 'victoriametrics' | 'distribution';
+export type BundleName =
+  'temporal' | 'helm' | 'kwok' | 'etcd' | 'kubernetes' | 'victoriametrics' | 'distribution' | 'temporalserver';
 
 export const bundles: Record<BundleName, Bundle> = {
   temporal: {
@@ -94,6 +99,15 @@ export const bundles: Record<BundleName, Bundle> = {
     dir: `distribution-${versions.distribution}`,
     tools: ['registry'],
     accepts: (_t, out) => out.includes('distribution/v3') && out.includes(`v${versions.distribution}`),
+    versionArgs: () => ['--version'],
+  },
+  // A production Temporal server and its schema tool (with the PostgreSQL schemas beside them, in the
+  // bundle's schema/), for the tests and the lab mode that run on one. Never taken from PATH: its
+  // schemas must match it.
+  temporalserver: {
+    dir: `temporal-server-${versions.temporalServer}`,
+    tools: ['temporal-server', 'temporal-sql-tool'],
+    accepts: () => false,
     versionArgs: () => ['--version'],
   },
 };

@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -66,6 +66,10 @@ const builds: Record<
       `github.com/distribution/distribution/v3/version.version=v${versions.distribution}`,
       `github.com/distribution/distribution/v3/cmd/registry@v${versions.distribution}`,
     ),
+  },
+  temporalserver: {
+    note: 'about 3 to 7 minutes on 2 cores',
+    build: (out, log) => buildTemporalServer(out, log),
   },
 };
 
@@ -168,6 +172,34 @@ async function buildHelm(outDir: string, log: (l: string) => void) {
     ]),
   ].join(' ');
   await goInstall(outDir, ['-ldflags', ldflags, `helm.sh/helm/v3/cmd/helm@v${versions.helm}`], log);
+}
+
+/**
+ * The Temporal server and its SQL schema tool, as `go install` builds them (the module has no replace
+ * directives), with the PostgreSQL schemas the module ships copied beside `bin/` (the module cache may be
+ * cleaned; the schemas must match the server).
+ */
+async function buildTemporalServer(outDir: string, log: (l: string) => void) {
+  const v = versions.temporalServer;
+  const gobin = await mkdtemp(join(tmpdir(), 'temporal-server-'));
+  try {
+    await run(
+      'go',
+      ['install', '-trimpath', `go.temporal.io/server/cmd/server@v${v}`, `go.temporal.io/server/cmd/tools/sql@v${v}`],
+      { env: { GOBIN: gobin, CGO_ENABLED: '0' } },
+      log,
+    );
+    await mkdir(outDir, { recursive: true });
+    await rename(join(gobin, 'server'), join(outDir, 'temporal-server'));
+    await rename(join(gobin, 'sql'), join(outDir, 'temporal-sql-tool'));
+  } finally {
+    await rm(gobin, { recursive: true, force: true });
+  }
+  const { stdout } = await exec('go', ['mod', 'download', '-json', `go.temporal.io/server@v${v}`], {
+    maxBuffer: 16 << 20,
+  });
+  const moduleDir = (JSON.parse(stdout) as { Dir: string }).Dir;
+  await cp(join(moduleDir, 'schema/postgresql/v12'), join(outDir, '..', 'schema/postgresql/v12'), { recursive: true });
 }
 
 async function buildKubernetes(outDir: string, log: (l: string) => void) {

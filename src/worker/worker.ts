@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { diagnoseConnection } from '../common/tls-diagnosis.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -121,7 +122,10 @@ export async function createWorker(
   overrides: { activities?: Activities; identity?: string } = {},
 ): Promise<{ worker: Worker; close: () => Promise<void>; temporalAnswers: () => Promise<void> }> {
   const connectionOptions = { address: config.address, tls: config.tls, apiKey: config.apiKey };
-  const native = await NativeConnection.connect(connectionOptions);
+  const native = await NativeConnection.connect(connectionOptions).catch(async (err: unknown) => {
+    const why = await diagnoseConnection(config).catch(() => undefined);
+    throw why ? new Error(`cannot reach Temporal at ${config.address}: ${why}`, { cause: err }) : err;
+  });
   const clientConnection = await Connection.connect(connectionOptions);
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
   const identity = overrides.identity ? { identity: overrides.identity } : {};

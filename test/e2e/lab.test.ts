@@ -27,6 +27,7 @@ import { SourceFiles } from '../../src/adapters/source.js';
 import { freePort } from '../../src/tools/dev-server.js';
 import { ensureTool } from '../../src/tools/toolchain.js';
 import { rolloutCli, type CliRun } from '../helpers/cli.js';
+import { startProductionServer, type ProductionServer } from '../../src/tools/production-server.js';
 import { isLoopback, listeners } from '../../lab/listeners.js';
 import type * as LabApi from '../../lab/lab.js';
 import { activityRunContext } from '../../src/activities/context.js';
@@ -188,6 +189,22 @@ async function startAndFinish(plan: string, id: string, chart: string, operator:
 /** Follows the rollout with `rollout watch` until it ends or waits for a person. */
 async function watchUntilPause(id: string): Promise<CliRun> {
   return rolloutCli(['watch', id, '--interval', '1'], env, 600_000);
+}
+
+/** The lab plan on lab-1 (canary) and lab-2 (a wave), no approval, a short verification. */
+function canaryAndWave(): string {
+  const plan = parseYaml(labPlanText) as {
+    spec: { clusters: { name: string }[]; phases: unknown[]; verify: { timeout: string } };
+  };
+  plan.spec.clusters = plan.spec.clusters.filter((c) => ['lab-1', 'lab-2'].includes(c.name));
+  plan.spec.phases = [
+    { name: 'canary', clusters: ['lab-1'], approval: 'auto', bake: '0s' },
+    { name: 'wave', clusters: ['lab-2'], approval: 'auto' },
+  ];
+  plan.spec.verify.timeout = '20s';
+  const file = join(mkdtempSync(join(tmpdir(), 'canary-wave-')), 'plan.yaml');
+  writeFileSync(file, stringifyYaml(plan));
+  return file;
 }
 
 beforeAll(async () => {
@@ -1608,22 +1625,6 @@ describe("the worker with the access chart's rights only", { timeout: 400_000 },
     return file;
   }
 
-  /** The lab plan on lab-1 (canary) and lab-2, no approval, a short verification. */
-  function accessPlan(): string {
-    const plan = parseYaml(labPlanText) as {
-      spec: { clusters: { name: string }[]; phases: unknown[]; verify: { timeout: string } };
-    };
-    plan.spec.clusters = plan.spec.clusters.filter((c) => on.includes(c.name));
-    plan.spec.phases = [
-      { name: 'canary', clusters: ['lab-1'], approval: 'auto', bake: '0s' },
-      { name: 'wave', clusters: ['lab-2'], approval: 'auto' },
-    ];
-    plan.spec.verify.timeout = '20s';
-    const file = join(mkdtempSync(join(tmpdir(), 'access-plan-')), 'access.yaml');
-    writeFileSync(file, stringifyYaml(plan));
-    return file;
-  }
-
   /** Takes `verb` away from the rule of the access chart's Role in `namespace` that grants it on `resource`. */
   async function revoke(cluster: string, namespace: string, role: string, resource: string, verb: string) {
     const rbac = admin(cluster).makeApiClient(RbacAuthorizationV1Api);
@@ -1713,7 +1714,7 @@ describe("the worker with the access chart's rights only", { timeout: 400_000 },
   });
 
   it('rolls operator, synchronizer, cache, chart and verification with those rights, diffs and reads the fleet; a failed version rolls back', async () => {
-    const plan = accessPlan();
+    const plan = canaryAndWave();
     const before = await Promise.all(on.map((c) => current(c)));
     const diff = await cli('diff', plan, '--chart-version', '2.3.0', '--operator-version', '1.2.0');
     expect(diff.code, diff.stderr + diff.stdout).toBe(0);
@@ -1746,7 +1747,7 @@ describe("the worker with the access chart's rights only", { timeout: 400_000 },
     }
     const operatorBefore = await current('lab-1', 'express-operator');
     const chartBefore = await current('lab-1');
-    const s = await startAndFinish(accessPlan(), 'e2e-access-no-create', '2.2.0', '1.1.0');
+    const s = await startAndFinish(canaryAndWave(), 'e2e-access-no-create', '2.2.0', '1.1.0');
     const canary = s.clusters.find((c) => c.name === 'lab-1');
     expect(canary, JSON.stringify(s)).toMatchObject({ state: 'rolled-back', failedStep: 'run-synchronizer' });
     expect(canary?.error).toMatch(
@@ -1773,7 +1774,7 @@ describe("the worker with the access chart's rights only", { timeout: 400_000 },
     await revoke('lab-1', 'express', 'rollout-access-release', 'pods', 'delete');
     const before = await current('lab-1');
     const id = 'e2e-access-no-delete';
-    const started = await cli('start', accessPlan(), '--id', id, '--chart-version', '2.9.0');
+    const started = await cli('start', canaryAndWave(), '--id', id, '--chart-version', '2.9.0');
     expect(started.code, started.stderr).toBe(0);
     const stuck = await statusUntil(id, (x) => x.state === 'awaiting-decision');
     const canary = stuck.clusters.find((c) => c.name === 'lab-1');
@@ -1792,3 +1793,84 @@ describe("the worker with the access chart's rights only", { timeout: 400_000 },
     );
   });
 });
+
+describe(
+  'on a production Temporal: the server built from Go modules, on PostgreSQL, with mTLS',
+  { timeout: 600_000 },
+  () => {
+    let prod: ProductionServer;
+    let prodEnv: Record<string, string>;
+    const workers: ChildProcess[] = [];
+    const prodCli = (...args: string[]) => rolloutCli(args, prodEnv);
+
+    function prodWorker(): ChildProcess {
+      const w = startWorker({ env: prodEnv });
+      workers.push(w);
+      return w;
+    }
+
+    beforeAll(async () => {
+      prod = await startProductionServer({ log: () => undefined });
+      prodEnv = { ...env, ...prod.env, ROLLOUT_TASK_QUEUE: `prod-${randomUUID()}` };
+      await stopWorker();
+    }, 600_000);
+
+    afterAll(async () => {
+      for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+      await prod?.stop();
+    });
+
+    it('refuses a client without a certificate; a start before setup names `rollout setup`; setup registers the attributes once', async () => {
+      const noCert = await rolloutCli(['list'], { ...prodEnv, TEMPORAL_TLS_CERT: '', TEMPORAL_TLS_KEY: '' });
+      expect(noCert.code).not.toBe(0);
+      expect(noCert.stderr).toContain(
+        'the server requires a client certificate (mTLS): set TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY',
+      );
+
+      const early = await prodCli('start', canaryAndWave(), '--id', 'prod-early', '--wait', '1');
+      expect(early.code, early.stderr).not.toBe(0);
+      expect(early.stderr).toMatch(/run rollout setup once for the namespace, then start again/);
+      const setup = await prodCli('setup');
+      expect(setup.code, setup.stderr).toBe(0);
+      expect(setup.stdout).toMatch(/^namespace default: registered RolloutPlan, .* \(Keyword\)$/m);
+      const again = await prodCli('setup');
+      expect(again.stdout).toMatch(/^namespace default: nothing to do$/m);
+    });
+
+    it('rolls the lab with two workers: the one running it is killed mid-step and the database restarted, the other finishes', async () => {
+      const before = await current('lab-1');
+      const chart = before?.chartVersion === '2.3.0' ? '2.1.0' : '2.3.0';
+      const first = prodWorker();
+      const id = 'prod-two-workers';
+      const started = await prodCli('start', canaryAndWave(), '--id', id, '--chart-version', chart);
+      expect(started.code, started.stderr).toBe(0);
+      // The canary in a step on the only worker there is: that worker goes, the other takes over.
+      const running = async () => {
+        for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+          const s = JSON.parse((await prodCli('status', id, '-o', 'json')).stdout) as RolloutStatus;
+          if (s.clusters.some((c) => c.state === 'running')) return s;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        throw new Error('the canary never started');
+      };
+      await running();
+      prodWorker();
+      first.kill('SIGKILL');
+      await prod.restartDatabase();
+      const deadline = Date.now() + 300_000;
+      let s: RolloutStatus;
+      for (;;) {
+        s = JSON.parse((await prodCli('status', id, '-o', 'json')).stdout) as RolloutStatus;
+        if (['succeeded', 'failed', 'rolled-back', 'aborted'].includes(s.state) || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      expect(s.state, JSON.stringify(s.clusters)).toBe('succeeded');
+      for (const c of ['lab-1', 'lab-2']) {
+        expect(await current(c)).toMatchObject({ chartVersion: chart, status: 'deployed' });
+        // One upgrade each: no second revision from the takeover.
+        const revisions = (await history(c)).filter((r) => r.description === `phased-rollout: ${id}`);
+        expect(revisions.length, c).toBe(1);
+      }
+    });
+  },
+);
