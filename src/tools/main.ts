@@ -3,6 +3,7 @@
  * building any that PATH and the cache lack. Idempotent: a second run only checks.
  */
 import { ensureDebianTool } from './debian.js';
+import { postgresBin } from './production-server.js';
 import { ensureTool, toolGroups, type ToolName } from './toolchain.js';
 
 const groups = toolGroups();
@@ -25,6 +26,8 @@ try {
     const debian = ['git', 'ssh-keygen', 'chromium', 'htpasswd', 'openssl'] as const;
     const image = ['buildah', 'umoci', 'skopeo', 'debootstrap'] as const;
     for (const tool of [...debian, ...image]) console.error(`[tools] ${tool}: ${await ensureDebianTool(tool)}`);
+    // PostgreSQL for the production Temporal (src/tools/production-server.ts); its binaries are not on PATH.
+    console.error(`[tools] postgresql: ${await postgresBin(console.error)}`);
   }
 } catch (err) {
   console.error((err as Error).message);

@@ -33,7 +33,7 @@ export interface ProductionServer {
 }
 
 /** PostgreSQL's server binaries (initdb, pg_ctl) from Debian's `postgresql`, installing it when missing. */
-async function postgresBin(log: (l: string) => void): Promise<string> {
+export async function postgresBin(log: (l: string) => void): Promise<string> {
   const find = () =>
     existsSync('/usr/lib/postgresql')
       ? readdirSync('/usr/lib/postgresql')
