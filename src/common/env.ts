@@ -77,6 +77,16 @@ export const environment = {
     meaning: "HOST:PORT for Prometheus metrics (/metrics): the SDK's and the tool's",
     default: 'none: no metrics endpoint',
   },
+  ROLLOUT_DEPLOYMENT_NAME: {
+    readBy: 'worker',
+    meaning: 'with ROLLOUT_BUILD_ID: Worker Versioning, the worker deployment this worker belongs to',
+    default: 'none: unversioned',
+  },
+  ROLLOUT_BUILD_ID: {
+    readBy: 'worker',
+    meaning: "with ROLLOUT_DEPLOYMENT_NAME: this worker's build; a rollout stays on the build it started on",
+    default: 'none: unversioned',
+  },
   ROLLOUT_USER: { readBy: 'cli', meaning: 'who acts, when --as is not given', default: 'the OS user' },
   ROLLOUT_SIGNING_KEY: { readBy: 'cli', meaning: 'SSH private key that signs, when --sign-with is not given' },
   NO_COLOR: { readBy: 'cli', meaning: 'set: no colour in tables' },

@@ -10,6 +10,7 @@ import {
   Worker,
   type LogEntry,
   type LogLevel,
+  type WorkerDeploymentOptions,
   type WorkerOptions,
 } from '@temporalio/worker';
 import type { Activities } from '../activities/contracts.js';
@@ -34,6 +35,29 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
   if (existsSync(bundlePath)) return { workflowBundle: { codePath: bundlePath } };
   const { workflowsPath, preloadModules } = bundleSource();
   return { workflowsPath, bundlerOptions: { preloadModules } };
+}
+
+/**
+ * Worker Versioning (ROLLOUT_DEPLOYMENT_NAME and ROLLOUT_BUILD_ID, both or neither): the worker polls as
+ * one build of a worker deployment. A rollout, its cluster workflows and its other children are PINNED:
+ * they run to their end on the build they started on, so its workers must stay until none runs there
+ * (docs/architecture.md has the procedure). The registries, which live as long as the namespace, are
+ * AUTO_UPGRADE: they move to the deployment's current build. Undefined when unversioned.
+ */
+export function workerDeployment(env: NodeJS.ProcessEnv = process.env): WorkerDeploymentOptions | undefined {
+  const deploymentName = envValue('ROLLOUT_DEPLOYMENT_NAME', env);
+  const buildId = envValue('ROLLOUT_BUILD_ID', env);
+  if (!deploymentName && !buildId) return undefined;
+  if (!deploymentName || !buildId) {
+    throw new Error(
+      'ROLLOUT_DEPLOYMENT_NAME and ROLLOUT_BUILD_ID go together: set both (Worker Versioning) or neither',
+    );
+  }
+  return { useWorkerVersioning: true, version: { deploymentName, buildId }, defaultVersioningBehavior: 'PINNED' };
+}
+
+function deploymentOptions(d: WorkerDeploymentOptions | undefined): Partial<WorkerOptions> {
+  return d ? { workerDeploymentOptions: d } : {};
 }
 
 /**
@@ -119,7 +143,13 @@ export function installWorkerLogging(level: LogLevel, metricsAddress?: string, f
  */
 export async function createWorker(
   config: TemporalConfig,
-  overrides: { activities?: Activities; identity?: string } = {},
+  overrides: {
+    activities?: Activities;
+    identity?: string;
+    /** Another build's workflow code (the Worker Versioning test's build B). */
+    workflows?: Pick<WorkerOptions, 'workflowsPath' | 'bundlerOptions'>;
+    deployment?: WorkerDeploymentOptions;
+  } = {},
 ): Promise<{ worker: Worker; close: () => Promise<void>; temporalAnswers: () => Promise<void> }> {
   const connectionOptions = { address: config.address, tls: config.tls, apiKey: config.apiKey };
   const native = await NativeConnection.connect(connectionOptions).catch(async (err: unknown) => {
@@ -150,8 +180,9 @@ export async function createWorker(
         files: sourceFilesFromEnv(join(cacheRoot(), 'sources'), credentials ?? Credentials.none(), 'refuse'),
         credentials,
       }),
-    ...workflowSource(),
+    ...(overrides.workflows ?? workflowSource()),
     ...workerTuning,
+    ...deploymentOptions(overrides.deployment ?? workerDeployment()),
   });
   return {
     worker,

@@ -5,6 +5,7 @@ import {
   setCurrentDetails,
   setHandler,
   workflowInfo,
+  setWorkflowOptions,
 } from '@temporalio/workflow';
 import {
   allowVersionUpdate,
@@ -158,3 +159,7 @@ export async function controlRegistry(
   await condition(allHandlersFinished);
   await continueAsNew<typeof controlRegistry>(state, { starts });
 }
+
+// It lives as long as the namespace: with Worker Versioning it moves to the deployment's current build
+// (a pinned registry would stop when its build's workers go). Its code changes must replay its history.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, controlRegistry);

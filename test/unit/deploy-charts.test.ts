@@ -65,6 +65,9 @@ describe('the worker chart', () => {
   it('lints, and refuses to render without the target clusters kubeconfig, saying which setting', async () => {
     const lint = await exec(helm, ['lint', '--strict', worker, ...required]);
     expect(lint.stdout).toContain('0 chart(s) failed');
+    expect(await refusal(worker, [...required, '--set', 'workerVersioning.buildId=b2'])).toContain(
+      'workerVersioning: set both deploymentName and buildId, or neither',
+    );
     expect(await refusal(worker, [])).toContain('kubeconfig.secretName is required');
     expect(
       await refusal(worker, [...required, '--set', 'sinks[0].env=SLACK,sinks[0].secretName=s,sinks[0].key=k']),
@@ -122,6 +125,7 @@ describe('the worker chart', () => {
     expect(byName['TEMPORAL_TLS_SERVER_NAME']?.value).toBe('frontend.temporal');
     expect(byName['TEMPORAL_API_KEY']?.valueFrom).toEqual({ secretKeyRef: { name: 'temporal-key', key: 'api-key' } });
     expect(byName['ROLLOUT_SINK_SLACK']?.valueFrom).toEqual({ secretKeyRef: { name: 'rollout-sinks', key: 'slack' } });
+    expect(byName['ROLLOUT_DEPLOYMENT_NAME']).toBeUndefined();
     expect(byName['ROLLOUT_CREDENTIALS']?.value).toBe('/etc/phased-rollout/credentials/credentials.yaml');
     const secrets = pod.volumes
       .filter((v) => v.secret)
