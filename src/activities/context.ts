@@ -57,11 +57,33 @@ export function clusterStep<T>(
   deadline: number,
   run: () => Promise<T>,
 ): Promise<T> {
-  return untilReachable(`${target.cluster} (context ${target.context})`, deadline, run);
+  return untilReachable(`${target.cluster} (context ${target.context})`, deadline, run, target.cluster);
+}
+
+/**
+ * `phased_rollout_unreachable_clusters{cluster}`: 1 while a step on this worker waits for the cluster to
+ * answer, 0 once it answers or the step ends (the SDK adds the activity type, namespace and task queue).
+ * Sum it over workers for the fleet; alert on it, as `rollout status` says it per rollout.
+ */
+function unreachableGauge(ctx: Context, cluster: string, value: 0 | 1): void {
+  ctx.metricMeter
+    .createGauge(
+      'phased_rollout_unreachable_clusters',
+      'int',
+      '1',
+      'A cluster a step is waiting on does not answer (1)',
+    )
+    .set(value, { cluster });
 }
 
 /** `clusterStep` for any peer: `what` names it in the failure (a cluster, a chart repository). */
-export async function untilReachable<T>(what: string, deadline: number, run: () => Promise<T>): Promise<T> {
+export async function untilReachable<T>(
+  what: string,
+  deadline: number,
+  run: () => Promise<T>,
+  /** The cluster it is, for the unreachable-clusters metric; unset for another peer. */
+  cluster?: string,
+): Promise<T> {
   const ctx = Context.current();
   const timer = setInterval(beat, 1_000);
   let since: string | undefined;
@@ -73,6 +95,7 @@ export async function untilReachable<T>(what: string, deadline: number, run: () 
         return result;
       } catch (err) {
         if (!(err instanceof Unreachable) || ctx.cancellationSignal.aborted) throw err;
+        if (since === undefined && cluster !== undefined) unreachableGauge(ctx, cluster, 1);
         since ??= new Date().toISOString();
         // The last try is at the deadline itself: a backoff that would pass it is cut short, not skipped.
         const left = deadline - Date.now();
@@ -89,5 +112,6 @@ export async function untilReachable<T>(what: string, deadline: number, run: () 
     }
   } finally {
     clearInterval(timer);
+    if (since !== undefined && cluster !== undefined) unreachableGauge(ctx, cluster, 0);
   }
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type MetricMeter } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { clusterStep } from '../../src/activities/context.js';
@@ -92,9 +92,24 @@ describe('classifying failures', () => {
   });
 });
 
+/** A metric meter that records what gauges are set to, for the unreachable-clusters metric. */
+function recordingMeter() {
+  const sets: { name: string; value: number; tags: Record<string, unknown> }[] = [];
+  const meter = {
+    createGauge: (name: string) => ({
+      set: (value: number, tags: Record<string, unknown> = {}) => sets.push({ name, value, tags }),
+    }),
+    createCounter: () => ({ add: () => undefined }),
+    createHistogram: () => ({ record: () => undefined }),
+    withTags: () => meter,
+  };
+  return { meter: meter as unknown as MetricMeter, sets };
+}
+
 describe('a step on an unreachable cluster', () => {
   it('retries with backoff until the cluster answers, and says since when it is unreachable meanwhile', async () => {
-    const env = new MockActivityEnvironment({ scheduledTimestampMs: Date.now() });
+    const metrics = recordingMeter();
+    const env = new MockActivityEnvironment({ scheduledTimestampMs: Date.now() }, { metricMeter: metrics.meter });
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
     const step = flaky(2);
@@ -108,6 +123,13 @@ describe('a step on an unreachable cluster', () => {
     const attempts = beats.map((b) => (b as { unreachable?: { attempts: number } }).unreachable?.attempts);
     expect(attempts.filter((a, i) => a !== attempts[i - 1])).toEqual([1, 2, undefined]);
     expect(beats.at(-1), 'once it answers, the report no longer says unreachable').toEqual({});
+    // The metric: 1 from the first refusal, 0 once it answered.
+    // The metric, beside the SDK's own labels (activity type, namespace, task queue): 1 from the first
+    // refusal, 0 once it answered.
+    expect(metrics.sets.map((m) => [m.name, m.value, m.tags['cluster']])).toEqual([
+      ['phased_rollout_unreachable_clusters', 1, 'lab-1'],
+      ['phased_rollout_unreachable_clusters', 0, 'lab-1'],
+    ]);
   });
 
   it('fails at the deadline, naming the cluster, since when and how often it tried', async () => {
