@@ -21,6 +21,8 @@ interface PodSpec {
   securityContext?: object;
   terminationGracePeriodSeconds?: number;
   containers: {
+    command?: string[];
+    args?: string[];
     securityContext?: object;
     readinessProbe: { httpGet: object };
     livenessProbe: { httpGet: object };
@@ -88,6 +90,9 @@ describe('the worker chart', () => {
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
     });
+    // The image's entrypoint is the CLI: the worker is started as its own command, not as an argument.
+    expect(c.command).toEqual(['rollout-worker']);
+    expect(c.args).toBeUndefined();
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
     expect(c.livenessProbe.httpGet).toEqual({ path: '/livez', port: 'health' });
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(10); // the worker's own grace is 10 s
