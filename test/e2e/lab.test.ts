@@ -191,6 +191,19 @@ async function watchUntilPause(id: string): Promise<CliRun> {
   return rolloutCli(['watch', id, '--interval', '1'], env, 600_000);
 }
 
+/**
+ * A published version of the chart (or the operator) that none of `on` runs: a rollout to it changes
+ * every one of them, whatever earlier tests left there.
+ */
+async function versionNoneRuns(release: 'express' | 'express-operator', on: string[]): Promise<string> {
+  const running = await Promise.all(on.map((c) => current(c, release).then((r) => r?.chartVersion)));
+  const free = (release === 'express' ? lab.published.express : lab.published['express-operator']).find(
+    (v) => !running.includes(v),
+  );
+  if (!free) throw new Error(`every ${release} version is in use on ${on.join(', ')}`);
+  return free;
+}
+
 /** The lab plan on lab-1 (canary) and lab-2 (a wave), no approval, a short verification. */
 function canaryAndWave(): string {
   const plan = parseYaml(labPlanText) as {
@@ -1716,28 +1729,30 @@ describe("the worker with the access chart's rights only", { timeout: 400_000 },
   it('rolls operator, synchronizer, cache, chart and verification with those rights, diffs and reads the fleet; a failed version rolls back', async () => {
     const plan = canaryAndWave();
     const before = await Promise.all(on.map((c) => current(c)));
-    const diff = await cli('diff', plan, '--chart-version', '2.3.0', '--operator-version', '1.2.0');
+    const [chart, operator] = [await versionNoneRuns('express', on), await versionNoneRuns('express-operator', on)];
+    const diff = await cli('diff', plan, '--chart-version', chart, '--operator-version', operator);
     expect(diff.code, diff.stderr + diff.stdout).toBe(0);
     expect(diff.stdout).toMatch(/^== chart: .*changed/m);
 
-    const up = await startAndFinish(plan, 'e2e-access-up', '2.3.0', '1.2.0');
+    const up = await startAndFinish(plan, 'e2e-access-up', chart, operator);
     expect(up.state, JSON.stringify(up.clusters)).toBe('succeeded');
     for (const [i, c] of on.entries()) {
-      expect(await current(c)).toMatchObject({ chartVersion: '2.3.0', status: 'deployed' });
-      expect(await current(c, 'express-operator')).toMatchObject({ chartVersion: '1.2.0', status: 'deployed' });
-      expect(await cacheVersion(c)).toBe('2.3.0');
+      expect(await current(c)).toMatchObject({ chartVersion: chart, status: 'deployed' });
+      expect(await current(c, 'express-operator')).toMatchObject({ chartVersion: operator, status: 'deployed' });
+      expect(await cacheVersion(c)).toBe(chart);
       expect(await synchronizerJobs(c), 'the Job went once the cache was ready').toEqual([]);
       expect((await current(c))?.revision).toBeGreaterThan(before[i]?.revision ?? 0);
     }
     const fleet = await cli('fleet', plan);
-    expect(fleet.stdout).toMatch(/lab-1 .*2\.3\.0 .*deployed by e2e-access-up/);
+    expect(fleet.stdout).toMatch(new RegExp(`lab-1 .*${chart.replaceAll('.', '\\.')} .*deployed by e2e-access-up`));
 
     // A version that never becomes ready, on the canary: the worker rolls both releases back itself.
-    const down = await startAndFinish(plan, 'e2e-access-down', '2.9.0', '1.1.0');
+    const otherOperator = await versionNoneRuns('express-operator', on);
+    const down = await startAndFinish(plan, 'e2e-access-down', '2.9.0', otherOperator);
     expect(down.state, JSON.stringify(down.clusters)).toBe('rolled-back');
-    expect(await current('lab-1')).toMatchObject({ chartVersion: '2.3.0', status: 'deployed' });
-    expect(await current('lab-1', 'express-operator')).toMatchObject({ chartVersion: '1.2.0', status: 'deployed' });
-    expect((await current('lab-2'))?.chartVersion, 'the wave never started').toBe('2.3.0');
+    expect(await current('lab-1')).toMatchObject({ chartVersion: chart, status: 'deployed' });
+    expect(await current('lab-1', 'express-operator')).toMatchObject({ chartVersion: operator, status: 'deployed' });
+    expect((await current('lab-2'))?.chartVersion, 'the wave never started').toBe(chart);
   });
 
   it('with one verb taken from its Role, the step that needs it fails at once naming verb and resource, is not retried, and nothing after it runs', async () => {
@@ -1747,7 +1762,12 @@ describe("the worker with the access chart's rights only", { timeout: 400_000 },
     }
     const operatorBefore = await current('lab-1', 'express-operator');
     const chartBefore = await current('lab-1');
-    const s = await startAndFinish(canaryAndWave(), 'e2e-access-no-create', '2.2.0', '1.1.0');
+    const s = await startAndFinish(
+      canaryAndWave(),
+      'e2e-access-no-create',
+      await versionNoneRuns('express', ['lab-1']),
+      await versionNoneRuns('express-operator', ['lab-1']),
+    );
     const canary = s.clusters.find((c) => c.name === 'lab-1');
     expect(canary, JSON.stringify(s)).toMatchObject({ state: 'rolled-back', failedStep: 'run-synchronizer' });
     expect(canary?.error).toMatch(
@@ -1838,8 +1858,7 @@ describe(
     });
 
     it('rolls the lab with two workers: the one running it is killed mid-step and the database restarted, the other finishes', async () => {
-      const before = await current('lab-1');
-      const chart = before?.chartVersion === '2.3.0' ? '2.1.0' : '2.3.0';
+      const chart = await versionNoneRuns('express', ['lab-1', 'lab-2']);
       const first = prodWorker();
       const id = 'prod-two-workers';
       const started = await prodCli('start', canaryAndWave(), '--id', id, '--chart-version', chart);
