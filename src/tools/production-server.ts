@@ -13,7 +13,8 @@ import { dirname, join } from 'node:path';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { ensureDebianTool, installDebianPackage } from './debian.js';
+import { privateCa } from './certificates.js';
+import { installDebianPackage } from './debian.js';
 import { freePort } from './dev-server.js';
 import { ensureTool } from './toolchain.js';
 
@@ -46,41 +47,6 @@ export async function postgresBin(log: (l: string) => void): Promise<string> {
   const installed = find();
   if (!installed) throw new Error('postgresql is installed but no pg_ctl is under /usr/lib/postgresql');
   return installed;
-}
-
-/** A CA, a server certificate for localhost and 127.0.0.1 (also a client one, for internode), a client's. */
-async function certificates(dir: string): Promise<{ ca: string; server: [string, string]; client: [string, string] }> {
-  const openssl = await ensureDebianTool('openssl');
-  const f = (n: string) => join(dir, n);
-  const run = (...args: string[]) => exec(openssl, args);
-  await run(
-    ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=temporal test CA'],
-    ...['-keyout', f('ca.key'), '-out', f('ca.crt')],
-  );
-  await writeFile(
-    f('server.ext'),
-    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n',
-  );
-  await writeFile(f('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const who of ['server', 'client']) {
-    await run(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      `/CN=${who}`,
-      '-keyout',
-      f(`${who}.key`),
-      '-out',
-      f(`${who}.csr`),
-    );
-    await run(
-      ...['x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial'],
-      ...['-days', '2', '-extfile', f(`${who}.ext`), '-out', f(`${who}.crt`)],
-    );
-  }
-  return { ca: f('ca.crt'), server: [f('server.crt'), f('server.key')], client: [f('client.crt'), f('client.key')] };
 }
 
 function serverConfig(o: {
@@ -233,7 +199,12 @@ export async function startProductionServer(
       await sql('update-schema', '-d', join(schema, versioned, 'versioned'));
     }
 
-    const certs = await certificates(join(dir));
+    const ca = await privateCa(dir);
+    const certs = {
+      ca: ca.caFile,
+      server: [ca.serverCert, ca.serverKey] as [string, string],
+      client: [ca.clientCert, ca.clientKey] as [string, string],
+    };
     const names = ['frontend', 'history', 'matching', 'worker'] as const;
     const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()]))) as Record<
       (typeof names)[number],

@@ -22,63 +22,9 @@ export interface Login {
   password: string;
 }
 
-/** A private CA and a certificate it signed for 127.0.0.1: a server's, and a client's. */
-export interface PrivateCa {
-  caFile: string;
-  serverCert: string;
-  serverKey: string;
-  clientCert: string;
-  clientKey: string;
-}
+import type { PrivateCa } from '../../src/tools/certificates.js';
 
-export async function privateCa(): Promise<PrivateCa> {
-  const openssl = await ensureDebianTool('openssl');
-  const dir = mkdtempSync(join(tmpdir(), 'ca-'));
-  const f = (name: string) => join(dir, name);
-  const run = (...args: string[]) => exec(openssl, args);
-  await run(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=test CA',
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.crt'),
-  );
-  writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  writeFileSync(f('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const who of ['server', 'client']) {
-    await run(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      `/CN=${who}`,
-      '-keyout',
-      f(`${who}.key`),
-      '-out',
-      f(`${who}.csr`),
-    );
-    await run(
-      ...['x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial'],
-      ...['-days', '2', '-extfile', f(`${who}.ext`), '-out', f(`${who}.crt`)],
-    );
-  }
-  return {
-    caFile: f('ca.crt'),
-    serverCert: f('server.crt'),
-    serverKey: f('server.key'),
-    clientCert: f('client.crt'),
-    clientKey: f('client.key'),
-  };
-}
+export { privateCa, type PrivateCa } from '../../src/tools/certificates.js';
 
 export interface Registry {
   /** host:port, as oci:// references name it. */
