@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { diagnoseConnection } from '../common/tls-diagnosis.js';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -9,6 +8,7 @@ import { planFileIssues } from './plan-files.js';
 import { pinSource } from './source.js';
 import type { PinnedSource } from '../domain/types.js';
 import type { RolloutPlan } from '../plan/schema.js';
+import { diagnoseConnection } from '../common/tls-diagnosis.js';
 import { temporalConfig, type TemporalConfig } from '../common/temporal-config.js';
 import { envValue } from '../common/env.js';
 import { CliError } from './errors.js';

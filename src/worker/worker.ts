@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { diagnoseConnection } from '../common/tls-diagnosis.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -17,6 +16,7 @@ import type { Activities } from '../activities/contracts.js';
 import { createActivities } from '../activities/index.js';
 import { HelmClient } from '../adapters/helm.js';
 import { createKubeFactory } from '../adapters/kube.js';
+import { diagnoseConnection } from '../common/tls-diagnosis.js';
 import { cacheRoot } from '../common/cache-dir.js';
 import { findHelm } from '../common/helm-binary.js';
 import { sourceFilesFromEnv } from '../adapters/source.js';
