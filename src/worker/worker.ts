@@ -41,8 +41,8 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
  * Worker Versioning (ROLLOUT_DEPLOYMENT_NAME and ROLLOUT_BUILD_ID, both or neither): the worker polls as
  * one build of a worker deployment. A rollout, its cluster workflows and its other children are PINNED:
  * they run to their end on the build they started on, so its workers must stay until none runs there
- * (docs/architecture.md has the procedure). The registries, which live as long as the namespace, are
- * AUTO_UPGRADE: they move to the deployment's current build. Undefined when unversioned.
+ * (docs/architecture.md has the procedure, and what it says of the registries, which are pinned too for
+ * now). Undefined when unversioned.
  */
 export function workerDeployment(env: NodeJS.ProcessEnv = process.env): WorkerDeploymentOptions | undefined {
   const deploymentName = envValue('ROLLOUT_DEPLOYMENT_NAME', env);

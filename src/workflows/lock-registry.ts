@@ -6,7 +6,6 @@ import {
   setHandler,
   sleep,
   workflowInfo,
-  setWorkflowOptions,
 } from '@temporalio/workflow';
 import {
   invalidLockRequest,
@@ -87,7 +86,3 @@ export async function lockRegistry(carried?: LockTable): Promise<void> {
   await condition(allHandlersFinished);
   await continueAsNew<typeof lockRegistry>(table);
 }
-
-// It lives as long as the namespace: with Worker Versioning it moves to the deployment's current build
-// (a pinned registry would stop when its build's workers go). Its code changes must replay its history.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, lockRegistry);

@@ -5,7 +5,6 @@ import {
   setCurrentDetails,
   setHandler,
   workflowInfo,
-  setWorkflowOptions,
 } from '@temporalio/workflow';
 import {
   allowVersionUpdate,
@@ -159,7 +158,3 @@ export async function controlRegistry(
   await condition(allHandlersFinished);
   await continueAsNew<typeof controlRegistry>(state, { starts });
 }
-
-// It lives as long as the namespace: with Worker Versioning it moves to the deployment's current build
-// (a pinned registry would stop when its build's workers go). Its code changes must replay its history.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, controlRegistry);
