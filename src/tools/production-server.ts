@@ -199,12 +199,7 @@ export async function startProductionServer(
       await sql('update-schema', '-d', join(schema, versioned, 'versioned'));
     }
 
-    const ca = await privateCa(dir);
-    const certs = {
-      ca: ca.caFile,
-      server: [ca.serverCert, ca.serverKey] as [string, string],
-      client: [ca.clientCert, ca.clientKey] as [string, string],
-    };
+    const certs = await privateCa(dir);
     const names = ['frontend', 'history', 'matching', 'worker'] as const;
     const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()]))) as Record<
       (typeof names)[number],
@@ -220,7 +215,14 @@ export async function startProductionServer(
     await mkdir(join(dir, 'config'));
     await writeFile(
       join(dir, 'config/production.yaml'),
-      serverConfig({ dbPort, ports, membership, ca: certs.ca, server: certs.server, dynamicConfig }),
+      serverConfig({
+        dbPort,
+        ports,
+        membership,
+        ca: certs.caFile,
+        server: [certs.serverCert, certs.serverKey],
+        dynamicConfig,
+      }),
     );
     const child = spawn(
       server,
@@ -237,7 +239,7 @@ export async function startProductionServer(
     children.push(child);
 
     const address = `127.0.0.1:${ports.frontend}`;
-    const tls = { ca: certs.ca, cert: certs.client[0], key: certs.client[1], serverName: 'localhost' };
+    const tls = { ca: certs.caFile, cert: certs.clientCert, key: certs.clientKey, serverName: 'localhost' };
     const connection = await connectWhenUp(address, tls, () => (child.exitCode !== null ? stderr : undefined));
     try {
       // With Temporal's own CLI, as an operator would.
