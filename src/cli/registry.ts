@@ -1,6 +1,6 @@
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { readRegistry } from '../client/registries.js';
+import { readRegistry, registryStartOptions } from '../client/registries.js';
 import {
   allowVersionUpdate,
   denyVersionUpdate,
@@ -23,12 +23,10 @@ async function change<A extends object>(
   def: typeof freezeUpdate | typeof unfreezeUpdate | typeof denyVersionUpdate | typeof allowVersionUpdate,
   args: A,
 ): Promise<RegistryReply> {
-  const start = new WithStartWorkflowOperation<typeof controlRegistry>(WorkflowType.ControlRegistry, {
-    workflowId: registryWorkflowId(taskQueue),
-    taskQueue,
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    args: [],
-  });
+  const start = new WithStartWorkflowOperation<typeof controlRegistry>(
+    WorkflowType.ControlRegistry,
+    registryStartOptions(registryWorkflowId(taskQueue), taskQueue),
+  );
   try {
     return await client.workflow.executeUpdateWithStart(def as never, {
       args: [args] as never,

@@ -14,6 +14,22 @@ import { MessageName, WorkflowType } from '../domain/names.js';
 import { ChartVersionKey, RolloutPlanKey } from '../common/search-attributes.js';
 import type { TellRolloutsInput } from '../activities/contracts.js';
 
+/**
+ * How a registry (the lock registry, the control registry) is started, by whoever reaches it first. The
+ * registries never end (they continue-as-new), so under Worker Versioning they must not stay pinned to the
+ * build that started them: AUTO_UPGRADE moves them to each new current build (docs/architecture.md), and
+ * their continue-as-new keeps it. On a worker without Worker Versioning the override changes nothing.
+ */
+export function registryStartOptions(workflowId: string, taskQueue: string) {
+  return {
+    workflowId,
+    taskQueue,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    versioningOverride: 'AUTO_UPGRADE',
+    args: [],
+  } as const;
+}
+
 /** Whether a rollout's run still runs (a run the server no longer knows does not). */
 async function running(client: Client, owner: LockOwner): Promise<boolean> {
   try {
@@ -51,12 +67,10 @@ export async function takeClusters(
       MessageName.TakeClusters,
       {
         args: [request],
-        startWorkflowOperation: new WithStartWorkflowOperation(WorkflowType.LockRegistry, {
-          workflowId: input.registryId,
-          taskQueue: input.taskQueue,
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          args: [],
-        }),
+        startWorkflowOperation: new WithStartWorkflowOperation(
+          WorkflowType.LockRegistry,
+          registryStartOptions(input.registryId, input.taskQueue),
+        ),
       },
     );
     if (reply.granted) return { held: [] };
@@ -192,12 +206,10 @@ export async function claimStart(
 ): Promise<StartClaimReply> {
   return client.workflow.executeUpdateWithStart<Workflow, StartClaimReply, [StartClaim]>(MessageName.ClaimStart, {
     args: [input.claim],
-    startWorkflowOperation: new WithStartWorkflowOperation(WorkflowType.ControlRegistry, {
-      workflowId: input.registryId,
-      taskQueue: input.taskQueue,
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      args: [],
-    }),
+    startWorkflowOperation: new WithStartWorkflowOperation(
+      WorkflowType.ControlRegistry,
+      registryStartOptions(input.registryId, input.taskQueue),
+    ),
   });
 }
 

@@ -16,7 +16,7 @@ import { createFence, withFence } from '../../src/activities/fence.js';
 import type { RolloutInput } from '../../src/domain/types.js';
 import { ensureTool } from '../../src/tools/toolchain.js';
 import { createWorker, workerDeployment } from '../../src/worker/worker.js';
-import { approveUpdate } from '../../src/workflows/definitions.js';
+import { approveUpdate, lockRegistryId } from '../../src/workflows/definitions.js';
 import { rollout } from '../../src/workflows/rollout.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
@@ -29,7 +29,7 @@ const deploymentName = `rollout-${x}`;
 let connection: Connection;
 let client: Client;
 let temporal = '';
-const running: { worker: Worker; run: Promise<unknown>; close: () => Promise<void> }[] = [];
+const running: { buildId: string; worker: Worker; run: Promise<unknown>; close: () => Promise<void> }[] = [];
 
 /** The stock CLI against the test server. */
 const cli = (...args: string[]) => exec(temporal, [...args, '--address', inject('temporalAddress')]);
@@ -46,7 +46,7 @@ async function startBuild(buildId: string, fleet: FakeFleet, workflows?: string)
         : {}),
     },
   );
-  running.push({ worker, run: worker.run(), close });
+  running.push({ buildId, worker, run: worker.run(), close });
 }
 
 /** Makes `buildId` the deployment's current version once the server has seen its workers poll. */
@@ -136,5 +136,20 @@ describe('upgrading the worker while a rollout runs (Worker Versioning)', { time
     // The cluster workflows a rollout starts stay on its build too.
     expect(await buildsOf(`${x}-first:${clusters[1]}`)).toEqual(['a']);
     expect(await buildsOf(`${x}-second:${clusters[3]}`)).toEqual(['b']);
+
+    // The lock registry never ends: started on A by the first rollout, it moved to B once B was current.
+    expect(await buildsOf(lockRegistryId(taskQueue))).toEqual(['a', 'b']);
+    // With build A's workers gone, a new rollout still takes its clusters from the registry and finishes.
+    for (const r of running.filter((r) => r.buildId === 'a')) {
+      r.worker.shutdown();
+      await r.run;
+    }
+    const third = await client.workflow.start(rollout, {
+      taskQueue,
+      workflowId: `${x}-third`,
+      args: [testInput([{ name: 'canary', clusters: [clusters[0] as string], approval: 'auto' }])],
+    });
+    expect((await third.result()).state).toBe('succeeded');
+    expect(await buildsOf(third.workflowId)).toEqual(['b']);
   });
 });
