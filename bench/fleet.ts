@@ -14,7 +14,10 @@ export function instantActivities(client: Client): Activities {
   return {
     preflight: () => Promise.resolve({ checked: [], warnings: [] }),
     snapshotCluster: () =>
-      Promise.resolve({ operator: release('1.0.0'), chart: release('2.0.0'), takenAt: new Date().toISOString() }),
+      Promise.resolve({
+        releases: { operator: release('1.0.0'), chart: release('2.0.0') },
+        takenAt: new Date().toISOString(),
+      }),
     upgradeRelease: ({ version }) => Promise.resolve({ changed: true, ...release(version), revision: 2 }),
     runSynchronizerJob: () => Promise.resolve({ jobName: 'synchronizer', namespace: 'app', changed: true }),
     waitForCacheReady: ({ version }) => Promise.resolve({ observed: `cache ready for ${version}` }),
@@ -75,8 +78,7 @@ export function benchInput(
   return {
     plan,
     source: { kind: 'git', url: 'https://git.example/config.git', ref: 'main', commit: 'b'.repeat(40), path: '.' },
-    chartVersion: '3.0.0',
-    operatorVersion: '1.5.0',
+    versions: { operator: '1.5.0', chart: '3.0.0' },
     startedBy: 'bench',
   };
 }

@@ -78,8 +78,7 @@ async function roll(id: string, chartVersion: string) {
   const input = {
     plan,
     source,
-    chartVersion,
-    operatorVersion: plan.spec.release.operator.version,
+    versions: { operator: plan.spec.release.operator?.version ?? '', chart: chartVersion },
     startedBy: 'bench',
   };
   const result = await client.workflow.execute<typeof rollout>('rollout', { taskQueue, workflowId: id, args: [input] });
@@ -197,7 +196,7 @@ async function abortAtRandom(cluster: string, round: number): Promise<void> {
   const handle = await client.workflow.start<typeof rollout>('rollout', {
     taskQueue,
     workflowId: id,
-    args: [{ plan: one, source, chartVersion, operatorVersion, startedBy: 'bench' }],
+    args: [{ plan: one, source, versions: { operator: operatorVersion, chart: chartVersion }, startedBy: 'bench' }],
   });
   // Somewhere in the cluster's 15 to 20 s of steps after its start returns (an operator upgrade, its verification, the
   // synchronizer, the cache, the chart's 7 s upgrade with its migration, the verification).

@@ -3,6 +3,7 @@
  * while waiting, and how their wall time compares with a plain script (helm --wait, kubectl wait) doing the
  * same steps on the same lab cluster. Writes docs/benchmarks.md. A benchmark, not a test: it asserts nothing.
  */
+import type { ReleaseSpec } from '../src/plan/schema.js';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -179,8 +180,8 @@ async function ours(version: string) {
   const t = performance.now();
   await releases.upgradeRelease({
     ...target,
-    role: 'chart',
-    release: plan.spec.release.chart,
+    component: 'chart',
+    release: plan.spec.release.chart as ReleaseSpec,
     version,
     source,
     overlay: '../overlays/lab/lab-1/values.yaml',
@@ -204,7 +205,7 @@ async function ours(version: string) {
   await sync.cleanupSynchronizerJob({ ...target, version, namespace: 'express', timeout: '1m' });
   await checks.verifyWorkloads({
     ...target,
-    release: plan.spec.release.chart,
+    release: plan.spec.release.chart as ReleaseSpec,
     verify: { ...plan.spec.verify, window: '0s' },
     version,
   });

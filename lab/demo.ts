@@ -4,6 +4,7 @@
  * (saying so; --interactive waits for `rollout approve` instead), prints what every cluster runs as Helm
  * reports it, and on exit leaves nothing running unless --keep-lab.
  */
+import { componentsOf, primaryComponent } from '../src/plan/components.js';
 import { createInterface } from 'node:readline/promises';
 import { Client, Connection } from '@temporalio/client';
 import { table } from '../src/cli/table.js';
@@ -63,7 +64,7 @@ async function main(): Promise<number> {
   const planFile = lab.git ? join(lab.git.worktree, 'rollout-plans', 'lab.yaml') : 'rollout-plans/lab.yaml';
   const loaded = await loadPlanFile(planFile);
   if (loaded.source.kind === 'git') say(`rolling from the lab's config repository ${describeSource(loaded.source)}`);
-  const version = opts['chart-version'] ?? loaded.plan.spec.release.chart.version;
+  const version = opts['chart-version'] ?? primaryComponent(componentsOf(loaded.plan)).release.version;
   const id = `rollout-lab-${version}-${new Date().toISOString().slice(11, 19).replace(/:/g, '')}`;
   const started = await startCommand(planFile, { id, as: 'demo', chartVersion: opts['chart-version'] });
   console.log(started.text);

@@ -45,8 +45,11 @@ export interface VerifyApprovalInput {
 /** Which running rollouts a registry change concerns, and what to signal them. */
 export interface TellRolloutsInput {
   taskQueue: string;
-  /** One plan's rollouts, or one chart version's; every rollout on the task queue when neither. */
-  to: { plan?: string; chartVersion?: string };
+  /**
+   * One plan's rollouts; every rollout on the task queue without it (a version marked bad: each rollout
+   * tells whether one of its components rolls it).
+   */
+  to: { plan?: string };
   /** Rollouts of these plans are left alone (another freeze still holds them). */
   exceptPlans?: string[];
   signal: string;
@@ -74,18 +77,18 @@ export interface ActivityHeartbeat {
   unreachable?: { since: string; attempts: number; error: string; what?: string };
 }
 
-/** Records where both releases stand, before the rollout changes anything on the cluster. */
+/** Records where each of the cluster's components stands, before the rollout changes anything there. */
 export interface SnapshotInput extends ClusterTarget {
-  operator: ReleaseSpec;
-  chart: ReleaseSpec;
+  /** The components this cluster gets, by name. */
+  releases: { component: string; release: ReleaseSpec }[];
   /** How long to keep retrying an unreachable cluster. */
   timeout: string;
 }
 
 /** `helm upgrade --install` of one release to a version, with the base values and the cluster's overlay. */
 export interface UpgradeReleaseInput extends ClusterTarget {
-  /** "operator" or "chart", for messages and heartbeats. */
-  role: 'operator' | 'chart';
+  /** The component's name, for messages and heartbeats. */
+  component: string;
   release: ReleaseSpec;
   /** Target chart version (the plan's, or the one given at start). */
   version: string;
@@ -168,7 +171,8 @@ export interface VerifyResult {
 
 /** Returns one release to its snapshot: `helm rollback` to the revision, or uninstall when there was none. */
 export interface RollbackReleaseInput extends ClusterTarget {
-  role: 'operator' | 'chart';
+  /** The component's name, for messages. */
+  component: string;
   release: ReleaseSpec;
   /** Where to return; null means the release did not exist before, so it is uninstalled. */
   to: ReleaseSnapshot | null;
@@ -184,6 +188,9 @@ export interface RollbackReleaseResult {
   revision: number | null;
 }
 
+/** A cluster as preflight, the diff and the fleet read it: its overlays and labels (which components it gets). */
+export type ClusterReleases = ClusterTarget & { overlays: Overlays; labels: Record<string, string> };
+
 /** What a rollout checks once, on the worker, before it takes a lock or touches a cluster. */
 export interface PreflightInput extends ReleaseTarget {
   synchronizer?: SynchronizerSpec;
@@ -193,7 +200,7 @@ export interface PreflightInput extends ReleaseTarget {
    * Every cluster with its overlay and context, so each release is rendered with each cluster's values and
    * as that cluster's version and APIs (`.Capabilities`) will see it.
    */
-  clusters: (ClusterTarget & { overlays: Overlays })[];
+  clusters: ClusterReleases[];
 }
 
 export interface PreflightResult {
@@ -208,7 +215,7 @@ export interface PreflightResult {
  * what each release's current revision declares. Reads clusters; changes nothing.
  */
 export interface DiffInput extends ReleaseTarget {
-  clusters: (ClusterTarget & { overlays: Overlays })[];
+  clusters: ClusterReleases[];
   /** How long to keep retrying a cluster that does not answer. */
   timeout: string;
 }
@@ -222,7 +229,7 @@ export interface ClusterDiffText extends DiffGroup {
 /** Clusters whose releases and cache to read against what the config source wants (`rollout fleet`). */
 export interface FleetReadInput extends ReleaseTarget {
   /** Each cluster with its overlay and, when the plan has one, its cache check for the wanted version. */
-  clusters: (ClusterTarget & { overlays: Overlays; cacheCheck?: CacheSpec['check'] })[];
+  clusters: (ClusterReleases & { cacheCheck?: CacheSpec['check'] })[];
 }
 
 /** Everything a worker must implement. Workflows import this type only. */

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import { appliesTo } from '../plan/components.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DiffGroup, DiffSummary, ReleaseDiff, ReleaseRole } from '../domain/types.js';
+import type { DiffGroup, DiffSummary, ReleaseDiff } from '../domain/types.js';
 import { beat, clusterStep, stepDeadline } from './context.js';
 import type { ClusterDiffText, DiffInput } from './contracts.js';
 import { capabilitiesKey, capabilitiesOf } from '../adapters/capabilities.js';
@@ -24,7 +25,7 @@ const parallelism = 4;
 /** What one release's diff on one cluster is (or why the cluster's could not be had), before grouping. */
 interface OneDiff {
   cluster: string;
-  release?: ReleaseRole;
+  release?: string;
   digest: string;
   summary: DiffSummary;
   text: string;
@@ -46,10 +47,12 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
   async function diffAll(input: DiffInput): Promise<OneDiff[]> {
     const dir = await mkdtemp(join(tmpdir(), 'rollout-diff-'));
     try {
-      const releases = [
-        { role: 'operator', release: input.operator, version: input.operatorVersion },
-        { role: 'chart', release: input.chart, version: input.chartVersion },
-      ] as const;
+      const releases = input.components.map((c) => ({
+        role: c.name,
+        component: c,
+        release: c.release,
+        version: input.versions[c.name] ?? c.release.version,
+      }));
       const renderers = await Promise.all(
         releases.map((r) =>
           driverFor(deps.drivers, r.release).renderer(r.release, r.version, input.source, join(dir, r.role)),
@@ -64,8 +67,13 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
       // One render per release, distinct set of values and distinct cluster capabilities, however many
       // clusters share them.
       const renders = new Map<string, Promise<string>>();
-      const desired = async (i: 0 | 1, overlay: string | undefined, capabilities: ClusterCapabilities) => {
-        const { paths, digest } = await pinnedValues(files, input.source, releases[i].release, overlay);
+      const desired = async (i: number, overlay: string | undefined, capabilities: ClusterCapabilities) => {
+        const { paths, digest } = await pinnedValues(
+          files,
+          input.source,
+          (releases[i] as (typeof releases)[number]).release,
+          overlay,
+        );
         const key = `${i}|${digest}|${capabilitiesKey(capabilities)}`;
         if (!renders.has(key)) renders.set(key, (renderers[i] as Renderer)(paths, capabilities));
         return renders.get(key) as Promise<string>;
@@ -74,10 +82,12 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
         const parts = await clusterStep(c, stepDeadline(input.timeout), async () => {
           const capabilities = await capabilitiesOf(deps.kube, c.context);
           return Promise.all(
-            releases.map(async ({ role, release }, i) => {
+            releases.map(async ({ role, release, component }, i) => {
+              // A component the cluster does not get (its selector) has no diff there.
+              if (!appliesTo(component, c.labels)) return undefined;
               const [now, next, liveCrds] = await Promise.all([
                 driverFor(deps.drivers, release).declared({ context: c.context, release }),
-                desired(i as 0 | 1, c.overlays[role], capabilities),
+                desired(i, c.overlays[role], capabilities),
                 Promise.all((crds[i] ?? []).map((crd) => liveCrd(deps.kube(c.context), crd))),
               ]);
               const withCrds = crdDocuments(release, crds[i] ?? [], liveCrds);
@@ -92,7 +102,8 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
           );
         });
         // Per release: an operator diff that is the same everywhere is one group, however the chart's differ.
-        return parts.map((p, i) => {
+        return parts.flatMap((p, i) => {
+          if (!p) return [];
           const { role, release } = releases[i] as (typeof releases)[number];
           const text = p.text ? `# ${role} ${release.releaseName}\n${p.text}` : '';
           return { cluster: c.cluster, release: role, digest: digestOf(`${role}\n${text}`), summary: p.summary, text };
@@ -132,14 +143,14 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
      */
     async diffClusters(input: DiffInput): Promise<ReleaseDiff> {
       const diffs = await diffAll(input);
-      return { digest: phaseDigest(diffs), groups: group(diffs) };
+      return { digest: phaseDigest(diffs), groups: group(diffs, input.components) };
     },
 
     /** The full diff text, once per group of clusters with the same diff, bounded (`maxBytes` in all). */
     async diffText(input: DiffInput & { maxBytes: number }): Promise<ClusterDiffText[]> {
       const diffs = await diffAll(input);
       let left = input.maxBytes;
-      return group(diffs).map((g) => {
+      return group(diffs, input.components).map((g) => {
         const first = diffs.find((d) => d.digest === g.digest);
         const { text, truncated } = bounded(first?.text ?? '', Math.max(0, left));
         left -= Buffer.byteLength(text);
@@ -188,10 +199,10 @@ function phaseDigest(diffs: OneDiff[]): string {
 }
 
 /**
- * Clusters with the same diff of the same release together: the operator's groups, then the chart's (a
- * cluster whose diff could not be had first of all), each largest first.
+ * Clusters with the same diff of the same component together, in the components' order (a cluster whose
+ * diff could not be had first of all), each component's largest first.
  */
-function group(diffs: OneDiff[]): DiffGroup[] {
+function group(diffs: OneDiff[], components: readonly { name: string }[]): DiffGroup[] {
   const groups = new Map<string, DiffGroup>();
   for (const d of diffs) {
     const g = groups.get(d.digest) ?? {
@@ -205,6 +216,6 @@ function group(diffs: OneDiff[]): DiffGroup[] {
     g.clusters.push(d.cluster);
     groups.set(d.digest, g);
   }
-  const order = (g: DiffGroup) => (g.release === undefined ? 0 : g.release === 'operator' ? 1 : 2);
+  const order = (g: DiffGroup) => (g.release === undefined ? 0 : 1 + components.findIndex((c) => c.name === g.release));
   return [...groups.values()].sort((a, b) => order(a) - order(b) || b.clusters.length - a.clusters.length);
 }

@@ -1,4 +1,5 @@
 import { fleetVerdict } from '../domain/fleet.js';
+import { appliesTo } from '../plan/components.js';
 import type { FleetRelease, FleetRow } from '../domain/types.js';
 import type { ReleaseSpec } from '../plan/schema.js';
 import { cacheCheckFor } from '../cache-checks/index.js';
@@ -39,17 +40,19 @@ export function createFleetActivities(deps: { drivers: Drivers; kube: KubeFactor
 
   async function one(input: FleetReadInput, c: FleetReadInput['clusters'][number]): Promise<FleetRow> {
     try {
-      const [opValues, chartValues] = await Promise.all([
-        desiredValues(input, input.operator, c.overlays.operator),
-        desiredValues(input, input.chart, c.overlays.chart),
-      ]);
-      const operator = await release(c.context, input.operator, input.operatorVersion, opValues);
-      const chart = await release(c.context, input.chart, input.chartVersion, chartValues);
-      const row = { cluster: c.cluster, operator, chart, cache: await cache(c) };
+      // Only the components the cluster gets: another's absence is no drift.
+      const mine = input.components.filter((x) => appliesTo(x, c.labels));
+      const values = await Promise.all(mine.map((x) => desiredValues(input, x.release, c.overlays[x.name])));
+      const releases: FleetRow['releases'] = {};
+      for (const [i, x] of mine.entries()) {
+        const version = input.versions[x.name] ?? x.release.version;
+        releases[x.name] = await release(c.context, x.release, version, values[i] ?? '');
+      }
+      const row = { cluster: c.cluster, releases, cache: await cache(c) };
       return { ...row, ...fleetVerdict(row) };
     } catch (err) {
       if (err instanceof Unreachable || isNetworkError(err)) {
-        const row = { cluster: c.cluster };
+        const row = { cluster: c.cluster, releases: {} };
         return { ...row, ...fleetVerdict(row, `does not answer: ${(err as Error).message}`) };
       }
       throw err;

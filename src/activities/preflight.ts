@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { appliesTo, primaryComponent } from '../plan/components.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -187,29 +188,19 @@ export function createPreflightActivities(deps: {
       try {
         // Without the repository's credential nothing below can read a file: say it once, not per cluster.
         if (refused) return refuse(problems);
-        const releases: {
-          what: string;
-          release: ReleaseSpec;
-          version: string;
-          clusters: { cluster: string; overlay?: string }[];
-        }[] = [
-          {
-            what: 'operator chart',
-            release: input.operator,
-            version: input.operatorVersion,
-            clusters: input.clusters.map((c) => ({ cluster: c.cluster, overlay: c.overlays.operator })),
-          },
-          {
-            what: 'chart',
-            release: input.chart,
-            version: input.chartVersion,
-            clusters: input.clusters.map((c) => ({ cluster: c.cluster, overlay: c.overlays.chart })),
-          },
-        ];
+        // Each component, rendered for the clusters that get it (a label-limited one only where it goes).
+        const releases = input.components.map((c) => ({
+          what: c.name,
+          release: c.release,
+          version: input.versions[c.name] ?? c.release.version,
+          clusters: input.clusters
+            .filter((cl) => appliesTo(c, cl.labels))
+            .map((cl) => ({ cluster: cl.cluster, overlay: cl.overlays[c.name] })),
+        }));
         for (const { what, release, version, clusters } of releases) {
           let render: Renderer;
           try {
-            const at = join(dir, what.replace(' ', '-'));
+            const at = join(dir, what);
             render = await driverFor(deps.drivers, release).renderer(release, version, input.source, at);
           } catch (err) {
             if (!(err instanceof ApplicationFailure)) throw err;
@@ -218,7 +209,7 @@ export function createPreflightActivities(deps: {
           }
           const failed = await renderForClusters(release, render, input.source, clusters, caps.of);
           problems.push(...failed);
-          const at = join(dir, what.replace(' ', '-'));
+          const at = join(dir, what);
           const crds = await driverFor(deps.drivers, release).crds(release, version, input.source, at);
           if (release.crds === 'skip') {
             const differ = await crdsDifferOn(crds, input.clusters, caps.of);
@@ -246,7 +237,7 @@ export function createPreflightActivities(deps: {
         }
         if (input.synchronizer) {
           const first = input.clusters[0]?.cluster ?? 'cluster';
-          const vars = { cluster: first, version: input.chartVersion };
+          const vars = { cluster: first, version: input.versions[primaryComponent(input.components).name] ?? '' };
           try {
             const cacheKey = renderTemplate(input.synchronizer.cacheKey, vars);
             const file = input.synchronizer.template.file;

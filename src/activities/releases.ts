@@ -17,12 +17,11 @@ export function createReleaseActivities(deps: { drivers: Drivers }) {
   return {
     snapshotCluster: (input: SnapshotInput): Promise<ClusterSnapshot> =>
       clusterStep(input, stepDeadline(input.timeout), async () => {
-        const { context, operator, chart } = input;
-        return {
-          operator: await driverFor(deps.drivers, operator).snapshot({ context, release: operator }),
-          chart: await driverFor(deps.drivers, chart).snapshot({ context, release: chart }),
-          takenAt: new Date().toISOString(),
-        };
+        const releases: ClusterSnapshot['releases'] = {};
+        for (const { component, release } of input.releases) {
+          releases[component] = await driverFor(deps.drivers, release).snapshot({ context: input.context, release });
+        }
+        return { releases, takenAt: new Date().toISOString() };
       }),
 
     upgradeRelease: (input: UpgradeReleaseInput): Promise<UpgradeReleaseResult> =>

@@ -10,14 +10,19 @@ import { parse } from './options.js';
 import { CliError, exitCodes, loadPlanFile, withClient } from './shared.js';
 import { colour } from './table.js';
 import { action, outputOption, type Outcome } from './verb.js';
-import { overlaysOf } from '../domain/source.js';
+import { componentsOf, overlaysOf } from '../plan/components.js';
+import {
+  chartVersionOption,
+  chosenVersions,
+  operatorVersionOption,
+  setOption,
+  type VersionOptions,
+} from './versions.js';
 
-export interface DiffOptions {
+/** For a plan: the versions `rollout start --set` (or its shorthands) would roll. */
+export interface DiffOptions extends VersionOptions {
   phase?: string;
   cluster?: string;
-  /** For a plan: the versions `rollout start --chart-version/--operator-version` would roll. */
-  chartVersion?: string;
-  operatorVersion?: string;
   /** At most this many bytes of diff text in all (with a truncation marker past it). */
   maxBytes: number;
 }
@@ -30,9 +35,9 @@ export interface DiffOptions {
  */
 export async function diffCommand(target: string, opts: DiffOptions): Promise<Outcome> {
   const fromPlan = existsSync(target);
-  if (!fromPlan && (opts.chartVersion || opts.operatorVersion)) {
+  if (!fromPlan && (opts.chartVersion || opts.operatorVersion || opts.set?.length)) {
     throw new CliError(
-      `--chart-version and --operator-version preview a plan file; rollout ${target} rolls the versions it was started with`,
+      `--set, --chart-version and --operator-version preview a plan file; rollout ${target} rolls the versions it was started with`,
       exitCodes.usage,
     );
   }
@@ -42,11 +47,9 @@ export async function diffCommand(target: string, opts: DiffOptions): Promise<Ou
     const clusters = chosen(what, opts, fromPlan ? undefined : await currentPhase(client, target));
     const input: ReleaseDiffInput = {
       source: what.source,
-      operator: what.operator,
-      chart: what.chart,
-      operatorVersion: what.operatorVersion,
-      chartVersion: what.chartVersion,
-      clusters: clusters.map(({ cluster, context, overlays }) => ({ cluster, context, overlays })),
+      components: what.components,
+      versions: what.versions,
+      clusters: clusters.map(({ cluster, context, overlays, labels }) => ({ cluster, context, overlays, labels })),
       timeout: what.timeout,
       maxBytes: opts.maxBytes,
     };
@@ -63,24 +66,21 @@ export async function diffCommand(target: string, opts: DiffOptions): Promise<Ou
 }
 
 /** A plan file's release, pinned now as `rollout start` would pin it, at the versions start would take. */
-async function planRelease(
-  file: string,
-  versions: Pick<DiffOptions, 'chartVersion' | 'operatorVersion'>,
-): Promise<RolloutRelease & { plan: string }> {
+async function planRelease(file: string, opts: VersionOptions): Promise<RolloutRelease & { plan: string }> {
   const { plan, source } = await loadPlanFile(file);
   const phases = new Map(resolvePhases(plan).flatMap((p) => p.clusters.map((c) => [c, p.name] as const)));
+  const components = componentsOf(plan);
   return {
     plan: plan.metadata.name,
     source,
-    operator: plan.spec.release.operator,
-    chart: plan.spec.release.chart,
-    operatorVersion: versions.operatorVersion ?? plan.spec.release.operator.version,
-    chartVersion: versions.chartVersion ?? plan.spec.release.chart.version,
+    components,
+    versions: chosenVersions(plan, file, opts),
     timeout: plan.spec.verify.timeout,
     clusters: plan.spec.clusters.map((c) => ({
       cluster: c.name,
       context: c.context,
-      overlays: overlaysOf(c),
+      overlays: overlaysOf(c, components),
+      labels: c.labels,
       phase: phases.get(c.name) ?? '',
     })),
   };
@@ -151,17 +151,9 @@ export function registerDiff(program: Command): void {
     .description('show what a rollout (or a plan) would change on its clusters, grouped by identical diffs')
     .option('--phase <name>', 'the clusters of this phase (default: the phase in progress)')
     .option('--cluster <name>', 'one cluster')
-    .addOption(
-      new Option('--chart-version <v>', "for a plan: the chart version to preview (default: the plan's)").argParser(
-        parse.version,
-      ),
-    )
-    .addOption(
-      new Option(
-        '--operator-version <v>',
-        "for a plan: the operator version to preview (default: the plan's)",
-      ).argParser(parse.version),
-    )
+    .addOption(setOption('for a plan: preview'))
+    .addOption(chartVersionOption('for a plan: preview'))
+    .addOption(operatorVersionOption('for a plan: preview'))
     .addOption(
       new Option('--max-bytes <n>', 'most diff text to print, in bytes')
         .argParser(parse.positiveInteger)

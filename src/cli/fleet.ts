@@ -10,7 +10,7 @@ import { CliError, exitCodes, loadPlanFile, withClient, type LoadedPlan } from '
 import { table } from './table.js';
 import { action, outputOption, type Outcome } from './verb.js';
 import { WorkflowType } from '../domain/names.js';
-import { overlaysOf } from '../domain/source.js';
+import { componentsOf, overlaysOf } from '../plan/components.js';
 
 export interface FleetOptions {
   /** Also (re)create a Temporal Schedule running this check every so often (e.g. 1h). */
@@ -19,15 +19,19 @@ export interface FleetOptions {
 
 /** What the check reads, from a plan: its releases at the plan's versions, every cluster, the cache check. */
 function fleetInput(plan: RolloutPlan, source: FleetInput['source']): FleetInput {
-  const { release, cache, synchronizer } = plan.spec;
+  const { cache, synchronizer } = plan.spec;
+  const components = componentsOf(plan);
   return {
     plan: plan.metadata.name,
     source,
-    operator: release.operator,
-    chart: release.chart,
-    operatorVersion: release.operator.version,
-    chartVersion: release.chart.version,
-    clusters: plan.spec.clusters.map((c) => ({ cluster: c.name, context: c.context, overlays: overlaysOf(c) })),
+    components,
+    versions: Object.fromEntries(components.map((c) => [c.name, c.release.version])),
+    clusters: plan.spec.clusters.map((c) => ({
+      cluster: c.name,
+      context: c.context,
+      overlays: overlaysOf(c, components),
+      labels: c.labels,
+    })),
     cache,
     cacheKey: synchronizer?.cacheKey,
   };
@@ -84,8 +88,9 @@ async function schedule(client: Client, taskQueue: string, loaded: LoadedPlan, e
   return `scheduled: ${scheduleId} checks every ${every}; find drift in the Web UI with FleetVerdict = "drift"`;
 }
 
-function releaseCell(r: FleetRelease | undefined): string {
-  if (!r) return '?';
+/** One component on one cluster; "-" where the cluster does not get it, "?" where it could not be read. */
+function releaseCell(r: FleetRelease | undefined, reachable: boolean): string {
+  if (!r) return reachable ? '-' : '?';
   if (r.version === undefined) return `not installed (wants ${r.desiredVersion})`;
   const want = r.version.replace(/^v/, '') === r.desiredVersion.replace(/^v/, '') ? '' : ` (wants ${r.desiredVersion})`;
   const values = r.valuesDigest === r.desiredValues ? '' : ', values differ';
@@ -94,13 +99,14 @@ function releaseCell(r: FleetRelease | undefined): string {
   return `${r.version}${want} rev ${r.revision} ${r.status} ${by}${values}`;
 }
 
+/** A column per component, in the release's order (as the rows name them). */
 function render(report: FleetReport): string {
-  const rows = table(['cluster', 'operator', 'chart', 'cache', 'verdict']);
+  const components = [...new Set(report.rows.flatMap((r) => Object.keys(r.releases)))];
+  const rows = table(['cluster', ...components, 'cache', 'verdict']);
   for (const r of report.rows) {
     rows.push([
       r.cluster,
-      releaseCell(r.operator),
-      releaseCell(r.chart),
+      ...components.map((c) => releaseCell(r.releases[c], r.verdict !== 'unreachable')),
       r.cache ? (r.cache.ready ? 'ready' : 'not ready') : '',
       r.verdict === 'in-sync' ? r.verdict : `${r.verdict}: ${r.reasons.join('; ')}`,
     ]);

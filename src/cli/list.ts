@@ -1,11 +1,5 @@
 import { table } from './table.js';
-import {
-  RolloutPhaseKey,
-  RolloutPlanKey,
-  RolloutStateKey,
-  ChartVersionKey,
-  OperatorVersionKey,
-} from '../workflows/api.js';
+import { RolloutPhaseKey, RolloutPlanKey, RolloutStateKey, RolloutVersionsKey } from '../workflows/api.js';
 import { Option, type Command } from 'commander';
 import { shownState } from '../domain/display.js';
 import { finalStates, type RolloutState } from '../domain/types.js';
@@ -19,6 +13,7 @@ export function registerList(program: Command): void {
     .command('list')
     .description('list rollouts by search attributes, newest first')
     .option('--plan <name>', 'only this plan')
+    .option('--with <name=version>', 'only rollouts rolling this version of this component, e.g. farmer=1.4.1')
     .addOption(new Option('--state <state>', 'only rollouts in this state').choices(listableStates))
     .addOption(new Option('--limit <n>', 'at most this many').argParser(parse.positiveInteger).default(20))
     .addOption(outputOption())
@@ -51,10 +46,16 @@ export function stateClause(state: string): string {
 }
 
 /** `rollout list`: rollouts by search attributes, newest first. */
-export async function listCommand(opts: { plan?: string; state?: string; limit: number }): Promise<Outcome> {
+export async function listCommand(opts: {
+  plan?: string;
+  state?: string;
+  with?: string;
+  limit: number;
+}): Promise<Outcome> {
   const clauses = [`WorkflowType = '${WorkflowType.Rollout}'`];
   if (opts.plan) clauses.push(`${RolloutPlanKey.name} = ${quote(opts.plan)}`);
   if (opts.state) clauses.push(stateClause(opts.state));
+  if (opts.with) clauses.push(`${RolloutVersionsKey.name} = ${quote(opts.with)}`);
   const found = await withClient(async (client) => {
     const rollouts = [];
     for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
@@ -64,15 +65,14 @@ export async function listCommand(opts: { plan?: string; state?: string; limit: 
         plan: sa.get(RolloutPlanKey) ?? '',
         state: shownState(sa.get(RolloutStateKey) ?? wf.status.name.toLowerCase(), wf.status.name),
         phase: sa.get(RolloutPhaseKey) ?? '',
-        chartVersion: sa.get(ChartVersionKey) ?? '',
-        operatorVersion: sa.get(OperatorVersionKey) ?? '',
+        versions: sa.get(RolloutVersionsKey) ?? [],
         startedAt: wf.startTime.toISOString(),
       });
       if (rollouts.length >= opts.limit) break;
     }
     return rollouts;
   });
-  const rows = table(['id', 'plan', 'state', 'phase', 'chart', 'operator', 'started']);
-  for (const r of found) rows.push([r.id, r.plan, r.state, r.phase, r.chartVersion, r.operatorVersion, r.startedAt]);
+  const rows = table(['id', 'plan', 'state', 'phase', 'versions', 'started']);
+  for (const r of found) rows.push([r.id, r.plan, r.state, r.phase, r.versions.join(' '), r.startedAt]);
   return { text: found.length === 0 ? 'no rollouts found' : rows.toString(), data: found };
 }

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { componentsOf, primaryComponent } from '../plan/components.js';
 import { resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { PlanIssue } from '../plan/errors.js';
@@ -78,7 +79,10 @@ function chartProblem(path: string): string | undefined {
 function templateProblem(plan: RolloutPlan, path: string): string | undefined {
   const sync = plan.spec.synchronizer;
   if (!sync) return undefined;
-  const vars = { cluster: plan.spec.clusters[0]?.name ?? 'cluster', version: plan.spec.release.chart.version };
+  const vars = {
+    cluster: plan.spec.clusters[0]?.name ?? 'cluster',
+    version: primaryComponent(componentsOf(plan)).release.version,
+  };
   let text: string;
   try {
     text = renderTemplate(readFileSync(path, 'utf8'), { ...vars, cacheKey: renderTemplate(sync.cacheKey, vars) });

@@ -58,7 +58,9 @@ export function checkView(s: RolloutStatus, view: StatusView): string | undefine
  */
 export function renderStatus({ status: s, shown, live, waiting }: FetchedStatus, view: StatusView = {}): string {
   const head = [
-    `rollout ${s.id}  plan ${s.plan}  chart ${s.chartVersion}  operator ${s.operatorVersion}`,
+    `rollout ${s.id}  plan ${s.plan}  ${Object.entries(s.versions)
+      .map(([n, v]) => `${n} ${v}`)
+      .join('  ')}`,
     `state: ${shown.state}${s.currentPhase ? `  phase: ${s.currentPhase}` : ''}  started ${s.startedAt} by ${s.startedBy}${s.startedByVerified ? ' (signed)' : ''}${s.finishedAt ? `  finished ${s.finishedAt}` : ''}`,
   ];
   if (s.source) head.push(`source: ${s.source}`);

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
-import { rolloutSearchAttributes } from '../common/search-attributes.js';
+import { indexedType, rolloutSearchAttributes } from '../common/search-attributes.js';
 import { CliError, exitCodes, withClient } from './shared.js';
 import { action, outputOption, type Outcome } from './verb.js';
-
-/** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, as the operator service takes it. */
-const Keyword = 2;
 
 export function registerSetup(program: Command): void {
   program
@@ -29,21 +26,27 @@ export async function setupCommand(): Promise<Outcome> {
       throw new CliError(`cannot read the search attributes of namespace ${namespace}: ${(err as Error).message}`);
     });
     const existing = listed.customAttributes ?? {};
-    const wrong = rolloutSearchAttributes.filter((k) => k.name in existing && Number(existing[k.name]) !== Keyword);
+    const wrong = rolloutSearchAttributes.filter(
+      (k) => k.name in existing && Number(existing[k.name]) !== indexedType(k).value,
+    );
     if (wrong.length > 0) {
       throw new CliError(
-        `namespace ${namespace} has ${wrong.map((k) => k.name).join(', ')} with another type than Keyword: remove or rename them, then run rollout setup again`,
+        `namespace ${namespace} has ${wrong.map((k) => `${k.name} with another type than ${indexedType(k).name}`).join(', ')}: remove or rename them, then run rollout setup again`,
         exitCodes.usage,
       );
     }
-    const missing = rolloutSearchAttributes.filter((k) => !(k.name in existing)).map((k) => k.name);
+    const missingKeys = rolloutSearchAttributes.filter((k) => !(k.name in existing));
+    const missing = missingKeys.map((k) => k.name);
     if (missing.length > 0) {
       await operator
-        .addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((n) => [n, Keyword])) })
+        .addSearchAttributes({
+          namespace,
+          searchAttributes: Object.fromEntries(missingKeys.map((k) => [k.name, indexedType(k).value])),
+        })
         .catch((err: unknown) => {
           throw new CliError(
             `namespace ${namespace} refused the search attributes ${missing.join(', ')}: ${(err as Error).message}` +
-              ' (on Temporal Cloud, add them as Keyword attributes in the namespace settings)',
+              ' (on Temporal Cloud, add them in the namespace settings with the types `rollout setup` names)',
           );
         });
     }
@@ -53,7 +56,7 @@ export async function setupCommand(): Promise<Outcome> {
     const present = rolloutSearchAttributes.map((k) => k.name).filter((n) => !missing.includes(n));
     const text = [
       missing.length > 0
-        ? `namespace ${namespace}: registered ${missing.join(', ')} (Keyword)`
+        ? `namespace ${namespace}: registered ${missingKeys.map((k) => `${k.name} (${indexedType(k).name})`).join(', ')}`
         : `namespace ${namespace}: nothing to do`,
       ...(present.length > 0 ? [`already there: ${present.join(', ')}`] : []),
     ].join('\n');

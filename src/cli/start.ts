@@ -2,9 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { findHeldClusters, readRegistry } from '../client/registries.js';
-import { chartName } from '../plan/resolve.js';
+import { componentRolling, componentsOf, versionsLine } from '../plan/components.js';
+import {
+  chosenVersions,
+  chartVersionOption,
+  operatorVersionOption,
+  setOption,
+  type VersionOptions,
+} from './versions.js';
 import { FailureType } from '../domain/failure-types.js';
-import { describeSource, sourceRevision } from '../domain/source.js';
+import { describeSource, primaryVersion, sourceRevision } from '../domain/source.js';
 import { startMessage } from '../domain/approvals.js';
 import { heldMessage } from '../domain/locks.js';
 import { signNow, signWithOption } from './sign.js';
@@ -25,9 +32,7 @@ import { describeWork, pendingWork } from './status.js';
 import { action, outputOption, type Outcome } from './verb.js';
 import { WorkflowType } from '../domain/names.js';
 
-export interface StartOptions {
-  chartVersion?: string;
-  operatorVersion?: string;
+export interface StartOptions extends VersionOptions {
   id?: string;
   as?: string;
   /** Seconds to wait for a worker to take the rollout's locks before saying that none answered. */
@@ -46,11 +51,11 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
   const input: RolloutInput = {
     plan,
     source,
-    chartVersion: opts.chartVersion ?? plan.spec.release.chart.version,
-    operatorVersion: opts.operatorVersion ?? plan.spec.release.operator.version,
+    versions: chosenVersions(plan, file, opts),
     startedBy: actor(opts.as),
   };
-  const workflowId = opts.id ?? `rollout-${plan.metadata.name}-${input.chartVersion}`;
+  const components = componentsOf(plan);
+  const workflowId = opts.id ?? `rollout-${plan.metadata.name}-${primaryVersion(input)}`;
   const signers = plan.spec.approvals?.allowedSigners;
   if (signers && !opts.signWith) {
     throw new CliError(
@@ -65,8 +70,7 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
         rollout: workflowId,
         plan: plan.metadata.name,
         source: sourceRevision(source),
-        chartVersion: input.chartVersion,
-        operatorVersion: input.operatorVersion,
+        versions: input.versions,
         by: input.startedBy,
         signedAt,
         nonce,
@@ -80,12 +84,8 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
       config.taskQueue,
       plan.spec.clusters.map((c) => c.name),
     );
-    await refuseByRegistry(
-      client,
-      registryWorkflowId(config.taskQueue),
-      plan.metadata.name,
-      chartName(plan.spec.release.chart.chart),
-      input.chartVersion,
+    await refuseByRegistry(client, registryWorkflowId(config.taskQueue), plan.metadata.name, (chart, version) =>
+      componentRolling(components, input.versions, chart, version),
     );
     let handle;
     try {
@@ -94,7 +94,7 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
         workflowId,
         args: [input],
         typedSearchAttributes: new TypedSearchAttributes(rolloutAttributes(input, 'starting')),
-        staticSummary: `Roll ${plan.metadata.name}: chart ${input.chartVersion}, operator ${input.operatorVersion}, from ${describeSource(source)}`,
+        staticSummary: `Roll ${plan.metadata.name}: ${versionsLine(components, input.versions)}, from ${describeSource(source)}`,
       });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -140,15 +140,10 @@ export function registerStart(program: Command): void {
     .command('start')
     .argument('<plan>', 'plan file')
     .description('start a rollout; waits until it holds its clusters, prints its workflow ID and Web UI link')
-    .addOption(
-      new Option('--chart-version <version>', "chart version to roll (default: the plan's)").argParser(parse.version),
-    )
-    .addOption(
-      new Option('--operator-version <version>', "operator chart version to roll (default: the plan's)").argParser(
-        parse.version,
-      ),
-    )
-    .option('--id <workflowId>', 'workflow ID (default: rollout-<plan>-<chart version>)')
+    .addOption(setOption('roll'))
+    .addOption(chartVersionOption('roll'))
+    .addOption(operatorVersionOption('roll'))
+    .option('--id <workflowId>', "workflow ID (default: rollout-<plan>-<the product chart's version>)")
     .addOption(
       new Option('--wait <seconds>', 'how long to wait for a worker to pass preflight and take the locks')
         .argParser(parse.positiveNumber)
@@ -196,12 +191,11 @@ async function refuseByRegistry(
   client: Client,
   registryId: string,
   plan: string,
-  chart: string,
-  version: string,
+  rolls: (chart: string, version: string) => unknown,
 ): Promise<void> {
   const registry = await readRegistry(client, registryId);
-  const bad = registry.denied.find((d) => d.chart === chart && d.version === version);
-  if (bad) throw new CliError(`refused: ${chart} ${version} was marked bad by ${bad.by} (${bad.reason})`);
+  const bad = registry.denied.find((d) => rolls(d.chart, d.version));
+  if (bad) throw new CliError(`refused: ${bad.chart} ${bad.version} was marked bad by ${bad.by} (${bad.reason})`);
   const freeze = registry.freezes.find((f) => f.plan === '*' || f.plan === plan);
   if (freeze) {
     const scope = freeze.plan === '*' ? 'everything' : `plan ${plan}`;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { describeSource } from '../domain/source.js';
 import { resolvePhases } from '../plan/resolve.js';
+import { componentsOf } from '../plan/components.js';
 import { loadPlanFile } from './shared.js';
 import { action, outputOption, type Outcome } from './verb.js';
 
@@ -16,11 +17,19 @@ export function registerValidate(program: Command): void {
 /** `rollout validate PLAN`: every error with its path (exit 2), or the resolved order the rollout will follow. */
 export async function validateCommand(file: string): Promise<Outcome> {
   const { plan, source } = await loadPlanFile(file);
-  const { release, onFailure } = plan.spec;
+  const { onFailure } = plan.spec;
   const lines = [
     `${file}: valid plan "${plan.metadata.name}"`,
-    `  operator ${release.operator.releaseName} ${release.operator.version} (${release.operator.chart})`,
-    `  chart    ${release.chart.releaseName} ${release.chart.version} (${release.chart.chart})`,
+    ...componentsOf(plan).flatMap((c) => [
+      ...(c.afterCache ? ['  then the synchronizer and the cache wait'] : []),
+      `  ${c.name}: ${c.release.releaseName} ${c.release.version} (${c.release.chart})${
+        c.matchLabels
+          ? ` only on clusters labelled ${Object.entries(c.matchLabels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(',')}`
+          : ''
+      }`,
+    ]),
     `  source   ${describeSource(source)}`,
     `  on failure: ${onFailure.action}${onFailure.action === 'rollback' ? ` (scope ${onFailure.rollbackScope})` : ''}`,
     '  order:',

@@ -11,7 +11,7 @@ import {
   type TakeClustersRequest,
 } from '../domain/locks.js';
 import { MessageName, WorkflowType } from '../domain/names.js';
-import { ChartVersionKey, RolloutPlanKey } from '../common/search-attributes.js';
+import { RolloutPlanKey } from '../common/search-attributes.js';
 import type { TellRolloutsInput } from '../activities/contracts.js';
 
 /**
@@ -181,7 +181,6 @@ export async function tellRollouts(client: Client, input: TellRolloutsInput): Pr
     `TaskQueue = ${quote(input.taskQueue)}`,
   ];
   if (input.to.plan) clauses.push(`${RolloutPlanKey.name} = ${quote(input.to.plan)}`);
-  if (input.to.chartVersion) clauses.push(`${ChartVersionKey.name} = ${quote(input.to.chartVersion)}`);
   const told: string[] = [];
   for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
     const plan = wf.typedSearchAttributes.get(RolloutPlanKey);

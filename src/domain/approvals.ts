@@ -41,8 +41,8 @@ export function startMessage(a: {
   rollout: string;
   plan: string;
   source: string;
-  chartVersion: string;
-  operatorVersion: string;
+  /** Every component's version, by name. */
+  versions: Record<string, string>;
   by: string;
   signedAt: string;
   nonce: string;
@@ -52,8 +52,7 @@ export function startMessage(a: {
     `rollout: ${a.rollout}`,
     `plan: ${a.plan}`,
     `source: ${a.source}`,
-    `chart: ${a.chartVersion}`,
-    `operator: ${a.operatorVersion}`,
+    ...Object.entries(a.versions).map(([name, version]) => `version: ${name}=${version}`),
     `by: ${a.by}`,
     `signed-at: ${a.signedAt}`,
     `nonce: ${a.nonce}`,

@@ -35,8 +35,10 @@ export function fleetVerdict(
 ): Pick<FleetRow, 'verdict' | 'reasons'> {
   if (error) return { verdict: 'unreachable', reasons: [error] };
   const found: [FleetVerdict, string][] = [];
-  if (row.operator) found.push(...[releaseVerdict('operator', row.operator)].filter((x) => x !== undefined));
-  if (row.chart) found.push(...[releaseVerdict('chart', row.chart)].filter((x) => x !== undefined));
+  for (const [component, release] of Object.entries(row.releases)) {
+    const v = releaseVerdict(component, release);
+    if (v) found.push(v);
+  }
   if (row.cache && !row.cache.ready) found.push(['cache-not-ready', `cache: ${row.cache.observed}`]);
   if (found.length === 0) return { verdict: 'in-sync', reasons: [] };
   const verdict = worstFirst.find((v) => found.some(([f]) => f === v)) ?? 'in-sync';

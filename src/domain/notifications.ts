@@ -10,7 +10,8 @@ export interface RolloutEvent {
   rollout: string;
   plan: string;
   chartVersion: string;
-  operatorVersion: string;
+  /** Every component's version, by name. */
+  versions: Record<string, string>;
   at: string;
   /** The phase or cluster it is about, if any. */
   phase?: string;
@@ -48,7 +49,7 @@ export function rolloutEvent(
     rollout: status.id,
     plan: status.plan,
     chartVersion: status.chartVersion,
-    operatorVersion: status.operatorVersion,
+    versions: status.versions,
     at,
     ...(e.phase ? { phase: e.phase } : {}),
     ...(e.cluster ? { cluster: e.cluster } : {}),

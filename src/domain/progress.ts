@@ -1,6 +1,7 @@
 import { approvalsLine } from './approvals.js';
-import { describeSource, sourceRevision } from './source.js';
+import { describeSource, primaryVersion, sourceRevision } from './source.js';
 import { resolvePhases } from '../plan/resolve.js';
+import { appliesTo, componentsOf } from '../plan/components.js';
 import {
   RolloutState,
   type ClusterState,
@@ -14,12 +15,19 @@ import {
 /** The state a rollout starts in: every phase pending, every cluster pending. */
 export function initialStatus(id: string, input: RolloutInput, now: string): RolloutStatus {
   const phases = resolvePhases(input.plan);
-  const contexts = new Map(input.plan.spec.clusters.map((c) => [c.name, c.context]));
+  const specs = new Map(input.plan.spec.clusters.map((c) => [c.name, c]));
+  const components = componentsOf(input.plan);
+  // What a cluster does not get is known from the start, and shown, never silently left out.
+  const notApplicable = (name: string) => {
+    const labels = specs.get(name)?.labels ?? {};
+    const skipped = components.filter((c) => !appliesTo(c, labels)).map((c) => c.name);
+    return skipped.length > 0 ? { notApplicable: skipped } : {};
+  };
   return {
     id,
     plan: input.plan.metadata.name,
-    chartVersion: input.chartVersion,
-    operatorVersion: input.operatorVersion,
+    chartVersion: primaryVersion(input),
+    versions: input.versions,
     state: RolloutState.Starting,
     paused: false,
     startedAt: now,
@@ -28,10 +36,11 @@ export function initialStatus(id: string, input: RolloutInput, now: string): Rol
     clusters: phases.flatMap((p) =>
       p.clusters.map((name) => ({
         name,
-        context: contexts.get(name) ?? name,
+        context: specs.get(name)?.context ?? name,
         phase: p.name,
         state: 'pending',
         attempts: 0,
+        ...notApplicable(name),
       })),
     ),
     decisions: [],

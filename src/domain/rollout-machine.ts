@@ -222,7 +222,7 @@ export function transition(s: RolloutStatus, e: RolloutChange): Notice | undefin
       Object.assign(c, {
         state: ClusterState.Failed,
         error: e.error,
-        failedStep: e.failedStep ?? (bake ? 'verify' : undefined),
+        failedStep: e.failedStep,
         inconclusive: e.inconclusive,
         ...(bake ? { finishedAt: e.at } : { analyses: e.analyses }),
       });

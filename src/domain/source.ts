@@ -1,24 +1,14 @@
-import type { Overlays, PinnedSource, ReleaseTarget, RolloutInput } from './types.js';
-import type { ClusterSpec } from '../plan/schema.js';
+import type { PinnedSource, ReleaseTarget, RolloutInput } from './types.js';
+import { componentsOf, primaryComponent } from '../plan/components.js';
 
-/** A cluster's values overlays, by release, as its plan names them. */
-export function overlaysOf(cluster: Pick<ClusterSpec, 'values' | 'operatorValues'> | undefined): Overlays {
-  return {
-    ...(cluster?.values ? { chart: cluster.values } : {}),
-    ...(cluster?.operatorValues ? { operator: cluster.operatorValues } : {}),
-  };
+/** What a rollout rolls: its pinned source, the plan's components and the versions it was started with. */
+export function releaseTarget(input: Pick<RolloutInput, 'plan' | 'source' | 'versions'>): ReleaseTarget {
+  return { source: input.source, components: componentsOf(input.plan), versions: input.versions };
 }
 
-/** What a rollout rolls: its pinned source, the plan's two releases and the versions it was started with. */
-export function releaseTarget(input: RolloutInput): ReleaseTarget {
-  const { operator, chart } = input.plan.spec.release;
-  return {
-    source: input.source,
-    operator,
-    chart,
-    operatorVersion: input.operatorVersion,
-    chartVersion: input.chartVersion,
-  };
+/** The version of a rollout's primary component (the product's chart): its ID, searches and deny marks. */
+export function primaryVersion(input: Pick<RolloutInput, 'plan' | 'versions'>): string {
+  return input.versions[primaryComponent(componentsOf(input.plan)).name] ?? '';
 }
 
 /**

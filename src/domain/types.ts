@@ -3,7 +3,8 @@
  * domain functions decide on. No Date or class instances: Temporal carries it as JSON.
  */
 import type { ResolvedPhase } from '../plan/resolve.js';
-import type { ClusterSpec, ReleaseSpec, RolloutPlan } from '../plan/schema.js';
+import type { ClusterSpec, RolloutPlan } from '../plan/schema.js';
+import type { Component } from '../plan/components.js';
 
 /**
  * Where the plan's files come from, pinned when the rollout starts and the same for every cluster, retry
@@ -34,30 +35,27 @@ export type PinnedSource =
     };
 
 /**
- * What a rollout rolls, the same for every cluster, retry and rollback: where the files come from, both
- * releases and the versions of each. Every step that renders, upgrades, diffs or reads a release takes it.
+ * What a rollout rolls, the same for every cluster, retry and rollback: where the files come from, the
+ * release's components in order and the version of each. Every step that renders, upgrades, diffs or
+ * reads a release takes it.
  */
 export interface ReleaseTarget {
   source: PinnedSource;
-  operator: ReleaseSpec;
-  chart: ReleaseSpec;
-  operatorVersion: string;
-  chartVersion: string;
+  components: Component[];
+  /** Every component's version, by component name. */
+  versions: Record<string, string>;
 }
 
-/** A release of the rollout, by its role. */
-export type ReleaseRole = 'operator' | 'chart';
-
-/** A cluster's values overlay for each release that has one, applied after the release's base values. */
-export type Overlays = Partial<Record<ReleaseRole, string>>;
+/** A cluster's values overlay for each component that has one, by name, applied after its base values. */
+export type Overlays = Record<string, string>;
 
 /** What the workflow is given: the validated plan and the versions to roll. No credentials, only names. */
 export interface RolloutInput {
   plan: RolloutPlan;
   /** Where the plan's files come from, pinned when it started: the same for every cluster, retry and rollback. */
   source: PinnedSource;
-  chartVersion: string;
-  operatorVersion: string;
+  /** Every component's version, by component name: the plan's, or those given at start (`--set`). */
+  versions: Record<string, string>;
   /** Who started it, for the record. */
   startedBy: string;
   /**
@@ -121,20 +119,21 @@ export const ClusterState = {
 } as const;
 export type ClusterState = (typeof ClusterState)[keyof typeof ClusterState];
 
-/** A cluster's steps, in the order they run (the snapshot is taken by the rollout, before the rest). */
+/**
+ * A cluster's steps: the snapshot (taken by the rollout, before the rest), then for each component in
+ * order `upgrade-NAME` and `verify-NAME`, with the synchronizer's three steps before the component that
+ * needs the cache, then the analyses.
+ */
 export const Step = {
   Snapshot: 'snapshot',
-  UpgradeOperator: 'upgrade-operator',
-  VerifyOperator: 'verify-operator',
   RunSynchronizer: 'run-synchronizer',
   WaitCache: 'wait-cache',
   CleanupSynchronizer: 'cleanup-synchronizer',
-  UpgradeChart: 'upgrade-chart',
-  Verify: 'verify',
   Analysis: 'analysis',
 } as const;
-export type StepName = (typeof Step)[keyof typeof Step];
-export const steps: readonly StepName[] = Object.values(Step);
+export type StepName = (typeof Step)[keyof typeof Step] | `upgrade-${string}` | `verify-${string}`;
+export const upgradeStep = (component: string): StepName => `upgrade-${component}`;
+export const verifyStep = (component: string): StepName => `verify-${component}`;
 
 /** Where a Helm release stood before the rollout touched it; null when it was not installed. */
 export interface ReleaseSnapshot {
@@ -143,10 +142,9 @@ export interface ReleaseSnapshot {
   valuesDigest: string;
 }
 
-/** Where a cluster's two releases stood before the rollout touched them: what a rollback returns to. */
+/** Where a cluster's releases stood before the rollout touched them, by component: what a rollback returns to. */
 export interface ClusterSnapshot {
-  operator: ReleaseSnapshot | null;
-  chart: ReleaseSnapshot | null;
+  releases: Record<string, ReleaseSnapshot | null>;
   takenAt: string;
 }
 
@@ -167,6 +165,8 @@ export interface ClusterStatus {
   failedStep?: StepName;
   error?: string;
   snapshot?: ClusterSnapshot;
+  /** Components this cluster does not get (their selector's labels do not match it), never touched. */
+  notApplicable?: string[];
   /** Steps whose target was already in place, so nothing was changed. */
   skippedSteps?: StepName[];
   /** Steps this rollout had done in an attempt cut short (e.g. a worker crash), found done when resumed. */
@@ -197,8 +197,8 @@ export interface DiffSummary {
 /** Clusters whose diffs are the same, with that diff's digest and summary. */
 export interface DiffGroup {
   digest: string;
-  /** The release this group's diff is of; unset for a cluster whose diff could not be had at all. */
-  release?: ReleaseRole;
+  /** The component this group's diff is of; unset for a cluster whose diff could not be had at all. */
+  release?: string;
   clusters: string[];
   summary: DiffSummary;
   /** Set when the diff could not be had (the cluster did not answer, the chart did not render). */
@@ -305,8 +305,10 @@ export type RollbackScope = 'phase' | 'all';
 export interface RolloutStatus {
   id: string;
   plan: string;
+  /** The primary component's version (the product's chart): the rollout's ID, searches and deny marks use it. */
   chartVersion: string;
-  operatorVersion: string;
+  /** Every component's version, by name, in the release's order. */
+  versions: Record<string, string>;
   state: RolloutState;
   paused: boolean;
   currentPhase?: string;
@@ -381,11 +383,11 @@ export interface FleetRelease {
   changedBy?: string;
 }
 
-/** One cluster of the fleet: both releases, its cache, and the verdict with the reasons for it. */
+/** One cluster of the fleet: each component's release, its cache, and the verdict with the reasons for it. */
 export interface FleetRow {
   cluster: string;
-  operator?: FleetRelease;
-  chart?: FleetRelease;
+  /** By component name; a component the cluster does not get (its selector) is not there. */
+  releases: Record<string, FleetRelease>;
   /** Whether the cache is ready for the wanted chart version (when the plan has a cache check). */
   cache?: { ready: boolean; observed: string };
   verdict: FleetVerdict;

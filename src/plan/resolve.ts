@@ -32,10 +32,16 @@ export function resolvePhases(plan: RolloutPlan): ResolvedPhase[] {
 /** Every file a plan refers to, with where it is referenced, for the CLI to check they exist. */
 export function fileReferences(plan: RolloutPlan): { path: string; file: string }[] {
   const refs: { path: string; file: string }[] = [];
-  for (const kind of ['operator', 'chart'] as const) {
-    const release = plan.spec.release[kind];
-    if (isLocalChart(release.chart)) refs.push({ path: `spec.release.${kind}.chart`, file: release.chart });
-    release.values.forEach((file, i) => refs.push({ path: `spec.release.${kind}.values[${i}]`, file }));
+  const { components } = plan.spec.release;
+  const releases = components
+    ? components.flatMap((c, i) => ('step' in c ? [] : [{ at: `spec.release.components[${i}]`, release: c }]))
+    : (['operator', 'chart'] as const).flatMap((kind) => {
+        const release = plan.spec.release[kind];
+        return release ? [{ at: `spec.release.${kind}`, release }] : [];
+      });
+  for (const { at, release } of releases) {
+    if (isLocalChart(release.chart)) refs.push({ path: `${at}.chart`, file: release.chart });
+    release.values.forEach((file, i) => refs.push({ path: `${at}.values[${i}]`, file }));
   }
   const signers = plan.spec.approvals?.allowedSigners;
   if (signers) refs.push({ path: 'spec.approvals.allowedSigners', file: signers });
@@ -44,6 +50,8 @@ export function fileReferences(plan: RolloutPlan): { path: string; file: string 
   plan.spec.clusters.forEach((c, i) => {
     if (c.values) refs.push({ path: `spec.clusters[${i}].values`, file: c.values });
     if (c.operatorValues) refs.push({ path: `spec.clusters[${i}].operatorValues`, file: c.operatorValues });
+    for (const [name, file] of Object.entries(c.overlays))
+      refs.push({ path: `spec.clusters[${i}].overlays.${name}`, file });
   });
   return refs;
 }

@@ -126,6 +126,44 @@ const WorkloadRef = z.strictObject({
   namespace: Name.optional().describe("Its namespace; the release's by default."),
 });
 
+/** What proves one component good on a cluster once it is upgraded (and again during a bake). */
+const ComponentVerify = z.strictObject({
+  workloads: z
+    .union([z.literal('release'), z.literal('none'), z.array(WorkloadRef).min(1)])
+    .default('release')
+    .describe(
+      '"release" (default): every Deployment, StatefulSet and DaemonSet the component\'s release declares; an explicit list; or "none".',
+    ),
+  http: z
+    .array(HttpCheck.omit({ type: true }))
+    .default([])
+    .describe('HTTP endpoints that must answer as expected once its workloads are rolled out (templated).'),
+});
+
+export const ComponentSpec = ReleaseSpec.extend({
+  name: Name.describe(
+    "The component's name: `rollout start --set NAME=VERSION`, overlays, status, diff and fleet name it.",
+  ),
+  selector: z
+    .strictObject({ matchLabels: Labels.describe("Every label here must match the cluster's.") })
+    .optional()
+    .describe(
+      'Only clusters with these labels get this component (an "accelerator" exists on some sites only); the others skip it, and status says so.',
+    ),
+  verify: ComponentVerify.prefault({}).describe(
+    "What proves it good after its upgrade; timeout, interval and window are spec.verify's.",
+  ),
+});
+
+/** The synchronizer Job and the cache wait, as a step placed in the components' order. */
+const SynchronizerStep = z.strictObject({
+  step: z
+    .literal('synchronizer')
+    .describe(
+      "Runs spec.synchronizer's Job, waits for spec.cache, and removes the Job, before the next component (the one that needs the cache; its version is the cache's {{version}}).",
+    ),
+});
+
 export const AnalysisTemplate = z
   .strictObject({
     name: Name.describe('What verify.analyses calls it.'),
@@ -251,6 +289,12 @@ export const ClusterSpec = z.strictObject({
   operatorValues: FileRef.optional().describe(
     "This cluster's values overlay for the operator's chart (its name, its cloud identity), applied after the operator's base values.",
   ),
+  overlays: z
+    .record(Name, FileRef)
+    .default({})
+    .describe(
+      "This cluster's values overlay per component, by component name, applied after that component's base values (with the shorthand, `values` and `operatorValues` are the chart's and the operator's).",
+    ),
   labels: Labels.default({}).describe(
     'Labels phases and windows select clusters by (matchLabels), and {{label.KEY}} in analysis queries.',
   ),
@@ -460,12 +504,29 @@ export const RolloutPlan = z.strictObject({
       ),
       release: z
         .strictObject({
-          operator: ReleaseSpec.describe("The operator's chart: upgraded first on each cluster."),
-          chart: ReleaseSpec.describe(
-            "The product's chart: upgraded once the cache is ready, with each cluster's values.",
+          components: z
+            .array(z.union([SynchronizerStep, ComponentSpec]))
+            .min(1)
+            .optional()
+            .describe(
+              "The release's components, in the order each cluster gets them: each a chart of its own, with `- step: synchronizer` placed before the component that needs the cache.",
+            ),
+          operator: ReleaseSpec.optional().describe(
+            "Shorthand for two components, `operator` then (after the synchronizer) `chart`: the operator's chart.",
+          ),
+          chart: ReleaseSpec.optional().describe(
+            "With `operator`: the product's chart, upgraded once the cache is ready, with each cluster's values.",
           ),
         })
-        .describe("What the rollout rolls: the operator, then the product's chart."),
+        .refine((r) => (r.components === undefined) !== (r.operator === undefined && r.chart === undefined), {
+          message: 'set components, or operator and chart (its shorthand), not both',
+        })
+        .refine((r) => r.components !== undefined || (r.operator !== undefined && r.chart !== undefined), {
+          message: 'the shorthand needs both operator and chart; for anything else list components',
+        })
+        .describe(
+          'What the rollout rolls: an ordered list of components, or its shorthand `operator` and `chart` (operator, synchronizer, chart).',
+        ),
       synchronizer: SynchronizerSpec.optional().describe(
         "The Job that builds a cluster's cache for the new version, after the operator's upgrade.",
       ),
@@ -514,6 +575,8 @@ export const RolloutPlan = z.strictObject({
 export type RolloutPlan = z.infer<typeof RolloutPlan>;
 export type RolloutPlanInput = z.input<typeof RolloutPlan>;
 export type ReleaseSpec = z.infer<typeof ReleaseSpec>;
+export type ComponentSpec = z.infer<typeof ComponentSpec>;
+export type ComponentVerify = z.infer<typeof ComponentVerify>;
 export type ClusterSpec = z.infer<typeof ClusterSpec>;
 export type PhaseSpec = z.infer<typeof PhaseSpec>;
 export type CacheSpec = z.infer<typeof CacheSpec>;

@@ -3,6 +3,7 @@ import { jobTemplateProblem } from './job-template.js';
 import { windowVerdict } from '../domain/windows.js';
 import { requiredGroup } from '../domain/approvals.js';
 import { phaseClusters } from './resolve.js';
+import { appliesTo } from './components.js';
 import type { RolloutPlan } from './schema.js';
 
 /** Checks what types cannot: references resolve, names are unique, each cluster is in exactly one phase. */
@@ -109,12 +110,85 @@ export function semanticIssues(plan: RolloutPlan): PlanIssue[] {
   const inline = synchronizer?.template.inline;
   const inlineProblem = inline && jobTemplateProblem(inline);
   if (inlineProblem) issues.push({ path: 'spec.synchronizer.template.inline', message: inlineProblem });
+  issues.push(...componentIssues(plan));
   if (synchronizer && !cache) {
     issues.push({
       path: 'spec.cache',
       message: 'a synchronizer needs a cache check, to know when the cache it builds is ready',
     });
   }
+  return issues;
+}
+
+/** The components' list: unique names, one synchronizer step where a component follows, overlays that name them. */
+function componentIssues(plan: RolloutPlan): PlanIssue[] {
+  const items = plan.spec.release.components;
+  const { clusters, synchronizer, cache } = plan.spec;
+  if (!items) return [];
+  const issues: PlanIssue[] = [];
+  const names = items.map((c) => ('name' in c ? c.name : ''));
+  duplicates(names.filter(Boolean)).forEach((i) => {
+    const name = names.filter(Boolean)[i];
+    issues.push({
+      path: `spec.release.components[${names.lastIndexOf(name as string)}].name`,
+      message: `duplicate component name "${name}"`,
+    });
+  });
+  const steps = items.flatMap((c, i) => ('step' in c ? [i] : []));
+  steps
+    .slice(1)
+    .forEach((i) =>
+      issues.push({ path: `spec.release.components[${i}]`, message: 'the synchronizer step is placed once' }),
+    );
+  const at = steps[0];
+  if (at !== undefined) {
+    const next = items[at + 1];
+    if (!next || 'step' in next) {
+      issues.push({
+        path: `spec.release.components[${at}]`,
+        message: 'the synchronizer step goes right before the component that needs the cache',
+      });
+    }
+    if (!synchronizer && !cache) {
+      issues.push({
+        path: `spec.release.components[${at}]`,
+        message: 'a synchronizer step needs spec.synchronizer and spec.cache',
+      });
+    }
+  } else if (synchronizer || cache) {
+    issues.push({
+      path: 'spec.release.components',
+      message: `spec.${synchronizer ? 'synchronizer' : 'cache'} is set but never runs: place "- step: synchronizer" before the component that needs the cache`,
+    });
+  }
+  items.forEach((c, i) => {
+    if ('step' in c || !c.selector) return;
+    if (!clusters.some((cl) => appliesTo({ matchLabels: c.selector?.matchLabels }, cl.labels))) {
+      issues.push({
+        path: `spec.release.components[${i}].selector`,
+        message: `component "${c.name}" selects no cluster`,
+      });
+    }
+  });
+  const known = new Set(names.filter(Boolean));
+  clusters.forEach((c, i) => {
+    for (const key of ['values', 'operatorValues'] as const) {
+      if (c[key]) {
+        issues.push({
+          path: `spec.clusters[${i}].${key}`,
+          message: `belongs to the operator/chart shorthand; with components, name the component in overlays (overlays.<component>)`,
+        });
+      }
+    }
+    for (const name of Object.keys(c.overlays)) {
+      if (!known.has(name)) {
+        issues.push({
+          path: `spec.clusters[${i}].overlays.${name}`,
+          message: `unknown component "${name}"; spec.release.components has ${[...known].join(', ')}`,
+        });
+      }
+    }
+  });
   return issues;
 }
 

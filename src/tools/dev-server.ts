@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import { rolloutSearchAttributes } from '../common/search-attributes.js';
+import { indexedType, rolloutSearchAttributes } from '../common/search-attributes.js';
 import { ensureTool } from './toolchain.js';
 
 const exec = promisify(execFile);
@@ -59,7 +59,7 @@ export async function startDevServer(
   else args.push('--ui-port', String(opts.uiPort ?? port + 1000));
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   if (opts.searchAttributes !== false)
-    for (const key of rolloutSearchAttributes) args.push('--search-attribute', `${key.name}=Keyword`);
+    for (const key of rolloutSearchAttributes) args.push('--search-attribute', `${key.name}=${indexedType(key).name}`);
   for (const [key, value] of Object.entries(opts.config ?? devServerConfig))
     args.push('--dynamic-config-value', `${key}=${value}`);
   const child = spawn(temporal, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });

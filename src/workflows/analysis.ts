@@ -1,4 +1,5 @@
 import { ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import { primaryVersion } from '../domain/source.js';
 import type { Activities } from '../activities/contracts.js';
 import { FailureType } from '../domain/failure-types.js';
 import type { AnalysisRecord, ClusterStatus } from '../domain/types.js';
@@ -94,7 +95,7 @@ export function analysisFor(run: RolloutRun, c: ClusterStatus): ClusterRolloutIn
   const runs = names.flatMap((n) => {
     const template = spec.analysis?.templates.find((t) => t.name === n);
     if (!template) return [];
-    const query = analysisQuery(template.query, { cluster: c.name, version: input.chartVersion, done, labels });
+    const query = analysisQuery(template.query, { cluster: c.name, version: primaryVersion(input), done, labels });
     return [{ template, query }];
   });
   return { address: spec.analysis.address, runs };

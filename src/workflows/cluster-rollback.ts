@@ -1,12 +1,14 @@
 import type { ClusterTarget } from '../activities/contracts.js';
 import type { ClusterSnapshot } from '../domain/types.js';
-import type { ReleaseSpec, VerifySpec } from '../plan/schema.js';
+import type { Component } from '../plan/components.js';
+import type { VerifySpec } from '../plan/schema.js';
 import { activitiesFor } from './activity-options.js';
+import { verifyComponent } from './cluster-rollout.js';
 
 export interface ClusterRollbackInput extends ClusterTarget {
   snapshot: ClusterSnapshot;
-  operator: ReleaseSpec;
-  chart: ReleaseSpec;
+  /** The release's components in the order the rollout applies them; those in the snapshot are restored. */
+  components: Component[];
   verify: VerifySpec;
   /** How long each rollback step keeps retrying a cluster that does not answer (plan: onFailure.rollbackTimeout). */
   rollbackTimeout?: string;
@@ -15,34 +17,30 @@ export interface ClusterRollbackInput extends ClusterTarget {
 }
 
 /**
- * Compensation for one cluster, in reverse order of the rollout: the chart back to its snapshot revision,
- * then the operator, then verify the restored operator and chart (those there were to restore). Each step
- * retries an unreachable cluster until the rollback timeout; the rollout decides what happens if it still
- * fails.
+ * Compensation for one cluster, in reverse order of the rollout: each component the snapshot recorded, last
+ * first, back to its snapshot revision (or removed, when it was not installed); then each restored release
+ * that was there before is verified, in the rollout's order. A component already where it was is left as
+ * it is. A component the cluster does not get (not in its snapshot) is never touched. Each step retries an
+ * unreachable cluster until the rollback timeout; the rollout decides what happens if it still fails.
  */
 export async function clusterRollback(input: ClusterRollbackInput): Promise<void> {
   const target: ClusterTarget = { cluster: input.cluster, context: input.context };
-  for (const role of ['chart', 'operator'] as const) {
-    const release = input[role];
-    const timeout = input.rollbackTimeout ?? release.timeout;
-    const to = input.snapshot[role];
-    await activitiesFor(timeout).rollbackRelease({ ...target, role, release, to, timeout, rolloutId: input.rolloutId });
-  }
-  const operatorWorkloads = input.verify.operator.workloads;
-  if (input.snapshot.operator && operatorWorkloads !== 'none') {
-    await activitiesFor(input.verify.timeout).verifyWorkloads({
+  const recorded = input.components.filter((c) => c.name in input.snapshot.releases);
+  for (const c of [...recorded].reverse()) {
+    const timeout = input.rollbackTimeout ?? c.release.timeout;
+    const to = input.snapshot.releases[c.name] ?? null;
+    await activitiesFor(timeout).rollbackRelease({
       ...target,
-      release: input.operator,
-      verify: { ...input.verify, workloads: operatorWorkloads, http: [] },
-      version: input.snapshot.operator.chartVersion,
+      component: c.name,
+      release: c.release,
+      to,
+      timeout,
+      rolloutId: input.rolloutId,
     });
   }
-  if (input.snapshot.chart) {
-    await activitiesFor(input.verify.timeout).verifyWorkloads({
-      ...target,
-      release: input.chart,
-      verify: input.verify,
-      version: input.snapshot.chart.chartVersion,
-    });
+  for (const c of recorded) {
+    const before = input.snapshot.releases[c.name];
+    const verify = before && verifyComponent(target, c, input.verify, before.chartVersion);
+    if (verify) await verify();
   }
 }

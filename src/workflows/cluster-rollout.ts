@@ -1,22 +1,17 @@
 import { ApplicationFailure, CancellationScope, condition, isCancellation, setHandler } from '@temporalio/workflow';
 import { FailureType } from '../domain/failure-types.js';
 import type { ClusterTarget } from '../activities/contracts.js';
-import type {
-  AnalysisRecord,
-  ClusterSnapshot,
-  Overlays,
-  ReleaseRole,
-  ReleaseTarget,
-  StepName,
+import {
+  upgradeStep,
+  verifyStep,
+  type AnalysisRecord,
+  type ClusterSnapshot,
+  type Overlays,
+  type ReleaseTarget,
+  type StepName,
 } from '../domain/types.js';
-import type {
-  AnalysisTemplate,
-  CacheSpec,
-  DeployWindow,
-  ReleaseSpec,
-  SynchronizerSpec,
-  VerifySpec,
-} from '../plan/schema.js';
+import type { AnalysisTemplate, CacheSpec, DeployWindow, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
+import { appliesTo, primaryComponent, type Component } from '../plan/components.js';
 import { renderCacheCheck, renderTemplate } from '../plan/template.js';
 import { activitiesFor, quickFirst } from './activity-options.js';
 import { handlerDescriptions, progressQuery, windowOverrideSignal, type ClusterProgress } from './definitions.js';
@@ -28,8 +23,10 @@ import { stepTimed } from './metrics.js';
 
 export interface ClusterRolloutInput extends ClusterTarget, ReleaseTarget {
   rolloutId: string;
-  /** The cluster's values overlays, by release, each applied after that release's base values. */
+  /** The cluster's values overlays, by component, each applied after that component's base values. */
   overlays: Overlays;
+  /** The cluster's labels: a component with a selector is rolled only where they match. */
+  labels: Record<string, string>;
   synchronizer?: SynchronizerSpec;
   cache?: CacheSpec;
   verify: VerifySpec;
@@ -79,17 +76,34 @@ export function clusterStepFailed(details: ClusterFailureDetails, err: unknown):
   });
 }
 
+/** Verifies one component's workloads and endpoints at `version` (after its upgrade, or its rollback). */
+export function verifyComponent(target: ClusterTarget, component: Component, verify: VerifySpec, version: string) {
+  const { workloads, http } = component.verify;
+  if (workloads === 'none' && http.length === 0) return undefined;
+  return () =>
+    activitiesFor(verify.timeout).verifyWorkloads({
+      ...target,
+      release: component.release,
+      verify: { ...verify, workloads: workloads === 'none' ? [] : workloads, http },
+      version,
+    });
+}
+
 /**
- * One cluster, in order (the rollout took its snapshot before): upgrade operator, verify it, run synchronizer
- * Job, wait for the cache, remove the Job once the cache is ready, upgrade the chart, verify. Steps whose
- * target is already in place report `changed: false` and are recorded as skipped.
+ * One cluster, in order (the rollout took its snapshot before): each component the cluster gets, in the
+ * release's order: upgrade it, verify it; before the component that needs the cache, run the synchronizer
+ * Job, wait for the cache, remove the Job once the cache is ready. Then the analyses. Steps whose target
+ * is already in place report `changed: false` and are recorded as skipped.
  */
 export async function clusterRollout(input: ClusterRolloutInput): Promise<ClusterRolloutResult> {
   const progress: ClusterProgress = { cluster: input.cluster, done: [], skipped: [], resumed: [], analyses: [] };
   setHandler(progressQuery, () => progress, { description: handlerDescriptions.progress });
   const target: ClusterTarget = { cluster: input.cluster, context: input.context };
-  const vars = { cluster: input.cluster, version: input.chartVersion };
-  const { source } = input;
+  const { source, components, versions } = input;
+  const primary = primaryComponent(components);
+  const chartVersion = versions[primary.name] ?? '';
+  const vars = { cluster: input.cluster, version: chartVersion };
+  const mine = components.filter((c) => appliesTo(c, input.labels));
 
   const w = input.windows;
   if (w) setHandler(windowOverrideSignal, ({ window }) => void w.overridden.push(window));
@@ -123,46 +137,38 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     progress.step = undefined;
     return result;
   }
-  const upgrade = (role: ReleaseRole, release: ReleaseSpec, version: string) =>
-    activitiesFor(release.timeout).upgradeRelease({
+  const upgrade = (c: Component, first: boolean) =>
+    activitiesFor(c.release.timeout).upgradeRelease({
       ...target,
-      role,
-      release,
-      version,
-      overlay: input.overlays[role],
+      component: c.name,
+      release: c.release,
+      version: versions[c.name] ?? c.release.version,
+      overlay: input.overlays[c.name],
       source,
       rolloutId: input.rolloutId,
-      // The operator's upgrade is the cluster's first change: a pause or freeze in force keeps it from starting.
-      opensCluster: role === 'operator',
+      // The cluster's first change: a pause or freeze in force keeps it from starting.
+      opensCluster: first,
     });
-  const synchronizerVersion = { namespace: input.synchronizer?.namespace ?? '', version: input.chartVersion };
+  const synchronizerVersion = { namespace: input.synchronizer?.namespace ?? '', version: chartVersion };
   /**
    * Removes this version's synchronizer Jobs; on a failed or cancelled attempt too, so none is left behind.
    * A delete is quick: tried as a local activity first.
    */
   const removeJobs = (timeout: string) =>
     quickFirst(timeout, (a, t) => a.cleanupSynchronizerJob({ ...target, ...synchronizerVersion, timeout: t }));
+  let jobMayExist = false;
 
-  try {
-    await step('upgrade-operator', () => upgrade('operator', input.operator, input.operatorVersion));
-    const operatorWorkloads = input.verify.operator.workloads;
-    if (operatorWorkloads !== 'none') {
-      await step('verify-operator', () =>
-        activitiesFor(input.verify.timeout).verifyWorkloads({
-          ...target,
-          release: input.operator,
-          verify: { ...input.verify, workloads: operatorWorkloads, http: [] },
-          version: input.operatorVersion,
-        }),
-      );
-    }
+  /** The synchronizer Job, the cache wait and the Job's removal, before the component that needs the cache. */
+  async function buildCache(): Promise<void> {
     const cacheKey = input.synchronizer ? renderTemplate(input.synchronizer.cacheKey, vars) : '';
-    const job = input.synchronizer
+    const synchronizer = input.synchronizer;
+    if (synchronizer) jobMayExist = true;
+    const job = synchronizer
       ? await step('run-synchronizer', () =>
-          activitiesFor(input.synchronizer?.timeout ?? '30m').runSynchronizerJob({
+          activitiesFor(synchronizer.timeout).runSynchronizerJob({
             ...target,
-            synchronizer: input.synchronizer as SynchronizerSpec,
-            version: input.chartVersion,
+            synchronizer,
+            version: chartVersion,
             cacheKey,
             source,
             rolloutId: input.rolloutId,
@@ -175,22 +181,22 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
         activitiesFor(cache.timeout).waitForCacheReady({
           ...target,
           cache: { ...cache, check: renderCacheCheck(cache.check, { ...vars, cacheKey }) },
-          version: input.chartVersion,
+          version: chartVersion,
           cacheKey,
         }),
       );
     }
     // The Job has done its work once the cache is ready; it need not outlive that.
-    if (job) await step('cleanup-synchronizer', () => removeJobs(input.synchronizer?.timeout ?? '5m').then(() => ({})));
-    await step('upgrade-chart', () => upgrade('chart', input.chart, input.chartVersion));
-    await step('verify', () =>
-      activitiesFor(input.verify.timeout).verifyWorkloads({
-        ...target,
-        release: input.chart,
-        verify: input.verify,
-        version: input.chartVersion,
-      }),
-    );
+    if (job) await step('cleanup-synchronizer', () => removeJobs(synchronizer?.timeout ?? '5m').then(() => ({})));
+  }
+
+  try {
+    for (const [i, c] of mine.entries()) {
+      if (c.afterCache) await buildCache();
+      await step(upgradeStep(c.name), () => upgrade(c, i === 0));
+      const verify = verifyComponent(target, c, input.verify, versions[c.name] ?? c.release.version);
+      if (verify) await step(verifyStep(c.name), verify);
+    }
     for (const run of input.analysis?.runs ?? []) {
       const address = input.analysis?.address ?? '';
       await step('analysis', () =>
@@ -200,8 +206,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       );
     }
   } catch (err) {
-    const failedStep = progress.step ?? 'upgrade-operator';
-    const jobMayExist = input.synchronizer && progress.done.includes('upgrade-operator');
+    const failedStep = progress.step ?? upgradeStep(mine[0]?.name ?? primary.name);
     if (jobMayExist && !progress.done.includes('cleanup-synchronizer')) {
       // The attempt is over: its Job must not outlive it. Best effort, briefly (an unreachable cluster must
       // not hold back the failure's report), and never instead of the real failure.
@@ -212,5 +217,9 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
     const fenced = failureType(err) === FailureType.Fenced;
     throw clusterStepFailed({ failedStep, analyses: progress.analyses, inconclusive, fenced }, err);
   }
-  return { skipped: progress.skipped, resumed: progress.resumed, analyses: progress.analyses };
+  return {
+    skipped: progress.skipped,
+    resumed: progress.resumed,
+    analyses: progress.analyses,
+  };
 }

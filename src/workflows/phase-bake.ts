@@ -1,22 +1,23 @@
 import { ApplicationFailure, continueAsNew, sleep, workflowInfo } from '@temporalio/workflow';
 import type { ClusterTarget } from '../activities/contracts.js';
-import type { AnalysisRecord, StepName } from '../domain/types.js';
+import { verifyStep, type AnalysisRecord, type StepName } from '../domain/types.js';
 import { failureType } from './failures.js';
 import { runAnalysis } from './analysis.js';
-import type { ClusterRolloutInput } from './cluster-rollout.js';
+import { verifyComponent, type ClusterRolloutInput } from './cluster-rollout.js';
+import { appliesTo, type Component } from '../plan/components.js';
 import { durationMs } from '../plan/duration.js';
-import type { ReleaseSpec, VerifySpec } from '../plan/schema.js';
+import type { VerifySpec } from '../plan/schema.js';
 import { FailureType } from '../domain/failure-types.js';
-import { activitiesFor } from './activity-options.js';
 import { nowMs } from './clock.js';
 import { rootMessage } from './failures.js';
 
 export interface PhaseBakeInput {
   phase: string;
-  clusters: ClusterTarget[];
-  release: ReleaseSpec;
+  /** The phase's clusters, with their labels: each is verified for the components it gets. */
+  clusters: (ClusterTarget & { labels: Record<string, string> })[];
+  components: Component[];
+  versions: Record<string, string>;
   verify: VerifySpec;
-  version: string;
   /** When the bake ends (ISO time). */
   until: string;
   /** The analyses each cluster runs again during the bake, templated for it (as after its verification). */
@@ -86,23 +87,23 @@ async function verifyUntil(
   measured: () => BakeResult['analyses'],
 ): Promise<void> {
   const until = Date.parse(input.until);
-  const verify = activitiesFor(input.verify.timeout);
+  /** A cluster's components verified in order; the first that fails ends the bake, naming cluster and step. */
+  const verifyCluster = async ({ labels, ...c }: PhaseBakeInput['clusters'][number]) => {
+    for (const component of input.components.filter((x) => appliesTo(x, labels))) {
+      const run = verifyComponent(c, component, input.verify, input.versions[component.name] ?? '');
+      await run?.().catch((err: unknown) => {
+        const details: BakeFailureDetails = { cluster: c.cluster, failedStep: verifyStep(component.name) };
+        throw ApplicationFailure.create({
+          type: FailureType.BakeVerifyFailed,
+          message: `verification failed during the bake of phase "${input.phase}": ${rootMessage(err)}`,
+          nonRetryable: true,
+          details: [details],
+        });
+      });
+    }
+  };
   while (nowMs() < until) {
-    await Promise.all(
-      input.clusters.map((c) =>
-        verify
-          .verifyWorkloads({ ...c, release: input.release, verify: input.verify, version: input.version })
-          .catch((err: unknown) => {
-            const details: BakeFailureDetails = { cluster: c.cluster };
-            throw ApplicationFailure.create({
-              type: FailureType.BakeVerifyFailed,
-              message: `verification failed during the bake of phase "${input.phase}": ${rootMessage(err)}`,
-              nonRetryable: true,
-              details: [details],
-            });
-          }),
-      ),
-    );
+    await Promise.all(input.clusters.map(verifyCluster));
     const left = until - nowMs();
     if (left <= 0) break;
     await sleep(Math.min(durationMs(input.verify.interval), left));

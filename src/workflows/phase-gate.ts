@@ -4,7 +4,7 @@ import type { PhaseStatus } from '../domain/types.js';
 import { activitiesFor, diffDeadline } from './activity-options.js';
 import { nowIso } from './clock.js';
 import type { RolloutRun } from './rollout-run.js';
-import { overlaysOf, releaseTarget } from '../domain/source.js';
+import { releaseTarget } from '../domain/source.js';
 
 /** Waits for the phase's approval (unless auto) and for any pause to end. False when a stop came first. */
 export async function gate(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
@@ -69,10 +69,9 @@ function held(run: RolloutRun): boolean {
 async function diffOf(run: RolloutRun, phase: PhaseStatus): Promise<NonNullable<PhaseStatus['diff']>> {
   const { input, spec } = run;
   const clusters = run.status.clusters.filter((c) => c.phase === phase.name);
-  const specs = new Map(spec.clusters.map((c) => [c.name, c]));
   const diff = await activitiesFor(diffDeadline(clusters.length)).diffClusters({
     ...releaseTarget(input),
-    clusters: clusters.map((c) => ({ cluster: c.name, context: c.context, overlays: overlaysOf(specs.get(c.name)) })),
+    clusters: clusters.map((c) => run.clusterReleases(c)),
     timeout: spec.verify.timeout,
   });
   return { ...diff, at: nowIso() };

@@ -17,7 +17,8 @@ import { phaseBake, type BakeFailureDetails, type PhaseBakeInput } from './phase
 import type { RolloutRun } from './rollout-run.js';
 import { quickFirst } from './activity-options.js';
 import { snapshotActivityId } from './activity-ids.js';
-import { overlaysOf, releaseTarget } from '../domain/source.js';
+import { releaseTarget } from '../domain/source.js';
+import { overlaysOf } from '../plan/components.js';
 
 /** How a phase ended: all clusters done (and baked), or a stop the caller must carry out. */
 export type PhaseEnd = 'done' | 'stop';
@@ -69,7 +70,8 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
 /** Starts one cluster's child workflow; its outcome (succeeded, failed with step and snapshot, cancelled) lands on the cluster. */
 function launch(run: RolloutRun, c: ClusterStatus): void {
   const { input, status, spec } = run;
-  const overlays = overlaysOf(spec.clusters.find((x) => x.name === c.name));
+  const cluster = run.clusterSpec(c.name);
+  const overlays = overlaysOf(cluster, run.components);
   const workflowId = `${status.id}:${c.name}${c.attempts > 0 ? `:attempt-${c.attempts + 1}` : ''}`;
   run.launch(c, workflowId, async () => {
     try {
@@ -83,6 +85,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
             context: c.context,
             ...releaseTarget(input),
             overlays,
+            labels: cluster?.labels ?? {},
             synchronizer: spec.synchronizer,
             cache: spec.cache,
             verify: spec.verify,
@@ -126,11 +129,12 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
  */
 async function takeSnapshot(run: RolloutRun, c: ClusterStatus): Promise<ClusterSnapshot> {
   if (c.snapshot) return c.snapshot;
-  const { operator, chart } = run.spec.release;
+  const mine = run.componentsFor(c.name);
+  const releases = mine.map((m) => ({ component: m.name, release: m.release }));
   try {
     const snapshot = await quickFirst(
-      operator.timeout,
-      (a, timeout) => a.snapshotCluster({ cluster: c.name, context: c.context, operator, chart, timeout }),
+      mine[0]?.release.timeout ?? '10m',
+      (a, timeout) => a.snapshotCluster({ cluster: c.name, context: c.context, releases, timeout }),
       snapshotActivityId(c.name, c.attempts),
     );
     run.apply({ kind: 'snapshot-taken', cluster: c.name, snapshot });
@@ -165,10 +169,14 @@ async function bake(run: RolloutRun, phase: PhaseStatus): Promise<boolean> {
       args: [
         {
           phase: phase.name,
-          clusters: clusters.map((c) => ({ cluster: c.name, context: c.context })),
-          release: spec.release.chart,
+          clusters: clusters.map((c) => ({
+            cluster: c.name,
+            context: c.context,
+            labels: run.clusterSpec(c.name)?.labels ?? {},
+          })),
+          components: run.components,
+          versions: input.versions,
           verify: spec.verify,
-          version: input.chartVersion,
           until,
           analyses: bakeAnalyses(run, clusters),
         },

@@ -105,7 +105,7 @@ export async function controlRegistry(
         { chart: req.chart, version: req.version, reason: req.reason, by: req.by, at: nowIso() },
       ];
       show();
-      return tell({ to: { chartVersion: req.version }, signal: versionDeniedSignal.name, args: req });
+      return tell({ to: {}, signal: versionDeniedSignal.name, args: req });
     },
     {
       validator: (req: { chart: string; version: string; reason: string; by: string }) => {
@@ -120,7 +120,7 @@ export async function controlRegistry(
     (req) => {
       state.denied = state.denied.filter((d) => !(d.chart === req.chart && d.version === req.version));
       show();
-      return tell({ to: { chartVersion: req.version }, signal: versionAllowedSignal.name, args: req });
+      return tell({ to: {}, signal: versionAllowedSignal.name, args: req });
     },
     {
       validator: (req: { chart: string; version: string; reason: string; by: string }) => {

@@ -10,7 +10,6 @@ import {
   refuseRollback,
 } from '../domain/controls.js';
 import { finalStates, type Decision, type RollbackScope } from '../domain/types.js';
-import { chartName } from '../plan/resolve.js';
 import type { Actor } from '../domain/controls.js';
 import { requestProblem } from '../domain/control-requests.js';
 import { approvalMessage, gateApproved, refuseByPolicy, signatureMaxAgeMs } from '../domain/approvals.js';
@@ -41,7 +40,8 @@ import {
 } from './definitions.js';
 import type { RolloutRun } from './rollout-run.js';
 import type { DecisionChange } from '../domain/rollout-machine.js';
-import { overlaysOf, releaseTarget } from '../domain/source.js';
+import { releaseTarget } from '../domain/source.js';
+import { componentRolling } from '../plan/components.js';
 
 /** A validator's refusal: final (nothing a retry would change), of the control's failure type. */
 function reject(reason: string | undefined, type: FailureType = FailureType.ControlRefused): void {
@@ -89,7 +89,7 @@ export function installControls(run: RolloutRun): void {
   setHandler(
     versionDeniedSignal,
     (d) => {
-      const mine = d.chart === chartName(run.spec.release.chart.chart) && d.version === run.input.chartVersion;
+      const mine = componentRolling(run.components, run.input.versions, d.chart, d.version) !== undefined;
       if (!mine || finalStates.includes(status.state)) return;
       const reason = `paused: chart ${d.chart} ${d.version} was marked bad by ${d.by} (${d.reason})`;
       const denied = { chart: d.chart, version: d.version, by: d.by, reason: d.reason };
@@ -110,16 +110,10 @@ export function installControls(run: RolloutRun): void {
   setHandler(
     releaseQuery,
     () => {
-      const specs = new Map(run.spec.clusters.map((c) => [c.name, c]));
       return {
         ...releaseTarget(run.input),
         timeout: run.spec.verify.timeout,
-        clusters: status.clusters.map((c) => ({
-          cluster: c.name,
-          context: c.context,
-          overlays: overlaysOf(specs.get(c.name)),
-          phase: c.phase,
-        })),
+        clusters: status.clusters.map((c) => ({ ...run.clusterReleases(c), phase: c.phase })),
       };
     },
     { description: handlerDescriptions.release },

@@ -16,6 +16,8 @@ import { transition, type Notice, type RolloutChange } from '../domain/rollout-m
 import { detailsMarkdown } from '../domain/summary.js';
 import type { ClusterStatus, RollbackScope, RolloutInput, RolloutStatus } from '../domain/types.js';
 import { nowIso } from './clock.js';
+import { appliesTo, componentsOf, overlaysOf, type Component } from '../plan/components.js';
+import type { ClusterReleases } from '../activities/contracts.js';
 import { clusterCount, gateWaited, rolloutStateChanged } from './metrics.js';
 
 /** Events that may change several clusters' states at once: the cluster counts are taken afresh. */
@@ -132,6 +134,34 @@ export class RolloutRun {
 
   get spec(): RolloutInput['plan']['spec'] {
     return this.input.plan.spec;
+  }
+
+  #components?: Component[];
+  /** The release's components, in the order each cluster gets them. */
+  get components(): Component[] {
+    return (this.#components ??= componentsOf(this.input.plan));
+  }
+
+  /** The plan's entry for a cluster. */
+  clusterSpec(name: string) {
+    return this.spec.clusters.find((c) => c.name === name);
+  }
+
+  /** A cluster as preflight, the diff and the fleet read it: context, overlays and labels. */
+  clusterReleases(c: Pick<ClusterStatus, 'name' | 'context'>): ClusterReleases {
+    const spec = this.clusterSpec(c.name);
+    return {
+      cluster: c.name,
+      context: c.context,
+      overlays: overlaysOf(spec, this.components),
+      labels: spec?.labels ?? {},
+    };
+  }
+
+  /** The components a cluster gets (their selectors match its labels), in order. */
+  componentsFor(cluster: string): Component[] {
+    const labels = this.clusterSpec(cluster)?.labels ?? {};
+    return this.components.filter((c) => appliesTo(c, labels));
   }
 
   /** Something the main loop may be waiting for changed (a decision, a cluster settled). */

@@ -1,10 +1,10 @@
 import type { PreflightResult } from '../activities/contracts.js';
 import { allHandlersFinished, ApplicationFailure, condition, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../domain/failure-types.js';
-import { chartName } from '../plan/resolve.js';
 import { registryWorkflowId } from './definitions.js';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
-import { overlaysOf, releaseTarget, sourceRevision } from '../domain/source.js';
+import { releaseTarget, sourceRevision } from '../domain/source.js';
+import { componentRolling, componentsOf, overlaysOf } from '../plan/components.js';
 import { signatureMaxAgeMs, startMessage } from '../domain/approvals.js';
 import type { RolloutInput, RolloutResult } from '../domain/types.js';
 import { activitiesFor, quick } from './activity-options.js';
@@ -88,7 +88,12 @@ async function preflight(input: RolloutInput): Promise<PreflightResult> {
     ...releaseTarget(input),
     synchronizer: spec.synchronizer,
     sinks: spec.notifications?.sinks ?? [],
-    clusters: spec.clusters.map((c) => ({ cluster: c.name, context: c.context, overlays: overlaysOf(c) })),
+    clusters: spec.clusters.map((c) => ({
+      cluster: c.name,
+      context: c.context,
+      overlays: overlaysOf(c, componentsOf(input.plan)),
+      labels: c.labels,
+    })),
   });
 }
 
@@ -99,12 +104,11 @@ async function preflight(input: RolloutInput): Promise<PreflightResult> {
 async function checkRegistry(run: RolloutRun): Promise<void> {
   const { input } = run;
   const registry = await quick.registryState({ registryId: registryWorkflowId(workflowInfo().taskQueue) });
-  const chart = chartName(input.plan.spec.release.chart.chart);
-  const bad = registry.denied.find((d) => d.chart === chart && d.version === input.chartVersion);
+  const bad = registry.denied.find((d) => componentRolling(run.components, input.versions, d.chart, d.version));
   if (bad) {
     throw ApplicationFailure.create({
       type: FailureType.VersionDenied,
-      message: `chart ${chart} ${bad.version} was marked bad by ${bad.by} (${bad.reason}); it cannot be started`,
+      message: `chart ${bad.chart} ${bad.version} was marked bad by ${bad.by} (${bad.reason}); it cannot be started`,
       nonRetryable: true,
     });
   }
@@ -142,8 +146,7 @@ async function verifyInitiator(run: RolloutRun): Promise<void> {
     rollout: status.id,
     plan: input.plan.metadata.name,
     source: sourceRevision(input.source),
-    chartVersion: input.chartVersion,
-    operatorVersion: input.operatorVersion,
+    versions: input.versions,
     by: input.startedBy,
     signedAt: sig.signedAt,
     nonce: sig.nonce ?? '',

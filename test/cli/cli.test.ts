@@ -233,7 +233,7 @@ describe('rollout start, status, approve, watch, list against a real server', ()
 
     // A running rollout: frozen while it waits at its gate, it starts nothing until unfrozen.
     const wave = fleet.callsFor('lab-2').length;
-    const release = fleet.hold('lab-1', 'verify');
+    const release = fleet.hold('lab-1', 'verify-chart');
     expect(
       (await rolloutCli(['start', 'rollout-plans/lab.yaml', '--chart-version', '2.5.0', '--id', fid], cliEnv)).code,
     ).toBe(0);
@@ -299,7 +299,7 @@ describe('rollout start, status, approve, watch, list against a real server', ()
 
   it('shows a terminated rollout as terminated, with the reason, in status, watch and list', async () => {
     const tid = `${id}-terminated`;
-    const release = fleet.hold('lab-1', 'verify');
+    const release = fleet.hold('lab-1', 'verify-chart');
     const started = await rolloutCli(
       ['start', 'rollout-plans/lab.yaml', '--chart-version', '2.3.0', '--id', tid],
       cliEnv,

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Connection } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../../src/tools/dev-server.js';
-import { rolloutSearchAttributes } from '../../src/common/search-attributes.js';
+import { indexedType, rolloutSearchAttributes } from '../../src/common/search-attributes.js';
 import { rolloutCli } from '../helpers/cli.js';
 
 let server: DevServer;
@@ -30,7 +30,9 @@ describe('rollout setup', { timeout: 120_000 }, () => {
     const first = await rolloutCli(['setup'], env());
     expect(first.code, first.stderr).toBe(0);
     const names = rolloutSearchAttributes.map((k) => k.name);
-    expect(first.stdout.trim()).toBe(`namespace default: registered ${names.join(', ')} (Keyword)`);
+    expect(first.stdout.trim()).toBe(
+      `namespace default: registered ${rolloutSearchAttributes.map((k) => `${k.name} (${indexedType(k).name})`).join(', ')}`,
+    );
     const again = await rolloutCli(['setup', '-o', 'json'], env());
     expect(JSON.parse(again.stdout)).toEqual({ namespace: 'default', registered: [], present: names });
 
@@ -38,7 +40,8 @@ describe('rollout setup', { timeout: 120_000 }, () => {
     const connection = await Connection.connect({ address: server.address });
     try {
       const listed = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
-      for (const n of names) expect(listed.customAttributes?.[n], n).toBe(2); // Keyword
+      for (const k of rolloutSearchAttributes)
+        expect(listed.customAttributes?.[k.name], k.name).toBe(indexedType(k).value);
     } finally {
       await connection.close();
     }

@@ -3,6 +3,7 @@
  * control planes, real Helm, a `rollout-worker` process with the real activities, and the `rollout` CLI
  * run as a user runs it. Assertions read what Helm and the API servers hold afterwards.
  */
+import type { ReleaseSpec } from '../../src/plan/schema.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -635,8 +636,8 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     const result = await activity.run(releases.upgradeRelease, {
       cluster: 'lab-2',
       context: 'kwok-lab-2',
-      role: 'chart' as const,
-      release: plan.spec.release.chart,
+      component: 'chart',
+      release: plan.spec.release.chart as ReleaseSpec,
       version: '2.2.0',
       // Pinned as `rollout start` pins it: the upgrade reads only the files pinned here.
       source: (await pinSource(plan, dirname(plans.pause))).source,
@@ -1355,7 +1356,7 @@ describe("an operator's CRDs in crds/, which Helm never upgrades", { timeout: 40
     const s5 = await startAndFinish(skipPlan, 'e2e-widgets-skip', chart, '1.3.0');
     expect(s5.state, JSON.stringify(s5.clusters)).toBe('succeeded');
     expect((s5 as { warnings?: string[] }).warnings).toEqual([
-      `operator chart widget-operator 1.3.0: crds: skip: its CRDs in crds/ (${crdName}) differ from those of lab-3 and are left as they are`,
+      `operator widget-operator 1.3.0: crds: skip: its CRDs in crds/ (${crdName}) differ from those of lab-3 and are left as they are`,
     ]);
     expect((await operator()).pop()).toMatchObject({ chartVersion: '1.3.0', status: 'deployed' });
     expect((await liveCrd()).spec.versions.map((v) => v.name)).toEqual(['v1', 'v2']);

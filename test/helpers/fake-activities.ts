@@ -26,10 +26,19 @@ export interface Call {
   failed?: boolean;
 }
 
-type Step = 'snapshot' | 'operator' | 'verify-operator' | 'synchronizer' | 'cache' | 'chart' | 'verify' | 'rollback';
+/**
+ * What a failure or a hold is put on: a component's upgrade (its name: `operator`, `chart`, `farmer`), its
+ * verification (`verify-NAME`), or one of the other steps.
+ */
+type Step = 'snapshot' | 'synchronizer' | 'cache' | 'rollback' | (string & {});
+
+/** The component a verified release is: the test plans' shorthand names its operator "op", its chart "app". */
+const componentOf = (releaseName: string) =>
+  releaseName === 'op' ? 'operator' : releaseName === 'app' ? 'chart' : releaseName;
 
 export class FakeFleet {
-  readonly releases = new Map<string, { operator?: FakeRelease; chart?: FakeRelease }>();
+  /** Each cluster's releases, by component. */
+  readonly releases = new Map<string, Record<string, FakeRelease | undefined>>();
   readonly calls: Call[] = [];
   /** Failures to inject: `${cluster}:${step}` -> how many more times to fail (Infinity: always). */
   readonly failures = new Map<string, number>();
@@ -49,12 +58,13 @@ export class FakeFleet {
   inFlight = 0;
   maxInFlight = 0;
 
-  constructor(clusters: string[], initial = { operator: '1.0.0', chart: '2.0.0' }) {
+  /** `initial`: each component's version on every cluster before the test (missing: not installed). */
+  constructor(clusters: string[], initial: Record<string, string> = { operator: '1.0.0', chart: '2.0.0' }) {
     for (const c of clusters) {
-      this.releases.set(c, {
-        operator: { version: initial.operator, revision: 1 },
-        chart: { version: initial.chart, revision: 1 },
-      });
+      this.releases.set(
+        c,
+        Object.fromEntries(Object.entries(initial).map(([name, version]) => [name, { version, revision: 1 }])),
+      );
     }
   }
 
@@ -126,16 +136,19 @@ export class FakeFleet {
         }
         return Promise.resolve({ checked: ['fake preflight'], warnings: [] });
       },
-      snapshotCluster: ({ cluster }) =>
+      snapshotCluster: ({ cluster, releases }) =>
         this.track({ activity: 'snapshotCluster', cluster }, 'snapshot', (): ClusterSnapshot => {
           const r = this.releases.get(cluster) ?? {};
           const snap = (x?: FakeRelease) =>
             x ? { revision: x.revision, chartVersion: x.version, valuesDigest: 'sha256:fake' } : null;
-          return { operator: snap(r.operator), chart: snap(r.chart), takenAt: new Date().toISOString() };
+          return {
+            releases: Object.fromEntries(releases.map(({ component }) => [component, snap(r[component])])),
+            takenAt: new Date().toISOString(),
+          };
         }),
-      upgradeRelease: ({ cluster, role, version }) => {
+      upgradeRelease: ({ cluster, component: role, version }) => {
         const call: Call = { activity: 'upgradeRelease', cluster, role, version };
-        return this.track(call, role === 'operator' ? 'operator' : 'chart', () => {
+        return this.track(call, role, () => {
           const r = this.releases.get(cluster) ?? {};
           const cur = r[role];
           call.changed = cur?.version !== version;
@@ -164,15 +177,14 @@ export class FakeFleet {
         this.calls.push({ activity: 'cleanupSynchronizerJob', cluster, version });
         return Promise.resolve();
       },
-      // The role is the verified release's name: the test plans' operator is "op" (step verify-operator),
-      // their chart "app" (step verify).
+      // The role is the verified release's name (the test plans' operator is "op", their chart "app").
       verifyWorkloads: ({ cluster, version, release }) =>
         this.track(
           { activity: 'verifyWorkloads', cluster, version, role: release.releaseName },
-          release.releaseName === 'op' ? 'verify-operator' : 'verify',
+          `verify-${componentOf(release.releaseName)}`,
           () => ({ checked: [`fe ${version}`] }),
         ),
-      rollbackRelease: ({ cluster, role, to }) => {
+      rollbackRelease: ({ cluster, component: role, to }) => {
         const call: Call = { activity: 'rollbackRelease', cluster, role, version: to?.chartVersion };
         return this.track(call, 'rollback', () => {
           const r = this.releases.get(cluster) ?? {};
@@ -195,9 +207,9 @@ export class FakeFleet {
       claimStart: () => Promise.reject(new Error('signed starts are claimed in the real control registry')),
       tellRollouts: () => Promise.resolve({ told: [] }),
       stepsOf: ({ workflowIds }) => Promise.resolve(workflowIds.map((workflowId) => ({ workflowId }))),
-      diffClusters: ({ clusters, chartVersion }) => {
+      diffClusters: ({ clusters, versions }) => {
         this.diffs.push(clusters.map((c) => c.cluster));
-        const diffs = clusters.map((c) => ({ cluster: c.cluster, ...this.diffOf(c.cluster, chartVersion) }));
+        const diffs = clusters.map((c) => ({ cluster: c.cluster, ...this.diffOf(c.cluster, versions.chart ?? '') }));
         const groups = new Map<string, DiffGroup>();
         for (const d of diffs) {
           const failed = this.diffErrors.get(d.cluster);
@@ -207,7 +219,7 @@ export class FakeFleet {
         }
         return Promise.resolve({ digest: digest(diffs.map((d) => d.digest).join()), groups: [...groups.values()] });
       },
-      readFleet: ({ clusters, chartVersion, operatorVersion }) =>
+      readFleet: ({ clusters, versions }) =>
         Promise.resolve(
           clusters.map(({ cluster }) => {
             const r = this.releases.get(cluster) ?? {};
@@ -219,7 +231,8 @@ export class FakeFleet {
               status: x ? 'deployed' : undefined,
               valuesDigest: 'sha256:fake',
             });
-            const row = { cluster, operator: rel(r.operator, operatorVersion), chart: rel(r.chart, chartVersion) };
+            const releases = Object.fromEntries(Object.entries(versions).map(([n, v]) => [n, rel(r[n], v)]));
+            const row = { cluster, releases };
             return { ...row, ...fleetVerdict(row) };
           }),
         ),
@@ -230,11 +243,12 @@ export class FakeFleet {
       // Tests of signed approvals pass the real verification (ssh-keygen) instead.
       verifyApproval: () => Promise.resolve({ valid: false, detail: 'the fake fleet verifies no signature' }),
       resolveSource: (s) => Promise.resolve({ kind: 'git' as const, ...s, commit: 'f'.repeat(40) }),
-      diffText: ({ clusters, chartVersion }) =>
+      diffText: ({ clusters, versions }) =>
         Promise.resolve(
           clusters.map((c) => {
-            const d = this.diffOf(c.cluster, chartVersion);
-            return { ...d, clusters: [c.cluster], text: `chart ${d.from} -> ${chartVersion}\n`, truncated: false };
+            const to = versions.chart ?? '';
+            const d = this.diffOf(c.cluster, to);
+            return { ...d, clusters: [c.cluster], text: `chart ${d.from} -> ${to}\n`, truncated: false };
           }),
         ),
     };

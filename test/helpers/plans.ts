@@ -42,8 +42,7 @@ export function testInput(
   return {
     plan,
     source: { kind: 'local', baseDir: '/plans', digests: {}, digest: 'sha256:0123456789abcdef' },
-    chartVersion: versions.chart,
-    operatorVersion: versions.operator,
+    versions: { operator: versions.operator, chart: versions.chart },
     startedBy: 'tester',
   };
 }

@@ -26,7 +26,7 @@ function fleet(): RolloutStatus {
     else if (i < 250) c.state = 'running';
   });
   const failed = s.clusters[150];
-  if (failed) Object.assign(failed, { state: 'failed', failedStep: 'verify', error: 'pods not ready' });
+  if (failed) Object.assign(failed, { state: 'failed', failedStep: 'verify-chart', error: 'pods not ready' });
   return s;
 }
 

@@ -6,7 +6,7 @@ import { testInput } from '../helpers/plans.js';
 
 const at = '2026-01-01T00:00:00Z';
 const diff = { digest: 'sha256:aaaaaaaaaaaaaaaaaaaa', groups: [], at };
-const snapshot: ClusterSnapshot = { operator: null, chart: null, takenAt: at };
+const snapshot: ClusterSnapshot = { releases: { operator: null, chart: null }, takenAt: at };
 
 function started(): RolloutStatus {
   const s = initialStatus(
@@ -45,7 +45,7 @@ describe('the rollout state machine', () => {
   it("keeps preflight's warnings in the status and repeats the first with a gate's reason", () => {
     const s = started();
     const warning =
-      'operator chart widget-operator 1.1.0: crds: skip: its CRDs in crds/ (w.example.dev) differ from those of a';
+      'operator widget-operator 1.1.0: crds: skip: its CRDs in crds/ (w.example.dev) differ from those of a';
     run(s, { kind: 'preflight-passed', warnings: [warning, 'cluster c did not say its version'] });
     expect(s.warnings).toHaveLength(2);
     run(
@@ -126,7 +126,7 @@ describe('the rollout state machine', () => {
       s,
       { kind: 'cluster-started', cluster: 'a', workflowId: 'r1:a', seq: 1, at },
       { kind: 'snapshot-taken', cluster: 'a', snapshot },
-      { kind: 'cluster-failed', cluster: 'a', error: 'verify failed: x', failedStep: 'verify' },
+      { kind: 'cluster-failed', cluster: 'a', error: 'verify failed: x', failedStep: 'verify-chart' },
       { kind: 'decided', decision: { kind: 'retry', by: 'bob', at }, change: { kind: 'retry', cluster: 'a' } },
       { kind: 'cluster-started', cluster: 'a', workflowId: 'r1:a:attempt-2', seq: 5, at },
       { kind: 'snapshot-taken', cluster: 'a', snapshot: { ...snapshot, takenAt: 'later' } },
@@ -201,7 +201,7 @@ describe('the rollout state machine', () => {
     expect(cluster(s, 'a')?.analyses?.map((r) => r.name)).toEqual(['errors', 'errors (bake)']);
   });
 
-  it("a bake's verdict fails the cluster at verify, with when and what the bake measured", () => {
+  it("a bake's verdict fails the cluster at the verification it names, with when and what the bake measured", () => {
     const s = started();
     const rec = { name: 'errors', query: 'q', phase: 'failed' as const, measurements: [] };
     run(s, { kind: 'cluster-succeeded', cluster: 'a', skipped: [] });
@@ -209,12 +209,13 @@ describe('the rollout state machine', () => {
       kind: 'cluster-failed',
       cluster: 'a',
       error: 'pods restarted',
+      failedStep: 'verify-chart',
       at: 'later',
       analyses: [rec],
     });
     expect(cluster(s, 'a')).toMatchObject({
       state: 'failed',
-      failedStep: 'verify',
+      failedStep: 'verify-chart',
       finishedAt: 'later',
       analyses: [{ name: 'errors (bake)' }],
     });

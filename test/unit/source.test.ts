@@ -494,10 +494,11 @@ describe('preflight asks the worker for what the plan names of its configuration
     const err = await failure(
       new MockActivityEnvironment().run(activities.preflight.bind(activities), {
         source,
-        operator: release,
-        chart: release,
-        operatorVersion: '1.0.0',
-        chartVersion: '1.0.0',
+        components: [
+          { name: 'operator', release, verify: { workloads: 'release' as const, http: [] } },
+          { name: 'chart', release, verify: { workloads: 'release' as const, http: [] } },
+        ],
+        versions: { operator: '1.0.0', chart: '1.0.0' },
         sinks: [{ name: 'ops', type: 'webhook' as const, urlFrom: { env: 'ROLLOUT_SINK_OPS' } }],
         clusters: [],
       }),

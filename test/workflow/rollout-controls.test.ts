@@ -95,7 +95,7 @@ describe('rollout controls', () => {
     const [c1, c2, c3] = clusterNames(3) as [string, string, string];
     const fleet = new FakeFleet([c1, c2, c3]);
     await env.startWorker(fleet.activities());
-    const releaseC1 = fleet.hold(c1, 'verify');
+    const releaseC1 = fleet.hold(c1, 'verify-chart');
     const handle = await env.start(
       testInput([
         { name: 'canary', clusters: [c1], approval: 'auto' },

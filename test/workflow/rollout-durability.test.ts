@@ -35,7 +35,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
  */
 async function holdingRollout(held: string, ...others: string[]) {
   const fleet = new FakeFleet([held, ...others]);
-  const release = fleet.hold(held, 'verify');
+  const release = fleet.hold(held, 'verify-chart');
   await env.startWorker(fleet.activities());
   const first = await env.start(testInput([{ name: 'all', clusters: [held], approval: 'auto' }]));
   await waitForStatus(first, (s) => s.clusters[0]?.state === 'running');
@@ -46,7 +46,7 @@ describe('rollout durability', () => {
   it('refuses a rollout that would touch a cluster another running rollout holds, naming the holder', async () => {
     const [c1, c2, c3] = clusterNames(3) as [string, string, string];
     const fleet = new FakeFleet([c1, c2, c3]);
-    const release = fleet.hold(c1, 'verify');
+    const release = fleet.hold(c1, 'verify-chart');
     await env.startWorker(fleet.activities());
     const first = await env.start(testInput([{ name: 'all', clusters: [c1, c2], approval: 'auto' }]));
     await waitForStatus(first, (s) => s.clusters[0]?.state === 'running');
@@ -148,8 +148,8 @@ describe('rollout durability', () => {
   it('records a run with a failure, a retry and a rollback for replay', async () => {
     const [c1, c2] = clusterNames(2) as [string, string];
     const fleet = new FakeFleet([c1, c2]);
-    fleet.fail(c1, 'verify', 1);
-    fleet.fail(c2, 'verify', Infinity, '3.0.0');
+    fleet.fail(c1, 'verify-chart', 1);
+    fleet.fail(c2, 'verify-chart', Infinity, '3.0.0');
     await env.startWorker(fleet.activities());
     const handle = await env.start(
       testInput(

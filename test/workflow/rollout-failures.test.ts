@@ -32,7 +32,7 @@ describe('rollout failures', () => {
     expect(waiting.clusters[0]).toMatchObject({ state: 'failed', failedStep: 'wait-cache' });
     expect(waiting.clusters[0]?.error).toMatch(/injected failure of cache/);
     expect(waiting.reason).toMatch(/waiting for a decision/);
-    expect(waiting.clusters[0]?.snapshot?.chart).toMatchObject({ revision: 1, chartVersion: '2.0.0' });
+    expect(waiting.clusters[0]?.snapshot?.releases.chart).toMatchObject({ revision: 1, chartVersion: '2.0.0' });
     expect(fleet.callsFor(c2)).toEqual([]);
 
     await handle.executeUpdate(retryUpdate, { args: [{ cluster: c1, by: 'erin' }] });
@@ -50,7 +50,7 @@ describe('rollout failures', () => {
   it('skip leaves a failed cluster as it is and goes on', async () => {
     const [c1, c2] = clusterNames(2) as [string, string];
     const fleet = new FakeFleet([c1, c2]);
-    fleet.fail(c1, 'verify');
+    fleet.fail(c1, 'verify-chart');
     await env.startWorker(fleet.activities());
     const handle = await env.start(
       testInput([
@@ -69,8 +69,8 @@ describe('rollout failures', () => {
   it('rolls back by itself, newest first, to the snapshot each cluster reported', async () => {
     const [c1, c2, c3, c4] = clusterNames(4) as [string, string, string, string];
     const fleet = new FakeFleet([c1, c2, c3, c4]);
-    const holdC3 = fleet.hold(c3, 'verify');
-    fleet.fail(c3, 'verify', Infinity, '3.0.0');
+    const holdC3 = fleet.hold(c3, 'verify-chart');
+    fleet.fail(c3, 'verify-chart', Infinity, '3.0.0');
     await env.startWorker(fleet.activities());
     const handle = await env.start(
       testInput(
@@ -166,7 +166,7 @@ describe('rollout failures', () => {
       ),
     );
     await waitForStatus(handle, (s) => s.state === 'baking');
-    fleet.fail(c1, 'verify', Infinity, '3.0.0');
+    fleet.fail(c1, 'verify-chart', Infinity, '3.0.0');
     const result = await handle.result();
     expect(result.state).toBe('rolled-back');
     expect(result.clusters[0]?.error).toMatch(/verification failed during the bake of phase "canary"/);

@@ -49,7 +49,7 @@ describe('rollout faults', () => {
   it('waits for a person when a rollback cannot finish; retry rolls the cluster back again', async () => {
     const [c1, c2] = clusterNames(2) as [string, string];
     const fleet = new FakeFleet([c1, c2]);
-    fleet.fail(c1, 'verify', Infinity, '3.0.0');
+    fleet.fail(c1, 'verify-chart', Infinity, '3.0.0');
     fleet.fail(c1, 'rollback', 1);
     await env.startWorker(fleet.activities());
     const handle = await env.start(rollbackPlan(c1, c2));
@@ -84,7 +84,7 @@ describe('rollout faults', () => {
   it('accept leaves a cluster whose rollback failed as it is; the rollout ends failed, saying so', async () => {
     const [c1, c2] = clusterNames(2) as [string, string];
     const fleet = new FakeFleet([c1, c2]);
-    fleet.fail(c1, 'verify', Infinity, '3.0.0');
+    fleet.fail(c1, 'verify-chart', Infinity, '3.0.0');
     fleet.fail(c1, 'rollback');
     await env.startWorker(fleet.activities());
     const handle = await env.start(rollbackPlan(c1, c2));
@@ -113,7 +113,7 @@ describe('rollout faults', () => {
   it('a rollout refused for a held cluster says so in its status and search attributes, not "running"', async () => {
     const [c1, c2] = clusterNames(2) as [string, string];
     const fleet = new FakeFleet([c1, c2]);
-    const release = fleet.hold(c1, 'verify');
+    const release = fleet.hold(c1, 'verify-chart');
     await env.startWorker(fleet.activities());
     const first = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
     expect(await first.executeUpdate(startedUpdate)).toEqual({ clusters: 1, state: 'running' });
@@ -177,7 +177,7 @@ describe('rollout faults', () => {
     const result = await handle.result();
     expect(result.state).toBe('succeeded');
     const [cluster] = (await handle.query(statusQuery)).clusters;
-    expect(cluster?.snapshot?.chart?.chartVersion).toBe('2.0.0');
+    expect(cluster?.snapshot?.releases.chart?.chartVersion).toBe('2.0.0');
     expect(
       fleet
         .callsFor(c1)

@@ -1,3 +1,4 @@
+import type { ReleaseSpec } from '../../src/plan/schema.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFence, withFence } from '../../src/activities/fence.js';
@@ -19,11 +20,11 @@ afterAll(async () => {
 /** An upgrade of `cluster` as its rollout's cluster workflow asks for it. */
 function upgradeOf(cluster: string, rolloutId: string, role: 'operator' | 'chart'): UpgradeReleaseInput {
   const input = testInput([{ name: 'all', clusters: [cluster], approval: 'auto' }]);
-  const release = input.plan.spec.release[role];
+  const release = input.plan.spec.release[role] as ReleaseSpec;
   return {
     cluster,
     context: `ctx-${cluster}`,
-    role,
+    component: role,
     release,
     version: release.version,
     source: input.source,

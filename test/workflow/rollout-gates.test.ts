@@ -165,7 +165,7 @@ describe('approval gates bound to the diff', () => {
     const x = p();
     const [c1, c2] = [1, 2].map((i) => `${x}-c${i}`) as [string, string];
     const fleet = new FakeFleet([c1, c2]);
-    const release = fleet.hold(c1, 'verify');
+    const release = fleet.hold(c1, 'verify-chart');
     await env.startWorker(fleet.activities());
     const handle = await env.start(
       testInput([

@@ -56,7 +56,7 @@ describe('notifications', () => {
     const slack = await receiver();
     const down = `http://127.0.0.1:${await freePort()}/nobody-listens`;
     const fleet = new FakeFleet([c1, c2]);
-    fleet.fail(c2, 'verify', 1);
+    fleet.fail(c2, 'verify-chart', 1);
     const urls = { ROLLOUT_SINK_HOOK: hooks.url, ROLLOUT_SINK_SLACK: slack.url, ROLLOUT_SINK_DOWN: down };
     await env.startWorker({ ...fleet.activities(), ...createNotificationActivities({ env: urls }) });
     const handle = await env.start(
