@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { PlanError } from '../../src/plan/errors.js';
 import { parsePlan } from '../../src/plan/load.js';
 import { resolvePhases } from '../../src/plan/resolve.js';
+import { componentsOf, primaryComponent } from '../../src/plan/components.js';
 import { parseDuration } from '../../src/plan/duration.js';
 import { renderTemplate } from '../../src/plan/template.js';
 import { planJsonSchema } from '../../src/plan/json-schema.js';
@@ -245,6 +246,80 @@ describe('invalid plans: every problem, with its path and position', () => {
   it('says what to do with a version written as a number', () => {
     const [issue] = issuesOf(labWith('version: 2.1.0', 'version: 2.1'));
     expect(issue?.message).toMatch(/quote it/);
+  });
+});
+
+describe('a release of components', () => {
+  const product = readFileSync(`${plansDir}express.yaml`, 'utf8');
+  const productWith = (from: string | RegExp, to: string) => {
+    const out = product.replace(from, to);
+    expect(out, `replacement of ${String(from)} did not apply`).not.toBe(product);
+    return out;
+  };
+
+  it('reads the list in order: the synchronizer before the component after it, a selector kept', () => {
+    const components = componentsOf(parsePlan(product, 'express.yaml'));
+    expect(components.map((c) => [c.name, !!c.afterCache, c.matchLabels])).toEqual([
+      ['operator', false, undefined],
+      ['express', true, undefined],
+      ['farmer', false, undefined],
+      ['accelerator', false, { accelerators: 'true' }],
+    ]);
+    expect(primaryComponent(components).name).toBe('express');
+  });
+
+  it('makes the shorthand the list operator, synchronizer, chart', () => {
+    const components = componentsOf(parsePlan(lab, 'lab.yaml'));
+    expect(components.map((c) => [c.name, c.release.releaseName, !!c.afterCache])).toEqual([
+      ['operator', 'express-operator', false],
+      ['chart', 'express', true],
+    ]);
+  });
+
+  const cases: [string, string | RegExp, string, RegExp, RegExp][] = [
+    ['a name used twice', 'name: farmer', 'name: express', /^spec\.release\.components\[3\]\.name$/, /duplicate/],
+    [
+      'the synchronizer step last',
+      /( {6}- step: synchronizer\n)([\s\S]*?)( {2}synchronizer:)/,
+      '$2      - step: synchronizer\n$3',
+      /^spec\.release\.components\[4\]$/,
+      /right before the component/,
+    ],
+    ['a synchronizer that never runs', '      - step: synchronizer\n', '', /^spec\.release\.components$/, /never runs/],
+    [
+      'an overlay naming no component',
+      'overlays: { express: ../overlays/eu-west/ew1-a/values.yaml }',
+      'overlays: { expres: ../overlays/eu-west/ew1-a/values.yaml }',
+      /^spec\.clusters\[1\]\.overlays\.expres$/,
+      /unknown component "expres"/,
+    ],
+    [
+      "the shorthand's values with components",
+      'overlays: { express: ../overlays/eu-west/ew1-a/values.yaml }',
+      'values: ../overlays/eu-west/ew1-a/values.yaml',
+      /^spec\.clusters\[1\]\.values$/,
+      /overlays\.<component>/,
+    ],
+    [
+      'a selector no cluster matches',
+      "selector: { matchLabels: { accelerators: 'true' } }",
+      "selector: { matchLabels: { accelerators: 'yes' } }",
+      /^spec\.release\.components\[4\]\.selector$/,
+      /selects no cluster/,
+    ],
+    [
+      'components and the shorthand at once',
+      '    components:\n',
+      '    chart: { chart: x, version: 1.0.0, releaseName: x, namespace: x }\n    components:\n',
+      /^spec\.release$/,
+      /not both/,
+    ],
+  ];
+  it.each(cases)('refuses %s, saying where and why', (_name, from, to, path, message) => {
+    const issues = issuesOf(productWith(from, to));
+    expect(issues, JSON.stringify(issues)).toContainEqual(
+      expect.objectContaining({ path: expect.stringMatching(path), message: expect.stringMatching(message) }),
+    );
   });
 });
 
