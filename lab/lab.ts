@@ -43,6 +43,9 @@ export interface LabState {
 export const published = {
   express: ['2.0.0', '2.1.0', '2.2.0', '2.3.0'],
   'express-operator': ['1.0.0', '1.1.0', '1.2.0'],
+  /** More charts, for releases of several components: installed by no baseline. */
+  'express-farmer': ['1.3.0', '1.4.0', '1.4.1'],
+  'express-accelerator': ['0.9.0', '1.0.0'],
   brokenExpress: ['2.9.0'],
   brokenOperator: ['1.9.0'],
   baseline: { express: '2.0.0', operator: '1.0.0' },
@@ -139,7 +142,7 @@ async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: 
 export async function publishChart(
   helm: string,
   repo: string,
-  chart: 'express' | 'express-operator',
+  chart: 'express' | 'express-operator' | 'express-farmer' | 'express-accelerator',
   version: string,
   broken = false,
 ): Promise<void> {
@@ -357,6 +360,8 @@ async function createLab(dir: string, n: number, log: (l: string) => void): Prom
   for (const v of published.brokenExpress) await publishChart(t.helm, repo, 'express', v, true);
   for (const v of published['express-operator']) await publishChart(t.helm, repo, 'express-operator', v);
   for (const v of published.brokenOperator) await publishChart(t.helm, repo, 'express-operator', v, true);
+  for (const v of published['express-farmer']) await publishChart(t.helm, repo, 'express-farmer', v);
+  for (const v of published['express-accelerator']) await publishChart(t.helm, repo, 'express-accelerator', v);
   await indexRepo(t.helm, repo);
   state.agentPid = startAgent(dir);
   writeState(state);

@@ -48,16 +48,17 @@ program
   });
 program
   .command('publish')
-  .argument('<chart>', 'express or express-operator')
+  .argument('<chart>', 'express, express-operator, express-farmer or express-accelerator')
   .argument('<version>')
   .option('--broken', 'its pods never become Ready')
   .action(async (chart: string, version: string, o: { broken?: boolean }) => {
     const state = readState();
     if (!state) throw new CommanderError(1, 'lab', 'no lab is up');
-    if (chart !== 'express' && chart !== 'express-operator')
-      throw new CommanderError(2, 'lab', `unknown chart ${chart}`);
+    const charts = ['express', 'express-operator', 'express-farmer', 'express-accelerator'] as const;
+    const known = charts.find((c) => c === chart);
+    if (!known) throw new CommanderError(2, 'lab', `unknown chart ${chart}`);
     const helm = await ensureTool('helm');
-    await publishChart(helm, `${state.dir}/repo`, chart, version, o.broken);
+    await publishChart(helm, `${state.dir}/repo`, known, version, o.broken);
     await indexRepo(helm, `${state.dir}/repo`);
     console.log(`published ${chart} ${version}${o.broken ? ' (broken: pods never Ready)' : ''}`);
   });

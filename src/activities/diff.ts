@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appliesTo } from '../plan/components.js';
+import { appliesTo, versionOf } from '../plan/components.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -51,7 +51,7 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
         role: c.name,
         component: c,
         release: c.release,
-        version: input.versions[c.name] ?? c.release.version,
+        version: versionOf(input.versions, c),
       }));
       const renderers = await Promise.all(
         releases.map((r) =>

@@ -1,5 +1,5 @@
 import { fleetVerdict } from '../domain/fleet.js';
-import { appliesTo } from '../plan/components.js';
+import { appliesTo, versionOf } from '../plan/components.js';
 import type { FleetRelease, FleetRow } from '../domain/types.js';
 import type { ReleaseSpec } from '../plan/schema.js';
 import { cacheCheckFor } from '../cache-checks/index.js';
@@ -45,8 +45,7 @@ export function createFleetActivities(deps: { drivers: Drivers; kube: KubeFactor
       const values = await Promise.all(mine.map((x) => desiredValues(input, x.release, c.overlays[x.name])));
       const releases: FleetRow['releases'] = {};
       for (const [i, x] of mine.entries()) {
-        const version = input.versions[x.name] ?? x.release.version;
-        releases[x.name] = await release(c.context, x.release, version, values[i] ?? '');
+        releases[x.name] = await release(c.context, x.release, versionOf(input.versions, x), values[i] ?? '');
       }
       const row = { cluster: c.cluster, releases, cache: await cache(c) };
       return { ...row, ...fleetVerdict(row) };

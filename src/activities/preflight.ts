@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { appliesTo, primaryComponent } from '../plan/components.js';
+import { appliesTo, primaryVersionOf, versionOf } from '../plan/components.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -189,15 +189,17 @@ export function createPreflightActivities(deps: {
         // Without the repository's credential nothing below can read a file: say it once, not per cluster.
         if (refused) return refuse(problems);
         // Each component, rendered for the clusters that get it (a label-limited one only where it goes).
-        const releases = input.components.map((c) => ({
-          what: c.name,
-          release: c.release,
-          version: input.versions[c.name] ?? c.release.version,
-          clusters: input.clusters
-            .filter((cl) => appliesTo(c, cl.labels))
-            .map((cl) => ({ cluster: cl.cluster, overlay: cl.overlays[c.name] })),
-        }));
-        for (const { what, release, version, clusters } of releases) {
+        const releases = input.components.map((c) => {
+          const gets = input.clusters.filter((cl) => appliesTo(c, cl.labels));
+          return {
+            what: c.name,
+            release: c.release,
+            version: versionOf(input.versions, c),
+            gets,
+            clusters: gets.map((cl) => ({ cluster: cl.cluster, overlay: cl.overlays[c.name] })),
+          };
+        });
+        for (const { what, release, version, gets, clusters } of releases) {
           let render: Renderer;
           try {
             const at = join(dir, what);
@@ -212,7 +214,7 @@ export function createPreflightActivities(deps: {
           const at = join(dir, what);
           const crds = await driverFor(deps.drivers, release).crds(release, version, input.source, at);
           if (release.crds === 'skip') {
-            const differ = await crdsDifferOn(crds, input.clusters, caps.of);
+            const differ = await crdsDifferOn(crds, gets, caps.of);
             if (differ.length > 0) {
               const names = crds.map((c) => c.metadata?.name).join(', ');
               warnings.push(
@@ -220,7 +222,7 @@ export function createPreflightActivities(deps: {
               );
             }
           } else {
-            const unsafe = await crdProblemsOn(crds, input.clusters, caps.of);
+            const unsafe = await crdProblemsOn(crds, gets, caps.of);
             problems.push(...unsafe);
             if (crds.length > 0 && unsafe.length === 0) {
               checked.push(
@@ -237,7 +239,7 @@ export function createPreflightActivities(deps: {
         }
         if (input.synchronizer) {
           const first = input.clusters[0]?.cluster ?? 'cluster';
-          const vars = { cluster: first, version: input.versions[primaryComponent(input.components).name] ?? '' };
+          const vars = { cluster: first, version: primaryVersionOf(input.components, input.versions) };
           try {
             const cacheKey = renderTemplate(input.synchronizer.cacheKey, vars);
             const file = input.synchronizer.template.file;

@@ -127,5 +127,6 @@ function note(c: ClusterStatus, now: LiveCluster | undefined): string {
   const parts: string[] = [];
   if (c.resumedSteps?.length) parts.push(`resumed after an interruption: ${c.resumedSteps.join(', ')}`);
   if (c.skippedSteps?.length) parts.push(`found already in place: ${c.skippedSteps.join(', ')}`);
+  if (c.notApplicable?.length) parts.push(`not for this cluster (labels): ${c.notApplicable.join(', ')}`);
   return parts.join('; ');
 }

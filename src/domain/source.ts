@@ -1,5 +1,5 @@
 import type { PinnedSource, ReleaseTarget, RolloutInput } from './types.js';
-import { componentsOf, primaryComponent } from '../plan/components.js';
+import { componentsOf, primaryVersionOf } from '../plan/components.js';
 
 /** What a rollout rolls: its pinned source, the plan's components and the versions it was started with. */
 export function releaseTarget(input: Pick<RolloutInput, 'plan' | 'source' | 'versions'>): ReleaseTarget {
@@ -8,7 +8,7 @@ export function releaseTarget(input: Pick<RolloutInput, 'plan' | 'source' | 'ver
 
 /** The version of a rollout's primary component (the product's chart): its ID, searches and deny marks. */
 export function primaryVersion(input: Pick<RolloutInput, 'plan' | 'versions'>): string {
-  return input.versions[primaryComponent(componentsOf(input.plan)).name] ?? '';
+  return primaryVersionOf(componentsOf(input.plan), input.versions);
 }
 
 /**

@@ -22,6 +22,8 @@ export interface ReleaseOn {
 
 /** Bring a release to `version` with the pinned values (base values, then the cluster's overlay). */
 export interface ReleaseUpgrade extends ReleaseOn {
+  /** The component of the release this is, recorded with the change. */
+  component: string;
   version: string;
   source: PinnedSource;
   overlay?: string;

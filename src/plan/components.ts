@@ -60,6 +60,16 @@ export function primaryComponent(components: readonly Component[]): Component {
   return (components.find((c) => c.afterCache) ?? components[components.length - 1]) as Component;
 }
 
+/** The version a rollout rolls of a component: the one it was started with, else the plan's. */
+export function versionOf(versions: Record<string, string>, component: Pick<Component, 'name' | 'release'>): string {
+  return versions[component.name] ?? component.release.version;
+}
+
+/** The primary component's version: what the synchronizer, the cache check and the analyses are templated with. */
+export function primaryVersionOf(components: readonly Component[], versions: Record<string, string>): string {
+  return versionOf(versions, primaryComponent(components));
+}
+
 /** Whether a cluster gets a component (its selector's labels all match, or it has none). */
 export function appliesTo(component: Pick<Component, 'matchLabels'>, labels: Record<string, string>): boolean {
   return Object.entries(component.matchLabels ?? {}).every(([k, v]) => labels[k] === v);

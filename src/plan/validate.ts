@@ -126,13 +126,13 @@ function componentIssues(plan: RolloutPlan): PlanIssue[] {
   const { clusters, synchronizer, cache } = plan.spec;
   if (!items) return [];
   const issues: PlanIssue[] = [];
-  const names = items.map((c) => ('name' in c ? c.name : ''));
-  duplicates(names.filter(Boolean)).forEach((i) => {
-    const name = names.filter(Boolean)[i];
-    issues.push({
-      path: `spec.release.components[${names.lastIndexOf(name as string)}].name`,
-      message: `duplicate component name "${name}"`,
-    });
+  const known = new Set<string>();
+  items.forEach((c, i) => {
+    if ('step' in c) return;
+    if (known.has(c.name)) {
+      issues.push({ path: `spec.release.components[${i}].name`, message: `duplicate component name "${c.name}"` });
+    }
+    known.add(c.name);
   });
   const steps = items.flatMap((c, i) => ('step' in c ? [i] : []));
   steps
@@ -170,7 +170,6 @@ function componentIssues(plan: RolloutPlan): PlanIssue[] {
       });
     }
   });
-  const known = new Set(names.filter(Boolean));
   clusters.forEach((c, i) => {
     for (const key of ['values', 'operatorValues'] as const) {
       if (c[key]) {

@@ -11,7 +11,7 @@ import {
   type StepName,
 } from '../domain/types.js';
 import type { AnalysisTemplate, CacheSpec, DeployWindow, SynchronizerSpec, VerifySpec } from '../plan/schema.js';
-import { appliesTo, primaryComponent, type Component } from '../plan/components.js';
+import { appliesTo, primaryComponent, versionOf, type Component } from '../plan/components.js';
 import { renderCacheCheck, renderTemplate } from '../plan/template.js';
 import { activitiesFor, quickFirst } from './activity-options.js';
 import { handlerDescriptions, progressQuery, windowOverrideSignal, type ClusterProgress } from './definitions.js';
@@ -101,7 +101,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
   const target: ClusterTarget = { cluster: input.cluster, context: input.context };
   const { source, components, versions } = input;
   const primary = primaryComponent(components);
-  const chartVersion = versions[primary.name] ?? '';
+  const chartVersion = versionOf(versions, primary);
   const vars = { cluster: input.cluster, version: chartVersion };
   const mine = components.filter((c) => appliesTo(c, input.labels));
 
@@ -142,7 +142,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       ...target,
       component: c.name,
       release: c.release,
-      version: versions[c.name] ?? c.release.version,
+      version: versionOf(versions, c),
       overlay: input.overlays[c.name],
       source,
       rolloutId: input.rolloutId,
@@ -160,8 +160,8 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
 
   /** The synchronizer Job, the cache wait and the Job's removal, before the component that needs the cache. */
   async function buildCache(): Promise<void> {
-    const cacheKey = input.synchronizer ? renderTemplate(input.synchronizer.cacheKey, vars) : '';
     const synchronizer = input.synchronizer;
+    const cacheKey = synchronizer ? renderTemplate(synchronizer.cacheKey, vars) : '';
     if (synchronizer) jobMayExist = true;
     const job = synchronizer
       ? await step('run-synchronizer', () =>
@@ -187,14 +187,15 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       );
     }
     // The Job has done its work once the cache is ready; it need not outlive that.
-    if (job) await step('cleanup-synchronizer', () => removeJobs(synchronizer?.timeout ?? '5m').then(() => ({})));
+    if (job && synchronizer)
+      await step('cleanup-synchronizer', () => removeJobs(synchronizer.timeout).then(() => ({})));
   }
 
   try {
     for (const [i, c] of mine.entries()) {
       if (c.afterCache) await buildCache();
       await step(upgradeStep(c.name), () => upgrade(c, i === 0));
-      const verify = verifyComponent(target, c, input.verify, versions[c.name] ?? c.release.version);
+      const verify = verifyComponent(target, c, input.verify, versionOf(versions, c));
       if (verify) await step(verifyStep(c.name), verify);
     }
     for (const run of input.analysis?.runs ?? []) {

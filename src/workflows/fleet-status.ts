@@ -2,7 +2,7 @@ import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow'
 import type { FleetReadInput } from '../activities/contracts.js';
 import { fleetCounts, fleetMarkdown } from '../domain/fleet.js';
 import { describeSource } from '../domain/source.js';
-import { primaryComponent } from '../plan/components.js';
+import { primaryVersionOf } from '../plan/components.js';
 import type { FleetReport, FleetRow, PinnedSource } from '../domain/types.js';
 import type { CacheSpec, SourceSpec } from '../plan/schema.js';
 import { renderCacheCheck, renderTemplate } from '../plan/template.js';
@@ -34,7 +34,7 @@ const batchesAtOnce = 4;
 export async function fleetStatus(input: FleetInput): Promise<FleetReport> {
   const source = input.source.kind === 'git-ref' ? await quick.resolveSource(input.source.git) : input.source;
   const clusters = input.clusters.map((c) => {
-    const vars = { cluster: c.cluster, version: input.versions[primaryComponent(input.components).name] ?? '' };
+    const vars = { cluster: c.cluster, version: primaryVersionOf(input.components, input.versions) };
     const cacheKey = input.cacheKey ? renderTemplate(input.cacheKey, vars) : '';
     return { ...c, cacheCheck: input.cache ? renderCacheCheck(input.cache.check, { ...vars, cacheKey }) : undefined };
   });

@@ -4,7 +4,7 @@ import { verifyStep, type AnalysisRecord, type StepName } from '../domain/types.
 import { failureType } from './failures.js';
 import { runAnalysis } from './analysis.js';
 import { verifyComponent, type ClusterRolloutInput } from './cluster-rollout.js';
-import { appliesTo, type Component } from '../plan/components.js';
+import { appliesTo, versionOf, type Component } from '../plan/components.js';
 import { durationMs } from '../plan/duration.js';
 import type { VerifySpec } from '../plan/schema.js';
 import { FailureType } from '../domain/failure-types.js';
@@ -90,7 +90,7 @@ async function verifyUntil(
   /** A cluster's components verified in order; the first that fails ends the bake, naming cluster and step. */
   const verifyCluster = async ({ labels, ...c }: PhaseBakeInput['clusters'][number]) => {
     for (const component of input.components.filter((x) => appliesTo(x, labels))) {
-      const run = verifyComponent(c, component, input.verify, input.versions[component.name] ?? '');
+      const run = verifyComponent(c, component, input.verify, versionOf(input.versions, component));
       await run?.().catch((err: unknown) => {
         const details: BakeFailureDetails = { cluster: c.cluster, failedStep: verifyStep(component.name) };
         throw ApplicationFailure.create({

@@ -33,7 +33,7 @@ import { isLoopback, listeners } from '../../lab/listeners.js';
 import type * as LabApi from '../../lab/lab.js';
 import { activityRunContext } from '../../src/activities/context.js';
 import { abortUpdate, pauseUpdate, progressQuery, resumeUpdate, statusQuery } from '../../src/workflows/definitions.js';
-import type { RolloutStatus } from '../../src/domain/types.js';
+import type { FleetReport, RolloutStatus } from '../../src/domain/types.js';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import {
   privateCa,
@@ -96,7 +96,7 @@ const cli = (...args: string[]): Promise<CliRun> => rolloutCli(args, env);
 const client = (connection: Connection) => new Client({ connection });
 
 async function history(cluster: string, release = 'express'): Promise<HelmRelease[]> {
-  const ns = release === 'express' ? 'express' : 'express-system';
+  const ns = release === 'express-operator' ? 'express-system' : 'express';
   return new HelmClient(helm, kubeconfig).history(`kwok-${cluster}`, release, ns);
 }
 
@@ -441,9 +441,9 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     expect(end.code).toBe(1);
     const status = await statusJson(id);
     expect(status.state).toBe('rolled-back');
-    expect(status.clusters[0]).toMatchObject({ name: 'lab-1', state: 'rolled-back', failedStep: 'verify' });
+    expect(status.clusters[0]).toMatchObject({ name: 'lab-1', state: 'rolled-back', failedStep: 'verify-chart' });
     expect(status.reason).toMatch(
-      /lab-1: verify failed: timed out waiting for (Deployment|StatefulSet) express\/\w+ on kwok-lab-1 to roll out: .*(not all Ready|ready)/,
+      /lab-1: verify-chart failed: timed out waiting for (Deployment|StatefulSet) express\/\w+ on kwok-lab-1 to roll out: .*(not all Ready|ready)/,
     );
     // ...and why, as the pod says it, so nobody needs kubectl to find out.
     expect(status.reason).toMatch(/newest pod \S+: Ready=False ContainersNotReady: readiness probe failed/);
@@ -577,7 +577,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
 
     const revisions = (await history('lab-1')).filter((h) => h.revision > before);
     expect(revisions.map((h) => [h.chartVersion, h.status])).toEqual([['2.3.0', 'deployed']]);
-    expect(revisions[0]?.description).toBe(`phased-rollout: ${id}`);
+    expect(revisions[0]?.description).toBe(`phased-rollout: ${id} (chart 2.3.0)`);
     const canary = (await statusJson(id)).clusters[0];
     expect(canary?.resumedSteps, 'the upgrade the killed worker started is reported as resumed').toContain(
       'upgrade-chart',
@@ -696,7 +696,7 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
     const before = await current('lab-1');
     const id = 'e2e-stuck-rollback';
     expect((await cli('start', plans.stuck, '--id', id, '--chart-version', '2.9.0')).code).toBe(0);
-    await statusUntil(id, (s) => s.clusters[0]?.step === 'verify');
+    await statusUntil(id, (s) => s.clusters[0]?.step === 'verify-chart');
     await lab.labOutage('lab-1', true);
     let stuck: Awaited<ReturnType<typeof statusJson>>;
     try {
@@ -877,6 +877,168 @@ describe('rollouts on the lab', { timeout: 600_000 }, () => {
       expect(await current('lab-3')).toEqual(before[2]);
     } finally {
       await lab.labFault('bad-metrics', 'lab-1', false);
+    }
+  });
+});
+
+/**
+ * A release of four charts rolled as one on the lab: the operator, the synchronizer, the product's chart,
+ * the farmer, and the accelerator, a chart only the clusters labelled `accelerators: "true"` get (lab-1 and
+ * lab-3). Forward, then a second rollout whose farmer (the third component) never becomes ready on a wave
+ * cluster: the rollout rolls every cluster back, and Helm's history on every cluster says what happened.
+ */
+describe('a release of several components, rolled as one', { timeout: 600_000 }, () => {
+  const accelerated = ['lab-1', 'lab-3'];
+  let dir = '';
+
+  /** The lab plan as a list of components, at these versions, with farmer overlays by cluster. */
+  function componentsPlan(versions: { operator: string; express: string }, farmer: Record<string, string> = {}) {
+    const plan = parseYaml(labPlanText) as {
+      spec: {
+        release: Record<string, unknown>;
+        clusters: { name: string; values?: string; operatorValues?: string; labels: Record<string, string> }[];
+        phases: unknown[];
+        onFailure: Record<string, unknown>;
+        verify: { timeout: string };
+      };
+    };
+    const { operator, chart } = plan.spec.release as Record<string, Record<string, unknown>>;
+    const fromLab = (name: string, version: string, extra: object = {}) => ({
+      name,
+      chart: `express-${name}`,
+      repository: chart?.['repository'],
+      version,
+      releaseName: `express-${name}`,
+      namespace: 'express',
+      timeout: '1m',
+      ...extra,
+    });
+    plan.spec.release = {
+      components: [
+        { name: 'operator', ...operator, version: versions.operator },
+        { step: 'synchronizer' },
+        { name: 'express', ...chart, version: versions.express },
+        fromLab('farmer', '1.4.0'),
+        fromLab('accelerator', '1.0.0', { selector: { matchLabels: { accelerators: 'true' } } }),
+      ],
+    };
+    plan.spec.clusters = plan.spec.clusters.map(({ values, operatorValues, ...c }) => ({
+      ...c,
+      labels: { ...c.labels, ...(accelerated.includes(c.name) ? { accelerators: 'true' } : {}) },
+      overlays: {
+        ...(operatorValues ? { operator: operatorValues } : {}),
+        ...(values ? { express: values } : {}),
+        ...(farmer[c.name] ? { farmer: farmer[c.name] } : {}),
+      },
+    }));
+    plan.spec.phases = [
+      { name: 'canary', clusters: ['lab-1'], approval: 'auto', bake: '0s' },
+      { name: 'wave', clusters: ['lab-2', 'lab-3'], approval: 'auto', maxParallel: 1 },
+    ];
+    plan.spec.onFailure = { action: 'rollback', rollbackScope: 'all' };
+    plan.spec.verify.timeout = '20s';
+    const file = join(dir, `components-${randomUUID().slice(0, 6)}.yaml`);
+    writeFileSync(file, stringifyYaml(plan));
+    return file;
+  }
+
+  /** Revision, version, status and description of each of a release's revisions on a cluster. */
+  const revisions = async (c: string, release: string) =>
+    (await history(c, release)).map((h) => [h.revision, h.chartVersion, h.status, h.description]);
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'components-'));
+    // lab-3's own farmer values: pods that never become Ready (a bad setting for that site).
+    writeFileSync(join(dir, 'farmer-lab-3.yaml'), 'faults:\n  podsNeverReady: true\n');
+  });
+
+  it('rolls operator, synchronizer, product, farmer and a label-limited accelerator in order; the farmer failing on a wave cluster rolls every cluster back', async () => {
+    const versions = {
+      operator: await versionNoneRuns('express-operator', clusters),
+      express: await versionNoneRuns('express', clusters),
+    };
+    const plan = componentsPlan(versions);
+    const id = 'e2e-components';
+    const started = await cli('start', plan, '--id', id, '--set', 'farmer=1.4.1');
+    expect(started.code, started.stderr).toBe(0);
+    const done = await statusUntil(id, (s) => ['succeeded', 'failed', 'rolled-back'].includes(s.state));
+    expect(done.state, JSON.stringify(done.clusters)).toBe('succeeded');
+    for (const c of clusters) {
+      expect(await current(c, 'express-operator')).toMatchObject({
+        chartVersion: versions.operator,
+        status: 'deployed',
+      });
+      expect(await current(c)).toMatchObject({ chartVersion: versions.express, status: 'deployed' });
+      expect(await revisions(c, 'express-farmer')).toEqual([
+        [1, '1.4.1', 'deployed', `phased-rollout: ${id} (farmer 1.4.1)`],
+      ]);
+    }
+    // The accelerator where the labels say, installed by this rollout; nowhere else.
+    for (const c of accelerated) {
+      expect(await revisions(c, 'express-accelerator')).toEqual([
+        [1, '1.0.0', 'deployed', `phased-rollout: ${id} (accelerator 1.0.0)`],
+      ]);
+    }
+    expect(await history('lab-2', 'express-accelerator')).toEqual([]);
+    const status = JSON.parse((await cli('status', id, '-o', 'json')).stdout) as RolloutStatus;
+    expect(status.versions).toEqual({ ...versions, farmer: '1.4.1', accelerator: '1.0.0' });
+    expect(status.clusters.find((c) => c.name === 'lab-2')?.notApplicable).toEqual(['accelerator']);
+    expect((await cli('status', id)).stdout).toMatch(/lab-2 .*not for this cluster \(labels\): accelerator/);
+    // The fleet reads each component where it belongs, against the plan: the farmer --set rolled is drift.
+    const fleet = await cli('fleet', plan, '-o', 'json');
+    const report = JSON.parse(fleet.stdout) as FleetReport;
+    expect(fleet.code, fleet.stdout).toBe(1);
+    expect(report.rows.map((r) => [r.cluster, Object.keys(r.releases), r.verdict, r.reasons])).toEqual(
+      clusters.map((c) => [
+        c,
+        ['operator', 'express', 'farmer', ...(accelerated.includes(c) ? ['accelerator'] : [])],
+        'version-drift',
+        ['farmer runs 1.4.1, the config source wants 1.4.0'],
+      ]),
+    );
+
+    // Second release: new operator and product, the plan's farmer, set on lab-3 never to become Ready.
+    const before = new Map<string, Record<string, unknown[]>>();
+    for (const c of clusters) {
+      before.set(c, {
+        operator: await revisions(c, 'express-operator'),
+        express: await revisions(c, 'express'),
+        accelerator: await revisions(c, 'express-accelerator'),
+      });
+    }
+    const next = {
+      operator: await versionNoneRuns('express-operator', clusters),
+      express: await versionNoneRuns('express', clusters),
+    };
+    const broken = componentsPlan(next, { 'lab-3': join(dir, 'farmer-lab-3.yaml') });
+    const id2 = 'e2e-components-fail';
+    const second = await cli('start', broken, '--id', id2);
+    expect(second.code, second.stderr).toBe(0);
+    const end = await statusUntil(
+      id2,
+      (s) => ['succeeded', 'failed', 'rolled-back', 'awaiting-decision'].includes(s.state),
+      400_000,
+    );
+    expect(end.state, JSON.stringify(end.clusters)).toBe('rolled-back');
+    expect(end.clusters.find((c) => c.name === 'lab-3')).toMatchObject({
+      state: 'rolled-back',
+      failedStep: 'verify-farmer',
+    });
+    for (const c of clusters) {
+      const was = before.get(c);
+      const last = (r: unknown[] | undefined) => (r?.at(-1) as unknown[] | undefined)?.[1];
+      // The operator and the product back at their versions, by a rollback revision of their own.
+      expect((await current(c, 'express-operator'))?.chartVersion, c).toBe(last(was?.operator));
+      expect(await current(c), c).toMatchObject({ chartVersion: last(was?.express), status: 'deployed' });
+      // The farmer: 1.4.1 by the first rollout, 1.4.0 by the second, back to the first revision.
+      expect(await revisions(c, 'express-farmer'), c).toEqual([
+        [1, '1.4.1', 'superseded', `phased-rollout: ${id} (farmer 1.4.1)`],
+        [2, '1.4.0', 'superseded', `phased-rollout: ${id2} (farmer 1.4.0)`],
+        [3, '1.4.1', 'deployed', 'Rollback to 1'],
+      ]);
+      // The accelerator: the same version and values (lab-1), never reached (lab-3), or not there (lab-2):
+      // no revision at all from the second rollout or its rollback.
+      expect(await revisions(c, 'express-accelerator'), c).toEqual(was?.accelerator);
     }
   });
 });
@@ -1078,7 +1240,7 @@ describe(
       await Promise.all([
         abortAt('lab-1', 'verify-operator'),
         abortAt('lab-2', 'wait-cache'),
-        abortAt('lab-3', 'verify'),
+        abortAt('lab-3', 'verify-chart'),
       ]);
     });
 
@@ -1888,7 +2050,7 @@ describe(
       for (const c of ['lab-1', 'lab-2']) {
         expect(await current(c)).toMatchObject({ chartVersion: chart, status: 'deployed' });
         // One upgrade each: no second revision from the takeover.
-        const revisions = (await history(c)).filter((r) => r.description === `phased-rollout: ${id}`);
+        const revisions = (await history(c)).filter((r) => r.description === `phased-rollout: ${id} (chart ${chart})`);
         expect(revisions.length, c).toBe(1);
       }
     });

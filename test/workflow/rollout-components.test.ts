@@ -126,4 +126,43 @@ describe('a release of several components', () => {
     // The wave's next cluster never started: the failure was over the phase's budget.
     expect(fleet.callsFor(c3).filter((x) => x.activity === 'upgradeRelease')).toEqual([]);
   });
+
+  it('survives a worker stopped in the third component: a new worker finishes it, no completed step runs again', async () => {
+    const [c1, c2] = clusterNames(2) as [string, string];
+    const fleet = new FakeFleet([c1, c2], componentsBefore);
+    const release = fleet.hold(c1, 'farmer');
+    const worker = await env.startWorker(fleet.activities());
+    const handle = await env.start(
+      componentsInput(
+        [
+          { name: 'canary', clusters: [c1], approval: 'auto' },
+          { name: 'wave', clusters: [c2], approval: 'auto' },
+        ],
+        [c1, c2],
+      ),
+    );
+    await waitForStatus(handle, () => fleet.gates.size > 0 && fleet.inFlight === 1);
+    await env.stopWorker(worker);
+    release();
+    await env.startWorker(fleet.activities());
+    expect((await handle.result()).state).toBe('succeeded');
+    for (const c of [c1, c2]) {
+      const done = fleet.callsFor(c).filter((call) => !call.failed);
+      const keys = done.map((call) => `${call.activity}:${call.role ?? ''}`);
+      expect(new Set(keys).size, `completed steps of ${c}: ${keys.join(', ')}`).toBe(keys.length);
+      expect(fleet.releases.get(c)).toEqual({
+        operator: { version: '1.5.0', revision: 2 },
+        express: { version: '3.0.0', revision: 2 },
+        farmer: { version: '1.4.0', revision: 2 },
+        accelerator: { version: '1.0.0', revision: 2 },
+      });
+    }
+    // The interrupted farmer upgrade is the only step that ran twice, and it changed the release once.
+    expect(
+      fleet
+        .callsFor(c1)
+        .filter((call) => call.activity === 'upgradeRelease' && call.role === 'farmer')
+        .map((call) => !!call.failed),
+    ).toEqual([true, false]);
+  });
 });

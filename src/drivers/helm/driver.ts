@@ -164,7 +164,7 @@ export function createHelmDriver(deps: ReleaseDeps): ReleaseDriver {
       if (deployedDigest === digest) {
         return {
           changed: false,
-          resumed: current.description === madeBy(input.rolloutId),
+          resumed: rolloutOf(current.description) === input.rolloutId,
           revision: current.revision,
           chartVersion: current.chartVersion,
           valuesDigest: digest,
@@ -178,7 +178,7 @@ export function createHelmDriver(deps: ReleaseDeps): ReleaseDriver {
       chart: chartRef,
       valuesFiles: files,
       timeoutSeconds: Math.round(durationMs(release.timeout) / 1000),
-      description: madeBy(input.rolloutId),
+      description: madeBy(input.rolloutId, input.component, input.version),
     });
     return {
       changed: true,
@@ -287,10 +287,14 @@ export function createHelmDriver(deps: ReleaseDeps): ReleaseDriver {
   };
 }
 
-/** Helm's description of the revisions this tool makes: names the rollout, for `helm history` and resumption. */
-const madeBy = (rolloutId: string) => `phased-rollout: ${rolloutId}`;
+/**
+ * Helm's description of the revisions this tool makes: the rollout, the component and its version, for
+ * `helm history`, the fleet and resumption ("phased-rollout: rollout-express-2.3.0 (farmer 1.4.1)").
+ */
+const madeBy = (rolloutId: string, component: string, version: string) =>
+  `phased-rollout: ${rolloutId} (${component} ${version})`;
 
 /** The rollout that made a Helm revision, from the description this tool gives its revisions. */
 function rolloutOf(description: string | undefined): string | undefined {
-  return /^phased-rollout: (.+)$/.exec(description ?? '')?.[1];
+  return /^phased-rollout: (.+?)(?: \([^()]*\))?$/.exec(description ?? '')?.[1];
 }
