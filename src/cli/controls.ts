@@ -48,10 +48,13 @@ const who = (o: Common) => ({ by: actor(o.as), comment: o.comment });
 export async function approveCommand(id: string, o: Common & { phase: string; signWith?: string }): Promise<Outcome> {
   const actorArgs = who(o); // who acts is a usage question, answered before Temporal is asked anything
   const { diff, run } = await withClient(async (client) => {
-    const status = await client.workflow
-      .getHandle(id)
-      .query(rollout.statusQuery)
-      .catch(() => undefined);
+    // A page of one cluster: the phases and the run are what is wanted, whatever the fleet's size.
+    const status = (
+      await client.workflow
+        .getHandle(id)
+        .query(rollout.statusPageQuery, { limit: 1 })
+        .catch(() => undefined)
+    )?.status;
     return { diff: status?.phases.find((p) => p.name === o.phase)?.diff, run: status?.runId ?? '' };
   });
   // Signed with the approver's SSH key over the approval's text (rollout and its run, phase, diff digest,

@@ -10,7 +10,7 @@ import { CliError, exitCodes, loadPlanFile, withClient, type LoadedPlan } from '
 import { table } from './table.js';
 import { action, outputOption, type Outcome } from './verb.js';
 import { WorkflowType } from '../domain/names.js';
-import { componentsOf, overlaysOf } from '../plan/components.js';
+import { componentsOf, overlaysOf, planVersions } from '../plan/components.js';
 
 export interface FleetOptions {
   /** Also (re)create a Temporal Schedule running this check every so often (e.g. 1h). */
@@ -25,7 +25,7 @@ function fleetInput(plan: RolloutPlan, source: FleetInput['source']): FleetInput
     plan: plan.metadata.name,
     source,
     components,
-    versions: Object.fromEntries(components.map((c) => [c.name, c.release.version])),
+    versions: planVersions(components),
     clusters: plan.spec.clusters.map((c) => ({
       cluster: c.name,
       context: c.context,

@@ -1,8 +1,9 @@
 import { table } from './table.js';
 import type { ActivityHeartbeat } from '../activities/contracts.js';
 import { diffLines } from '../domain/diff.js';
-import { needsEyes, stateCounts, type DisplayState } from '../domain/display.js';
-import type { ClusterStatus, RolloutStatus } from '../domain/types.js';
+import { countsByState, needsEyes, type DisplayState } from '../domain/display.js';
+import type { StatusPage } from '../domain/status-page.js';
+import type { ClusterState, ClusterStatus, RolloutStatus } from '../domain/types.js';
 import type { ClusterProgress } from '../workflows/api.js';
 
 /** What a cluster's workflow is doing now, with what Temporal knows of its retrying activity. */
@@ -16,7 +17,12 @@ export interface LiveCluster extends Partial<Omit<ClusterProgress, 'step'>> {
 }
 
 export interface FetchedStatus {
+  /** Its `clusters` are those fetched: every one the view selects, or (a large rollout) those needing eyes. */
   status: RolloutStatus;
+  /** Every phase's clusters by state, as the rollout counted them. */
+  counts: StatusPage['counts'];
+  /** How many clusters the view selects (all of them without a filter). */
+  selected: number;
   shown: DisplayState;
   live: Map<string, LiveCluster>;
   /** While the rollout starts: what its own work (the preflight) is doing, in words, when it is not plain running. */
@@ -39,24 +45,15 @@ export function selectClusters(s: RolloutStatus, view: StatusView = {}): Cluster
   return s.clusters.filter((c) => (!names || names.has(c.name)) && (!view.phase || c.phase === view.phase));
 }
 
-/** The view's cluster and phase names that the rollout does not have, as one message; undefined when none. */
-export function checkView(s: RolloutStatus, view: StatusView): string | undefined {
-  const problems: string[] = [];
-  const known = new Set(s.clusters.map((c) => c.name));
-  const unknown = (view.cluster ?? []).filter((n) => !known.has(n));
-  if (unknown.length > 0) problems.push(`--cluster: ${s.id} has no cluster ${unknown.join(', ')}`);
-  if (view.phase && !s.phases.some((p) => p.name === view.phase)) {
-    problems.push(`--phase: ${s.id} has no phase ${view.phase} (it has ${s.phases.map((p) => p.name).join(', ')})`);
-  }
-  return problems.length > 0 ? problems.join('; ') : undefined;
-}
-
 /**
  * A rollout's status as a person reads it: header, phases with counts by state, clusters, recent
  * decisions. Every cluster is listed for a small rollout, or with `--all`, `--phase` or `--cluster`; a
  * large one lists the clusters in flight, failed or held by a window, and counts the rest.
  */
-export function renderStatus({ status: s, shown, live, waiting }: FetchedStatus, view: StatusView = {}): string {
+export function renderStatus(
+  { status: s, shown, live, waiting, counts, selected: total }: FetchedStatus,
+  view: StatusView = {},
+): string {
   const head = [
     `rollout ${s.id}  plan ${s.plan}  ${Object.entries(s.versions)
       .map(([n, v]) => `${n} ${v}`)
@@ -79,8 +76,7 @@ export function renderStatus({ status: s, shown, live, waiting }: FetchedStatus,
           : by
             ? `approved so far by ${by}`
             : 'approval required';
-    const mine = s.clusters.filter((c) => c.phase === p.name);
-    phases.push([p.name, p.state, gate, String(p.clusters.length), stateCounts(mine)]);
+    phases.push([p.name, p.state, gate, String(p.clusters.length), countsByState(counts[p.name] ?? {})]);
   }
   const diffs = s.phases.flatMap((p) =>
     p.diff && (p.state === 'awaiting-approval' || p.name === s.currentPhase)
@@ -88,8 +84,11 @@ export function renderStatus({ status: s, shown, live, waiting }: FetchedStatus,
       : [],
   );
   const selected = selectClusters(s, view);
-  const whole = view.all || view.phase || view.cluster?.length || selected.length <= listedWhole;
-  const listed = whole ? selected : selected.filter(needsEyes);
+  const whole = selected.length === total;
+  const listed =
+    whole && (view.all || view.phase || view.cluster?.length || total <= listedWhole)
+      ? selected
+      : selected.filter(needsEyes);
   const clusters = table(['cluster', 'phase', 'state', 'step', 'attempts', 'note']);
   for (const c of listed) {
     const now = live.get(c.name);
@@ -97,11 +96,16 @@ export function renderStatus({ status: s, shown, live, waiting }: FetchedStatus,
   }
   const out = [...head, phases.toString(), ...diffs];
   if (listed.length > 0) out.push(clusters.toString());
-  if (listed.length < selected.length) {
-    const inList = new Set(listed);
-    const rest = selected.filter((c) => !inList.has(c));
+  if (listed.length < total) {
+    // Those not listed, counted: every phase's counts less the listed clusters.
+    const rest: Partial<Record<ClusterState, number>> = {};
+    for (const phase of Object.values(counts)) {
+      for (const [state, n] of Object.entries(phase))
+        rest[state as ClusterState] = (rest[state as ClusterState] ?? 0) + n;
+    }
+    for (const c of listed) rest[c.state] = (rest[c.state] ?? 0) - 1;
     out.push(
-      `${listed.length === 0 ? 'no cluster in flight or failed; ' : ''}${rest.length} more not listed: ${stateCounts(rest)} (--all, --phase NAME or --cluster NAME lists them)`,
+      `${listed.length === 0 ? 'no cluster in flight or failed; ' : ''}${total - listed.length} more not listed: ${countsByState(rest)} (--all, --phase NAME or --cluster NAME lists them)`,
     );
   }
   if (s.decisions.length > 0) {

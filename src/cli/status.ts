@@ -8,9 +8,10 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { ActivityHeartbeat } from '../activities/contracts.js';
 import { displayState, exitCodeFor, type ExecutionState } from '../domain/display.js';
 import { RolloutState, type RolloutStatus } from '../domain/types.js';
-import { progressQuery, snapshotActivityCluster, statusQuery } from '../workflows/api.js';
+import { progressQuery, snapshotActivityCluster, statusPageQuery } from '../workflows/api.js';
+import type { StatusPage, StatusPageRequest } from '../domain/status-page.js';
 import {
-  checkView,
+  listedWhole,
   renderStatus,
   selectClusters,
   type FetchedStatus,
@@ -93,9 +94,16 @@ async function liveOf(client: Client, workflowId: string, progress: boolean): Pr
 /**
  * The rollout's status as the workflow records it, how Temporal says the execution stands (so that a
  * terminated or timed-out rollout is never shown as running), and the live step of each cluster in flight
- * that the view selects. A view naming a cluster or phase the rollout lacks is refused (exit 2).
+ * that the view selects. A view naming a cluster or phase the rollout lacks is refused (exit 2). Read in
+ * pages (`status-page`): every cluster the view selects when `every` (JSON) or the view names some, else
+ * a large rollout's clusters that need eyes, with every phase's counts.
  */
-export async function fetchStatus(client: Client, id: string, view: StatusView = {}): Promise<FetchedStatus> {
+export async function fetchStatus(
+  client: Client,
+  id: string,
+  view: StatusView = {},
+  every = false,
+): Promise<FetchedStatus> {
   const handle = client.workflow.getHandle(id);
   let execution: ExecutionState;
   let desc: WorkflowExecutionDescription;
@@ -107,16 +115,16 @@ export async function fetchStatus(client: Client, id: string, view: StatusView =
     throw new CliError(`cannot read rollout ${id}: ${(err as Error).message}`);
   }
   if (execution.status !== 'RUNNING') execution.reason = await closeReason(handle);
-  let status: RolloutStatus;
-  try {
-    status = await handle.query(statusQuery);
-  } catch (err) {
-    throw new CliError(
-      `cannot read rollout ${id} (${execution.status.toLowerCase()}${execution.reason ? `: ${execution.reason}` : ''}): ${(err as Error).message}`,
-    );
-  }
-  const wrong = checkView(status, view);
+  const ask = (req: StatusPageRequest) =>
+    handle.query(statusPageQuery, req).catch((err: unknown) => {
+      throw new CliError(
+        `cannot read rollout ${id} (${execution.status.toLowerCase()}${execution.reason ? `: ${execution.reason}` : ''}): ${(err as Error).message}`,
+      );
+    });
+  const paged = await readPaged(ask, view, every);
+  const wrong = unknownInView(id, paged.first);
   if (wrong) throw new CliError(wrong, exitCodes.usage);
+  const { status } = paged;
   const live = new Map<string, LiveCluster>();
   let waiting: string | undefined;
   if (execution.status === 'RUNNING' && status.state === RolloutState.Starting) {
@@ -143,7 +151,46 @@ export async function fetchStatus(client: Client, id: string, view: StatusView =
         }),
     );
   }
-  return { status, shown: displayState(status, execution), live, waiting };
+  const { counts, total: selected } = paged.first;
+  return { status, shown: displayState(status, execution), live, waiting, counts, selected };
+}
+
+/**
+ * What `status` and `watch` show, read a page at a time: every cluster the view selects when `every`
+ * (JSON) or the view names some (or the rollout is small); else, for a large rollout shown as a table,
+ * those that need eyes (the rest are counted). No answer holds more than a page.
+ */
+export async function readPaged(
+  ask: (req: StatusPageRequest) => Promise<StatusPage>,
+  view: StatusView,
+  every: boolean,
+): Promise<{ first: StatusPage; status: RolloutStatus }> {
+  const filter: StatusPageRequest = { clusters: view.cluster, phase: view.phase };
+  const first = await ask(filter);
+  if (first.unknown) return { first, status: first.status };
+  const whole = every || !!view.all || !!view.phase || !!view.cluster?.length || first.total <= listedWhole;
+  const clusters = [...first.status.clusters];
+  if (whole) {
+    while (clusters.length < first.total) {
+      const next = await ask({ ...filter, offset: clusters.length });
+      if (next.status.clusters.length === 0) break;
+      clusters.push(...next.status.clusters);
+    }
+  } else {
+    clusters.splice(0, clusters.length, ...(await ask({ attention: true })).status.clusters);
+  }
+  return { first, status: { ...first.status, clusters } };
+}
+
+/** The view's cluster and phase names that the rollout does not have, as one message; undefined when none. */
+export function unknownInView(id: string, page: StatusPage): string | undefined {
+  const problems: string[] = [];
+  const { clusters, phase } = page.unknown ?? {};
+  if (clusters) problems.push(`--cluster: ${id} has no cluster ${clusters.join(', ')}`);
+  if (phase) {
+    problems.push(`--phase: ${id} has no phase ${phase} (it has ${page.status.phases.map((p) => p.name).join(', ')})`);
+  }
+  return problems.length > 0 ? problems.join('; ') : undefined;
 }
 
 export function registerStatus(program: Command): void {
@@ -159,8 +206,8 @@ export function registerStatus(program: Command): void {
  * `rollout status ID [--cluster C]... [--phase P] [--all] [-o table|json]`. Exit 0 unless the rollout ended
  * other than succeeded. JSON holds every cluster the filters select (all of them without filters).
  */
-export async function statusCommand(id: string, view: StatusView = {}): Promise<Outcome> {
-  const fetched = await withClient((client) => fetchStatus(client, id, view));
+export async function statusCommand(id: string, view: StatusView & { output?: string } = {}): Promise<Outcome> {
+  const fetched = await withClient((client) => fetchStatus(client, id, view, view.output === 'json'));
   const { status, shown, live, waiting } = fetched;
   const clusters = selectClusters(status, view).map((c) => ({ ...c, ...pick(live.get(c.name)) }));
   return {

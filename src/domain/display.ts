@@ -78,11 +78,16 @@ const countOrder: readonly ClusterState[] = [
 
 /** How many clusters are in each state, in `countOrder`, states with none left out: "480 succeeded, 20 running". */
 export function stateCounts(clusters: readonly ClusterStatus[]): string {
-  const counts = new Map<ClusterState, number>();
-  for (const c of clusters) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+  const counts: Partial<Record<ClusterState, number>> = {};
+  for (const c of clusters) counts[c.state] = (counts[c.state] ?? 0) + 1;
+  return countsByState(counts);
+}
+
+/** The same line from counts already made (a status page's, per phase). */
+export function countsByState(counts: Partial<Record<ClusterState, number>>): string {
   return countOrder
-    .filter((s) => counts.has(s))
-    .map((s) => `${counts.get(s)} ${s}`)
+    .filter((s) => counts[s])
+    .map((s) => `${counts[s]} ${s}`)
     .join(', ');
 }
 

@@ -22,6 +22,7 @@ export type WorkflowType = (typeof WorkflowType)[keyof typeof WorkflowType];
 export const MessageName = {
   // A rollout's
   Status: 'status',
+  StatusPage: 'status-page',
   Fence: 'fence',
   Release: 'release',
   Started: 'started',

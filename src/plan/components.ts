@@ -96,6 +96,11 @@ export function overlaysOf(
   return out;
 }
 
+/** Every component's version as the plan says. */
+export function planVersions(components: readonly Component[]): Record<string, string> {
+  return Object.fromEntries(components.map((c) => [c.name, c.release.version]));
+}
+
 /**
  * Every component's version: the plan's, with those given at start (`--set NAME=VERSION`) over it. Names
  * that are no component of the plan are an error naming them and the components there are.
@@ -107,7 +112,7 @@ export function versionsOf(
   const names = new Set(components.map((c) => c.name));
   const unknown = Object.keys(given).filter((n) => !names.has(n));
   if (unknown.length > 0) return { unknown };
-  return { versions: Object.fromEntries(components.map((c) => [c.name, given[c.name] ?? c.release.version])) };
+  return { versions: { ...planVersions(components), ...given } };
 }
 
 /** "operator 1.5.0, chart 3.0.0": the versions of a rollout, in pipeline order, for people. */

@@ -17,6 +17,7 @@ import type {
   StepName,
 } from '../domain/types.js';
 import { MessageName } from '../domain/names.js';
+import type { StatusPage, StatusPageRequest } from '../domain/status-page.js';
 import { type LockOwner, type LockTable, type TakeClustersReply, type TakeClustersRequest } from '../domain/locks.js';
 
 /** What a mutating step asks right before it starts (activities/fence.ts): a few bytes, not the status. */
@@ -24,6 +25,8 @@ export const fenceQuery = defineQuery<Pick<RolloutStatus, 'stopping' | 'paused' 
 
 /** The rollout's whole status: phases, clusters, decisions, why it waits. Costs no history. */
 export const statusQuery = defineQuery<RolloutStatus>(MessageName.Status);
+/** The status with a page of the clusters asked for and every phase's counts: bounded whatever the fleet's size. */
+export const statusPageQuery = defineQuery<StatusPage, [StatusPageRequest]>(MessageName.StatusPage);
 
 /**
  * What the rollout rolls, as `rollout diff` needs it to diff clusters from anywhere: the pinned source,
@@ -150,7 +153,10 @@ export const windowOverrideSignal = defineSignal<[{ window: string }]>(MessageNa
  * query dialogs), with the JSON a person types there.
  */
 export const handlerDescriptions = {
-  status: "The rollout's status: phases, clusters, decisions, what it waits for. No arguments.",
+  status:
+    "The rollout's whole status: phases, every cluster, decisions, what it waits for. No arguments. Past a few thousand clusters it outgrows a query's answer: use status-page.",
+  'status-page':
+    'The status with at most 500 clusters and every phase\'s counts by state: {"clusters"?: [names], "phase"?, "attention"?: true (in flight, failed, waiting), "offset"?, "limit"?}.',
   fence:
     'Whether the rollout is stopping, paused or frozen, as each step asks before it changes a cluster. No arguments.',
   release: 'What the rollout rolls (source, releases, versions, clusters), as `rollout diff` reads it. No arguments.',

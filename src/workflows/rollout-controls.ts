@@ -33,6 +33,7 @@ import {
   skipUpdate,
   startedUpdate,
   statusQuery,
+  statusPageQuery,
   versionAllowedSignal,
   versionDeniedSignal,
   windowOverrideSignal,
@@ -40,6 +41,7 @@ import {
 } from './definitions.js';
 import type { RolloutRun } from './rollout-run.js';
 import type { DecisionChange } from '../domain/rollout-machine.js';
+import { statusPage } from '../domain/status-page.js';
 import { releaseTarget } from '../domain/source.js';
 import { componentRolling } from '../plan/components.js';
 
@@ -72,6 +74,9 @@ export function installControls(run: RolloutRun): void {
   };
 
   setHandler(statusQuery, () => status, { description: handlerDescriptions.status });
+  setHandler(statusPageQuery, (req) => statusPage(status, req ?? {}), {
+    description: handlerDescriptions['status-page'],
+  });
   setHandler(fenceQuery, () => ({ stopping: status.stopping, paused: status.paused, frozen: status.frozen }), {
     description: handlerDescriptions.fence,
   });

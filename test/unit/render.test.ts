@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkView, renderStatus, type StatusView } from '../../src/cli/render.js';
+import { renderStatus, type StatusView } from '../../src/cli/render.js';
+import { readPaged, unknownInView } from '../../src/cli/status.js';
+import { maxPageSize, statusPage, type StatusPageRequest } from '../../src/domain/status-page.js';
 import { displayState, waitsForPerson } from '../../src/domain/display.js';
 import { initialStatus } from '../../src/domain/progress.js';
 import { detailsMarkdown } from '../../src/domain/summary.js';
@@ -30,13 +32,30 @@ function fleet(): RolloutStatus {
   return s;
 }
 
-const render = (s: RolloutStatus, view: StatusView = {}) =>
-  renderStatus({ status: s, shown: displayState(s), live: new Map() }, view);
+/** The rollout's answers to `status-page`, as the CLI asks for them; each one's clusters counted. */
+function rolloutOf(s: RolloutStatus) {
+  const answered: number[] = [];
+  const ask = (req: StatusPageRequest) => {
+    const page = statusPage(s, req);
+    answered.push(page.status.clusters.length);
+    return Promise.resolve(page);
+  };
+  return { ask, answered };
+}
+
+/** What `rollout status` prints, fetched a page at a time as the CLI fetches it. */
+async function render(s: RolloutStatus, view: StatusView = {}) {
+  const { first, status } = await readPaged(rolloutOf(s).ask, view, false);
+  return renderStatus(
+    { status, shown: displayState(s), live: new Map(), counts: first.counts, selected: first.total },
+    view,
+  );
+}
 
 describe('status at fleet scale', () => {
-  it('counts each phase by state and lists only the clusters in flight or failed', () => {
+  it('counts each phase by state and lists only the clusters in flight or failed', async () => {
     const s = fleet();
-    const text = render(s);
+    const text = await render(s);
     expect(text).toMatch(/wave-1 .*\b330\b.* 1 failed, 99 running, 140 succeeded, 90 pending/);
     expect(text).toMatch(/wave-3 .*\b330\b.* 330 pending/);
     const rows = text.split('\n').filter((l) => /^│ c\d+ /.test(l));
@@ -46,22 +65,41 @@ describe('status at fleet scale', () => {
     expect(text.split('\n').length).toBeLessThan(150);
   });
 
-  it('lists what the filters select, and refuses names the rollout does not have', () => {
+  it('lists what the filters select, and refuses names the rollout does not have', async () => {
     const s = fleet();
-    const one = render(s, { cluster: ['c5', 'c900'] });
+    const one = await render(s, { cluster: ['c5', 'c900'] });
     expect(one.split('\n').filter((l) => /^│ c\d+ /.test(l))).toHaveLength(2);
     expect(one).not.toContain('more not listed');
-    const canary = render(s, { phase: 'canary' });
+    const canary = await render(s, { phase: 'canary' });
     expect(canary.split('\n').filter((l) => /^│ c\d+ /.test(l))).toHaveLength(10);
-    expect(
-      render(s, { all: true })
-        .split('\n')
-        .filter((l) => /^│ c\d+ /.test(l)),
-    ).toHaveLength(1000);
-    expect(checkView(s, { cluster: ['c5', 'nope'], phase: 'wave-9' })).toBe(
+    expect((await render(s, { all: true })).split('\n').filter((l) => /^│ c\d+ /.test(l))).toHaveLength(1000);
+    expect(unknownInView('big', statusPage(s, { clusters: ['c5', 'nope'], phase: 'wave-9' }))).toBe(
       '--cluster: big has no cluster nope; --phase: big has no phase wave-9 (it has canary, wave-1, wave-2, wave-3)',
     );
-    expect(checkView(s, { phase: 'canary' })).toBeUndefined();
+    expect(unknownInView('big', statusPage(s, { phase: 'canary' }))).toBeUndefined();
+  });
+
+  it('answers with a page at most, however many clusters; JSON pages through every one', async () => {
+    const s = fleet();
+    const { ask, answered } = rolloutOf(s);
+    const { status, first } = await readPaged(ask, {}, true);
+    expect(status.clusters.map((c) => c.name)).toEqual(s.clusters.map((c) => c.name));
+    expect(first.total).toBe(1000);
+    expect(answered).toEqual([maxPageSize, maxPageSize]);
+    // At 10,000 clusters the whole status is past Temporal's 2 MB cap on an answer; a page is far inside
+    // the SDK's 512 kB warning line.
+    const big = initialStatus(
+      'huge',
+      testInput([{ name: 'all', clusters: Array.from({ length: 10_000 }, (_, i) => `cluster-${i}`) }]),
+      '2026-01-01T00:00:00Z',
+    );
+    for (const c of big.clusters) Object.assign(c, { state: 'failed', error: 'x'.repeat(150), attempts: 3 });
+    expect(JSON.stringify(big).length).toBeGreaterThan(2 * 1024 * 1024);
+    expect(JSON.stringify(statusPage(big, { attention: true })).length).toBeLessThan(512 * 1024);
+    // The table of a large rollout asks for the clusters that need eyes, and counts the rest.
+    const table = rolloutOf(s);
+    await readPaged(table.ask, {}, false);
+    expect(table.answered).toEqual([maxPageSize, 100]);
   });
 
   it('keeps the Web UI details to a row per phase, naming failed clusters', () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveUpdate } from '../../src/workflows/definitions.js';
+import { approveUpdate, statusPageQuery } from '../../src/workflows/definitions.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { TemporalTestEnv, waitForStatus } from '../helpers/temporal.js';
@@ -69,5 +69,32 @@ describe('rollout: happy path over three phases', () => {
       ['approve', 'wave-1', 'bob', undefined],
     ]);
     await env.stopWorker(worker);
+  });
+
+  it('answers status in pages: a page of the clusters asked for, every phase counted, names it lacks said', async () => {
+    const x = p();
+    const names = Array.from({ length: 30 }, (_, i) => `${x}-c${i + 1}`);
+    const fleet = new FakeFleet(names);
+    const hold = fleet.hold(names[0] as string, 'verify-chart');
+    await env.startWorker(fleet.activities());
+    const handle = await env.start(
+      testInput([
+        { name: 'canary', clusters: names.slice(0, 1), approval: 'auto' },
+        { name: 'wave', clusters: names.slice(1), approval: 'auto', maxParallel: 29 },
+      ]),
+    );
+    await waitForStatus(handle, (s) => s.clusters[0]?.state === 'running');
+    const eyes = await handle.query(statusPageQuery, { attention: true });
+    expect(eyes.status.clusters.map((c) => c.name)).toEqual([names[0]]);
+    expect(eyes.total).toBe(1);
+    expect(eyes.counts).toEqual({ canary: { running: 1 }, wave: { pending: 29 } });
+    hold();
+    expect((await handle.result()).state).toBe('succeeded');
+    const page = await handle.query(statusPageQuery, { phase: 'wave', offset: 20, limit: 5 });
+    expect(page.status.clusters.map((c) => c.name)).toEqual(names.slice(21, 26));
+    expect([page.total, page.offset]).toEqual([29, 20]);
+    expect(page.counts).toEqual({ canary: { succeeded: 1 }, wave: { succeeded: 29 } });
+    const unknown = await handle.query(statusPageQuery, { clusters: [names[3] as string, 'nope'], phase: 'later' });
+    expect(unknown.unknown).toEqual({ clusters: ['nope'], phase: 'later' });
   });
 });
