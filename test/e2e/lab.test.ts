@@ -2015,7 +2015,9 @@ describe(
       expect(early.stderr).toMatch(/run rollout setup once for the namespace, then start again/);
       const setup = await prodCli('setup');
       expect(setup.code, setup.stderr).toBe(0);
-      expect(setup.stdout).toMatch(/^namespace default: registered RolloutPlan, .* \(Keyword\)$/m);
+      expect(setup.stdout).toMatch(
+        /^namespace default: registered RolloutPlan \(Keyword\), .*RolloutVersions \(KeywordList\).*$/m,
+      );
       const again = await prodCli('setup');
       expect(again.stdout).toMatch(/^namespace default: nothing to do$/m);
     });
