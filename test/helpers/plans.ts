@@ -3,6 +3,18 @@ import { RolloutPlan, type RolloutPlanInput } from '../../src/plan/schema.js';
 
 type PhaseIn = RolloutPlanInput['spec']['phases'][number];
 
+/** The test plans' cache check: a ConfigMap field equal to the version. */
+const testCache = {
+  check: {
+    type: 'object-field' as const,
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    name: 'cache',
+    field: 'data.v',
+    equals: '{{version}}',
+  },
+};
+
 /**
  * A valid plan for workflow tests: phases of named clusters (`c1`, `c2`...), with a synchronizer and
  * cache check so every step runs. Options override the spec's parts.
@@ -23,16 +35,7 @@ export function testInput(
         chart: { chart: './app', version: versions.chart, releaseName: 'app', namespace: 'app' },
       },
       synchronizer: { template: { inline: { kind: 'Job' } }, namespace: 'app' },
-      cache: {
-        check: {
-          type: 'object-field',
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          name: 'cache',
-          field: 'data.v',
-          equals: '{{version}}',
-        },
-      },
+      cache: testCache,
       verify: { interval: '1s' },
       clusters: names.map((n) => ({ name: n, context: `ctx-${n}` })),
       phases,
@@ -82,16 +85,7 @@ export function componentsInput(
         ],
       },
       synchronizer: { template: { inline: { kind: 'Job' } }, namespace: 'express' },
-      cache: {
-        check: {
-          type: 'object-field',
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          name: 'cache',
-          field: 'data.v',
-          equals: '{{version}}',
-        },
-      },
+      cache: testCache,
       verify: { interval: '1s' },
       clusters: names.map((n) => ({
         name: n,
