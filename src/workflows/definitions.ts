@@ -154,7 +154,7 @@ export const windowOverrideSignal = defineSignal<[{ window: string }]>(MessageNa
  */
 export const handlerDescriptions = {
   status:
-    "The rollout's whole status: phases, every cluster, decisions, what it waits for. No arguments. Past a few thousand clusters it outgrows a query's answer: use status-page.",
+    "The rollout's status, whole: phases, every cluster, decisions, what it waits for. No arguments. Past a few thousand clusters it outgrows a query's answer: use status-page.",
   'status-page':
     'The status with at most 500 clusters and every phase\'s counts by state: {"clusters"?: [names], "phase"?, "attention"?: true (in flight, failed, waiting), "offset"?, "limit"?}.',
   fence:

@@ -142,9 +142,11 @@ export class RolloutRun {
     return (this.#components ??= componentsOf(this.input.plan));
   }
 
-  /** The plan's entry for a cluster. */
+  #specs?: Map<string, RolloutInput['plan']['spec']['clusters'][number]>;
+  /** The plan's entry for a cluster (by a map: a phase of thousands asks for each of its clusters). */
   clusterSpec(name: string) {
-    return this.spec.clusters.find((c) => c.name === name);
+    this.#specs ??= new Map(this.spec.clusters.map((c) => [c.name, c]));
+    return this.#specs.get(name);
   }
 
   /** A cluster as preflight, the diff and the fleet read it: context, overlays and labels. */

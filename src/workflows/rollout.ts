@@ -4,7 +4,7 @@ import { FailureType } from '../domain/failure-types.js';
 import { registryWorkflowId } from './definitions.js';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
 import { releaseTarget, sourceRevision } from '../domain/source.js';
-import { componentRolling, componentsOf, overlaysOf } from '../plan/components.js';
+import { componentRolling, overlaysOf } from '../plan/components.js';
 import { signatureMaxAgeMs, startMessage } from '../domain/approvals.js';
 import type { RolloutInput, RolloutResult } from '../domain/types.js';
 import { activitiesFor, quick } from './activity-options.js';
@@ -84,14 +84,16 @@ async function walkPhases(run: RolloutRun): Promise<void> {
 /** Checks on the worker, once, what would make the rollout fail on its first cluster; changes no cluster. */
 async function preflight(input: RolloutInput): Promise<PreflightResult> {
   const spec = input.plan.spec;
+  const target = releaseTarget(input);
+  const { components } = target;
   return activitiesFor('10m').preflight({
-    ...releaseTarget(input),
+    ...target,
     synchronizer: spec.synchronizer,
     sinks: spec.notifications?.sinks ?? [],
     clusters: spec.clusters.map((c) => ({
       cluster: c.name,
       context: c.context,
-      overlays: overlaysOf(c, componentsOf(input.plan)),
+      overlays: overlaysOf(c, components),
       labels: c.labels,
     })),
   });
