@@ -25,6 +25,8 @@ const packages = {
   umoci: 'umoci',
   skopeo: 'skopeo',
   debootstrap: 'debootstrap',
+  // Argo CD's cache, for the lab's Argo CD and the tests of the Argo CD deploy mechanism.
+  'redis-server': 'redis-server',
 } as const;
 export type DebianTool = keyof typeof packages;
 

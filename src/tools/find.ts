@@ -25,7 +25,8 @@ export type ToolName =
   | 'victoria-metrics'
   | 'registry'
   | 'temporal-server'
-  | 'temporal-sql-tool';
+  | 'temporal-sql-tool'
+  | 'argocd';
 
 export const versions = {
   temporal: '1.5.1',
@@ -37,6 +38,8 @@ export const versions = {
   distribution: '3.1.2',
   // The server the CLI's dev server embeds, as a production server: on PostgreSQL, with mTLS.
   temporalServer: '1.29.1',
+  // The newest Argo CD that builds from Go modules through a wrapper module (3.2.12 and later do not).
+  argocd: '3.2.11',
 } as const;
 
 /** Tools built together, and how to tell a binary on PATH will do. */
@@ -50,7 +53,15 @@ export interface Bundle {
 }
 
 export type BundleName =
-  'temporal' | 'helm' | 'kwok' | 'etcd' | 'kubernetes' | 'victoriametrics' | 'distribution' | 'temporalserver';
+  | 'temporal'
+  | 'helm'
+  | 'kwok'
+  | 'etcd'
+  | 'kubernetes'
+  | 'victoriametrics'
+  | 'distribution'
+  | 'temporalserver'
+  | 'argocd';
 
 export const bundles: Record<BundleName, Bundle> = {
   temporal: {
@@ -109,6 +120,15 @@ export const bundles: Record<BundleName, Bundle> = {
     tools: ['temporal-server', 'temporal-sql-tool'],
     accepts: () => false,
     versionArgs: () => ['--version'],
+  },
+  // Argo CD (one binary; the component runs is the name it is called by: argocd-application-controller,
+  // argocd-repo-server), with its CRDs and base configuration copied beside it from the module, for the
+  // Argo CD deploy mechanism's lab and tests. Never taken from PATH: the CRDs must match it.
+  argocd: {
+    dir: `argocd-${versions.argocd}`,
+    tools: ['argocd'],
+    accepts: () => false,
+    versionArgs: () => ['version', '--client', '--short'],
   },
 };
 

@@ -71,6 +71,10 @@ const builds: Record<
     note: 'about 3 to 7 minutes on 2 cores',
     build: (out, log) => buildTemporalServer(out, log),
   },
+  argocd: {
+    note: 'about 10 minutes on 2 cores',
+    build: (out, log) => buildArgoCd(out, log),
+  },
 };
 
 /** Like findTool, but builds the tool's bundle into the cache when needed. */
@@ -200,6 +204,88 @@ async function buildTemporalServer(outDir: string, log: (l: string) => void) {
   });
   const moduleDir = (JSON.parse(stdout) as { Dir: string }).Dir;
   await cp(join(moduleDir, 'schema/postgresql/v12'), join(outDir, '..', 'schema/postgresql/v12'), { recursive: true });
+}
+
+/**
+ * Argo CD through a wrapper module: `go install` refuses its module (replace directives), so the wrapper
+ * copies the 37 replace directives of its go.mod and builds its single binary, with the version stamped in.
+ * Its CRDs and base configuration (manifests/crds, manifests/base/config) are copied beside `bin/`.
+ */
+async function buildArgoCd(outDir: string, log: (l: string) => void) {
+  const v = versions.argocd;
+  const mod = `github.com/argoproj/argo-cd/v3@v${v}`;
+  const dir = await wrapperModule('argocdbin', log);
+  try {
+    const { stdout } = await exec('go', ['mod', 'download', '-json', mod], { cwd: dir, maxBuffer: 16 << 20 });
+    const { GoMod: goMod, Dir: moduleDir } = JSON.parse(stdout) as { GoMod: string; Dir: string };
+    for (const replace of replacesOf(await readFile(goMod, 'utf8'))) {
+      await exec('go', ['mod', 'edit', `-replace=${replace}`], { cwd: dir });
+    }
+    // The application controller binds its metrics listener to every interface, with no flag to choose;
+    // this build binds it to loopback, as everything the lab starts listens (one line, checked to exist).
+    const copy = join(dir, 'argo-cd');
+    await cp(moduleDir, copy, { recursive: true });
+    await exec('chmod', ['-R', 'u+w', copy]);
+    const controller = join(copy, 'controller/appcontroller.go');
+    const text = await readFile(controller, 'utf8');
+    const bind = 'fmt.Sprintf("0.0.0.0:%d", metricsPort)';
+    if (!text.includes(bind))
+      throw new Error(`${mod}: controller/appcontroller.go no longer has ${bind}; update the build`);
+    await writeFile(controller, text.replace(bind, 'fmt.Sprintf("127.0.0.1:%d", metricsPort)'));
+    await exec(
+      'go',
+      [
+        'mod',
+        'edit',
+        '-require=github.com/argoproj/argo-cd/v3@v' + v,
+        '-replace=github.com/argoproj/argo-cd/v3=./argo-cd',
+      ],
+      {
+        cwd: dir,
+      },
+    );
+    await writeFile(
+      join(dir, 'tools.go'),
+      '//go:build tools\npackage tools\nimport _ "github.com/argoproj/argo-cd/v3/cmd"\n',
+    );
+    await run('go', ['get', `github.com/argoproj/argo-cd/v3/cmd@v${v}`], { cwd: dir }, log);
+    await run(
+      'go',
+      [
+        'build',
+        '-trimpath',
+        '-ldflags',
+        `-X github.com/argoproj/argo-cd/v3/common.version=${v}`,
+        '-o',
+        join(outDir, 'argocd'),
+        'github.com/argoproj/argo-cd/v3/cmd',
+      ],
+      { cwd: dir, env: { CGO_ENABLED: '0' } },
+      log,
+    );
+    await cp(join(moduleDir, 'manifests/crds'), join(outDir, '..', 'manifests/crds'), { recursive: true });
+    await cp(join(moduleDir, 'manifests/base/config'), join(outDir, '..', 'manifests/base/config'), {
+      recursive: true,
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A go.mod's replace directives as `OLD[@V]=NEW[@V]` arguments of `go mod edit -replace` (local paths skipped). */
+export function replacesOf(goMod: string): string[] {
+  const lines: string[] = [];
+  for (const block of goMod.matchAll(/^replace\s*\(([\s\S]*?)^\)/gm)) lines.push(...(block[1] ?? '').split('\n'));
+  for (const single of goMod.matchAll(/^replace\s+([^(\n].*)$/gm)) lines.push(single[1] ?? '');
+  return lines
+    .map((l) => l.replace(/\/\/.*$/, '').trim())
+    .filter(Boolean)
+    .map((l) => {
+      const [from = '', to = ''] = l.split('=>').map((p) => p.trim().split(/\s+/).join('@'));
+      return [from, to] as const;
+    })
+    .filter(([from, to]) => from && to && !to.startsWith('.') && !to.startsWith('/'))
+    .map(([from, to]) => `${from}=${to}`);
 }
 
 async function buildKubernetes(outDir: string, log: (l: string) => void) {
