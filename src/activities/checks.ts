@@ -56,7 +56,7 @@ const apiVersionOf: Record<string, string> = { Deployment: 'apps/v1', StatefulSe
 /** Cache readiness and workload verification. */
 export function createCheckActivities(deps: { kube: KubeFactory; drivers: Drivers }) {
   async function releaseWorkloads(input: VerifyInput) {
-    const { context, release } = input;
+    const { cluster, context, release } = input;
     if (input.verify.workloads !== 'release') {
       return input.verify.workloads.map((w) => ({
         kind: w.kind,
@@ -64,7 +64,7 @@ export function createCheckActivities(deps: { kube: KubeFactory; drivers: Driver
         namespace: w.namespace ?? input.release.namespace,
       }));
     }
-    const text = await driverFor(deps.drivers, release).declared({ context, release });
+    const text = await driverFor(deps.drivers, release).declared({ cluster, context, release });
     if (text === undefined) {
       throw ApplicationFailure.nonRetryable(
         `${release.namespace}/${release.releaseName} is not installed on ${context}: no workloads to verify`,

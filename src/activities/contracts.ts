@@ -98,6 +98,8 @@ export interface UpgradeReleaseInput extends ClusterTarget {
   overlay?: string;
   /** Recorded as the Helm revision's description, so `helm history` says which rollout made it. */
   rolloutId: string;
+  /** The plan's name: Argo CD moves only the Applications handed to it. */
+  plan?: string;
   /** The first change of a cluster's attempt: a pause or freeze in force refuses it (see `Fence`). */
   opensCluster?: boolean;
 }
@@ -180,6 +182,9 @@ export interface RollbackReleaseInput extends ClusterTarget {
   timeout: string;
   /** The rollout rolling back: recorded on the revision the rollback makes, so the fleet knows it as its own. */
   rolloutId: string;
+  /** The plan's name and pinned source, for Argo CD (only Applications handed to the plan move). */
+  plan?: string;
+  source?: PinnedSource;
 }
 
 /** The release's revision after the rollback (null when uninstalled); changed false when already there. */

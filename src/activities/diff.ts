@@ -86,7 +86,12 @@ export function createDiffActivities(deps: { drivers: Drivers; files: SourceFile
               // A component the cluster does not get (its selector) has no diff there.
               if (!appliesTo(component, c.labels)) return undefined;
               const [now, next, liveCrds] = await Promise.all([
-                driverFor(deps.drivers, release).declared({ context: c.context, release }),
+                driverFor(deps.drivers, release).declared({
+                  cluster: c.cluster,
+                  context: c.context,
+                  release,
+                  source: input.source,
+                }),
                 desired(i, c.overlays[role], capabilities),
                 Promise.all((crds[i] ?? []).map((crd) => liveCrd(deps.kube(c.context), crd))),
               ]);

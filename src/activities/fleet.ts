@@ -26,8 +26,13 @@ export function createFleetActivities(deps: { drivers: Drivers; kube: KubeFactor
   const desiredValues = async (input: FleetReadInput, release: ReleaseSpec, overlay?: string) =>
     (await pinnedValues(files, input.source, release, overlay)).digest;
 
-  async function release(context: string, spec: ReleaseSpec, version: string, desired: string): Promise<FleetRelease> {
-    const now = await driverFor(deps.drivers, spec).running({ context, release: spec });
+  async function release(
+    on: { cluster: string; context: string; source: FleetReadInput['source'] },
+    spec: ReleaseSpec,
+    version: string,
+    desired: string,
+  ): Promise<FleetRelease> {
+    const now = await driverFor(deps.drivers, spec).running({ ...on, release: spec });
     return { desiredVersion: version, desiredValues: desired, ...now };
   }
 
@@ -45,7 +50,12 @@ export function createFleetActivities(deps: { drivers: Drivers; kube: KubeFactor
       const values = await Promise.all(mine.map((x) => desiredValues(input, x.release, c.overlays[x.name])));
       const releases: FleetRow['releases'] = {};
       for (const [i, x] of mine.entries()) {
-        releases[x.name] = await release(c.context, x.release, versionOf(input.versions, x), values[i] ?? '');
+        releases[x.name] = await release(
+          { cluster: c.cluster, context: c.context, source: input.source },
+          x.release,
+          versionOf(input.versions, x),
+          values[i] ?? '',
+        );
       }
       const row = { cluster: c.cluster, releases, cache: await cache(c) };
       return { ...row, ...fleetVerdict(row) };

@@ -19,7 +19,11 @@ export function createReleaseActivities(deps: { drivers: Drivers }) {
       clusterStep(input, stepDeadline(input.timeout), async () => {
         const releases: ClusterSnapshot['releases'] = {};
         for (const { component, release } of input.releases) {
-          releases[component] = await driverFor(deps.drivers, release).snapshot({ context: input.context, release });
+          releases[component] = await driverFor(deps.drivers, release).snapshot({
+            cluster: input.cluster,
+            context: input.context,
+            release,
+          });
         }
         return { releases, takenAt: new Date().toISOString() };
       }),

@@ -90,6 +90,15 @@ export class ObjectApi extends KubernetesObjectApi {
     return (await this.requestPromise(request, 'any')) as unknown;
   }
 
+  /** JSON merge patch of the object at `path`, sent as written (for custom resources such as Argo CD's). */
+  async mergePatchRaw(path: string, body: object): Promise<unknown> {
+    const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
+    request.setHeaderParam('Accept', 'application/json');
+    request.setHeaderParam('Content-Type', 'application/merge-patch+json');
+    request.setBody(JSON.stringify(body));
+    return await this.requestPromise(request, 'any');
+  }
+
   private async getJson<T>(path: string): Promise<T> {
     const request = this.configuration.baseServer.makeRequestContext(path, HttpMethod.GET);
     request.setHeaderParam('Accept', 'application/json');

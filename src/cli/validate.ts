@@ -28,6 +28,10 @@ export async function validateCommand(file: string): Promise<Outcome> {
               .map(([k, v]) => `${k}=${v}`)
               .join(',')}`
           : ''
+      }${
+        c.release.argocd
+          ? `, through Argo CD: Application ${c.release.argocd.application} in ${c.release.argocd.namespace} on ${c.release.argocd.context}`
+          : ''
       }`,
     ]),
     `  source   ${describeSource(source)}`,

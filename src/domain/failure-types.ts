@@ -58,6 +58,13 @@ export const FailureType = {
    * serving one objects are stored at, or an existing object does not validate against its schema.
    */
   CrdUnsafe: 'CrdUnsafe',
+  /**
+   * Argo CD mode: the Application is missing, not handed to this plan, owned by something that would revert
+   * the rollout's changes, or changed under the rollout.
+   */
+  ArgoCd: 'ArgoCd',
+  /** Argo CD's sync operation ended Failed or Error, or at other revisions than the ones asked for. */
+  ArgoCdSyncFailed: 'ArgoCdSyncFailed',
   /** A release to roll back no longer exists. */
   ReleaseMissing: 'ReleaseMissing',
   /**

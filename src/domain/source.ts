@@ -3,7 +3,12 @@ import { componentsOf, primaryVersionOf } from '../plan/components.js';
 
 /** What a rollout rolls: its pinned source, the plan's components and the versions it was started with. */
 export function releaseTarget(input: Pick<RolloutInput, 'plan' | 'source' | 'versions'>): ReleaseTarget {
-  return { source: input.source, components: componentsOf(input.plan), versions: input.versions };
+  return {
+    planName: input.plan.metadata.name,
+    source: input.source,
+    components: componentsOf(input.plan),
+    versions: input.versions,
+  };
 }
 
 /** The version of a rollout's primary component (the product's chart): its ID, searches and deny marks. */

@@ -40,6 +40,8 @@ export type PinnedSource =
  * reads a release takes it.
  */
 export interface ReleaseTarget {
+  /** The plan's name (Argo CD moves only the Applications handed to it). */
+  planName?: string;
   source: PinnedSource;
   components: Component[];
   /** Every component's version, by component name. */

@@ -11,13 +11,19 @@ import type { ClusterCapabilities } from '../adapters/kube.js';
 import type { Crd } from '../domain/crds.js';
 
 /** The mechanisms a plan may name (`spec.release.*.driver`); Helm when unset. */
-export const DriverKind = { Helm: 'helm' } as const;
+export const DriverKind = { Helm: 'helm', ArgoCd: 'argocd' } as const;
 export type DriverKind = (typeof DriverKind)[keyof typeof DriverKind];
 
 /** A release on one cluster, as the driver's calls name it. */
 export interface ReleaseOn {
+  /** The plan's name for the cluster (Argo CD names each cluster's Application from it). */
+  cluster: string;
   context: string;
   release: ReleaseSpec;
+  /** The plan's name: Argo CD moves only Applications handed to it. */
+  plan?: string;
+  /** The rollout's pinned source, when the caller has it (Argo CD reads recorded values with its credential). */
+  source?: PinnedSource;
 }
 
 /** Bring a release to `version` with the pinned values (base values, then the cluster's overlay). */

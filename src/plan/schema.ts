@@ -35,11 +35,35 @@ const Labels = z.record(
 const registryCredentialsMessage =
   'must not carry credentials: they would be in the history of every rollout, cluster and step. Declare them on the worker (chartRepositories in its ROLLOUT_CREDENTIALS file), bound to this URL';
 
+/** With `driver: argocd`: the Argo CD that applies the release, and each cluster's Application there. */
+export const ArgoCdSpec = z.strictObject({
+  context: z
+    .string()
+    .min(1)
+    .describe(
+      "Kube context, in the worker's kubeconfig, of the cluster Argo CD runs on (its control cluster): the only cluster the release steps reach in this mode.",
+    ),
+  namespace: Name.default('argocd').describe("The namespace of Argo CD's Applications. Default argocd."),
+  application: z
+    .string()
+    .min(1)
+    .default('{{cluster}}-{{releaseName}}')
+    .describe(
+      "Each cluster's Application, by name: a template with {{cluster}} and {{releaseName}}. Default {{cluster}}-{{releaseName}}. The Application must exist and carry the annotation phased-rollout.io/plan naming this plan.",
+    ),
+  healthyGrace: Duration.default('10s').describe(
+    'How long an Application must stay Healthy after its sync ends before the cluster counts as deployed (Argo CD can report Healthy before the workloads have moved). Default 10s.',
+  ),
+});
+
 export const ReleaseSpec = z.strictObject({
   driver: z
-    .enum(['helm'])
+    .enum(['helm', 'argocd'])
     .optional()
-    .describe('How the release is deployed: `helm` (the worker runs Helm against the cluster), the default.'),
+    .describe(
+      "How the release is deployed: `helm` (the worker runs Helm against the cluster), the default; or `argocd` (the worker pins and syncs each cluster's existing Argo CD Application, see `argocd`).",
+    ),
+  argocd: ArgoCdSpec.optional().describe("Where each cluster's Argo CD Application is, with `driver: argocd`."),
   chart: z
     .string()
     .min(1)

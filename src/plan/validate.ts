@@ -2,9 +2,9 @@ import type { PlanIssue } from './errors.js';
 import { jobTemplateProblem } from './job-template.js';
 import { windowVerdict } from '../domain/windows.js';
 import { requiredGroup } from '../domain/approvals.js';
-import { phaseClusters } from './resolve.js';
+import { isLocalChart, phaseClusters } from './resolve.js';
 import { appliesTo } from './components.js';
-import type { RolloutPlan } from './schema.js';
+import type { ReleaseSpec, RolloutPlan } from './schema.js';
 
 /** Checks what types cannot: references resolve, names are unique, each cluster is in exactly one phase. */
 export function semanticIssues(plan: RolloutPlan): PlanIssue[] {
@@ -111,6 +111,7 @@ export function semanticIssues(plan: RolloutPlan): PlanIssue[] {
   const inlineProblem = inline && jobTemplateProblem(inline);
   if (inlineProblem) issues.push({ path: 'spec.synchronizer.template.inline', message: inlineProblem });
   issues.push(...componentIssues(plan));
+  issues.push(...driverIssues(plan));
   if (synchronizer && !cache) {
     issues.push({
       path: 'spec.cache',
@@ -188,6 +189,46 @@ function componentIssues(plan: RolloutPlan): PlanIssue[] {
       }
     }
   });
+  return issues;
+}
+
+/** Each release's deploy mechanism has what it needs: Argo CD its control cluster and a chart it can fetch. */
+function driverIssues(plan: RolloutPlan): PlanIssue[] {
+  const { release } = plan.spec;
+  const entries: [string, ReleaseSpec][] = release.components
+    ? release.components.flatMap((c, i) =>
+        'step' in c ? [] : [[`spec.release.components[${i}]`, c] as [string, ReleaseSpec]],
+      )
+    : [
+        ...(release.operator ? [['spec.release.operator', release.operator] as [string, ReleaseSpec]] : []),
+        ...(release.chart ? [['spec.release.chart', release.chart] as [string, ReleaseSpec]] : []),
+      ];
+  const issues: PlanIssue[] = [];
+  for (const [path, r] of entries) {
+    if (r.driver !== 'argocd') {
+      if (r.argocd) issues.push({ path: `${path}.argocd`, message: 'is read only with driver: argocd' });
+      continue;
+    }
+    if (!plan.spec.source?.git) {
+      issues.push({
+        path,
+        message:
+          'driver: argocd needs spec.source.git: Argo CD reads the values from the config repository at the commit the rollout is pinned to',
+      });
+    }
+    if (!r.argocd) {
+      issues.push({
+        path,
+        message: 'driver: argocd needs argocd.context, the kube context of the cluster Argo CD runs on',
+      });
+    }
+    if (isLocalChart(r.chart) || (!r.repository && !r.chart.startsWith('oci://'))) {
+      issues.push({
+        path: `${path}.chart`,
+        message: `Argo CD fetches the chart itself: name it in a chart repository (chart and repository) or as an oci:// reference, not "${r.chart}"`,
+      });
+    }
+  }
   return issues;
 }
 

@@ -1,5 +1,5 @@
 import type { ClusterTarget } from '../activities/contracts.js';
-import type { ClusterSnapshot } from '../domain/types.js';
+import type { ClusterSnapshot, PinnedSource } from '../domain/types.js';
 import type { Component } from '../plan/components.js';
 import type { VerifySpec } from '../plan/schema.js';
 import { activitiesFor } from './activity-options.js';
@@ -14,6 +14,9 @@ export interface ClusterRollbackInput extends ClusterTarget {
   rollbackTimeout?: string;
   /** The rollout rolling back. */
   rolloutId: string;
+  /** The plan's name and pinned source (Argo CD moves only Applications handed to the plan). */
+  planName?: string;
+  source?: PinnedSource;
 }
 
 /**
@@ -36,6 +39,8 @@ export async function clusterRollback(input: ClusterRollbackInput): Promise<void
       to,
       timeout,
       rolloutId: input.rolloutId,
+      ...(input.planName ? { plan: input.planName } : {}),
+      ...(input.source ? { source: input.source } : {}),
     });
   }
   for (const c of recorded) {

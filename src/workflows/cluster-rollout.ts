@@ -145,6 +145,7 @@ export async function clusterRollout(input: ClusterRolloutInput): Promise<Cluste
       version: versionOf(versions, c),
       overlay: input.overlays[c.name],
       source,
+      ...(input.planName ? { plan: input.planName } : {}),
       rolloutId: input.rolloutId,
       // The cluster's first change: a pause or freeze in force keeps it from starting.
       opensCluster: first,

@@ -59,6 +59,8 @@ async function rollBack(run: RolloutRun, c: ClusterStatus): Promise<void> {
           verify: spec.verify,
           rollbackTimeout: spec.onFailure.rollbackTimeout,
           rolloutId: status.id,
+          planName: run.input.plan.metadata.name,
+          source: run.input.source,
         },
       ],
     });

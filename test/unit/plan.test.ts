@@ -323,6 +323,63 @@ describe('a release of components', () => {
   });
 });
 
+describe('a component deployed through Argo CD', () => {
+  const argo = readFileSync(`${plansDir}lab-argocd.yaml`, 'utf8');
+  const argoWith = (from: string | RegExp, to: string) => {
+    const out = argo.replace(from, to);
+    expect(out, `replacement of ${String(from)} did not apply`).not.toBe(argo);
+    return out;
+  };
+
+  it('reads the example: the operator by Helm, express through its Application on the control cluster', () => {
+    const express = componentsOf(parsePlan(argo, 'lab-argocd.yaml')).find((c) => c.name === 'express');
+    expect(express?.release.driver).toBe('argocd');
+    expect(express?.release.argocd).toEqual({
+      context: 'kwok-argocd',
+      namespace: 'argocd',
+      application: '{{cluster}}-express',
+      healthyGrace: '10s',
+    });
+  });
+
+  const cases: [string, string | RegExp, string, RegExp, RegExp][] = [
+    [
+      'no control cluster',
+      /\n {8}argocd:\n {10}context: kwok-argocd\n {10}application: '\{\{cluster\}\}-express'/,
+      '',
+      /^spec\.release\.components\[2\]$/,
+      /needs argocd\.context/,
+    ],
+    [
+      'a local chart',
+      /chart: express\n {8}repository: http:\/\/127\.0\.0\.1:8879/,
+      'chart: ../charts/express',
+      /^spec\.release\.components\[2\]\.chart$/,
+      /Argo CD fetches the chart itself/,
+    ],
+    [
+      'a plan without a git source',
+      /  source:\n    git:\n.*\n.*\n.*\n/,
+      '',
+      /^spec\.release\.components\[2\]$/,
+      /needs spec\.source\.git/,
+    ],
+    [
+      'argocd settings on a Helm component',
+      '        driver: argocd\n',
+      '',
+      /^spec\.release\.components\[2\]\.argocd$/,
+      /only with driver: argocd/,
+    ],
+  ];
+  it.each(cases)('refuses %s, saying where and why', (_name, from, to, path, message) => {
+    const issues = issuesOf(argoWith(from, to));
+    expect(issues, JSON.stringify(issues)).toContainEqual(
+      expect.objectContaining({ path: expect.stringMatching(path), message: expect.stringMatching(message) }),
+    );
+  });
+});
+
 describe('durations and templates', () => {
   it('parses Go-style durations', () => {
     expect(parseDuration('90s')).toBe(90_000);

@@ -8,12 +8,13 @@ import type { ReleaseSpec } from '../../plan/schema.js';
 import { helmReleaseSecret, rolledBackByAnnotation, type HelmClient, type HelmRelease } from '../../adapters/helm.js';
 import { classify, isNotFound } from '../../adapters/kube-errors.js';
 import { waitForObjects } from '../../adapters/kube-wait.js';
-import { isPodReady, podsOf, type KubeFactory } from '../../adapters/kube.js';
+import type { KubeFactory } from '../../adapters/kube.js';
 import type { SourceFiles } from '../../adapters/source.js';
 import type { ReleaseDriver, ReleaseOn, ReleaseUpgrade, UpgradeOutcome, RunningRelease } from '../driver.js';
 import { pinnedValues } from '../values.js';
 import { chartAt, sameVersion } from './charts.js';
 import { applyCrds, parseCrds } from '../../adapters/crds.js';
+import { unstick } from '../statefulsets.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,35 +105,10 @@ export function createHelmDriver(deps: ReleaseDeps): ReleaseDriver {
    * so the controller recreates them from the restored template.
    */
   async function unstickStatefulSets(context: string, name: string, namespace: string): Promise<void> {
-    const kube = deps.kube(context);
-    const sets = (await helm.manifest(context, name, namespace)).filter(
-      (o): o is V1StatefulSet => o.kind === 'StatefulSet',
-    );
-    for (const declared of sets) {
-      const ns = declared.metadata?.namespace ?? namespace;
-      const stsName = declared.metadata?.name ?? '';
-      const sts = await waitForObjects<V1StatefulSet, V1StatefulSet>({
-        kube,
-        apiVersion: 'apps/v1',
-        kind: 'StatefulSet',
-        namespace: ns,
-        fieldSelector: `metadata.name=${stsName}`,
-        check: ([s]) => (s && (s.status?.observedGeneration ?? 0) >= (s.metadata?.generation ?? 0) ? s : undefined),
-        deadline: Date.now() + 60_000,
-        signal: Context.current().cancellationSignal,
-        describe: () => `StatefulSet ${ns}/${stsName} on ${context} to observe the rollback`,
-      });
-      const { pods } = await podsOf(kube, sts, ns, `StatefulSet ${ns}/${stsName} on ${context}`);
-      for (const pod of pods) {
-        const stale = pod.metadata?.labels?.['controller-revision-hash'] !== sts.status?.updateRevision;
-        if (stale && !isPodReady(pod)) {
-          Context.current().log.info('deleting stuck StatefulSet pod for the rollback', { pod: pod.metadata?.name });
-          await kube.core.deleteNamespacedPod({ name: pod.metadata?.name ?? '', namespace: ns }).catch((e: unknown) => {
-            if (!isNotFound(e)) throw classify(e, `delete pod ${ns}/${pod.metadata?.name} on ${context}`);
-          });
-        }
-      }
-    }
+    const sets = (await helm.manifest(context, name, namespace))
+      .filter((o): o is V1StatefulSet => o.kind === 'StatefulSet')
+      .map((o) => ({ namespace: o.metadata?.namespace ?? namespace, name: o.metadata?.name ?? '' }));
+    await unstick(deps.kube(context), sets);
   }
 
   async function upgrade(input: ReleaseUpgrade): Promise<UpgradeOutcome> {

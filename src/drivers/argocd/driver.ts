@@ -1,0 +1,474 @@
+/**
+ * Releases as Argo CD applies them: each cluster's release is an existing Argo CD Application on the
+ * control cluster the plan names, and moving it is a protocol that neither fights Argo CD nor can be fooled
+ * by it (issue: roll through Argo CD):
+ *
+ * 1. Ownership: the Application must carry `phased-rollout.io/plan` naming the plan; one whose owner (an
+ *    ApplicationSet, a self-healing app of apps) would rewrite its sources is refused with the reason.
+ * 2. Pin: `spec.sources` become the chart at the version and the values from the config repository at the
+ *    pinned commit (never a branch), with a hard refresh.
+ * 3. Wait while another operation (auto-sync, a person) is queued or running.
+ * 4. Sync with the revisions written out, marked with the change (rollout, cluster, component, revisions)
+ *    and the attempt; the Application's own sync options and pruning policy apply.
+ * 5. Done when the marked operation Succeeded at the desired revisions, then Synced at them and Healthy,
+ *    still Healthy `healthyGrace` after the operation ended; Failed/Error/Degraded fail with Argo CD's words.
+ * 6. Rollback is the same protocol, to the sources and revisions Argo CD recorded in its history for the
+ *    revision the snapshot names (not `argocd app rollback`, which auto-sync refuses).
+ * 7. A retry finds its own marked operation (running or ended) instead of starting another.
+ *
+ * Only the control cluster is reached here. Rendering (the diff, preflight, the objects verification reads)
+ * is Helm's, of the same chart and values the Application is pinned to.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../../domain/failure-types.js';
+import type { PinnedSource, ReleaseSnapshot } from '../../domain/types.js';
+import { durationMs } from '../../plan/duration.js';
+import type { ReleaseSpec } from '../../plan/schema.js';
+import { classify, isNotFound } from '../../adapters/kube-errors.js';
+import { waitForObjects } from '../../adapters/kube-wait.js';
+import type { Kube, KubeFactory } from '../../adapters/kube.js';
+import type { SourceFiles } from '../../adapters/source.js';
+import type { ReleaseDriver, ReleaseOn, ReleaseUpgrade, RunningRelease, UpgradeOutcome } from '../driver.js';
+import { pinnedValues } from '../values.js';
+import { unstick } from '../statefulsets.js';
+import {
+  applicationName,
+  applicationSetProblem,
+  changeMark,
+  changedByAnnotation,
+  currentSources,
+  describeState,
+  desiredState,
+  operationView,
+  parentProblem,
+  planAnnotation,
+  sameRevisions,
+  sameSources,
+  settledView,
+  syncOperation,
+  syncedRevisions,
+  trackingParent,
+  type Application,
+  type ApplicationSet,
+  type ApplicationSource,
+  type DesiredState,
+} from './application.js';
+
+export interface ArgoCdDeps {
+  kube: KubeFactory;
+  files: SourceFiles;
+  /** Renders and reads CRDs of the same chart Argo CD will fetch (Helm's driver). */
+  helm: ReleaseDriver;
+}
+
+const group = 'argoproj.io/v1alpha1';
+
+export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
+  function where(release: ReleaseSpec) {
+    const spec = release.argocd;
+    if (!spec) {
+      throw ApplicationFailure.nonRetryable(
+        `${release.releaseName} has driver argocd but no argocd.context`,
+        FailureType.ArgoCd,
+      );
+    }
+    return spec;
+  }
+
+  function appRef(on: ReleaseOn) {
+    const spec = where(on.release);
+    const name = applicationName(spec.application, on.cluster, on.release);
+    const kube = deps.kube(spec.context);
+    const path = `/apis/argoproj.io/v1alpha1/namespaces/${spec.namespace}/applications/${name}`;
+    return { spec, name, kube, path, label: `Application ${spec.namespace}/${name} on ${spec.context}` };
+  }
+
+  async function read(on: ReleaseOn): Promise<Application> {
+    const { kube, path, label } = appRef(on);
+    try {
+      return await kube.objects.getPath<Application>(path);
+    } catch (err) {
+      if (isNotFound(err)) {
+        throw ApplicationFailure.nonRetryable(
+          `${label} does not exist: the rollout moves each cluster's existing Application (argocd.application names it), it does not create one`,
+          FailureType.ArgoCd,
+        );
+      }
+      throw classify(err, `read ${label}`);
+    }
+  }
+
+  async function mergePatch(kube: Kube, path: string, body: object, what: string): Promise<Application> {
+    try {
+      return (await kube.objects.mergePatchRaw(path, body)) as Application;
+    } catch (err) {
+      throw classify(err, what);
+    }
+  }
+
+  /** Refuses an Application that is not handed to this plan, or whose owner would revert what is written. */
+  async function requireOwnership(on: ReleaseOn, app: Application): Promise<void> {
+    const { spec, kube, label } = appRef(on);
+    const planned = app.metadata?.annotations?.[planAnnotation];
+    if (!planned || (on.plan !== undefined && planned !== on.plan)) {
+      throw ApplicationFailure.nonRetryable(
+        `${label} is not handed to ${on.plan ? `plan ${on.plan}` : 'this plan'}: ${planned ? `its ${planAnnotation} annotation names ${planned}` : `it has no ${planAnnotation} annotation`}; annotate it to let the rollout move it`,
+        FailureType.ArgoCd,
+      );
+    }
+    for (const owner of app.metadata?.ownerReferences ?? []) {
+      if (owner.kind !== 'ApplicationSet') continue;
+      const set = await kube.objects
+        .getPath<ApplicationSet>(
+          `/apis/argoproj.io/v1alpha1/namespaces/${spec.namespace}/applicationsets/${owner.name}`,
+        )
+        .catch((err: unknown) => {
+          if (isNotFound(err)) return undefined;
+          throw classify(err, `read ApplicationSet ${owner.name} on ${spec.context}`);
+        });
+      const problem = set && applicationSetProblem(set, app.metadata?.name ?? '', owner.name);
+      if (problem) throw ApplicationFailure.nonRetryable(`${label} cannot be moved: ${problem}`, FailureType.ArgoCd);
+    }
+    const parentName = trackingParent(app);
+    if (parentName && parentName !== app.metadata?.name) {
+      const parent = await kube.objects
+        .getPath<Application>(`/apis/argoproj.io/v1alpha1/namespaces/${spec.namespace}/applications/${parentName}`)
+        .catch((err: unknown) => {
+          if (isNotFound(err)) return undefined;
+          throw classify(err, `read Application ${parentName} on ${spec.context}`);
+        });
+      const problem = parent && parentProblem(parent, parentName);
+      if (problem) throw ApplicationFailure.nonRetryable(`${label} cannot be moved: ${problem}`, FailureType.ArgoCd);
+    }
+  }
+
+  function gitSource(source: PinnedSource, release: ReleaseSpec): Extract<PinnedSource, { kind: 'git' }> {
+    if (source.kind !== 'git') {
+      throw ApplicationFailure.nonRetryable(
+        `${release.releaseName} is deployed by Argo CD, which reads its values from the config repository at the pinned commit: start the rollout from a git source (rollout start --source), not a local folder`,
+        FailureType.ArgoCd,
+      );
+    }
+    return source;
+  }
+
+  /**
+   * Waits on the Application (a watch, no polling) until `check` settles, bounded by the release's timeout.
+   */
+  function waitOn<R>(on: ReleaseOn, deadline: number, check: (app: Application | undefined) => R | undefined) {
+    const { kube, spec, name, label } = appRef(on);
+    return waitForObjects<Application, R>({
+      kube,
+      apiVersion: group,
+      kind: 'Application',
+      namespace: spec.namespace,
+      fieldSelector: `metadata.name=${name}`,
+      check: (items) => check(items[0]),
+      deadline,
+      signal: Context.current().cancellationSignal,
+      describe: (items) => `${label}: ${describeState(items[0])}`,
+    });
+  }
+
+  /**
+   * Moves the Application to `desired` by the protocol, marked `mark`; returns the revision Argo CD
+   * recorded and whether an operation of ours was found already done (`resumed`).
+   */
+  async function move(
+    on: ReleaseOn,
+    desired: DesiredState,
+    mark: string,
+    changedBy: string,
+    afterSync?: (app: Application) => Promise<void>,
+  ): Promise<{ revision: number; resumed: boolean }> {
+    const { spec, kube, path, label } = appRef(on);
+    const deadline = Date.now() + durationMs(on.release.timeout);
+    let app = await read(on);
+    await requireOwnership(on, app);
+    const found = operationView(app, mark);
+    const resumed = found.kind !== 'none' && found.kind !== 'foreign-running';
+    if (found.kind === 'none' || found.kind === 'foreign-running') {
+      if (!sameSources(currentSources(app), desired.sources)) {
+        // Pin the sources (and the hard refresh), under the version read: a concurrent edit makes this fail and retry.
+        app = await mergePatch(
+          kube,
+          path,
+          {
+            metadata: {
+              resourceVersion: app.metadata?.resourceVersion,
+              annotations: { 'argocd.argoproj.io/refresh': 'hard', [changedByAnnotation]: changedBy },
+            },
+            spec: { source: null, sources: desired.sources },
+          },
+          `pin the sources of ${label}`,
+        );
+      }
+      // Another client's operation (auto-sync reacting to the new sources, a person) ends first.
+      await waitOn(on, deadline, (a) => {
+        const view = a ? operationView(a, mark) : { kind: 'none' as const };
+        return view.kind === 'foreign-running' ? undefined : a;
+      });
+      app = await read(on);
+      if (operationView(app, mark).kind === 'none') {
+        const attempt = Context.current().info.attempt;
+        app = await mergePatch(
+          kube,
+          path,
+          {
+            metadata: { resourceVersion: app.metadata?.resourceVersion },
+            operation: syncOperation(app, desired, mark, attempt),
+            // Without clearing the last state, Argo CD can report the new operation Succeeded with nothing applied.
+            status: { operationState: null },
+          },
+          `start the sync of ${label}`,
+        );
+      }
+    }
+    // Our operation ends: Succeeded at the desired revisions, or the cluster fails with Argo CD's message.
+    const ended = await waitOn(on, deadline, (a) => {
+      if (!a) throw ApplicationFailure.nonRetryable(`${label} was deleted during the sync`, FailureType.ArgoCd);
+      const view = operationView(a, mark);
+      if (view.kind === 'none') {
+        throw ApplicationFailure.nonRetryable(
+          `${label}: the rollout's sync was replaced by another operation before it ended (${describeState(a)})`,
+          FailureType.ArgoCd,
+        );
+      }
+      return view.kind === 'ours-done' ? view : undefined;
+    });
+    if (ended.phase !== 'Succeeded') {
+      throw ApplicationFailure.nonRetryable(
+        `Argo CD's sync of ${label} ${ended.phase}: ${ended.message}`,
+        FailureType.ArgoCdSyncFailed,
+      );
+    }
+    if (!sameRevisions(ended.revisions, desired.revisions)) {
+      throw ApplicationFailure.nonRetryable(
+        `Argo CD's sync of ${label} succeeded at ${ended.revisions.join(', ') || 'no revision'}, not at ${desired.revisions.join(', ')}`,
+        FailureType.ArgoCdSyncFailed,
+      );
+    }
+    if (afterSync) await afterSync(await read(on));
+    // Synced at the desired revisions and Healthy, and still so a grace period after the sync ended.
+    const graceMs = durationMs(spec.healthyGrace);
+    for (;;) {
+      await waitOn(on, deadline, (a) => {
+        if (!a) throw ApplicationFailure.nonRetryable(`${label} was deleted`, FailureType.ArgoCd);
+        const view = settledView(a, desired);
+        if (view && 'failed' in view)
+          throw ApplicationFailure.nonRetryable(`${label}: ${view.failed}`, FailureType.VerifyFailed);
+        return view;
+      });
+      const settleAt = Date.parse(ended.finishedAt ?? '') + graceMs;
+      const wait = Number.isNaN(settleAt) ? graceMs : settleAt - Date.now();
+      if (wait > 0) await sleep(Math.min(wait, Math.max(0, deadline - Date.now())));
+      app = await read(on);
+      const view = settledView(app, desired);
+      if (view && 'failed' in view)
+        throw ApplicationFailure.nonRetryable(`${label}: ${view.failed}`, FailureType.VerifyFailed);
+      if (view) break;
+      if (Date.now() >= deadline) {
+        throw ApplicationFailure.nonRetryable(`${label} did not settle: ${describeState(app)}`, FailureType.Timeout);
+      }
+    }
+    return { revision: lastRevision(app) ?? 0, resumed };
+  }
+
+  /** The values digest of what a revision recorded: its values files read from the config repository at its commit. */
+  async function digestOf(
+    on: ReleaseOn,
+    sources: readonly ApplicationSource[],
+    revisions: readonly string[],
+  ): Promise<string> {
+    const values = sources.findIndex((s) => s.ref === 'values');
+    const chart = sources.find((s) => s.chart !== undefined);
+    const commit = revisions[values];
+    if (values < 0 || !chart || !commit) return '';
+    const repo = sources[values]?.repoURL ?? '';
+    const files = (chart.helm?.valueFiles ?? [])
+      .filter((f) => f.startsWith('$values/'))
+      .map((f) => f.slice('$values/'.length));
+    const credential = on.source?.kind === 'git' && on.source.url === repo ? on.source.credential : undefined;
+    const source: PinnedSource = {
+      kind: 'git',
+      url: repo,
+      ref: commit,
+      commit,
+      path: '.',
+      ...(credential ? { credential } : {}),
+    };
+    return (await pinnedValues(deps.files, source, { values: files })).digest;
+  }
+
+  async function snapshot(on: ReleaseOn): Promise<ReleaseSnapshot | null> {
+    const app = await read(on);
+    const last = app.status?.history?.at(-1);
+    if (!last) return null;
+    const sources = last.sources ?? currentSources(app);
+    const revisions = last.revisions ?? (last.revision ? [last.revision] : []);
+    const chartAt = sources.findIndex((s) => s.chart !== undefined);
+    return {
+      revision: last.id,
+      chartVersion: revisions[chartAt] ?? '',
+      valuesDigest: await digestOf(on, sources, revisions),
+    };
+  }
+
+  async function upgrade(input: ReleaseUpgrade): Promise<UpgradeOutcome> {
+    const source = gitSource(input.source, input.release);
+    const app = await read(input);
+    await requireOwnership(input, app);
+    const refs = [...input.release.values, ...(input.overlay ? [input.overlay] : [])];
+    const desired = desiredState(app, input.release, input.version, source, refs);
+    const digest = (await pinnedValues(deps.files, source, input.release, input.overlay)).digest;
+    const mark = changeMark(input.rolloutId, input.cluster, input.component, desired.revisions);
+    if (
+      operationView(app, mark).kind === 'none' &&
+      sameSources(currentSources(app), desired.sources) &&
+      settledView(app, desired) !== undefined &&
+      'healthy' in (settledView(app, desired) ?? {})
+    ) {
+      const by = app.metadata?.annotations?.[changedByAnnotation] ?? '';
+      return {
+        changed: false,
+        resumed: by.startsWith(`${input.rolloutId} `),
+        revision: lastRevision(app) ?? 0,
+        chartVersion: input.version,
+        valuesDigest: digest,
+      };
+    }
+    const moved = await move(input, desired, mark, `${input.rolloutId} (${input.component} ${input.version})`);
+    return {
+      changed: !moved.resumed,
+      resumed: moved.resumed,
+      revision: moved.revision,
+      chartVersion: input.version,
+      valuesDigest: digest,
+    };
+  }
+
+  async function rollback(
+    input: ReleaseOn & { to: ReleaseSnapshot | null; rolloutId: string },
+  ): Promise<{ changed: boolean; revision: number | null }> {
+    const { label } = appRef(input);
+    if (!input.to) {
+      throw ApplicationFailure.nonRetryable(
+        `${label} had never synced before the rollout: there is no revision to return it to, and the rollout does not delete Applications; a person decides`,
+        FailureType.ReleaseMissing,
+      );
+    }
+    const app = await read(input);
+    const entry = app.status?.history?.find((h) => h.id === input.to?.revision);
+    if (!entry) {
+      throw ApplicationFailure.nonRetryable(
+        `${label} no longer records revision ${input.to.revision} in its history (spec.revisionHistoryLimit); cannot roll back to it`,
+        FailureType.ReleaseMissing,
+      );
+    }
+    const revisions = entry.revisions ?? (entry.revision ? [entry.revision] : []);
+    const sources = (entry.sources ?? currentSources(app)).map((s, i) => ({
+      ...s,
+      targetRevision: revisions[i] ?? s.targetRevision,
+    }));
+    const desired: DesiredState = { sources, revisions };
+    const mark = changeMark(input.rolloutId, input.cluster, `rollback-${input.to.revision}`, revisions);
+    if (operationView(app, mark).kind === 'none' && 'healthy' in (settledView(app, desired) ?? {})) {
+      return { changed: false, revision: lastRevision(app) ?? null };
+    }
+    // A StatefulSet pod stuck not Ready on the bad revision is not replaced by its controller (nor by Argo
+    // CD): on the workload cluster, with its own context, as the Helm driver does.
+    const unstickOn = (a: Application) =>
+      unstick(
+        deps.kube(input.context),
+        (a.status?.resources ?? [])
+          .filter((r) => r.kind === 'StatefulSet' && r.group === 'apps')
+          .map((r) => ({ namespace: r.namespace ?? input.release.namespace, name: r.name })),
+      );
+    const moved = await move(input, desired, mark, `${input.rolloutId} (rollback to ${input.to.revision})`, unstickOn);
+    return { changed: !moved.resumed, revision: moved.revision };
+  }
+
+  /** The objects the Application's synced sources declare, rendered by Helm as Argo CD renders a Helm chart. */
+  async function declared(on: ReleaseOn): Promise<string | undefined> {
+    const app = await read(on);
+    const revisions = syncedRevisions(app);
+    const sources = currentSources(app);
+    const chartAt = sources.findIndex((s) => s.chart !== undefined);
+    const version = revisions[chartAt];
+    if (chartAt < 0 || !version || app.status?.sync?.status === 'Unknown') return undefined;
+    const chart = sources[chartAt] as ApplicationSource;
+    const values = sources.findIndex((s) => s.ref === 'values');
+    const commit = revisions[values];
+    const files = (chart.helm?.valueFiles ?? []).filter((f) => f.startsWith('$values/')).map((f) => f.slice(8));
+    const repo = sources[values]?.repoURL ?? '';
+    const credential = on.source?.kind === 'git' && on.source.url === repo ? on.source.credential : undefined;
+    const at: PinnedSource = {
+      kind: 'git',
+      url: repo,
+      ref: commit ?? '',
+      commit: commit ?? '',
+      path: '.',
+      ...(credential ? { credential } : {}),
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'phased-rollout-argocd-'));
+    try {
+      const release: ReleaseSpec = {
+        ...on.release,
+        chart: chart.chart ?? on.release.chart,
+        repository: chart.repoURL,
+      };
+      const render = await deps.helm.renderer(release, version, at, dir);
+      const paths = commit ? await Promise.all(files.map((f) => deps.files.path(at, f))) : [];
+      return await render(paths);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async function running(on: ReleaseOn): Promise<RunningRelease | undefined> {
+    const app = await read(on);
+    const revisions = syncedRevisions(app);
+    const sources = currentSources(app);
+    const chartAt = sources.findIndex((s) => s.chart !== undefined);
+    const sync = app.status?.sync?.status ?? 'Unknown';
+    const health = app.status?.health?.status ?? 'Unknown';
+    const by = /^(.+?) \(/.exec(app.metadata?.annotations?.[changedByAnnotation] ?? '')?.[1];
+    return {
+      version: revisions[chartAt] ?? sources[chartAt]?.targetRevision,
+      revision: lastRevision(app),
+      // OutOfSync is drift: the fleet shows Argo CD's own words.
+      status: `${sync}/${health}`,
+      valuesDigest: await digestOf(on, sources, revisions),
+      ...(by ? { changedBy: by } : {}),
+    };
+  }
+
+  return {
+    snapshot,
+    upgrade,
+    rollback,
+    declared,
+    renderer: (release, version, source, dir) => deps.helm.renderer(release, version, source, dir),
+    crds: (release, version, source, dir) => deps.helm.crds(release, version, source, dir),
+    running,
+  };
+}
+
+function lastRevision(app: Application): number | undefined {
+  return app.status?.history?.at(-1)?.id;
+}
+
+function sleep(ms: number): Promise<void> {
+  const signal = Context.current().cancellationSignal;
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
+    });
+  });
+}
