@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ensureDebianTool } from '../src/tools/debian.js';
 import { ensureTool, versions } from '../src/tools/toolchain.js';
+import { argocdCluster, startArgoCd, type ArgoCdLab } from './argocd.js';
 
 const exec = promisify(execFile);
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,6 +38,8 @@ export interface LabState {
   git?: { url: string; worktree: string; pid?: number };
   /** The lab's Prometheus-API metrics server (VictoriaMetrics), where the agent writes each cluster's error rate. */
   metrics?: { url: string; pid?: number };
+  /** With `up --argocd`: Argo CD on its own control cluster, each lab cluster its destination. */
+  argocd?: ArgoCdLab;
 }
 
 /** Versions the lab publishes to its chart repository; "broken" ones carry a fault in their defaults. */
@@ -78,20 +81,20 @@ export function readState(dir = labDir()): LabState | undefined {
 }
 
 /** Written whole or not at all: the agent reads this file while the lab comes up. */
-function writeState(state: LabState): void {
+export function writeState(state: LabState): void {
   const file = join(state.dir, 'lab.json');
   writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
 }
 
-interface Tools {
+export interface Tools {
   kwokctl: string;
   kubectl: string;
   helm: string;
   env: NodeJS.ProcessEnv;
 }
 
-async function tools(dir: string, log: (l: string) => void): Promise<Tools> {
+export async function tools(dir: string, log: (l: string) => void): Promise<Tools> {
   const [kwokctl, kwok, kubectl, apiserver, etcd, helm] = [
     await ensureTool('kwokctl', log),
     await ensureTool('kwok', log),
@@ -119,7 +122,7 @@ async function tools(dir: string, log: (l: string) => void): Promise<Tools> {
   };
 }
 
-async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<string> {
+export async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -214,7 +217,7 @@ async function waitForRepo(timeoutMs = 30_000): Promise<void> {
   }
 }
 
-const gitIdentity = ['-c', 'user.name=lab', '-c', 'user.email=lab@localhost'];
+export const gitIdentity = ['-c', 'user.name=lab', '-c', 'user.email=lab@localhost'];
 
 /**
  * The lab's config repository, as a platform team keeps one: the example charts, overlays and plans,
@@ -233,13 +236,21 @@ async function createConfigRepo(dir: string, chartRepoUrl: string): Promise<NonN
   for (const folder of ['charts', 'overlays', 'rollout-plans']) {
     cpSync(join(repoRoot, folder), join(worktree, folder), { recursive: true });
   }
-  const plan = join(worktree, 'rollout-plans', 'lab.yaml');
   const source = ['  source:', '    git:', `      url: ${url}`, '      ref: main', '      path: rollout-plans', ''];
+  const plan = join(worktree, 'rollout-plans', 'lab.yaml');
   writeFileSync(
     plan,
     readFileSync(plan, 'utf8')
       .replaceAll('http://127.0.0.1:8879', chartRepoUrl)
       .replace(/^spec:\n/m, `spec:\n${source.join('\n')}`),
+  );
+  // The Argo CD plan names the repository already: at this lab's ports.
+  const argocdPlan = join(worktree, 'rollout-plans', 'lab-argocd.yaml');
+  writeFileSync(
+    argocdPlan,
+    readFileSync(argocdPlan, 'utf8')
+      .replaceAll('http://127.0.0.1:8879', chartRepoUrl)
+      .replaceAll('git://127.0.0.1:9418/config.git', url),
   );
   const inTree = (args: string[]) => run(git, ['-C', worktree, ...gitIdentity, ...args], process.env);
   await inTree(['add', '-A']);
@@ -331,7 +342,11 @@ export async function labCommit(message: string, edit: (worktree: string) => voi
  * Creates the lab: clusters, stages, nodes, chart repository, agent, config repository, and the baseline
  * release on each cluster. A lab that fails to come up is taken down again, so nothing is left running.
  */
-export async function labUp(n: number, log: (l: string) => void = console.error): Promise<LabState> {
+export async function labUp(
+  n: number,
+  log: (l: string) => void = console.error,
+  opts: { argocd?: boolean } = {},
+): Promise<LabState> {
   const dir = labDir();
   const existing = readState(dir);
   if (existing) {
@@ -339,7 +354,24 @@ export async function labUp(n: number, log: (l: string) => void = console.error)
     return existing;
   }
   try {
-    return await createLab(dir, n, log);
+    const state = await createLab(dir, n, log);
+    if (opts.argocd) {
+      const t = await tools(dir, log);
+      state.argocd = await startArgoCd(
+        {
+          state,
+          tools: t,
+          run,
+          createCluster: (name) => createCluster(t, state.kubeconfig, name),
+          save: () => writeState(state),
+          baselineVersion: published.baseline.express,
+        },
+        log,
+      );
+      writeState(state);
+      log(`[lab] Argo CD up on ${state.argocd.context}: ${state.argocd.applications.join(', ')}`);
+    }
+    return state;
   } catch (err) {
     await labDown(() => undefined).catch(() => undefined);
     throw err;
@@ -376,23 +408,7 @@ async function createLab(dir: string, n: number, log: (l: string) => void): Prom
   for (let i = 1; i <= n; i++) {
     const name = `lab-${i}`;
     log(`[lab] creating cluster ${name}`);
-    await run(
-      t.kwokctl,
-      [
-        'create',
-        'cluster',
-        '--name',
-        name,
-        '--config',
-        join(repoRoot, 'lab', 'kwokctl.yaml'),
-        '--kubeconfig',
-        kubeconfig,
-        '--enable-crds=Stage',
-        '--wait',
-        '60s',
-      ],
-      t.env,
-    );
+    await createCluster(t, kubeconfig, name);
     state.clusters.push(name);
     writeState(state);
     const ctx = ['--kubeconfig', kubeconfig, '--context', `kwok-${name}`];
@@ -411,6 +427,27 @@ async function createLab(dir: string, n: number, log: (l: string) => void): Prom
   }
   log(`[lab] up: ${state.clusters.join(', ')}; KUBECONFIG=${kubeconfig}`);
   return state;
+}
+
+/** One kwok cluster with a real control plane on loopback, its context kwok-NAME in `kubeconfig`. */
+export async function createCluster(t: Tools, kubeconfig: string, name: string): Promise<void> {
+  await run(
+    t.kwokctl,
+    [
+      'create',
+      'cluster',
+      '--name',
+      name,
+      '--config',
+      join(repoRoot, 'lab', 'kwokctl.yaml'),
+      '--kubeconfig',
+      kubeconfig,
+      '--enable-crds=Stage',
+      '--wait',
+      '60s',
+    ],
+    t.env,
+  );
 }
 
 async function installBaseline(t: Tools, state: LabState, cluster: string): Promise<void> {
@@ -463,7 +500,7 @@ export async function labDown(log: (l: string) => void = console.error): Promise
     log(`no lab in ${dir}`);
     return;
   }
-  for (const pid of [state.agentPid, state.git?.pid, state.metrics?.pid]) {
+  for (const pid of [state.agentPid, state.git?.pid, state.metrics?.pid, ...(state.argocd?.pids ?? [])]) {
     if (!pid) continue;
     try {
       process.kill(pid, 'SIGTERM');
@@ -472,7 +509,7 @@ export async function labDown(log: (l: string) => void = console.error): Promise
     }
   }
   const t = await tools(dir, log);
-  for (const c of state.clusters) {
+  for (const c of [...state.clusters, ...(state.argocd ? [argocdCluster] : [])]) {
     log(`[lab] deleting cluster ${c}`);
     await run(t.kwokctl, ['delete', 'cluster', '--name', c, '--kubeconfig', state.kubeconfig], t.env).catch(
       (e: Error) => log(e.message),

@@ -1,6 +1,7 @@
 /**
  * `npm run lab -- <command>`: the local multi-cluster lab.
- *   up [--clusters N]        N clusters (default 3), chart repository, baseline release on each
+ *   up [--clusters N] [--argocd]  N clusters (default 3), chart repository, baseline release on each;
+ *                            with --argocd, Argo CD on a control cluster with an Application per cluster
  *   down                     remove everything the lab started
  *   status                   what each cluster runs, as Helm and the API server report it
  *   fault sync-fails --cluster NAME [--off]           synchronizer Jobs fail on that cluster
@@ -21,10 +22,11 @@ const program = new Command('lab').exitOverride().showHelpAfterError();
 program
   .command('up')
   .option('--clusters <n>', 'how many clusters', '3')
-  .action(async (o: { clusters: string }) => {
+  .option('--argocd', 'also Argo CD (built from Go modules the first time) with an Application per cluster')
+  .action(async (o: { clusters: string; argocd?: boolean }) => {
     const n = Number(o.clusters);
     if (!Number.isInteger(n) || n < 1 || n > 10) throw new CommanderError(2, 'lab', '--clusters must be 1 to 10');
-    const state = await labUp(n);
+    const state = await labUp(n, console.error, { argocd: o.argocd === true });
     console.log(`export KUBECONFIG=${state.kubeconfig}`);
   });
 program.command('down').action(() => labDown());

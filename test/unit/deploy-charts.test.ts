@@ -195,6 +195,18 @@ describe('the access chart', () => {
     }
   });
 
+  it("on Argo CD's control cluster: Applications read, watched and patched, ApplicationSets read, in its namespace only", async () => {
+    const objs = await render(access, ['--set', 'argocd.namespace=argocd']);
+    const role = objs.find((o) => o.kind === 'Role' && o.metadata.name === 'rollout-argocd');
+    expect(role?.metadata.namespace).toBe('argocd');
+    expect(role?.['rules']).toEqual([
+      { apiGroups: ['argoproj.io'], resources: ['applications'], verbs: ['get', 'list', 'watch', 'patch'] },
+      { apiGroups: ['argoproj.io'], resources: ['applicationsets'], verbs: ['get'] },
+    ]);
+    const binding = objs.find((o) => o.kind === 'RoleBinding' && o.metadata.name === 'rollout-argocd');
+    expect(binding?.['subjects']).toEqual([{ kind: 'ServiceAccount', name: 'phased-rollout', namespace: 'rollout' }]);
+  });
+
   it('refuses a release without a namespace, or two entries for one namespace, naming the entry', async () => {
     expect(await refusal(access, ['--set', 'releases[0].resources=null'])).toContain(
       'releases[0].namespace is required',
