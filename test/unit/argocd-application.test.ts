@@ -82,7 +82,8 @@ describe('Argo CD Applications', () => {
     const app: Application = {
       spec: { syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['ServerSideApply=true'] } },
     };
-    const op = syncOperation(app, { sources: [], revisions: ['2.3.0', 'abc'] }, 'mark', 3);
+    const op = syncOperation(app, { sources: [], revisions: ['2.3.0', 'abc'] }, 'mark', 3, 'r1');
+    expect(op.initiatedBy).toEqual({ username: 'phased-rollout r1' });
     expect(op.sync).toEqual({
       revisions: ['2.3.0', 'abc'],
       prune: true,

@@ -69,6 +69,7 @@ export interface Application {
       id: number;
       revision?: string;
       revisions?: string[];
+      initiatedBy?: { username?: string; automated?: boolean };
       sources?: ApplicationSource[];
       deployedAt?: string;
     }[];
@@ -259,10 +260,17 @@ function initiator(op: SyncOperation | undefined): string {
  * whatever it resolved last), the sync options of the Application's own policy (they are not applied to
  * an operation otherwise), pruning as its policy says, marked with the change and the attempt.
  */
-export function syncOperation(app: Application, desired: DesiredState, mark: string, attempt: number): SyncOperation {
+export function syncOperation(
+  app: Application,
+  desired: DesiredState,
+  mark: string,
+  attempt: number,
+  rolloutId: string,
+): SyncOperation {
   const automated = app.spec?.syncPolicy?.automated;
   return {
-    initiatedBy: { username: 'phased-rollout' },
+    // Argo CD keeps who started a sync in its history: the rollout, by ID.
+    initiatedBy: { username: `phased-rollout ${rolloutId}` },
     info: [
       { name: markInfo, value: mark },
       { name: attemptInfo, value: String(attempt) },

@@ -28,9 +28,9 @@ import { FailureType } from '../../domain/failure-types.js';
 import type { PinnedSource, ReleaseSnapshot } from '../../domain/types.js';
 import { durationMs } from '../../plan/duration.js';
 import type { ReleaseSpec } from '../../plan/schema.js';
-import { classify, isNotFound } from '../../adapters/kube-errors.js';
+import { classify, isConflict, isNotFound } from '../../adapters/kube-errors.js';
 import { waitForObjects } from '../../adapters/kube-wait.js';
-import type { Kube, KubeFactory } from '../../adapters/kube.js';
+import type { KubeFactory } from '../../adapters/kube.js';
 import type { SourceFiles } from '../../adapters/source.js';
 import type { ReleaseDriver, ReleaseOn, ReleaseUpgrade, RunningRelease, UpgradeOutcome } from '../driver.js';
 import { pinnedValues } from '../values.js';
@@ -56,6 +56,7 @@ import {
   type ApplicationSet,
   type ApplicationSource,
   type DesiredState,
+  type OperationView,
 } from './application.js';
 
 export interface ArgoCdDeps {
@@ -99,14 +100,6 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
         );
       }
       throw classify(err, `read ${label}`);
-    }
-  }
-
-  async function mergePatch(kube: Kube, path: string, body: object, what: string): Promise<Application> {
-    try {
-      return (await kube.objects.mergePatchRaw(path, body)) as Application;
-    } catch (err) {
-      throw classify(err, what);
     }
   }
 
@@ -183,63 +176,73 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
     desired: DesiredState,
     mark: string,
     changedBy: string,
+    rolloutId: string,
     afterSync?: (app: Application) => Promise<void>,
   ): Promise<{ revision: number; resumed: boolean }> {
     const { spec, kube, path, label } = appRef(on);
     const deadline = Date.now() + durationMs(on.release.timeout);
     let app = await read(on);
     await requireOwnership(on, app);
-    const found = operationView(app, mark);
-    const resumed = found.kind !== 'none' && found.kind !== 'foreign-running';
-    if (found.kind === 'none' || found.kind === 'foreign-running') {
-      if (!sameSources(currentSources(app), desired.sources)) {
-        // Pin the sources (and the hard refresh), under the version read: a concurrent edit makes this fail and retry.
-        app = await mergePatch(
-          kube,
-          path,
-          {
-            metadata: {
-              resourceVersion: app.metadata?.resourceVersion,
-              annotations: { 'argocd.argoproj.io/refresh': 'hard', [changedByAnnotation]: changedBy },
-            },
-            spec: { source: null, sources: desired.sources },
-          },
-          `pin the sources of ${label}`,
-        );
-      }
-      // Another client's operation (auto-sync reacting to the new sources, a person) ends first.
-      await waitOn(on, deadline, (a) => {
-        const view = a ? operationView(a, mark) : { kind: 'none' as const };
-        return view.kind === 'foreign-running' ? undefined : a;
-      });
+    const initially = operationView(app, mark).kind;
+    const resumed = initially === 'ours-running' || initially === 'ours-done';
+    let ended: Extract<OperationView, { kind: 'ours-done' }> | undefined;
+    while (!ended) {
       app = await read(on);
-      if (operationView(app, mark).kind === 'none') {
-        const attempt = Context.current().info.attempt;
-        app = await mergePatch(
-          kube,
-          path,
-          {
-            metadata: { resourceVersion: app.metadata?.resourceVersion },
-            operation: syncOperation(app, desired, mark, attempt),
-            // Without clearing the last state, Argo CD can report the new operation Succeeded with nothing applied.
-            status: { operationState: null },
-          },
-          `start the sync of ${label}`,
-        );
+      const view = operationView(app, mark);
+      if (view.kind === 'foreign-running') {
+        // Another client's operation (auto-sync, a person) ends first.
+        await waitOn(on, deadline, (a) => (a && operationView(a, mark).kind === 'foreign-running' ? undefined : a));
+        continue;
       }
-    }
-    // Our operation ends: Succeeded at the desired revisions, or the cluster fails with Argo CD's message.
-    const ended = await waitOn(on, deadline, (a) => {
-      if (!a) throw ApplicationFailure.nonRetryable(`${label} was deleted during the sync`, FailureType.ArgoCd);
-      const view = operationView(a, mark);
       if (view.kind === 'none') {
+        // Pinned sources, the hard refresh and the marked sync in one write, under the version read: auto-sync
+        // sees an operation in progress and starts none of its own; a concurrent edit fails it, and it is
+        // read again.
+        const attempt = Context.current().info.attempt;
+        const patch = {
+          metadata: {
+            resourceVersion: app.metadata?.resourceVersion,
+            annotations: { 'argocd.argoproj.io/refresh': 'hard', [changedByAnnotation]: changedBy },
+          },
+          spec: { source: null, sources: desired.sources },
+          operation: syncOperation(app, desired, mark, attempt, rolloutId),
+          // Without clearing the last state, Argo CD can report the new operation Succeeded with nothing applied.
+          status: { operationState: null },
+        };
+        const written = await kube.objects.mergePatchRaw(path, patch).catch((err: unknown) => {
+          if (isConflict(err)) return undefined;
+          throw classify(err, `pin the sources of ${label} and start its sync`);
+        });
+        if (!written) continue;
+      }
+      // Our operation ends: Succeeded at the desired revisions, or the cluster fails with Argo CD's message.
+      // Seen gone (another operation right after ours, a self-heal), it is judged by what Argo CD synced.
+      const outcome = await waitOn(on, deadline, (a) => {
+        if (!a) throw ApplicationFailure.nonRetryable(`${label} was deleted during the sync`, FailureType.ArgoCd);
+        const v = operationView(a, mark);
+        if (v.kind === 'ours-done') return v;
+        if (v.kind === 'ours-running' || v.kind === 'foreign-running') return undefined;
+        return { kind: 'gone' as const, app: a };
+      });
+      if (outcome.kind === 'ours-done') {
+        ended = outcome;
+      } else if (sameRevisions(syncedRevisions(outcome.app), desired.revisions)) {
+        const last = outcome.app.status?.history?.at(-1);
+        ended = {
+          kind: 'ours-done',
+          phase: 'Succeeded',
+          message: '',
+          revisions: desired.revisions,
+          finishedAt: last?.deployedAt,
+        };
+      } else if (Date.now() >= deadline) {
         throw ApplicationFailure.nonRetryable(
-          `${label}: the rollout's sync was replaced by another operation before it ended (${describeState(a)})`,
-          FailureType.ArgoCd,
+          `${label}: the rollout's sync was replaced before it ended, and the revisions were not synced (${describeState(outcome.app)})`,
+          FailureType.Timeout,
         );
       }
-      return view.kind === 'ours-done' ? view : undefined;
-    });
+      // Otherwise the sync vanished without syncing the revisions: start it again.
+    }
     if (ended.phase !== 'Succeeded') {
       throw ApplicationFailure.nonRetryable(
         `Argo CD's sync of ${label} ${ended.phase}: ${ended.message}`,
@@ -341,7 +344,13 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
         valuesDigest: digest,
       };
     }
-    const moved = await move(input, desired, mark, `${input.rolloutId} (${input.component} ${input.version})`);
+    const moved = await move(
+      input,
+      desired,
+      mark,
+      `${input.rolloutId} (${input.component} ${input.version})`,
+      input.rolloutId,
+    );
     return {
       changed: !moved.resumed,
       resumed: moved.resumed,
@@ -388,7 +397,14 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
           .filter((r) => r.kind === 'StatefulSet' && r.group === 'apps')
           .map((r) => ({ namespace: r.namespace ?? input.release.namespace, name: r.name })),
       );
-    const moved = await move(input, desired, mark, `${input.rolloutId} (rollback to ${input.to.revision})`, unstickOn);
+    const moved = await move(
+      input,
+      desired,
+      mark,
+      `${input.rolloutId} (rollback to ${input.to.revision})`,
+      input.rolloutId,
+      unstickOn,
+    );
     return { changed: !moved.resumed, revision: moved.revision };
   }
 

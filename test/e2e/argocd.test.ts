@@ -1,0 +1,341 @@
+/**
+ * End to end through a real Argo CD (built from Go modules, with Debian's redis-server) on a lab of two
+ * kwok clusters and Argo CD's own control cluster: the express component of the lab-argocd plan is moved
+ * by pinning and syncing each cluster's Application, with auto-sync and self-heal on. Assertions read
+ * the Applications' status, Argo CD's history, and what the clusters run.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { AppsV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, afterEach, beforeAll, describe, expect, it, inject } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { HelmClient } from '../../src/adapters/helm.js';
+import { freePort } from '../../src/tools/dev-server.js';
+import { ensureTool } from '../../src/tools/toolchain.js';
+import { rolloutCli, type CliRun } from '../helpers/cli.js';
+import type * as LabApi from '../../lab/lab.js';
+import type { Application } from '../../src/drivers/argocd/application.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+let lab: typeof LabApi;
+let kubeconfig = '';
+let helm = '';
+let env: Record<string, string> = {};
+let worker: ChildProcess | undefined;
+let worktree = '';
+let controllerPid = 0;
+const planDir = mkdtempSync(join(tmpdir(), 'argocd-plans-'));
+
+function startWorker(): ChildProcess {
+  const tsx = import.meta.resolve('tsx');
+  return spawn(process.execPath, ['--import', tsx, join(root, 'src/worker/main.ts')], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function stopWorker(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const w = worker;
+  worker = undefined;
+  if (!w || w.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    w.once('exit', () => resolve());
+    w.kill(signal);
+  });
+}
+
+const cli = (...args: string[]): Promise<CliRun> => rolloutCli(args, env);
+
+function argo(): CustomObjectsApi {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  kc.setCurrentContext('kwok-argocd');
+  return kc.makeApiClient(CustomObjectsApi);
+}
+
+const app = async (cluster: string): Promise<Application> =>
+  (await argo().getNamespacedCustomObject({
+    group: 'argoproj.io',
+    version: 'v1alpha1',
+    namespace: 'argocd',
+    plural: 'applications',
+    name: `${cluster}-express`,
+  })) as Application;
+
+const patchApp = (cluster: string, body: object) =>
+  argo().patchNamespacedCustomObject(
+    {
+      group: 'argoproj.io',
+      version: 'v1alpha1',
+      namespace: 'argocd',
+      plural: 'applications',
+      name: `${cluster}-express`,
+      body,
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+
+async function images(cluster: string): Promise<string[]> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  kc.setCurrentContext(`kwok-${cluster}`);
+  const list = await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: 'express' });
+  return list.items.map((d) => d.spec?.template.spec?.containers[0]?.image ?? '').sort();
+}
+
+async function statusJson(id: string) {
+  const r = await cli('status', id, '-o', 'json');
+  return JSON.parse(r.stdout) as {
+    state: string;
+    reason?: string;
+    clusters: { name: string; state: string; step?: string; error?: string; rollbackError?: string }[];
+  };
+}
+
+async function until<T>(what: string, read: () => Promise<T>, pred: (v: T) => boolean, ms = 240_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (pred(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what} never held: ${JSON.stringify(v).slice(0, 2000)}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+const ended = (id: string) =>
+  until(
+    `rollout ${id} ended`,
+    () => statusJson(id),
+    (s) => ['succeeded', 'failed', 'rolled-back', 'aborted'].includes(s.state),
+  );
+
+/** The lab-argocd plan from the lab's config repository, its gates automatic and its waits short. */
+function plan(edit: (p: { spec: Record<string, unknown> }) => void = () => undefined): string {
+  const p = parseYaml(readFileSync(join(worktree, 'rollout-plans', 'lab-argocd.yaml'), 'utf8')) as {
+    spec: Record<string, unknown> & { phases: { approval: string; bake?: string }[]; verify: { timeout: string } };
+  };
+  for (const phase of p.spec.phases) {
+    phase.approval = 'auto';
+    phase.bake = '0s';
+  }
+  p.spec.verify.timeout = '30s';
+  const components = (p.spec['release'] as { components: Record<string, unknown>[] }).components;
+  const express = components.find((c) => c['name'] === 'express') as Record<string, unknown>;
+  express['timeout'] = '90s';
+  (express['argocd'] as Record<string, unknown>)['healthyGrace'] = '3s';
+  edit(p);
+  const file = join(planDir, `argocd-${randomUUID().slice(0, 6)}.yaml`);
+  writeFileSync(file, stringifyYaml(p));
+  return file;
+}
+
+/** Argo CD's history entries made by the rollout (initiated by phased-rollout). */
+const ours = (a: Application, id?: string) =>
+  (a.status?.history ?? []).filter((h) =>
+    id ? h.initiatedBy?.username === `phased-rollout ${id}` : h.initiatedBy?.username?.startsWith('phased-rollout '),
+  );
+
+const head = () => execFileSync('git', ['-C', worktree, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+
+beforeAll(async () => {
+  process.env['LAB_DIR'] = mkdtempSync(join(tmpdir(), 'lab-argocd-'));
+  for (const v of [
+    'LAB_REPO_PORT',
+    'LAB_GIT_PORT',
+    'LAB_METRICS_PORT',
+    'LAB_ARGOCD_REDIS_PORT',
+    'LAB_ARGOCD_REPO_PORT',
+    'LAB_ARGOCD_REPO_METRICS_PORT',
+    'LAB_ARGOCD_METRICS_PORT',
+  ]) {
+    process.env[v] = String(await freePort());
+  }
+  lab = await import('../../lab/lab.js');
+  const state = await lab.labUp(2, () => undefined, { argocd: true });
+  kubeconfig = state.kubeconfig;
+  worktree = state.git?.worktree ?? '';
+  controllerPid = state.argocd?.pids[2] ?? 0;
+  helm = await ensureTool('helm');
+  env = {
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    ROLLOUT_TASK_QUEUE: `e2e-argocd-${randomUUID()}`,
+    KUBECONFIG: kubeconfig,
+    ROLLOUT_HELM: helm,
+    ROLLOUT_USER: 'e2e',
+    ROLLOUT_LOG_LEVEL: 'ERROR',
+  };
+  worker = startWorker();
+}, 900_000);
+
+async function endRunning(reason: string): Promise<void> {
+  if (!env['ROLLOUT_TASK_QUEUE']) return;
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const client = new Client({ connection });
+  const query = `TaskQueue = '${env['ROLLOUT_TASK_QUEUE']}' AND ExecutionStatus = 'Running' AND WorkflowType = 'rollout'`;
+  for await (const wf of client.workflow.list({ query })) {
+    await client.workflow
+      .getHandle(wf.workflowId)
+      .terminate(reason)
+      .catch(() => undefined);
+  }
+  await connection.close();
+}
+
+afterEach(async (ctx) => {
+  if (controllerPid) process.kill(controllerPid, 'SIGCONT');
+  if (ctx.task.result?.state === 'fail') await endRunning(`e2e test failed: ${ctx.task.name}`);
+});
+
+afterAll(async () => {
+  await endRunning('e2e test file finished');
+  await stopWorker();
+  await lab?.labDown(() => undefined);
+});
+
+describe('rolling through Argo CD Applications', { timeout: 600_000 }, () => {
+  it('pins each Application to the chart version and the commit and syncs it with auto-sync on; the diff and the fleet read it; Helm is never run on the clusters', async () => {
+    const before = await new HelmClient(helm, kubeconfig).history('kwok-lab-1', 'express', 'express');
+    const started = await cli('start', plan(), '--id', 'argo-up', '--set', 'express=2.1.0');
+    expect(started.code, started.stderr).toBe(0);
+    const s = await ended('argo-up');
+    expect(s.state, JSON.stringify(s)).toBe('succeeded');
+    const commit = head();
+    for (const cluster of ['lab-1', 'lab-2']) {
+      const a = await app(cluster);
+      expect(a.spec?.sources?.map((x) => x.targetRevision)).toEqual(['2.1.0', commit]);
+      expect(a.spec?.sources?.[0]?.helm?.valueFiles).toEqual([
+        '$values/overlays/base.yaml',
+        `$values/overlays/lab/${cluster}/values.yaml`,
+      ]);
+      expect(a.status?.sync).toMatchObject({ status: 'Synced', revisions: ['2.1.0', commit] });
+      expect(a.status?.health?.status).toBe('Healthy');
+      expect(ours(a, 'argo-up').map((h) => h.revisions)).toEqual([['2.1.0', commit]]);
+      expect(a.metadata?.annotations?.['phased-rollout.io/changed-by']).toBe('argo-up (express 2.1.0)');
+      expect(await images(cluster)).toEqual(['registry.example/express:2.1.0', 'registry.example/express:2.1.0']);
+    }
+    // Argo CD applied it: the Helm release the lab installed first has no new revision.
+    expect(await new HelmClient(helm, kubeconfig).history('kwok-lab-1', 'express', 'express')).toHaveLength(
+      before.length,
+    );
+
+    const fleet = await cli('fleet', plan(), '-o', 'json');
+    expect(fleet.code, fleet.stderr).toBe(0);
+    const rows = (
+      JSON.parse(fleet.stdout) as {
+        rows: {
+          cluster: string;
+          verdict: string;
+          releases: Record<string, { version?: string; status?: string; changedBy?: string }>;
+        }[];
+      }
+    ).rows;
+    for (const row of rows) {
+      expect(row.releases['express']).toMatchObject({
+        version: '2.1.0',
+        status: 'Synced/Healthy',
+        changedBy: 'argo-up',
+      });
+    }
+    const diff = await cli('diff', plan(), '--set', 'express=2.2.0', '--cluster', 'lab-2');
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(diff.stdout).toMatch(/^== express: lab-2: .*Deployment changed/m);
+    expect(diff.stdout).toMatch(/^-\s+image: registry\.example\/express:2\.1\.0$/m);
+    expect(diff.stdout).toMatch(/^\+\s+image: registry\.example\/express:2\.2\.0$/m);
+  });
+
+  it('waits for a sync someone else started, then syncs its own; a worker killed while its sync is queued leaves one sync, not two', async () => {
+    // Argo CD busy: the controller stopped, a person's sync of lab-1 queued on the Application.
+    process.kill(controllerPid, 'SIGSTOP');
+    const a1 = await app('lab-1');
+    await patchApp('lab-1', {
+      operation: { initiatedBy: { username: 'alice' }, sync: { revisions: a1.status?.sync?.revisions } },
+    });
+    const started = await cli('start', plan(), '--id', 'argo-busy', '--set', 'express=2.2.0');
+    expect(started.code, started.stderr).toBe(0);
+    await until(
+      'the rollout reaches the Application',
+      () => statusJson('argo-busy'),
+      (st) => st.clusters.some((c) => c.name === 'lab-1' && c.step === 'upgrade-express'),
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    // It waits: alice's sync still queued, the sources not touched while it is.
+    const waiting = await app('lab-1');
+    expect(waiting.operation?.initiatedBy?.username).toBe('alice');
+    expect(waiting.spec?.sources?.[0]?.targetRevision).toBe(a1.spec?.sources?.[0]?.targetRevision);
+    // Argo CD runs alice's sync; the rollout's own comes after it. Kill the worker once it is queued.
+    process.kill(controllerPid, 'SIGCONT');
+    await until(
+      'the rollout queues its sync',
+      () => app('lab-1'),
+      (a) => {
+        const info = a.operation?.info ?? a.status?.operationState?.operation?.info ?? [];
+        return info.some((i) => i.name === 'phased-rollout.io/change');
+      },
+      60_000,
+    );
+    await stopWorker('SIGKILL');
+    worker = startWorker();
+    const s = await ended('argo-busy');
+    expect(s.state, JSON.stringify(s)).toBe('succeeded');
+    const a = await app('lab-1');
+    const history = a.status?.history ?? [];
+    const by = history.map((h) => h.initiatedBy?.username);
+    // alice's sync, then exactly one of the rollout's, at 2.2.0.
+    expect(by.slice(-2)).toEqual(['alice', 'phased-rollout argo-busy']);
+    expect(ours(a, 'argo-busy').map((h) => h.revisions?.[0])).toEqual(['2.2.0']);
+    expect(await images('lab-1')).toEqual(['registry.example/express:2.2.0', 'registry.example/express:2.2.0']);
+  });
+
+  it("a sync Argo CD fails on the wave is reported with Argo CD's words and rolled back to the revisions recorded before", async () => {
+    const beforeLab2 = await app('lab-2');
+    const recorded = beforeLab2.status?.sync?.revisions;
+    // lab-2's overlay asks for a negative replica count: it renders, and the API server refuses it.
+    const bad = await lab.labCommit('lab-2: an invalid replica count', (tree) =>
+      writeFileSync(
+        join(tree, 'overlays', 'lab', 'lab-2', 'values.yaml'),
+        'configChangeset: lab-2\nfrontend:\n  replicas: -1\n',
+      ),
+    );
+    const started = await cli('start', plan(), '--id', 'argo-bad', '--set', 'express=2.3.0');
+    expect(started.code, started.stderr).toBe(0);
+    const s = await ended('argo-bad');
+    expect(s.state, JSON.stringify(s)).toBe('rolled-back');
+    const lab2 = s.clusters.find((c) => c.name === 'lab-2');
+    expect(lab2?.error).toMatch(/Argo CD's sync of Application argocd\/lab-2-express on kwok-argocd (Failed|Error): /);
+    expect(lab2?.error).toMatch(/replicas/);
+    const a = await app('lab-2');
+    expect(a.status?.sync).toMatchObject({ status: 'Synced', revisions: recorded });
+    expect(a.spec?.sources?.map((x) => x.targetRevision)).toEqual(recorded);
+    expect(a.status?.health?.status).toBe('Healthy');
+    const was = `registry.example/express:${recorded?.[0] ?? ''}`;
+    expect(await images('lab-2')).toEqual([was, was]);
+    expect(bad).toBe(head());
+    // The canary (rollbackScope phase) keeps the version it verified.
+    expect((await app('lab-1')).status?.sync?.revisions?.[0]).toBe('2.3.0');
+    await lab.labCommit('lab-2: back to its replica count', (tree) =>
+      writeFileSync(
+        join(tree, 'overlays', 'lab', 'lab-2', 'values.yaml'),
+        'configChangeset: lab-2\nfrontend:\n  replicas: 2\n',
+      ),
+    );
+  });
+
+  it('refuses an Application not handed to the plan, and one whose ApplicationSet would revert it, naming why; nothing is synced', async () => {
+    await patchApp('lab-1', { metadata: { annotations: { 'phased-rollout.io/plan': null } } });
+    const before = (await app('lab-1')).status?.history?.length;
+    const started = await cli('start', plan(), '--id', 'argo-unowned', '--set', 'express=2.1.0');
+    expect(started.code, started.stderr).toBe(0);
+    const s = await ended('argo-unowned');
+    expect(s.clusters.find((c) => c.name === 'lab-1')?.error).toMatch(
+      /Application argocd\/lab-1-express on kwok-argocd is not handed to plan lab-argocd: it has no phased-rollout.io\/plan annotation/,
+    );
+    expect((await app('lab-1')).status?.history?.length).toBe(before);
+    expect((await app('lab-1')).spec?.sources?.[0]?.targetRevision).toBe('2.3.0');
+    await patchApp('lab-1', { metadata: { annotations: { 'phased-rollout.io/plan': 'lab-argocd' } } });
+  });
+});
