@@ -7,6 +7,7 @@ const worstFirst: FleetVerdict[] = [
   'missing',
   'version-drift',
   'values-drift',
+  'out-of-sync',
   'cache-not-ready',
   'in-sync',
 ];
@@ -16,6 +17,8 @@ function releaseVerdict(role: string, r: FleetRelease): [FleetVerdict, string] |
   if (r.version === undefined) return ['missing', `${role} is not installed`];
   if (r.status === 'failed') return ['failed', `${role} revision ${r.revision} failed`];
   if (r.status?.startsWith('pending-')) return ['pending', `${role} revision ${r.revision} is ${r.status}`];
+  // Argo CD's words (driver argocd): sync status / health.
+  if (r.status?.endsWith('/Degraded')) return ['failed', `${role} is ${r.status} in Argo CD`];
   if (r.version.replace(/^v/, '') !== r.desiredVersion.replace(/^v/, '')) {
     return ['version-drift', `${role} runs ${r.version}, the config source wants ${r.desiredVersion}`];
   }
@@ -24,6 +27,9 @@ function releaseVerdict(role: string, r: FleetRelease): [FleetVerdict, string] |
       'values-drift',
       `${role} runs other values than the config source's (${r.valuesDigest?.slice(7, 19)} vs ${r.desiredValues.slice(7, 19)})`,
     ];
+  }
+  if (r.status?.startsWith('OutOfSync/')) {
+    return ['out-of-sync', `${role} is ${r.status} in Argo CD: live objects differ from its pinned sources`];
   }
   return undefined;
 }

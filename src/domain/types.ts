@@ -370,7 +370,15 @@ export type { ClusterSpec };
  * cache is not ready for the wanted version; or it is in sync.
  */
 export type FleetVerdict =
-  'unreachable' | 'failed' | 'pending' | 'missing' | 'version-drift' | 'values-drift' | 'cache-not-ready' | 'in-sync';
+  | 'unreachable'
+  | 'failed'
+  | 'pending'
+  | 'missing'
+  | 'version-drift'
+  | 'values-drift'
+  | 'out-of-sync'
+  | 'cache-not-ready'
+  | 'in-sync';
 
 /** One release on one cluster: what the config source wants against what Helm says runs. */
 export interface FleetRelease {

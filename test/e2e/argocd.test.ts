@@ -337,5 +337,40 @@ describe('rolling through Argo CD Applications', { timeout: 600_000 }, () => {
     expect((await app('lab-1')).status?.history?.length).toBe(before);
     expect((await app('lab-1')).spec?.sources?.[0]?.targetRevision).toBe('2.3.0');
     await patchApp('lab-1', { metadata: { annotations: { 'phased-rollout.io/plan': 'lab-argocd' } } });
+
+    // Handed to the plan, but owned by an ApplicationSet that would rewrite its sources on every reconcile.
+    const set = (await argo().createNamespacedCustomObject({
+      group: 'argoproj.io',
+      version: 'v1alpha1',
+      namespace: 'argocd',
+      plural: 'applicationsets',
+      body: {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'ApplicationSet',
+        metadata: { name: 'express' },
+        spec: {
+          generators: [{ list: { elements: [{ cluster: 'lab-1' }] } }],
+          template: {
+            metadata: { name: '{{cluster}}-express' },
+            spec: { project: 'default', destination: { name: '{{cluster}}', namespace: 'express' } },
+          },
+        },
+      },
+    })) as { metadata: { uid: string } };
+    await patchApp('lab-1', {
+      metadata: {
+        ownerReferences: [
+          { apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationSet', name: 'express', uid: set.metadata.uid },
+        ],
+      },
+    });
+    const owned = await cli('start', plan(), '--id', 'argo-owned', '--set', 'express=2.1.0');
+    expect(owned.code, owned.stderr).toBe(0);
+    const o = await ended('argo-owned');
+    expect(o.clusters.find((c) => c.name === 'lab-1')?.error).toMatch(
+      /Application argocd\/lab-1-express on kwok-argocd cannot be moved: it is owned by ApplicationSet express, which rewrites its spec.sources .*ignoreApplicationDifferences/,
+    );
+    expect((await app('lab-1')).status?.history?.length).toBe(before);
+    await patchApp('lab-1', { metadata: { ownerReferences: null } });
   });
 });

@@ -1,3 +1,4 @@
+import { fleetVerdict } from '../../src/domain/fleet.js';
 import { describe, expect, it } from 'vitest';
 import {
   refuseAbort,
@@ -270,5 +271,31 @@ describe('diff groups', () => {
     expect(
       groupLine({ digest: 'sha256:abcdef0123456789', clusters: ['c'], summary, error: 'context "x" is not known' }),
     ).toBe('c: diff unavailable: context "x" is not known [abcdef012345]');
+  });
+});
+
+describe('the fleet verdict on releases Argo CD applies', () => {
+  const row = (status: string) => ({
+    cluster: 'lab-1',
+    releases: {
+      express: {
+        desiredVersion: '2.1.0',
+        desiredValues: 'sha256:a',
+        version: '2.1.0',
+        valuesDigest: 'sha256:a',
+        status,
+      },
+    },
+  });
+  it('takes Synced/Healthy as in sync, OutOfSync as drift and Degraded as failed, in Argo CD’s words', () => {
+    expect(fleetVerdict(row('Synced/Healthy'))).toEqual({ verdict: 'in-sync', reasons: [] });
+    expect(fleetVerdict(row('OutOfSync/Healthy'))).toEqual({
+      verdict: 'out-of-sync',
+      reasons: ['express is OutOfSync/Healthy in Argo CD: live objects differ from its pinned sources'],
+    });
+    expect(fleetVerdict(row('Synced/Degraded'))).toEqual({
+      verdict: 'failed',
+      reasons: ['express is Synced/Degraded in Argo CD'],
+    });
   });
 });
