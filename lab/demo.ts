@@ -2,7 +2,8 @@
  * `npm run demo`: a real rollout on the local lab, end to end. Provides the tools, starts a Temporal dev
  * server with its Web UI, the lab (3 clusters) and a worker, starts the lab plan, approves its gate itself
  * (saying so; --interactive waits for `rollout approve` instead), prints what every cluster runs as Helm
- * reports it, and on exit leaves nothing running unless --keep-lab.
+ * reports it, and on exit leaves nothing running unless --keep-lab. With --argocd, the lab runs Argo CD too
+ * (built the first time) and the rollout is lab-argocd.yaml: the product through each cluster's Application.
  */
 import { componentsOf, primaryComponent } from '../src/plan/components.js';
 import { createInterface } from 'node:readline/promises';
@@ -18,13 +19,14 @@ import { loadPlanFile } from '../src/cli/shared.js';
 import { startDevServer } from '../src/tools/dev-server.js';
 import { ensureTool } from '../src/tools/toolchain.js';
 import { approveUpdate, statusQuery } from '../src/workflows/api.js';
-import { labDown, labStatus, labUp, readState } from './lab.js';
+import { argocdStatus, labDown, labStatus, labUp, readState } from './lab.js';
 
 const { values: opts } = parseArgs({
   options: {
     interactive: { type: 'boolean', default: false },
     'keep-lab': { type: 'boolean', default: false },
     'chart-version': { type: 'string' },
+    argocd: { type: 'boolean', default: false },
   },
 });
 const say = (line: string) => console.log(`[demo] ${line}`);
@@ -37,8 +39,14 @@ async function main(): Promise<number> {
   cleanups.push(() => server.stop());
   say(`Temporal dev server on ${server.address}; Web UI at ${server.uiUrl}`);
 
-  const hadLab = readState() !== undefined;
-  const lab = await labUp(3, (l) => say(l));
+  const existing = readState();
+  const hadLab = existing !== undefined;
+  if (opts.argocd && existing && !existing.argocd) {
+    throw new Error(
+      `a lab without Argo CD is up in ${existing.dir}: 'npm run lab -- down' first, or run the demo without --argocd`,
+    );
+  }
+  const lab = await labUp(3, (l) => say(l), { argocd: opts.argocd });
   if (!opts['keep-lab'] && !hadLab) cleanups.push(() => labDown((l) => say(l)));
   process.env['KUBECONFIG'] = lab.kubeconfig;
   process.env['TEMPORAL_ADDRESS'] = server.address;
@@ -61,7 +69,8 @@ async function main(): Promise<number> {
   const { startCommand } = await import('../src/cli/start.js');
   // The plan from a clone of the lab's config repository, as a platform team keeps it: the rollout is
   // pinned to the commit its ref names now, and the worker fetches that commit itself.
-  const planFile = lab.git ? join(lab.git.worktree, 'rollout-plans', 'lab.yaml') : 'rollout-plans/lab.yaml';
+  const planName = opts.argocd ? 'lab-argocd.yaml' : 'lab.yaml';
+  const planFile = lab.git ? join(lab.git.worktree, 'rollout-plans', planName) : `rollout-plans/${planName}`;
   const loaded = await loadPlanFile(planFile);
   if (loaded.source.kind === 'git') say(`rolling from the lab's config repository ${describeSource(loaded.source)}`);
   const version = opts['chart-version'] ?? primaryComponent(componentsOf(loaded.plan)).release.version;
@@ -95,9 +104,20 @@ async function main(): Promise<number> {
     await new Promise((r) => setTimeout(r, 1000));
   }
   say(`rollout ${status.state}${status.reason ? `: ${status.reason}` : ''}`);
-  const rows = table(['cluster', 'operator (helm)', 'express (helm)', 'cache ready for']);
+  // In Argo CD mode the express column is the Helm release the lab installed first, which Argo CD took over.
+  const rows = table([
+    'cluster',
+    'operator (helm)',
+    opts.argocd ? 'express (helm, before Argo CD took it)' : 'express (helm)',
+    'cache ready for',
+  ]);
   for (const r of await labStatus()) rows.push([r.cluster, r.operator, r.express, r.cache]);
   console.log(rows.toString());
+  if (opts.argocd) {
+    const apps = table(['Application (Argo CD)', 'sources at', 'sync', 'health', 'last synced by']);
+    for (const a of await argocdStatus()) apps.push([a.name, a.sources, a.sync, a.health, a.by]);
+    console.log(apps.toString());
+  }
   say(`Web UI: ${workflowUiLink({ ...config, address: '127.0.0.1:7233' }, id)}`);
   if (process.stdin.isTTY) {
     const rl = createInterface({ input: process.stdin, output: process.stdout });

@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 import { ensureDebianTool } from '../src/tools/debian.js';
 import { ensureTool, versions } from '../src/tools/toolchain.js';
 import { argocdCluster, startArgoCd, type ArgoCdLab } from './argocd.js';
+import type { Application } from '../src/drivers/argocd/application.js';
 
 const exec = promisify(execFile);
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -564,6 +565,37 @@ export async function labStatus(): Promise<{ cluster: string; operator: string; 
       };
     }),
   );
+}
+
+/** Each lab Application as Argo CD reports it: sources' revisions, sync, health and who started the last sync. */
+export async function argocdStatus(): Promise<
+  { name: string; sources: string; sync: string; health: string; by: string }[]
+> {
+  const state = readState();
+  if (!state?.argocd) return [];
+  const kubectl = await ensureTool('kubectl');
+  const { stdout } = await exec(kubectl, [
+    '--kubeconfig',
+    state.kubeconfig,
+    '--context',
+    state.argocd.context,
+    '-n',
+    state.argocd.namespace,
+    'get',
+    'applications',
+    '-o',
+    'json',
+  ]);
+  const list = JSON.parse(stdout) as { items: Application[] };
+  return list.items.map((a) => ({
+    name: a.metadata?.name ?? '',
+    sources: (a.spec?.sources ?? []).map((s) => (s.targetRevision ?? '').slice(0, 12)).join(', '),
+    sync: a.status?.sync?.status ?? 'Unknown',
+    health: a.status?.health?.status ?? 'Unknown',
+    by:
+      a.status?.history?.at(-1)?.initiatedBy?.username ??
+      (a.status?.history?.at(-1)?.initiatedBy?.automated ? 'auto-sync' : ''),
+  }));
 }
 
 /** Switches a lab fault on or off on one cluster. */

@@ -3,7 +3,7 @@
  *   up [--clusters N] [--argocd]  N clusters (default 3), chart repository, baseline release on each;
  *                            with --argocd, Argo CD on a control cluster with an Application per cluster
  *   down                     remove everything the lab started
- *   status                   what each cluster runs, as Helm and the API server report it
+ *   status                   what each cluster runs, as Helm and the API server report it (and Argo CD)
  *   fault sync-fails --cluster NAME [--off]           synchronizer Jobs fail on that cluster
  *   fault bad-cache --cluster NAME --version V [--off] the cache for V never becomes ready there
  *   fault unreachable --cluster NAME [--off]          the cluster's control plane stops (connections refused)
@@ -15,7 +15,7 @@ import { Command, CommanderError } from 'commander';
 import { table } from '../src/cli/table.js';
 import { ensureTool } from '../src/tools/toolchain.js';
 import { startProductionServer } from '../src/tools/production-server.js';
-import { indexRepo, labDown, labFault, labOutage, labStatus, labUp, publishChart, readState } from './lab.js';
+import { argocdStatus, indexRepo, labDown, labFault, labOutage, labStatus, labUp, publishChart, readState } from './lab.js';
 
 const program = new Command('lab').exitOverride().showHelpAfterError();
 
@@ -34,6 +34,12 @@ program.command('status').action(async () => {
   const rows = table(['cluster', 'operator', 'express', 'cache ready for']);
   for (const r of await labStatus()) rows.push([r.cluster, r.operator, r.express, r.cache]);
   console.log(rows.toString());
+  const apps = await argocdStatus();
+  if (apps.length > 0) {
+    const t = table(['Application (Argo CD)', 'sources at', 'sync', 'health', 'last synced by']);
+    for (const a of apps) t.push([a.name, a.sources, a.sync, a.health, a.by]);
+    console.log(t.toString());
+  }
 });
 program
   .command('fault')
