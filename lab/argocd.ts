@@ -85,7 +85,15 @@ export async function startArgoCd(parts: LabParts, log: (l: string) => void): Pr
   await kubectl(['apply', '--server-side', '-k', join(bundle, 'manifests', 'crds')]);
   await kubectl(['create', 'namespace', argocdNamespace]);
   await kubectl(['-n', argocdNamespace, 'apply', '-k', join(bundle, 'manifests', 'base', 'config')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/applications.argoproj.io']);
+  // Every CRD served before any object of theirs is written (the AppProject below, the Applications).
+  await kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/applications.argoproj.io',
+    'crd/appprojects.argoproj.io',
+    'crd/applicationsets.argoproj.io',
+  ]);
   await kubectl(
     ['apply', '-f', '-'],
     JSON.stringify({

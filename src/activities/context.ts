@@ -35,6 +35,15 @@ function report(update: Partial<ActivityHeartbeat>): void {
   ctx.heartbeat(next);
 }
 
+/** Says, with the next heartbeat, what the step waits on (`rollout status` shows it); undefined clears it. */
+export function waitingOn(what: string | undefined): void {
+  const ctx = Context.current();
+  const next = { ...reports.get(ctx), waiting: what };
+  if (what === undefined) delete next.waiting;
+  reports.set(ctx, next);
+  ctx.heartbeat(next);
+}
+
 /**
  * When a step must be over: its timeout counted from when the activity was first scheduled, so a retry
  * after a crash or an outage does not grant the step a fresh timeout.

@@ -75,6 +75,8 @@ export interface ClusterTarget {
 export interface ActivityHeartbeat {
   /** Set while the cluster (or another peer: `what`, such as a chart repository) does not answer and the step is retrying. */
   unreachable?: { since: string; attempts: number; error: string; what?: string };
+  /** What the step waits on now, in words (Argo CD: another client's sync, its own, the Application's health). */
+  waiting?: string;
 }
 
 /** Records where each of the cluster's components stands, before the rollout changes anything there. */

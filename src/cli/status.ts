@@ -41,6 +41,7 @@ export interface PendingWork {
   activityId: string;
   unreachable?: ActivityHeartbeat['unreachable'];
   retrying?: { attempt: number; error: string };
+  waiting?: string;
 }
 
 /** What an activity in progress is doing, in words: waiting for a peer that does not answer, retrying, or running. */
@@ -69,6 +70,7 @@ function pendingIn(desc: WorkflowExecutionDescription | undefined): PendingWork[
       activity: a.activityType?.name ?? 'activity',
       activityId: a.activityId ?? '',
       unreachable: beat?.unreachable,
+      ...(beat?.waiting ? { waiting: beat.waiting } : {}),
       retrying: attempt > 1 && error ? { attempt, error } : undefined,
     };
   });
@@ -87,6 +89,7 @@ async function liveOf(client: Client, workflowId: string, progress: boolean): Pr
   for (const work of pending) {
     live.unreachable ??= work.unreachable;
     live.retrying ??= work.retrying;
+    live.waitingFor ??= work.waiting;
   }
   return live;
 }

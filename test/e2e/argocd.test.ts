@@ -93,7 +93,14 @@ async function statusJson(id: string) {
   return JSON.parse(r.stdout) as {
     state: string;
     reason?: string;
-    clusters: { name: string; state: string; step?: string; error?: string; rollbackError?: string }[];
+    clusters: {
+      name: string;
+      state: string;
+      step?: string;
+      error?: string;
+      rollbackError?: string;
+      waitingFor?: string;
+    }[];
   };
 }
 
@@ -262,7 +269,16 @@ describe('rolling through Argo CD Applications', { timeout: 600_000 }, () => {
       () => statusJson('argo-busy'),
       (st) => st.clusters.some((c) => c.name === 'lab-1' && c.step === 'upgrade-express'),
     );
-    await new Promise((r) => setTimeout(r, 3000));
+    // `rollout status` says what it waits on, in Argo CD's words.
+    await until(
+      'status says what the cluster waits on',
+      () => statusJson('argo-busy'),
+      (st) =>
+        /^Argo CD: waits for alice's operation on Application argocd\/lab-1-express on kwok-argocd to end \(sync /.test(
+          st.clusters.find((c) => c.name === 'lab-1')?.waitingFor ?? '',
+        ),
+      60_000,
+    );
     // It waits: alice's sync still queued, the sources not touched while it is.
     const waiting = await app('lab-1');
     expect(waiting.operation?.initiatedBy?.username).toBe('alice');
@@ -372,5 +388,46 @@ describe('rolling through Argo CD Applications', { timeout: 600_000 }, () => {
     );
     expect((await app('lab-1')).status?.history?.length).toBe(before);
     await patchApp('lab-1', { metadata: { ownerReferences: null } });
+  });
+
+  it('an Application changed by hand while the wave waits for approval voids the approval; approved again, the rollout pins it back', async () => {
+    const gated = plan((p) => {
+      (p.spec['phases'] as { approval: string }[])[1]!.approval = 'required';
+    });
+    const started = await cli('start', gated, '--id', 'argo-hand', '--set', 'express=2.1.0');
+    expect(started.code, started.stderr).toBe(0);
+    await until(
+      'the wave waits for approval',
+      () => statusJson('argo-hand'),
+      (st) => st.state === 'awaiting-approval',
+    );
+    // Someone points lab-2's Application at another chart version by hand; auto-sync applies it.
+    const a2 = await app('lab-2');
+    const sources = a2.spec?.sources ?? [];
+    await patchApp('lab-2', { spec: { sources: [{ ...sources[0], targetRevision: '2.0.0' }, ...sources.slice(1)] } });
+    await until(
+      'Argo CD applies the hand edit',
+      () => app('lab-2'),
+      (a) => a.status?.sync?.revisions?.[0] === '2.0.0' && a.status?.sync?.status === 'Synced',
+    );
+    const approved = await cli('approve', 'argo-hand', '--phase', 'wave', '-m', 'canary fine');
+    expect(approved.code, approved.stderr).toBe(0);
+    const voided = await until(
+      'the approval no longer holds',
+      () => statusJson('argo-hand'),
+      (st) => /no longer holds/.test(st.reason ?? ''),
+      90_000,
+    );
+    expect(voided.state).toBe('awaiting-approval');
+    expect(voided.reason).toMatch(/^the diff changed since e2e approved it/);
+    expect((await app('lab-2')).spec?.sources?.[0]?.targetRevision, 'the wave did not start').toBe('2.0.0');
+    const again = await cli('approve', 'argo-hand', '--phase', 'wave', '-m', 'the hand edit on lab-2 goes');
+    expect(again.code, again.stderr).toBe(0);
+    const s = await ended('argo-hand');
+    expect(s.state, JSON.stringify(s)).toBe('succeeded');
+    const after = await app('lab-2');
+    expect(after.spec?.sources?.map((x) => x.targetRevision)).toEqual(['2.1.0', head()]);
+    expect(after.status?.sync).toMatchObject({ status: 'Synced', revisions: ['2.1.0', head()] });
+    expect(ours(after, 'argo-hand')).toHaveLength(1);
   });
 });

@@ -34,6 +34,7 @@ import type { KubeFactory } from '../../adapters/kube.js';
 import type { SourceFiles } from '../../adapters/source.js';
 import type { ReleaseDriver, ReleaseOn, ReleaseUpgrade, RunningRelease, UpgradeOutcome } from '../driver.js';
 import { pinnedValues } from '../values.js';
+import { waitingOn } from '../../activities/context.js';
 import { unstick } from '../statefulsets.js';
 import {
   applicationName,
@@ -152,7 +153,12 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
   /**
    * Waits on the Application (a watch, no polling) until `check` settles, bounded by the release's timeout.
    */
-  function waitOn<R>(on: ReleaseOn, deadline: number, check: (app: Application | undefined) => R | undefined) {
+  function waitOn<R>(
+    on: ReleaseOn,
+    deadline: number,
+    check: (app: Application | undefined) => R | undefined,
+    what: string,
+  ) {
     const { kube, spec, name, label } = appRef(on);
     return waitForObjects<Application, R>({
       kube,
@@ -160,7 +166,12 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
       kind: 'Application',
       namespace: spec.namespace,
       fieldSelector: `metadata.name=${name}`,
-      check: (items) => check(items[0]),
+      check: (items) => {
+        const settled = check(items[0]);
+        // `rollout status` shows what the cluster waits on, with Argo CD's view of the Application now.
+        waitingOn(settled === undefined ? `Argo CD: waits for ${what} (${describeState(items[0])})` : undefined);
+        return settled;
+      },
       deadline,
       signal: Context.current().cancellationSignal,
       describe: (items) => `${label}: ${describeState(items[0])}`,
@@ -191,7 +202,12 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
       const view = operationView(app, mark);
       if (view.kind === 'foreign-running') {
         // Another client's operation (auto-sync, a person) ends first.
-        await waitOn(on, deadline, (a) => (a && operationView(a, mark).kind === 'foreign-running' ? undefined : a));
+        await waitOn(
+          on,
+          deadline,
+          (a) => (a && operationView(a, mark).kind === 'foreign-running' ? undefined : a),
+          `${view.by}'s operation on ${label} to end`,
+        );
         continue;
       }
       if (view.kind === 'none') {
@@ -217,13 +233,18 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
       }
       // Our operation ends: Succeeded at the desired revisions, or the cluster fails with Argo CD's message.
       // Seen gone (another operation right after ours, a self-heal), it is judged by what Argo CD synced.
-      const outcome = await waitOn(on, deadline, (a) => {
-        if (!a) throw ApplicationFailure.nonRetryable(`${label} was deleted during the sync`, FailureType.ArgoCd);
-        const v = operationView(a, mark);
-        if (v.kind === 'ours-done') return v;
-        if (v.kind === 'ours-running' || v.kind === 'foreign-running') return undefined;
-        return { kind: 'gone' as const, app: a };
-      });
+      const outcome = await waitOn(
+        on,
+        deadline,
+        (a) => {
+          if (!a) throw ApplicationFailure.nonRetryable(`${label} was deleted during the sync`, FailureType.ArgoCd);
+          const v = operationView(a, mark);
+          if (v.kind === 'ours-done') return v;
+          if (v.kind === 'ours-running' || v.kind === 'foreign-running') return undefined;
+          return { kind: 'gone' as const, app: a };
+        },
+        `its sync of ${label} at ${desired.revisions.join(', ')} to end`,
+      );
       if (outcome.kind === 'ours-done') {
         ended = outcome;
       } else if (sameRevisions(syncedRevisions(outcome.app), desired.revisions)) {
@@ -259,13 +280,18 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
     // Synced at the desired revisions and Healthy, and still so a grace period after the sync ended.
     const graceMs = durationMs(spec.healthyGrace);
     for (;;) {
-      await waitOn(on, deadline, (a) => {
-        if (!a) throw ApplicationFailure.nonRetryable(`${label} was deleted`, FailureType.ArgoCd);
-        const view = settledView(a, desired);
-        if (view && 'failed' in view)
-          throw ApplicationFailure.nonRetryable(`${label}: ${view.failed}`, FailureType.VerifyFailed);
-        return view;
-      });
+      await waitOn(
+        on,
+        deadline,
+        (a) => {
+          if (!a) throw ApplicationFailure.nonRetryable(`${label} was deleted`, FailureType.ArgoCd);
+          const view = settledView(a, desired);
+          if (view && 'failed' in view)
+            throw ApplicationFailure.nonRetryable(`${label}: ${view.failed}`, FailureType.VerifyFailed);
+          return view;
+        },
+        `${label} to be Synced at ${desired.revisions.join(', ')} and Healthy`,
+      );
       const settleAt = Date.parse(ended.finishedAt ?? '') + graceMs;
       const wait = Number.isNaN(settleAt) ? graceMs : settleAt - Date.now();
       if (wait > 0) await sleep(Math.min(wait, Math.max(0, deadline - Date.now())));
