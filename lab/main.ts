@@ -15,7 +15,17 @@ import { Command, CommanderError } from 'commander';
 import { table } from '../src/cli/table.js';
 import { ensureTool } from '../src/tools/toolchain.js';
 import { startProductionServer } from '../src/tools/production-server.js';
-import { argocdStatus, indexRepo, labDown, labFault, labOutage, labStatus, labUp, publishChart, readState } from './lab.js';
+import {
+  argocdStatus,
+  indexRepo,
+  labDown,
+  labFault,
+  labOutage,
+  labStatus,
+  labUp,
+  publishChart,
+  readState,
+} from './lab.js';
 
 const program = new Command('lab').exitOverride().showHelpAfterError();
 

@@ -359,7 +359,7 @@ describe('a component deployed through Argo CD', () => {
     ],
     [
       'a plan without a git source',
-      /  source:\n    git:\n.*\n.*\n.*\n/,
+      / {2}source:\n {4}git:\n.*\n.*\n.*\n/,
       '',
       /^spec\.release\.components\[2\]$/,
       /needs spec\.source\.git/,
