@@ -9,7 +9,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { AppsV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -30,11 +37,11 @@ let worktree = '';
 let controllerPid = 0;
 const planDir = mkdtempSync(join(tmpdir(), 'argocd-plans-'));
 
-function startWorker(): ChildProcess {
+function startWorker(extra: Record<string, string> = {}): ChildProcess {
   const tsx = import.meta.resolve('tsx');
   return spawn(process.execPath, ['--import', tsx, join(root, 'src/worker/main.ts')], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...extra },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
@@ -429,5 +436,64 @@ describe('rolling through Argo CD Applications', { timeout: 600_000 }, () => {
     expect(after.spec?.sources?.map((x) => x.targetRevision)).toEqual(['2.1.0', head()]);
     expect(after.status?.sync).toMatchObject({ status: 'Synced', revisions: ['2.1.0', head()] });
     expect(ours(after, 'argo-hand')).toHaveLength(1);
+  });
+
+  it("moves the Applications with only the access chart's rights on Argo CD's control cluster", async () => {
+    // The access chart on the control cluster, Argo CD's namespace named; nothing else granted there.
+    execFileSync(helm, [
+      'upgrade',
+      '--install',
+      'rollout-access',
+      join(root, 'deploy/charts/phased-rollout-access'),
+      '--set',
+      'argocd.namespace=argocd',
+      '-n',
+      'phased-rollout',
+      '--create-namespace',
+      '--kube-context',
+      'kwok-argocd',
+      '--kubeconfig',
+      kubeconfig,
+    ]);
+    const admin = new KubeConfig();
+    admin.loadFromFile(kubeconfig);
+    admin.setCurrentContext('kwok-argocd');
+    const { status } = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+      name: 'phased-rollout',
+      namespace: 'phased-rollout',
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
+    // The lab's kubeconfig, but the control cluster's context is the ServiceAccount's token.
+    const limited = new KubeConfig();
+    limited.loadFromOptions({
+      clusters: admin.clusters,
+      users: [...admin.users, { name: 'phased-rollout@argocd', token: status?.token ?? '' }],
+      contexts: admin.contexts.map((c) => (c.name === 'kwok-argocd' ? { ...c, user: 'phased-rollout@argocd' } : c)),
+      currentContext: 'kwok-argocd',
+    });
+    const file = join(mkdtempSync(join(tmpdir(), 'argocd-sa-')), 'config');
+    writeFileSync(file, limited.exportConfig(), { mode: 0o600 });
+    // The token reads Applications but no Secret of Argo CD's.
+    const asWorker = new KubeConfig();
+    asWorker.loadFromFile(file);
+    await expect(asWorker.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'argocd' })).rejects.toMatchObject(
+      { code: 403 },
+    );
+    await stopWorker();
+    worker = startWorker({ KUBECONFIG: file });
+    try {
+      const started = await cli('start', plan(), '--id', 'argo-least', '--set', 'express=2.2.0');
+      expect(started.code, started.stderr).toBe(0);
+      const s = await ended('argo-least');
+      expect(s.state, JSON.stringify(s)).toBe('succeeded');
+      for (const cluster of ['lab-1', 'lab-2']) {
+        const a = await app(cluster);
+        expect(a.status?.sync).toMatchObject({ status: 'Synced', revisions: ['2.2.0', head()] });
+        expect(ours(a, 'argo-least')).toHaveLength(1);
+      }
+    } finally {
+      await stopWorker();
+      worker = startWorker();
+    }
   });
 });
