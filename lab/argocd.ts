@@ -108,27 +108,16 @@ export async function startArgoCd(parts: LabParts, log: (l: string) => void): Pr
     }),
   );
 
+  /** One context of the lab's kubeconfig on its own, credentials inlined. */
+  const contextConfig = (context: string) =>
+    run(
+      t.kubectl,
+      ['--kubeconfig', state.kubeconfig, 'config', 'view', '--raw', '--flatten', '--minify', '--context', context],
+      t.env,
+    );
   // The controller reads its own cluster only through this file; the destinations through their Secrets.
   const controlKubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(
-    controlKubeconfig,
-    await run(
-      t.kubectl,
-      [
-        '--kubeconfig',
-        state.kubeconfig,
-        'config',
-        'view',
-        '--raw',
-        '--flatten',
-        '--minify',
-        '--context',
-        argocdContext,
-      ],
-      t.env,
-    ),
-    { mode: 0o600 },
-  );
+  writeFileSync(controlKubeconfig, await contextConfig(argocdContext), { mode: 0o600 });
 
   const redisPort = port('LAB_ARGOCD_REDIS_PORT', 6390);
   const repoPort = port('LAB_ARGOCD_REPO_PORT', 18081);
@@ -194,23 +183,7 @@ export async function startArgoCd(parts: LabParts, log: (l: string) => void): Pr
 
   log('[lab] registering the lab clusters with Argo CD');
   for (const cluster of state.clusters) {
-    const kc = parseYaml(
-      await run(
-        t.kubectl,
-        [
-          '--kubeconfig',
-          state.kubeconfig,
-          'config',
-          'view',
-          '--raw',
-          '--flatten',
-          '--minify',
-          '--context',
-          `kwok-${cluster}`,
-        ],
-        t.env,
-      ),
-    ) as {
+    const kc = parseYaml(await contextConfig(`kwok-${cluster}`)) as {
       clusters: {
         cluster: { server: string; 'certificate-authority-data'?: string; 'insecure-skip-tls-verify'?: boolean };
       }[];

@@ -17,12 +17,12 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { HelmClient } from '../../src/adapters/helm.js';
 import { freePort } from '../../src/tools/dev-server.js';
 import { ensureTool } from '../../src/tools/toolchain.js';
+import { endRunningRollouts } from '../helpers/end-rollouts.js';
 import { rolloutCli, type CliRun } from '../helpers/cli.js';
 import type * as LabApi from '../../lab/lab.js';
 import type { Application } from '../../src/drivers/argocd/application.js';
@@ -188,16 +188,7 @@ beforeAll(async () => {
 
 async function endRunning(reason: string): Promise<void> {
   if (!env['ROLLOUT_TASK_QUEUE']) return;
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
-  const client = new Client({ connection });
-  const query = `TaskQueue = '${env['ROLLOUT_TASK_QUEUE']}' AND ExecutionStatus = 'Running' AND WorkflowType = 'rollout'`;
-  for await (const wf of client.workflow.list({ query })) {
-    await client.workflow
-      .getHandle(wf.workflowId)
-      .terminate(reason)
-      .catch(() => undefined);
-  }
-  await connection.close();
+  await endRunningRollouts(inject('temporalAddress'), env['ROLLOUT_TASK_QUEUE'] ?? '', reason);
 }
 
 afterEach(async (ctx) => {

@@ -27,6 +27,7 @@ import { HelmClient, type HelmRelease } from '../../src/adapters/helm.js';
 import { SourceFiles } from '../../src/adapters/source.js';
 import { freePort } from '../../src/tools/dev-server.js';
 import { ensureTool } from '../../src/tools/toolchain.js';
+import { endRunningRollouts } from '../helpers/end-rollouts.js';
 import { rolloutCli, type CliRun } from '../helpers/cli.js';
 import { startProductionServer, type ProductionServer } from '../../src/tools/production-server.js';
 import { isLoopback, listeners } from '../../lab/listeners.js';
@@ -289,16 +290,7 @@ beforeAll(async () => {
 /** Ends every rollout this file started that still runs: a failed test must not hold the lab's clusters. */
 async function endRunning(reason: string): Promise<void> {
   if (!env) return;
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
-  const client = new Client({ connection });
-  const query = `TaskQueue = '${env['ROLLOUT_TASK_QUEUE']}' AND ExecutionStatus = 'Running' AND WorkflowType = 'rollout'`;
-  for await (const wf of client.workflow.list({ query })) {
-    await client.workflow
-      .getHandle(wf.workflowId)
-      .terminate(reason)
-      .catch(() => undefined);
-  }
-  await connection.close();
+  await endRunningRollouts(inject('temporalAddress'), env['ROLLOUT_TASK_QUEUE'] ?? '', reason);
 }
 
 // A failed test may leave its rollout running, holding the lab's clusters: the next test must not inherit it.

@@ -48,7 +48,6 @@ import {
   parentProblem,
   planAnnotation,
   sameRevisions,
-  sameSources,
   settledView,
   syncOperation,
   syncedRevisions,
@@ -308,17 +307,16 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
   }
 
   /** The values digest of what a revision recorded: its values files read from the config repository at its commit. */
-  async function digestOf(
-    on: ReleaseOn,
-    sources: readonly ApplicationSource[],
-    revisions: readonly string[],
-  ): Promise<string> {
+  /**
+   * Where a recorded (or synced) set of sources took its values: the config repository at its revision, as
+   * a pinned source (with the rollout's credential when it is the same repository), and the value files.
+   */
+  function recordedValues(on: ReleaseOn, sources: readonly ApplicationSource[], revisions: readonly string[]) {
     const values = sources.findIndex((s) => s.ref === 'values');
     const chart = sources.find((s) => s.chart !== undefined);
-    const commit = revisions[values];
-    if (values < 0 || !chart || !commit) return '';
+    const commit = values < 0 ? '' : (revisions[values] ?? '');
     const repo = sources[values]?.repoURL ?? '';
-    const files = (chart.helm?.valueFiles ?? [])
+    const files = (chart?.helm?.valueFiles ?? [])
       .filter((f) => f.startsWith('$values/'))
       .map((f) => f.slice('$values/'.length));
     const credential = on.source?.kind === 'git' && on.source.url === repo ? on.source.credential : undefined;
@@ -330,6 +328,17 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
       path: '.',
       ...(credential ? { credential } : {}),
     };
+    return { source, files, commit, hasChart: chart !== undefined };
+  }
+
+  /** The values digest of what a revision recorded: its values files read from the config repository at its commit. */
+  async function digestOf(
+    on: ReleaseOn,
+    sources: readonly ApplicationSource[],
+    revisions: readonly string[],
+  ): Promise<string> {
+    const { source, files, commit, hasChart } = recordedValues(on, sources, revisions);
+    if (!hasChart || !commit) return '';
     return (await pinnedValues(deps.files, source, { values: files })).digest;
   }
 
@@ -357,8 +366,7 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
     const mark = changeMark(input.rolloutId, input.cluster, input.component, desired.revisions);
     if (
       operationView(app, mark).kind === 'none' &&
-      sameSources(currentSources(app), desired.sources) &&
-      settledView(app, desired) !== undefined &&
+      // Settled implies the sources are the desired ones (other sources fail the view).
       'healthy' in (settledView(app, desired) ?? {})
     ) {
       const by = app.metadata?.annotations?.[changedByAnnotation] ?? '';
@@ -443,19 +451,7 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
     const version = revisions[chartAt];
     if (chartAt < 0 || !version || app.status?.sync?.status === 'Unknown') return undefined;
     const chart = sources[chartAt] as ApplicationSource;
-    const values = sources.findIndex((s) => s.ref === 'values');
-    const commit = revisions[values];
-    const files = (chart.helm?.valueFiles ?? []).filter((f) => f.startsWith('$values/')).map((f) => f.slice(8));
-    const repo = sources[values]?.repoURL ?? '';
-    const credential = on.source?.kind === 'git' && on.source.url === repo ? on.source.credential : undefined;
-    const at: PinnedSource = {
-      kind: 'git',
-      url: repo,
-      ref: commit ?? '',
-      commit: commit ?? '',
-      path: '.',
-      ...(credential ? { credential } : {}),
-    };
+    const { source: at, files, commit } = recordedValues(on, sources, revisions);
     const dir = await mkdtemp(join(tmpdir(), 'phased-rollout-argocd-'));
     try {
       const release: ReleaseSpec = {
