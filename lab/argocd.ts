@@ -3,7 +3,8 @@
  * processes against a control cluster of its own (kwok-argocd), as a platform team runs it beside their
  * workload clusters:
  * - its CRDs and base configuration applied to the control cluster, namespace argocd;
- * - redis-server (Debian), the repo server and the application controller, all on loopback;
+ * - redis-server (Debian), the repo server, the application controller and the ApplicationSet controller,
+ *   all on loopback;
  * - every lab cluster registered as a destination (a cluster Secret with its client certificate);
  * - an Application per lab cluster, `<cluster>-express`, handed to the lab-argocd plan: the express chart
  *   from the lab's chart repository, its values from the lab's config repository at a commit, auto-sync
@@ -44,7 +45,7 @@ export const argocdPlan = 'lab-argocd';
 export interface ArgoCdLab {
   context: string;
   namespace: string;
-  /** redis-server, the repo server and the application controller. */
+  /** redis-server, the repo server, the application controller and the ApplicationSet controller. */
   pids: number[];
   applications: string[];
   /** The config repository commit the baseline Applications were pinned to. */
@@ -65,7 +66,7 @@ export async function startArgoCd(parts: LabParts, log: (l: string) => void): Pr
   const bundle = dirname(dirname(argocd));
   const dir = join(state.dir, 'argocd');
   mkdirSync(join(dir, 'bin'), { recursive: true });
-  for (const component of ['argocd-repo-server', 'argocd-application-controller']) {
+  for (const component of ['argocd-repo-server', 'argocd-application-controller', 'argocd-applicationset-controller']) {
     const link = join(dir, 'bin', component);
     if (!existsSync(link)) symlinkSync(argocd, link);
   }
@@ -135,7 +136,7 @@ export async function startArgoCd(parts: LabParts, log: (l: string) => void): Pr
     save();
     return child;
   };
-  log('[lab] starting redis-server, the Argo CD repo server and application controller');
+  log('[lab] starting redis-server, the Argo CD repo server, application controller and ApplicationSet controller');
   start('redis', redis, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
   const path = `${dirname(t.helm)}:${dirname(git)}:${process.env['PATH'] ?? ''}`;
   start(
@@ -179,6 +180,31 @@ export async function startArgoCd(parts: LabParts, log: (l: string) => void): Pr
       '60',
     ],
     { PATH: path, HOME: dir },
+  );
+  // Every listener of its own on loopback (its defaults bind every interface).
+  const loopback = (name: string, fallback: number) => `127.0.0.1:${port(name, fallback)}`;
+  start(
+    'applicationset-controller',
+    join(dir, 'bin', 'argocd-applicationset-controller'),
+    [
+      '--kubeconfig',
+      controlKubeconfig,
+      '--namespace',
+      argocdNamespace,
+      '--argocd-repo-server',
+      `127.0.0.1:${repoPort}`,
+      '--repo-server-plaintext',
+      '--metrics-addr',
+      loopback('LAB_ARGOCD_APPSET_METRICS_PORT', 18085),
+      '--probe-addr',
+      loopback('LAB_ARGOCD_APPSET_PROBE_PORT', 18086),
+      '--webhook-addr',
+      loopback('LAB_ARGOCD_APPSET_WEBHOOK_PORT', 18087),
+      '--logformat',
+      'text',
+    ],
+    // controller-runtime reads its cluster from KUBECONFIG.
+    { PATH: path, HOME: dir, KUBECONFIG: controlKubeconfig },
   );
 
   log('[lab] registering the lab clusters with Argo CD');

@@ -413,7 +413,7 @@ async function createLab(dir: string, n: number, log: (l: string) => void): Prom
     state.clusters.push(name);
     writeState(state);
     const ctx = ['--kubeconfig', kubeconfig, '--context', `kwok-${name}`];
-    for (const f of ['kwok-defaults.yaml', 'never-ready.yaml', 'slow-jobs.yaml']) {
+    for (const f of ['kwok-defaults.yaml', 'never-ready.yaml', 'slow-jobs.yaml', 'hanging-jobs.yaml']) {
       await run(t.kubectl, [...ctx, 'apply', '-f', join(repoRoot, 'lab', 'stages', f)], t.env);
     }
     await run(t.kwokctl, ['scale', 'node', '--replicas', '2', '--name', name], t.env);

@@ -65,6 +65,8 @@ export const FailureType = {
   ArgoCd: 'ArgoCd',
   /** Argo CD's sync operation ended Failed or Error, or at other revisions than the ones asked for. */
   ArgoCdSyncFailed: 'ArgoCdSyncFailed',
+  /** The rollout's own Argo CD operation made no progress within the step's timeout; it was terminated. */
+  ArgoCdSyncStuck: 'ArgoCdSyncStuck',
   /** A release to roll back no longer exists. */
   ReleaseMissing: 'ReleaseMissing',
   /**

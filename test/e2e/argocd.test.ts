@@ -166,6 +166,9 @@ beforeAll(async () => {
     'LAB_ARGOCD_REPO_PORT',
     'LAB_ARGOCD_REPO_METRICS_PORT',
     'LAB_ARGOCD_METRICS_PORT',
+    'LAB_ARGOCD_APPSET_METRICS_PORT',
+    'LAB_ARGOCD_APPSET_PROBE_PORT',
+    'LAB_ARGOCD_APPSET_WEBHOOK_PORT',
   ]) {
     process.env[v] = String(await freePort());
   }
@@ -220,7 +223,7 @@ describe('rolling through Argo CD Applications', { timeout: 600_000 }, () => {
       expect(a.status?.sync).toMatchObject({ status: 'Synced', revisions: ['2.1.0', commit] });
       expect(a.status?.health?.status).toBe('Healthy');
       expect(ours(a, 'argo-up').map((h) => h.revisions)).toEqual([['2.1.0', commit]]);
-      expect(a.metadata?.annotations?.['phased-rollout.io/changed-by']).toBe('argo-up (express 2.1.0)');
+      expect(a.status?.history?.at(-1)?.initiatedBy?.username).toBe('phased-rollout argo-up');
       expect(await images(cluster)).toEqual(['registry.example/express:2.1.0', 'registry.example/express:2.1.0']);
     }
     // Argo CD applied it: the Helm release the lab installed first has no new revision.
@@ -339,6 +342,42 @@ describe('rolling through Argo CD Applications', { timeout: 600_000 }, () => {
     );
   });
 
+  it("a sync that makes no progress (a PreSync hook that never completes) is terminated at the step's timeout and rolled back", async () => {
+    const recorded = (await app('lab-2')).status?.sync?.revisions;
+    // lab-2's overlay makes the chart's migration hook (Argo CD's PreSync) run on forever.
+    await lab.labCommit('lab-2: a migration that hangs', (tree) =>
+      writeFileSync(
+        join(tree, 'overlays', 'lab', 'lab-2', 'values.yaml'),
+        'configChangeset: lab-2\nfrontend:\n  replicas: 2\nfaults:\n  migrationHangs: true\n',
+      ),
+    );
+    const stuckPlan = plan((p) => {
+      const components = (p.spec['release'] as { components: Record<string, unknown>[] }).components;
+      (components.find((c) => c['name'] === 'express') as Record<string, unknown>)['timeout'] = '30s';
+    });
+    const started = await cli('start', stuckPlan, '--id', 'argo-stuck', '--set', 'express=2.3.0');
+    expect(started.code, started.stderr).toBe(0);
+    const s = await ended('argo-stuck');
+    expect(s.state, JSON.stringify(s)).toBe('rolled-back');
+    expect(s.clusters.find((c) => c.name === 'lab-2')?.error).toMatch(
+      /^upgrade-express failed: Argo CD's sync of Application argocd\/lab-2-express on kwok-argocd made no progress within 30s \(.*express-migrate.*\); the rollout terminated it \(/,
+    );
+    // The terminated sync did not go on: the rollback's sync ran after it, at the revisions recorded before.
+    const a = await app('lab-2');
+    expect(a.status?.operationState?.phase).toBe('Succeeded');
+    expect(a.status?.operationState?.operation?.initiatedBy?.username).toBe('phased-rollout argo-stuck');
+    expect(a.status?.sync).toMatchObject({ status: 'Synced', revisions: recorded });
+    expect(a.status?.health?.status).toBe('Healthy');
+    const was = `registry.example/express:${recorded?.[0] ?? ''}`;
+    expect(await images('lab-2')).toEqual([was, was]);
+    await lab.labCommit('lab-2: its migration completes again', (tree) =>
+      writeFileSync(
+        join(tree, 'overlays', 'lab', 'lab-2', 'values.yaml'),
+        'configChangeset: lab-2\nfrontend:\n  replicas: 2\n',
+      ),
+    );
+  });
+
   it('refuses an Application not handed to the plan, and one whose ApplicationSet would revert it, naming why; nothing is synced', async () => {
     await patchApp('lab-1', { metadata: { annotations: { 'phased-rollout.io/plan': null } } });
     const before = (await app('lab-1')).status?.history?.length;
@@ -352,12 +391,17 @@ describe('rolling through Argo CD Applications', { timeout: 600_000 }, () => {
     expect((await app('lab-1')).spec?.sources?.[0]?.targetRevision).toBe('2.3.0');
     await patchApp('lab-1', { metadata: { annotations: { 'phased-rollout.io/plan': 'lab-argocd' } } });
 
-    // Handed to the plan, but owned by an ApplicationSet that would rewrite its sources on every reconcile.
-    const set = (await argo().createNamespacedCustomObject({
+    // Handed to the plan, then adopted by a real ApplicationSet (its controller runs in the lab) whose
+    // template writes the sources as they are now: it would put them back on every reconcile.
+    const current = await app('lab-1');
+    const appsets = {
       group: 'argoproj.io',
       version: 'v1alpha1',
       namespace: 'argocd',
       plural: 'applicationsets',
+    };
+    await argo().createNamespacedCustomObject({
+      ...appsets,
       body: {
         apiVersion: 'argoproj.io/v1alpha1',
         kind: 'ApplicationSet',
@@ -365,27 +409,63 @@ describe('rolling through Argo CD Applications', { timeout: 600_000 }, () => {
         spec: {
           generators: [{ list: { elements: [{ cluster: 'lab-1' }] } }],
           template: {
-            metadata: { name: '{{cluster}}-express' },
-            spec: { project: 'default', destination: { name: '{{cluster}}', namespace: 'express' } },
+            metadata: { name: '{{cluster}}-express', annotations: { 'phased-rollout.io/plan': 'lab-argocd' } },
+            spec: { ...current.spec },
           },
         },
       },
-    })) as { metadata: { uid: string } };
-    await patchApp('lab-1', {
-      metadata: {
-        ownerReferences: [
-          { apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationSet', name: 'express', uid: set.metadata.uid },
-        ],
-      },
     });
-    const owned = await cli('start', plan(), '--id', 'argo-owned', '--set', 'express=2.1.0');
+    await until(
+      'the ApplicationSet adopts lab-1-express',
+      () => app('lab-1'),
+      (a) => (a.metadata?.ownerReferences ?? []).some((o) => o.kind === 'ApplicationSet' && o.name === 'express'),
+      120_000,
+    );
+    const owned = await cli('start', plan(), '--id', 'argo-owned', '--set', 'express=2.2.0');
     expect(owned.code, owned.stderr).toBe(0);
     const o = await ended('argo-owned');
     expect(o.clusters.find((c) => c.name === 'lab-1')?.error).toMatch(
       /Application argocd\/lab-1-express on kwok-argocd cannot be moved: it is owned by ApplicationSet express, which rewrites its spec.sources .*ignoreApplicationDifferences/,
     );
     expect((await app('lab-1')).status?.history?.length).toBe(before);
-    await patchApp('lab-1', { metadata: { ownerReferences: null } });
+
+    // The ApplicationSet hands the sources to the rollout: the rollout moves lab-1, and the ApplicationSet
+    // (reconciling on every change of the Application it owns) leaves them where the rollout put them.
+    await argo().patchNamespacedCustomObject(
+      {
+        ...appsets,
+        name: 'express',
+        body: { spec: { ignoreApplicationDifferences: [{ jsonPointers: ['/spec/source', '/spec/sources'] }] } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const handed = await cli('start', plan(), '--id', 'argo-appset', '--set', 'express=2.2.0');
+    expect(handed.code, handed.stderr).toBe(0);
+    const h = await ended('argo-appset');
+    expect(h.state, JSON.stringify(h)).toBe('succeeded');
+    await new Promise((r) => setTimeout(r, 10_000));
+    const moved = await app('lab-1');
+    expect(moved.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ApplicationSet', name: 'express' });
+    expect(moved.spec?.sources?.map((x) => x.targetRevision)).toEqual(['2.2.0', head()]);
+    expect(moved.status?.sync).toMatchObject({ status: 'Synced', revisions: ['2.2.0', head()] });
+    expect(ours(moved, 'argo-appset')).toHaveLength(1);
+    expect(await images('lab-1')).toEqual(['registry.example/express:2.2.0', 'registry.example/express:2.2.0']);
+    // The fleet names the rollout from Argo CD's history (the ApplicationSet rewrites annotations).
+    const fleet = await cli('fleet', plan(), '-o', 'json');
+    expect(fleet.code, fleet.stderr).toBe(0);
+    const row = (
+      JSON.parse(fleet.stdout) as { rows: { cluster: string; releases: Record<string, { changedBy?: string }> }[] }
+    ).rows.find((r) => r.cluster === 'lab-1');
+    expect(row?.releases['express']?.changedBy).toBe('argo-appset');
+
+    // The ApplicationSet goes; its Application stays (orphaned, as `kubectl delete --cascade=orphan`).
+    await argo().deleteNamespacedCustomObject({ ...appsets, name: 'express', propagationPolicy: 'Orphan' });
+    await until(
+      'lab-1-express is orphaned',
+      () => app('lab-1'),
+      (a) => (a.metadata?.ownerReferences ?? []).length === 0,
+      120_000,
+    );
   });
 
   it('an Application changed by hand while the wave waits for approval voids the approval; approved again, the rollout pins it back', async () => {

@@ -10,6 +10,7 @@ import {
   parentProblem,
   settledView,
   syncOperation,
+  terminationPatch,
   trackingParent,
   type Application,
 } from '../../src/drivers/argocd/application.js';
@@ -138,6 +139,37 @@ describe('Argo CD Applications', () => {
       revisions: ['2.3.0', 'abc'],
       finishedAt: '2026-12-04T10:00:00Z',
     });
+  });
+
+  it('ends only its own stuck operation: a running one is set Terminating, a queued one taken back', () => {
+    const mark = changeMark('r1', 'eu-1', 'express', ['2.3.0', 'abc']);
+    const ours = { info: [{ name: markInfo, value: mark }] };
+    const meta = { resourceVersion: '42' };
+    expect(
+      terminationPatch(
+        { metadata: meta, operation: ours, status: { operationState: { phase: 'Running', operation: ours } } },
+        mark,
+      ),
+    ).toEqual({ metadata: meta, status: { operationState: { phase: 'Terminating' } } });
+    // Queued, never picked up by the controller: the request is withdrawn.
+    expect(terminationPatch({ metadata: meta, operation: ours }, mark)).toEqual({ metadata: meta, operation: null });
+    // Terminating already, someone else's, or ended: nothing to write.
+    expect(
+      terminationPatch(
+        { metadata: meta, operation: ours, status: { operationState: { phase: 'Terminating', operation: ours } } },
+        mark,
+      ),
+    ).toBeUndefined();
+    const ann = { initiatedBy: { username: 'ann' } };
+    expect(
+      terminationPatch(
+        { metadata: meta, operation: ann, status: { operationState: { phase: 'Running', operation: ann } } },
+        mark,
+      ),
+    ).toBeUndefined();
+    expect(
+      terminationPatch({ metadata: meta, status: { operationState: { phase: 'Failed', operation: ours } } }, mark),
+    ).toBeUndefined();
   });
 
   it('is settled only when Synced at the desired revisions and Healthy; Degraded or a changed spec fail', () => {

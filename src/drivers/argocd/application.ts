@@ -10,7 +10,6 @@ import type { ReleaseSpec } from '../../plan/schema.js';
 /** The annotation that hands an Application to a plan: its value is the plan's name. */
 export const planAnnotation = 'phased-rollout.io/plan';
 /** Set on an Application by each change this tool makes: the rollout, component and version. */
-export const changedByAnnotation = 'phased-rollout.io/changed-by';
 /** The operation info entry that marks a sync as this tool's, with the change it makes. */
 export const markInfo = 'phased-rollout.io/change';
 export const attemptInfo = 'phased-rollout.io/attempt';
@@ -248,6 +247,34 @@ export function operationView(app: Application, mark: string): OperationView {
     revisions: state.syncResult?.revisions ?? (state.syncResult?.revision ? [state.syncResult.revision] : []),
     finishedAt: state.finishedAt,
   };
+}
+
+/**
+ * How to end our own operation that made no progress before the step's deadline, as `argocd app
+ * terminate-op` does: a running one is asked to terminate (its phase set to Terminating; the controller
+ * stops it and records it Failed); one still queued (never picked up) is taken back. Undefined when no
+ * operation of ours is queued or running, or it is terminating already.
+ */
+export function terminationPatch(app: Application, mark: string): object | undefined {
+  if (operationView(app, mark).kind !== 'ours-running') return undefined;
+  const state = app.status?.operationState;
+  const resourceVersion = app.metadata?.resourceVersion;
+  if (state?.phase === 'Terminating') return undefined;
+  if (state?.phase === 'Running' && infoOf(state.operation, markInfo) === mark) {
+    return { metadata: { resourceVersion }, status: { operationState: { phase: 'Terminating' } } };
+  }
+  return { metadata: { resourceVersion }, operation: null };
+}
+
+/**
+ * The rollout that last moved the Application, from who Argo CD's last history entry says started that
+ * sync (`phased-rollout <rollout ID>`); undefined when a person or auto-sync did. Read from Argo CD's own
+ * record rather than an annotation of ours: an ApplicationSet that owns the Application rewrites its
+ * annotations.
+ */
+export function movedBy(app: Application): string | undefined {
+  const by = app.status?.history?.at(-1)?.initiatedBy?.username ?? '';
+  return by.startsWith('phased-rollout ') ? by.slice('phased-rollout '.length) : undefined;
 }
 
 function initiator(op: SyncOperation | undefined): string {

@@ -40,10 +40,10 @@ import {
   applicationName,
   applicationSetProblem,
   changeMark,
-  changedByAnnotation,
   currentSources,
   describeState,
   desiredState,
+  movedBy,
   operationView,
   parentProblem,
   planAnnotation,
@@ -51,6 +51,7 @@ import {
   settledView,
   syncOperation,
   syncedRevisions,
+  terminationPatch,
   trackingParent,
   type Application,
   type ApplicationSet,
@@ -67,6 +68,8 @@ export interface ArgoCdDeps {
 }
 
 const group = 'argoproj.io/v1alpha1';
+/** How long a terminated operation of ours is given to end (the controller ends one within moments). */
+const terminateWaitMs = 30_000;
 
 export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
   function where(release: ReleaseSpec) {
@@ -185,7 +188,6 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
     on: ReleaseOn,
     desired: DesiredState,
     mark: string,
-    changedBy: string,
     rolloutId: string,
     afterSync?: (app: Application) => Promise<void>,
   ): Promise<{ revision: number; resumed: boolean }> {
@@ -217,7 +219,7 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
         const patch = {
           metadata: {
             resourceVersion: app.metadata?.resourceVersion,
-            annotations: { 'argocd.argoproj.io/refresh': 'hard', [changedByAnnotation]: changedBy },
+            annotations: { 'argocd.argoproj.io/refresh': 'hard' },
           },
           spec: { source: null, sources: desired.sources },
           operation: syncOperation(app, desired, mark, attempt, rolloutId),
@@ -243,7 +245,7 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
           return { kind: 'gone' as const, app: a };
         },
         `its sync of ${label} at ${desired.revisions.join(', ')} to end`,
-      );
+      ).catch((err: unknown) => terminateStuck(on, mark, err));
       if (outcome.kind === 'ours-done') {
         ended = outcome;
       } else if (sameRevisions(syncedRevisions(outcome.app), desired.revisions)) {
@@ -304,6 +306,46 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
       }
     }
     return { revision: lastRevision(app) ?? 0, resumed };
+  }
+
+  /**
+   * The step's time ran out while our operation was queued or running: it made no progress (a hook that
+   * never completes, a controller that never picks it up). It is ended as `argocd app terminate-op` ends
+   * one, so it does not go on applying behind the rollout's back or hold up the rollback, and the cluster
+   * fails saying what it was waiting for. Any other failure passes through.
+   */
+  async function terminateStuck(on: ReleaseOn, mark: string, err: unknown): Promise<never> {
+    if (!(err instanceof ApplicationFailure) || err.type !== FailureType.Timeout) throw err;
+    const { kube, path, label } = appRef(on);
+    for (let tries = 0; tries < 5; tries++) {
+      const app = await read(on);
+      const stuck = describeState(app);
+      const patch = terminationPatch(app, mark);
+      if (!patch && operationView(app, mark).kind !== 'ours-running') throw err;
+      if (patch) {
+        const written = await kube.objects.mergePatchRaw(path, patch).catch((e: unknown) => {
+          if (isConflict(e)) return undefined;
+          throw classify(e, `terminate the rollout's operation on ${label}`);
+        });
+        if (!written) continue;
+      }
+      // Bounded: the controller ends a terminating operation within moments, or it is reported as asked.
+      const ended = await waitOn(
+        on,
+        Date.now() + terminateWaitMs,
+        (a) => (a && operationView(a, mark).kind === 'ours-running' ? undefined : (a ?? null)),
+        `its stuck sync of ${label} to terminate`,
+      ).then(
+        (a) => (a ? describeState(a) : 'deleted'),
+        () => undefined,
+      );
+      throw ApplicationFailure.nonRetryable(
+        `Argo CD's sync of ${label} made no progress within ${on.release.timeout} (${stuck}); ` +
+          (ended ? `the rollout terminated it (${ended})` : 'the rollout asked Argo CD to terminate it'),
+        FailureType.ArgoCdSyncStuck,
+      );
+    }
+    throw err;
   }
 
   /** The values digest of what a revision recorded: its values files read from the config repository at its commit. */
@@ -369,22 +411,15 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
       // Settled implies the sources are the desired ones (other sources fail the view).
       'healthy' in (settledView(app, desired) ?? {})
     ) {
-      const by = app.metadata?.annotations?.[changedByAnnotation] ?? '';
       return {
         changed: false,
-        resumed: by.startsWith(`${input.rolloutId} `),
+        resumed: movedBy(app) === input.rolloutId,
         revision: lastRevision(app) ?? 0,
         chartVersion: input.version,
         valuesDigest: digest,
       };
     }
-    const moved = await move(
-      input,
-      desired,
-      mark,
-      `${input.rolloutId} (${input.component} ${input.version})`,
-      input.rolloutId,
-    );
+    const moved = await move(input, desired, mark, input.rolloutId);
     return {
       changed: !moved.resumed,
       resumed: moved.resumed,
@@ -435,7 +470,6 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
       input,
       desired,
       mark,
-      `${input.rolloutId} (rollback to ${input.to.revision})`,
       input.rolloutId,
       unstickOn,
     );
@@ -474,7 +508,7 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
     const chartAt = sources.findIndex((s) => s.chart !== undefined);
     const sync = app.status?.sync?.status ?? 'Unknown';
     const health = app.status?.health?.status ?? 'Unknown';
-    const by = /^(.+?) \(/.exec(app.metadata?.annotations?.[changedByAnnotation] ?? '')?.[1];
+    const by = movedBy(app);
     return {
       version: revisions[chartAt] ?? sources[chartAt]?.targetRevision,
       revision: lastRevision(app),
