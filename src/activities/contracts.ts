@@ -20,7 +20,7 @@ import type {
 } from '../domain/types.js';
 
 import type { RolloutEvent } from '../domain/notifications.js';
-import type { HeldCluster, LockOwner } from '../domain/locks.js';
+import type { Holding, LockOwner } from '../domain/locks.js';
 import type {
   AnalysisTemplate,
   CacheSpec,
@@ -285,9 +285,9 @@ export interface Activities {
     taskQueue: string;
     owner: LockOwner;
     clusters: string[];
-  }): Promise<{ held: HeldCluster[] }>;
+  }): Promise<{ held: Holding[] }>;
   /** What running rollouts on the task queue hold, from their status: the lock registry's table, rebuilt. */
-  heldByRunningRollouts(input: { taskQueue: string }): Promise<HeldCluster[]>;
+  heldByRunningRollouts(input: { taskQueue: string }): Promise<Holding[]>;
   /** Gives back every cluster the rollout's run holds in the lock registry. Idempotent. */
   releaseClusters(input: { registryId: string; owner: LockOwner }): Promise<{ released: number }>;
 }

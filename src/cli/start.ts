@@ -13,7 +13,7 @@ import {
 import { FailureType } from '../domain/failure-types.js';
 import { describeSource, primaryVersion, sourceRevision } from '../domain/source.js';
 import { startMessage } from '../domain/approvals.js';
-import { heldMessage } from '../domain/locks.js';
+import { groupByHolder, heldMessage } from '../domain/locks.js';
 import { signNow, signWithOption } from './sign.js';
 import type { RolloutInput } from '../domain/types.js';
 import { workflowUiLink } from '../common/temporal-config.js';
@@ -183,7 +183,7 @@ async function outcome(update: Promise<StartedResult>, ms: number): Promise<Star
  */
 async function refuseHeldClusters(client: Client, taskQueue: string, clusters: string[]): Promise<void> {
   const held = await findHeldClusters(client, lockRegistryId(taskQueue), clusters);
-  if (held.length > 0) throw new CliError(heldMessage(held));
+  if (held.length > 0) throw new CliError(heldMessage(groupByHolder(held)));
 }
 
 /** Refuses, before starting, a chart version marked bad or a start under a freeze (the rollout checks too). */

@@ -1,16 +1,18 @@
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import type { RegistryState, RolloutStatus, StartClaim, StartClaimReply } from '../domain/types.js';
+import type { RegistryState, StartClaim, StartClaimReply } from '../domain/types.js';
 import {
   heldClusters,
   sameOwner,
   type HeldCluster,
+  type Holding,
   type LockOwner,
   type LockTable,
   type TakeClustersReply,
   type TakeClustersRequest,
 } from '../domain/locks.js';
 import { MessageName, WorkflowType } from '../domain/names.js';
+import { maxPageSize, type StatusPage, type StatusPageRequest } from '../domain/status-page.js';
 import { RolloutPlanKey } from '../common/search-attributes.js';
 import type { TellRolloutsInput } from '../activities/contracts.js';
 
@@ -42,7 +44,10 @@ async function running(client: Client, owner: LockOwner): Promise<boolean> {
 }
 
 /** `held`, less what is held by runs that have closed; and those closed runs. */
-async function liveHolders(client: Client, held: HeldCluster[]): Promise<{ live: HeldCluster[]; closed: LockOwner[] }> {
+async function liveHolders<T extends LockOwner>(
+  client: Client,
+  held: T[],
+): Promise<{ live: T[]; closed: LockOwner[] }> {
   const owners = held.filter((h, i) => held.findIndex((o) => sameOwner(o, h)) === i);
   const up = await Promise.all(owners.map((o) => running(client, o)));
   const closed = owners.filter((_, i) => !up[i]).map(({ rollout, runId }) => ({ rollout, runId }));
@@ -58,7 +63,7 @@ async function liveHolders(client: Client, held: HeldCluster[]): Promise<{ live:
 export async function takeClusters(
   client: Client,
   input: { registryId: string; taskQueue: string; owner: LockOwner; clusters: string[] },
-): Promise<{ held: HeldCluster[] }> {
+): Promise<{ held: Holding[] }> {
   let reclaim: LockOwner[] = [];
   // Reclaiming may race a third rollout taking the same clusters; it then shows as a live holder.
   for (let attempt = 1; attempt <= 3; attempt++) {
@@ -86,17 +91,29 @@ export async function takeClusters(
 /**
  * What running rollouts on `taskQueue` hold, from their own status: each rollout that has taken its
  * clusters holds all of them. The lock registry rebuilds its table from this when it starts without one
- * (its first start, or after a person terminated it), so that losing it frees no cluster.
+ * (its first start, or after a person terminated it), so that losing it frees no cluster. Each rollout's
+ * clusters are read in pages (the status page query), so a rollout of 10,000 is no payload over the limit.
  */
-export async function heldByRunningRollouts(client: Client, taskQueue: string): Promise<HeldCluster[]> {
-  const held: HeldCluster[] = [];
+export async function heldByRunningRollouts(client: Client, taskQueue: string): Promise<Holding[]> {
+  const held: Holding[] = [];
   for await (const wf of client.workflow.list({
     query: `WorkflowType = '${WorkflowType.Rollout}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
   })) {
-    const status = await client.workflow.getHandle(wf.workflowId, wf.runId).query<RolloutStatus>(MessageName.Status);
-    if (!status.locksHeldAt) continue;
-    const since = status.locksHeldAt;
-    for (const c of status.clusters) held.push({ cluster: c.name, rollout: wf.workflowId, runId: wf.runId, since });
+    const run = client.workflow.getHandle(wf.workflowId, wf.runId);
+    const clusters: string[] = [];
+    let since: string | undefined;
+    for (let offset = 0; ;) {
+      const page = await run.query<StatusPage, [StatusPageRequest]>(MessageName.StatusPage, {
+        offset,
+        limit: maxPageSize,
+      });
+      since = page.status.locksHeldAt;
+      if (!since) break;
+      clusters.push(...page.status.clusters.map((c) => c.name));
+      offset += page.status.clusters.length;
+      if (page.status.clusters.length === 0 || offset >= page.total) break;
+    }
+    if (since) held.push({ rollout: wf.workflowId, runId: wf.runId, since, clusters });
   }
   return held;
 }
@@ -137,7 +154,7 @@ export async function listClusterHolds(
   registryId: string,
   clusters?: string[],
 ): Promise<ClusterHold[]> {
-  const table = await queryIfRunning<LockTable>(client, registryId, MessageName.Locks, { held: {} });
+  const table = await queryIfRunning<LockTable>(client, registryId, MessageName.Locks, { holders: [] });
   const held = heldClusters(table, clusters);
   const { closed } = await liveHolders(client, held);
   return held.map((h) => ({ ...h, holderRunning: !closed.some((c) => sameOwner(c, h)) }));

@@ -29,7 +29,7 @@ import { quick } from './activity-options.js';
  * two of the rollout's events each. The Web UI shows who holds what as its current details.
  */
 export async function lockRegistry(carried?: LockTable): Promise<void> {
-  const table: LockTable = carried ?? { held: {} };
+  const table: LockTable = carried ?? { holders: [] };
   // Started without a table (the first time, or after a person terminated the registry): every update
   // waits until the table is rebuilt from what running rollouts say they hold.
   let ready = carried !== undefined;
@@ -73,7 +73,8 @@ export async function lockRegistry(carried?: LockTable): Promise<void> {
   while (!ready) {
     try {
       const held = await quick.heldByRunningRollouts({ taskQueue: workflowInfo().taskQueue });
-      for (const { cluster, rollout, runId, since } of held) table.held[cluster] ??= { rollout, runId, since };
+      // A cluster two runs claim (there should be none) stays with the first: nothing is given out twice.
+      for (const { since, clusters, ...owner } of held) takeClusters(table, { owner, clusters }, since);
       ready = true;
     } catch (err) {
       // No cluster is given out until every running rollout has said what it holds.

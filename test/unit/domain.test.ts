@@ -186,11 +186,11 @@ describe('lock table', () => {
   const now = '2026-12-02T00:00:00.000Z';
 
   it('grants all the clusters or none, and names who holds the others', () => {
-    const table: LockTable = { held: {} };
+    const table: LockTable = { holders: [] };
     expect(takeClusters(table, { owner: a, clusters: ['c1', 'c2'] }, now)).toEqual({ granted: true });
     expect(takeClusters(table, { owner: b, clusters: ['c3', 'c2'] }, now)).toEqual({
       granted: false,
-      held: [{ cluster: 'c2', ...a, since: now }],
+      held: [{ ...a, since: now, clusters: ['c2'] }],
     });
     expect(heldClusters(table).map((h) => [h.cluster, h.rollout])).toEqual([
       ['c1', 'rollout-a'],
@@ -199,15 +199,15 @@ describe('lock table', () => {
   });
 
   it('grants a retry by the same run, but not a later run of the same rollout', () => {
-    const table: LockTable = { held: {} };
+    const table: LockTable = { holders: [] };
     takeClusters(table, { owner: a, clusters: ['c1'] }, now);
     expect(takeClusters(table, { owner: a, clusters: ['c1'] }, 'later')).toEqual({ granted: true });
-    expect(table.held['c1']?.since).toBe(now);
+    expect(heldClusters(table, ['c1'])[0]?.since).toBe(now);
     expect(takeClusters(table, { owner: { ...a, runId: 'run-9' }, clusters: ['c1'] }, now).granted).toBe(false);
   });
 
   it('gives back only what the run holds, and reclaims what a closed run held before granting', () => {
-    const table: LockTable = { held: {} };
+    const table: LockTable = { holders: [] };
     takeClusters(table, { owner: a, clusters: ['c1', 'c2'] }, now);
     takeClusters(table, { owner: b, clusters: ['c3'] }, now);
     expect(releaseClusters(table, { ...a, runId: 'other' })).toBe(0);
@@ -217,7 +217,7 @@ describe('lock table', () => {
       ['c1', 'rollout-b'],
     ]);
     expect(releaseClusters(table, b)).toBe(2);
-    expect(table.held).toEqual({});
+    expect(table.holders).toEqual([]);
   });
 
   it('names what is wrong with a malformed request', () => {
@@ -228,19 +228,35 @@ describe('lock table', () => {
   });
 
   it('says who holds what in a few lines, and why a start is refused, at any size', () => {
-    const table: LockTable = { held: {} };
+    const table: LockTable = { holders: [] };
     const many = Array.from({ length: 12 }, (_, i) => `c${i + 1}`);
     takeClusters(table, { owner: a, clusters: many }, now);
     expect(lockDetails(table)).toBe(
       '**held clusters**: 12, by 1 rollout\n\n- `rollout-a`: 12 clusters (c1, c2, c3, c4, c5, and 7 more)',
     );
-    expect(lockDetails({ held: {} })).toBe('**held clusters**: none');
-    expect(heldMessage(heldClusters(table))).toBe(
+    expect(lockDetails({ holders: [] })).toBe('**held clusters**: none');
+    expect(heldMessage(table.holders)).toBe(
       `clusters already taken by another running rollout: ${many
         .slice(0, 10)
         .map((c) => `${c} (held by rollout-a)`)
         .join(', ')}, and 2 more`,
     );
+  });
+
+  it("keeps 10,000 held clusters, and a refusal naming all of them, inside a payload's 512 kB warning line", () => {
+    const table: LockTable = { holders: [] };
+    const names = Array.from({ length: 10_000 }, (_, i) => `cluster-${String(i).padStart(5, '0')}`);
+    const owner = { rollout: 'express-2.3.0-20261204-abcdef', runId: '0193a7c2-5b1e-7d4f-9a2b-3c4d5e6f7a8b' };
+    expect(takeClusters(table, { owner, clusters: names }, now)).toEqual({ granted: true });
+    const kB = (v: unknown) => Buffer.byteLength(JSON.stringify(v)) / 1024;
+    // The locks query and the table carried across continue-as-new.
+    expect(kB(table)).toBeLessThan(512);
+    // The refusal of a second rollout asking for every one of them.
+    const refused = takeClusters(table, { owner: { ...owner, runId: 'another-run' }, clusters: names }, now);
+    expect(refused.granted).toBe(false);
+    expect(kB(refused)).toBeLessThan(512);
+    expect(heldClusters(table)).toHaveLength(10_000);
+    expect(releaseClusters(table, owner)).toBe(10_000);
   });
 
   it('every workflow type clients name is one the worker registers, and the other way round', async () => {
