@@ -5,7 +5,8 @@
  * - its CRDs and base configuration applied to the control cluster, namespace argocd;
  * - redis-server (Debian), the repo server, the application controller and the ApplicationSet controller,
  *   all on loopback;
- * - every lab cluster registered as a destination (a cluster Secret with its client certificate);
+ * - every lab cluster registered as a destination (a cluster Secret with its client certificate), and the
+ *   control cluster itself as `argocd` (where a parent Application of an app of apps puts its children);
  * - an Application per lab cluster, `<cluster>-express`, handed to the lab-argocd plan: the express chart
  *   from the lab's chart repository, its values from the lab's config repository at a commit, auto-sync
  *   with self-heal on, synced to the baseline the lab installs.
@@ -207,8 +208,9 @@ export async function startArgoCd(parts: LabParts, log: (l: string) => void): Pr
     { PATH: path, HOME: dir, KUBECONFIG: controlKubeconfig },
   );
 
-  log('[lab] registering the lab clusters with Argo CD');
-  for (const cluster of state.clusters) {
+  // The control cluster too (as `argocd`), so a parent Application there can manage Applications (app of apps).
+  log('[lab] registering the lab clusters and the control cluster with Argo CD');
+  for (const cluster of [...state.clusters, argocdCluster]) {
     const kc = parseYaml(await contextConfig(`kwok-${cluster}`)) as {
       clusters: {
         cluster: { server: string; 'certificate-authority-data'?: string; 'insecure-skip-tls-verify'?: boolean };

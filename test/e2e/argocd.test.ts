@@ -5,7 +5,7 @@
  * the Applications' status, Argo CD's history, and what the clusters run.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -450,13 +450,16 @@ describe('rolling through Argo CD Applications', { timeout: 600_000 }, () => {
     expect(moved.status?.sync).toMatchObject({ status: 'Synced', revisions: ['2.2.0', head()] });
     expect(ours(moved, 'argo-appset')).toHaveLength(1);
     expect(await images('lab-1')).toEqual(['registry.example/express:2.2.0', 'registry.example/express:2.2.0']);
-    // The fleet names the rollout from Argo CD's history (the ApplicationSet rewrites annotations).
+    // The fleet names the rollout from Argo CD's history (the ApplicationSet rewrites annotations); it
+    // exits 1, as the plan's own version is 2.1.0.
     const fleet = await cli('fleet', plan(), '-o', 'json');
-    expect(fleet.code, fleet.stderr).toBe(0);
+    expect(fleet.code, fleet.stderr).toBe(1);
     const row = (
-      JSON.parse(fleet.stdout) as { rows: { cluster: string; releases: Record<string, { changedBy?: string }> }[] }
+      JSON.parse(fleet.stdout) as {
+        rows: { cluster: string; releases: Record<string, { version?: string; changedBy?: string }> }[];
+      }
     ).rows.find((r) => r.cluster === 'lab-1');
-    expect(row?.releases['express']?.changedBy).toBe('argo-appset');
+    expect(row?.releases['express']).toMatchObject({ version: '2.2.0', changedBy: 'argo-appset' });
 
     // The ApplicationSet goes; its Application stays (orphaned, as `kubectl delete --cascade=orphan`).
     await argo().deleteNamespacedCustomObject({ ...appsets, name: 'express', propagationPolicy: 'Orphan' });
@@ -466,6 +469,106 @@ describe('rolling through Argo CD Applications', { timeout: 600_000 }, () => {
       (a) => (a.metadata?.ownerReferences ?? []).length === 0,
       120_000,
     );
+  });
+
+  it("refuses an Application a self-healing parent (app of apps) would revert; moves it once the parent leaves its sources alone, and the parent's own sync keeps them", async () => {
+    // lab-1's Application as a manifest in the config repository, and a parent Application syncing it.
+    const child = await app('lab-1');
+    const configRepo = child.spec?.sources?.find((x) => x.ref === 'values')?.repoURL ?? '';
+    const commit = await lab.labCommit('apps: lab-1-express, managed by the apps Application', (tree) => {
+      mkdirSync(join(tree, 'apps'), { recursive: true });
+      writeFileSync(
+        join(tree, 'apps', 'lab-1-express.yaml'),
+        stringifyYaml({
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Application',
+          metadata: {
+            name: 'lab-1-express',
+            namespace: 'argocd',
+            annotations: { 'phased-rollout.io/plan': 'lab-argocd' },
+          },
+          spec: child.spec,
+        }),
+      );
+    });
+    const apps = {
+      group: 'argoproj.io',
+      version: 'v1alpha1',
+      namespace: 'argocd',
+      plural: 'applications',
+    };
+    await argo().createNamespacedCustomObject({
+      ...apps,
+      body: {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name: 'apps' },
+        spec: {
+          project: 'default',
+          source: { repoURL: configRepo, targetRevision: commit, path: 'apps' },
+          destination: { name: 'argocd', namespace: 'argocd' },
+          syncPolicy: { automated: { selfHeal: true } },
+        },
+      },
+    });
+    await until(
+      'the apps Application manages lab-1-express',
+      () => app('lab-1'),
+      (a) => a.metadata?.annotations?.['argocd.argoproj.io/tracking-id']?.startsWith('apps:') ?? false,
+      180_000,
+    );
+    const before = (await app('lab-1')).status?.history?.length;
+    const refused = await cli('start', plan(), '--id', 'argo-parent', '--set', 'express=2.3.0');
+    expect(refused.code, refused.stderr).toBe(0);
+    const r = await ended('argo-parent');
+    expect(r.clusters.find((c) => c.name === 'lab-1')?.error).toMatch(
+      /Application argocd\/lab-1-express on kwok-argocd cannot be moved: it is managed by Application apps \(app of apps\) with self-heal on, which reverts its spec.sources/,
+    );
+    expect((await app('lab-1')).status?.history?.length).toBe(before);
+
+    // The parent leaves the child's sources to the rollout, in its diff and in its sync.
+    const parent = {
+      ...apps,
+      name: 'apps',
+      body: {
+        spec: {
+          ignoreDifferences: [
+            { group: 'argoproj.io', kind: 'Application', jsonPointers: ['/spec/source', '/spec/sources'] },
+          ],
+          syncPolicy: { automated: { selfHeal: true }, syncOptions: ['RespectIgnoreDifferences=true'] },
+        },
+      },
+    };
+    await argo().patchNamespacedCustomObject(parent, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    const started = await cli('start', plan(), '--id', 'argo-child', '--set', 'express=2.3.0');
+    expect(started.code, started.stderr).toBe(0);
+    const s = await ended('argo-child');
+    expect(s.state, JSON.stringify(s)).toBe('succeeded');
+    // A sync of the parent by hand applies the child's manifest, but not the sources it ignores.
+    await argo().patchNamespacedCustomObject(
+      {
+        ...apps,
+        name: 'apps',
+        body: {
+          operation: { initiatedBy: { username: 'e2e' }, sync: { revision: commit } },
+          status: { operationState: null },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await until(
+      "the parent's sync ends",
+      async () => (await argo().getNamespacedCustomObject({ ...apps, name: 'apps' })) as Application,
+      (p) => p.status?.operationState?.phase === 'Succeeded' && !p.operation,
+      120_000,
+    );
+    const moved = await app('lab-1');
+    expect(moved.spec?.sources?.map((x) => x.targetRevision)).toEqual(['2.3.0', head()]);
+    expect(moved.status?.sync).toMatchObject({ status: 'Synced', revisions: ['2.3.0', head()] });
+    expect(ours(moved, 'argo-child')).toHaveLength(1);
+    // The parent goes (no finalizer: its children stay).
+    await argo().deleteNamespacedCustomObject({ ...apps, name: 'apps' });
+    expect((await app('lab-1')).metadata?.name).toBe('lab-1-express');
   });
 
   it('an Application changed by hand while the wave waits for approval voids the approval; approved again, the rollout pins it back', async () => {

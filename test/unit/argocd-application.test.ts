@@ -213,17 +213,26 @@ describe('Argo CD Applications', () => {
       ),
     ).toMatch(/rewrites/);
     const parent: Application = { spec: { syncPolicy: { automated: { selfHeal: true } } } };
-    expect(parentProblem(parent, 'apps')).toMatch(/self-heal/);
-    expect(parentProblem({ spec: { syncPolicy: { automated: { selfHeal: false } } } }, 'apps')).toBeUndefined();
+    expect(parentProblem(parent, 'apps')).toMatch(
+      /self-heal on, which reverts its spec.sources; add ignoreDifferences/,
+    );
+    // Auto-sync without self-heal reverts at the parent's next sync; a parent synced by hand is let be.
+    expect(parentProblem({ spec: { syncPolicy: { automated: { selfHeal: false } } } }, 'apps')).toMatch(
+      /auto-sync on, whose next sync reverts/,
+    );
+    expect(parentProblem({ spec: {} }, 'apps')).toBeUndefined();
+    const ignoring = {
+      syncPolicy: { automated: { selfHeal: true } },
+      ignoreDifferences: [
+        { group: 'argoproj.io', kind: 'Application', jsonPointers: ['/spec/source', '/spec/sources'] },
+      ],
+    };
+    // Ignored in its diff but still written by its sync.
+    expect(parentProblem({ spec: ignoring }, 'apps')).toMatch(/add the sync option RespectIgnoreDifferences=true/);
     expect(
       parentProblem(
         {
-          spec: {
-            syncPolicy: { automated: { selfHeal: true } },
-            ignoreDifferences: [
-              { group: 'argoproj.io', kind: 'Application', jsonPointers: ['/spec/source', '/spec/sources'] },
-            ],
-          },
+          spec: { ...ignoring, syncPolicy: { ...ignoring.syncPolicy, syncOptions: ['RespectIgnoreDifferences=true'] } },
         },
         'apps',
       ),

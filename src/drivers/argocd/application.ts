@@ -113,17 +113,25 @@ export function applicationSetProblem(set: ApplicationSet, appName: string, setN
 }
 
 /**
- * Why a parent Application (app of apps) would revert this tool's changes: it heals itself and does not
- * ignore the child's sources.
+ * Why a parent Application (app of apps) would revert this tool's changes. Every sync of the parent applies
+ * the child's manifest as its repository has it, sources included: with self-heal at once, with auto-sync
+ * at the parent's next change. Ignoring the fields in the parent's diff (`ignoreDifferences`) keeps it from
+ * reporting drift, but only `RespectIgnoreDifferences=true` keeps its sync from writing them back. A
+ * parent synced only by hand is let be (a person syncing it puts the sources back; the docs say so).
  */
 export function parentProblem(parent: Application, parentName: string): string | undefined {
   const automated = parent.spec?.syncPolicy?.automated;
-  if (!automated || automated.enabled === false || !automated.selfHeal) return undefined;
+  if (!automated || automated.enabled === false) return undefined;
   const pointers = (parent.spec?.ignoreDifferences ?? [])
     .filter((d) => d.kind === 'Application')
     .flatMap((d) => d.jsonPointers ?? []);
-  if (ignoresWrittenFields(pointers)) return undefined;
-  return `it is managed by Application ${parentName} (app of apps) with self-heal on, which reverts its spec.sources; add ignoreDifferences for kind Application with jsonPointers /spec/source and /spec/sources to that parent`;
+  const respects = (parent.spec?.syncPolicy?.syncOptions ?? []).includes('RespectIgnoreDifferences=true');
+  if (ignoresWrittenFields(pointers) && respects) return undefined;
+  const how = automated.selfHeal ? 'with self-heal on, which reverts' : 'with auto-sync on, whose next sync reverts';
+  const fix = ignoresWrittenFields(pointers)
+    ? 'add the sync option RespectIgnoreDifferences=true to that parent (its ignoreDifferences alone do not stop its sync from writing them)'
+    : 'add ignoreDifferences for kind Application with jsonPointers /spec/source and /spec/sources and the sync option RespectIgnoreDifferences=true to that parent';
+  return `it is managed by Application ${parentName} (app of apps) ${how} its spec.sources; ${fix}`;
 }
 
 /** The parent Application named by Argo CD's tracking annotation ("APP:GROUP/KIND:NS/NAME"), if any. */
