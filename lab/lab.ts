@@ -334,7 +334,9 @@ export async function labCommit(message: string, edit: (worktree: string) => voi
   const git = await ensureDebianTool('git');
   const inTree = (args: string[]) => run(git, ['-C', state.git?.worktree ?? '', ...gitIdentity, ...args], process.env);
   edit(state.git.worktree);
-  await inTree(['commit', '--quiet', '-a', '-m', message]);
+  // New files too (an Application's manifest added for an app of apps).
+  await inTree(['add', '--all']);
+  await inTree(['commit', '--quiet', '-m', message]);
   await inTree(['push', '--quiet', 'origin', 'main']);
   return (await inTree(['rev-parse', 'HEAD'])).trim();
 }

@@ -466,13 +466,7 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
           .filter((r) => r.kind === 'StatefulSet' && r.group === 'apps')
           .map((r) => ({ namespace: r.namespace ?? input.release.namespace, name: r.name })),
       );
-    const moved = await move(
-      input,
-      desired,
-      mark,
-      input.rolloutId,
-      unstickOn,
-    );
+    const moved = await move(input, desired, mark, input.rolloutId, unstickOn);
     return { changed: !moved.resumed, revision: moved.revision };
   }
 
