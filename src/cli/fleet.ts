@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { ScheduleAlreadyRunning, type Client } from '@temporalio/client';
+import { ScheduleAlreadyRunning, type Client, type WorkflowHandle } from '@temporalio/client';
 import { Option, type Command } from 'commander';
-import { countsLine } from '../domain/fleet.js';
-import type { FleetRelease, FleetReport } from '../domain/types.js';
+import { countsLine, fleetPageSize } from '../domain/fleet.js';
+import type { FleetRelease, FleetReport, FleetRow } from '../domain/types.js';
 import { parseDuration } from '../plan/duration.js';
 import type { RolloutPlan } from '../plan/schema.js';
-import type { fleetStatus, FleetInput } from '../workflows/api.js';
+import { fleetPageQuery, type fleetStatus, type FleetInput } from '../workflows/api.js';
 import { CliError, exitCodes, loadPlanFile, withClient, type LoadedPlan } from './shared.js';
 import { table } from './table.js';
 import { action, outputOption, type Outcome } from './verb.js';
@@ -51,15 +51,18 @@ export async function fleetCommand(file: string, opts: FleetOptions): Promise<Ou
   }
   return withClient(async (client, config) => {
     const input = fleetInput(loaded.plan, loaded.source);
-    const report = await client.workflow.execute<typeof fleetStatus>('fleetStatus', {
+    const handle = await client.workflow.start<typeof fleetStatus>('fleetStatus', {
       taskQueue: config.taskQueue,
       workflowId: `fleet-${loaded.plan.metadata.name}-${randomUUID().slice(0, 8)}`,
       args: [input],
       workflowExecutionTimeout: '30m',
     });
+    const summary = await handle.result();
+    // The result names the clusters not in sync; every row comes by pages.
+    const report: FleetReport = { ...summary, rows: await allRows(handle, summary.total) };
     const text = [render(report)];
     if (every) text.push(await schedule(client, config.taskQueue, loaded, every));
-    const drift = report.rows.some((r) => r.verdict !== 'in-sync');
+    const drift = report.total !== (report.counts['in-sync'] ?? 0);
     return { text: text.join('\n'), data: report, exitCode: drift ? exitCodes.failed : exitCodes.ok };
   });
 }
@@ -99,11 +102,26 @@ function releaseCell(r: FleetRelease | undefined, reachable: boolean): string {
   return `${r.version}${want} rev ${r.revision} ${r.status} ${by}${values}`;
 }
 
+/** Every row of a finished fleet check, read by the `fleet-page` query a page at a time. */
+async function allRows(handle: WorkflowHandle, total: number): Promise<FleetRow[]> {
+  const rows: FleetRow[] = [];
+  while (rows.length < total) {
+    const page = await handle.query(fleetPageQuery, { offset: rows.length, limit: fleetPageSize });
+    if (page.rows.length === 0) break;
+    rows.push(...page.rows);
+  }
+  return rows;
+}
+
+/** Rows a person reads in full; past it, the text lists the clusters not in sync (`-o json` has them all). */
+const rowsListed = 200;
+
 /** A column per component, in the release's order (as the rows name them). */
 function render(report: FleetReport): string {
   const components = [...new Set(report.rows.flatMap((r) => Object.keys(r.releases)))];
   const rows = table(['cluster', ...components, 'cache', 'verdict']);
-  for (const r of report.rows) {
+  const listed = report.rows.length > rowsListed ? report.rows.filter((r) => r.verdict !== 'in-sync') : report.rows;
+  for (const r of listed) {
     rows.push([
       r.cluster,
       ...components.map((c) => releaseCell(r.releases[c], r.verdict !== 'unreachable')),
@@ -111,10 +129,12 @@ function render(report: FleetReport): string {
       r.verdict === 'in-sync' ? r.verdict : `${r.verdict}: ${r.reasons.join('; ')}`,
     ]);
   }
+  const hidden = report.rows.length - listed.length;
   return [
     `fleet of plan ${report.plan}: ${countsLine(report.counts)}`,
     `desired state from ${report.source} at ${report.at}`,
-    rows.toString(),
+    ...(listed.length > 0 ? [rows.toString()] : []),
+    ...(hidden > 0 ? [`${hidden} clusters in sync are not listed (-o json lists every cluster)`] : []),
   ].join('\n');
 }
 

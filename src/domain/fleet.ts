@@ -12,6 +12,40 @@ const worstFirst: FleetVerdict[] = [
   'in-sync',
 ];
 
+/** Rows in a fleet check's result: the clusters not in sync, worst first, up to this many. */
+export const fleetRowsInResult = 200;
+/** Rows in one answer of the `fleet-page` query (about 300 bytes a row: far inside 512 kB). */
+export const fleetPageSize = 1000;
+
+export interface FleetPageRequest {
+  offset?: number;
+  /** At most `fleetPageSize`; that by default. */
+  limit?: number;
+}
+
+/** A page of a fleet check's rows, in the plan's cluster order; `total` is every cluster read so far. */
+export interface FleetPage {
+  total: number;
+  offset: number;
+  rows: FleetRow[];
+}
+
+/** The page `req` asks for of `rows`. */
+export function fleetPage(rows: readonly FleetRow[], req: FleetPageRequest = {}): FleetPage {
+  const offset = Math.max(0, Math.floor(req.offset ?? 0));
+  const limit = Math.min(fleetPageSize, Math.max(1, Math.floor(req.limit ?? fleetPageSize)));
+  return { total: rows.length, offset, rows: rows.slice(offset, offset + limit) };
+}
+
+/** The rows a fleet check returns: those not in sync, worst first, at most `fleetRowsInResult`. */
+export function rowsNeedingEyes(rows: readonly FleetRow[]): FleetRow[] {
+  const rank = (r: FleetRow) => worstFirst.indexOf(r.verdict);
+  return rows
+    .filter((r) => r.verdict !== 'in-sync')
+    .sort((a, b) => rank(a) - rank(b))
+    .slice(0, fleetRowsInResult);
+}
+
 /** What one release says of the cluster, and why. */
 function releaseVerdict(role: string, r: FleetRelease): [FleetVerdict, string] | undefined {
   if (r.version === undefined) return ['missing', `${role} is not installed`];
@@ -69,10 +103,11 @@ export function countsLine(counts: FleetReport['counts']): string {
 /** The Web UI's current details for a fleet check: counts, then the clusters not in sync (at most 20). */
 export function fleetMarkdown(report: FleetReport): string {
   const off = report.rows.filter((r) => r.verdict !== 'in-sync');
+  const offCount = report.total - (report.counts['in-sync'] ?? 0);
   const lines = off.slice(0, 20).map((r) => `| ${r.cluster} | ${r.verdict} | ${r.reasons.join('; ')} |`);
-  if (off.length > 20) lines.push(`| ... | | ${off.length - 20} more not in sync |`);
+  if (offCount > 20) lines.push(`| ... | | ${offCount - 20} more not in sync |`);
   return [
-    `**${off.length === 0 ? 'in sync' : 'drift'}**: ${countsLine(report.counts)}`,
+    `**${offCount === 0 ? 'in sync' : 'drift'}**: ${countsLine(report.counts)}`,
     '',
     `desired: ${report.source}, read ${report.at}`,
     ...(off.length > 0 ? ['', '| cluster | verdict | why |', '|---|---|---|', ...lines] : []),

@@ -52,5 +52,7 @@ export const MessageName = {
   Locks: 'locks',
   TakeClusters: 'take-clusters',
   ReleaseClusters: 'release-clusters',
+  // A fleet check's
+  FleetPage: 'fleet-page',
 } as const;
 export type MessageName = (typeof MessageName)[keyof typeof MessageName];

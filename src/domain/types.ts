@@ -405,13 +405,19 @@ export interface FleetRow {
   reasons: string[];
 }
 
-/** The fleet at a glance, as `rollout fleet` prints it and a scheduled drift check records it. */
+/**
+ * The fleet at a glance, as `rollout fleet` prints it and a scheduled drift check records it. As the
+ * workflow returns it, `rows` are the clusters not in sync (at most `fleetRowsInResult`, worst first), so
+ * the result stays small at any fleet size; every row is read in pages by the `fleet-page` query.
+ */
 export interface FleetReport {
   plan: string;
   /** The config source the desired state was read from. */
   source: string;
   at: string;
   counts: Partial<Record<FleetVerdict, number>>;
+  /** How many clusters were read (every row, by the `fleet-page` query). */
+  total: number;
   rows: FleetRow[];
 }
 

@@ -19,6 +19,7 @@ import type {
 import { MessageName } from '../domain/names.js';
 import type { StatusPage, StatusPageRequest } from '../domain/status-page.js';
 import { type LockOwner, type LockTable, type TakeClustersReply, type TakeClustersRequest } from '../domain/locks.js';
+import type { FleetPage, FleetPageRequest } from '../domain/fleet.js';
 
 /** What a mutating step asks right before it starts (activities/fence.ts): a few bytes, not the status. */
 export const fenceQuery = defineQuery<Pick<RolloutStatus, 'stopping' | 'paused' | 'frozen'>>(MessageName.Fence);
@@ -233,3 +234,6 @@ export const locksQuery = defineQuery<LockTable>(MessageName.Locks);
 export const takeClustersUpdate = defineUpdate<TakeClustersReply, [TakeClustersRequest]>(MessageName.TakeClusters);
 /** Gives back every cluster a rollout's run holds; returns how many. Sent by a rollout's activity as it closes. */
 export const releaseClustersUpdate = defineUpdate<number, [{ owner: LockOwner }]>(MessageName.ReleaseClusters);
+
+/** A page of a fleet check's rows (every cluster read so far, in the plan's order). Costs no history. */
+export const fleetPageQuery = defineQuery<FleetPage, [FleetPageRequest]>(MessageName.FleetPage);

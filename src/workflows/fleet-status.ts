@@ -1,6 +1,7 @@
-import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { FleetReadInput } from '../activities/contracts.js';
-import { fleetCounts, fleetMarkdown } from '../domain/fleet.js';
+import { fleetCounts, fleetMarkdown, fleetPage, rowsNeedingEyes } from '../domain/fleet.js';
+import { fleetPageQuery } from './definitions.js';
 import { describeSource } from '../domain/source.js';
 import { primaryVersionOf } from '../plan/components.js';
 import type { FleetReport, FleetRow, PinnedSource } from '../domain/types.js';
@@ -29,9 +30,16 @@ const batchesAtOnce = 4;
  * The fleet at a glance: every cluster's releases and cache against what the config source wants, read on
  * workers a batch at a time, with a verdict per cluster. Its outcome is in the Web UI without running a
  * command: current details (counts, clusters not in sync) and the FleetVerdict search attribute
- * ("in-sync" or "drift"), which is how a Temporal Schedule of it makes drift visible.
+ * ("in-sync" or "drift"), which is how a Temporal Schedule of it makes drift visible. Its result names the
+ * clusters not in sync (at most `fleetRowsInResult`) and every row is read by the `fleet-page` query, so
+ * no payload grows with the fleet: a check of 10,000 clusters returns what a person must look at.
  */
 export async function fleetStatus(input: FleetInput): Promise<FleetReport> {
+  // Every row read so far, in the plan's order (batches that have not answered yet are not in it).
+  let read: FleetRow[] = [];
+  setHandler(fleetPageQuery, (req) => fleetPage(read, req), {
+    description: 'A page of the rows read so far, in the plan\'s order: {"offset": 0, "limit": 1000}.',
+  });
   const source = input.source.kind === 'git-ref' ? await quick.resolveSource(input.source.git) : input.source;
   const clusters = input.clusters.map((c) => {
     const vars = { cluster: c.cluster, version: primaryVersionOf(input.components, input.versions) };
@@ -45,16 +53,19 @@ export async function fleetStatus(input: FleetInput): Promise<FleetReport> {
   const lane = async () => {
     for (let b = next++; b < batches.length; b = next++) {
       rows[b] = await activitiesFor('5m').readFleet({ ...input, source, clusters: batches[b] ?? [] });
+      read = rows.flat();
     }
   };
   await Promise.all(Array.from({ length: batchesAtOnce }, lane));
   const all = rows.flat();
+  read = all;
   const report: FleetReport = {
     plan: input.plan,
     source: describeSource(source),
     at: nowIso(),
     counts: fleetCounts(all),
-    rows: all,
+    total: all.length,
+    rows: rowsNeedingEyes(all),
   };
   setCurrentDetails(fleetMarkdown(report));
   upsertSearchAttributes([

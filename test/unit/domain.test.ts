@@ -1,4 +1,4 @@
-import { fleetVerdict } from '../../src/domain/fleet.js';
+import { fleetMarkdown, fleetVerdict } from '../../src/domain/fleet.js';
 import { describe, expect, it } from 'vitest';
 import {
   refuseAbort,
@@ -313,5 +313,19 @@ describe('the fleet verdict on releases Argo CD applies', () => {
       verdict: 'failed',
       reasons: ['express is Synced/Degraded in Argo CD'],
     });
+  });
+
+  it('counts what is not in sync from the counts, not from the rows a check returns (at most 200 of them)', () => {
+    const off = { ...row('OutOfSync/Healthy'), verdict: 'out-of-sync' as const, reasons: ['differs'] };
+    const md = fleetMarkdown({
+      plan: 'p',
+      source: 'git',
+      at: 'now',
+      counts: { 'in-sync': 9_000, 'out-of-sync': 1_000 },
+      total: 10_000,
+      rows: Array.from({ length: 200 }, (_, i) => ({ ...off, cluster: `c${i}` })),
+    });
+    expect(md.split('\n')[0]).toBe('**drift**: 1000 out-of-sync, 9000 in-sync');
+    expect(md).toContain('| ... | | 980 more not in sync |');
   });
 });
