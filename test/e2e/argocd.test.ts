@@ -544,13 +544,17 @@ describe('rolling through Argo CD Applications', { timeout: 600_000 }, () => {
     expect(started.code, started.stderr).toBe(0);
     const s = await ended('argo-child');
     expect(s.state, JSON.stringify(s)).toBe('succeeded');
-    // A sync of the parent by hand applies the child's manifest, but not the sources it ignores.
+    // A sync of the parent by hand applies the child's manifest, but not the sources it ignores. Written
+    // as Argo CD's API server writes `argocd app sync`: with the parent's own sync options.
     await argo().patchNamespacedCustomObject(
       {
         ...apps,
         name: 'apps',
         body: {
-          operation: { initiatedBy: { username: 'e2e' }, sync: { revision: commit } },
+          operation: {
+            initiatedBy: { username: 'e2e' },
+            sync: { revision: commit, syncOptions: ['RespectIgnoreDifferences=true'] },
+          },
           status: { operationState: null },
         },
       },
