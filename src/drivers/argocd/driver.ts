@@ -348,7 +348,6 @@ export function createArgoCdDriver(deps: ArgoCdDeps): ReleaseDriver {
     throw err;
   }
 
-  /** The values digest of what a revision recorded: its values files read from the config repository at its commit. */
   /**
    * Where a recorded (or synced) set of sources took its values: the config repository at its revision, as
    * a pinned source (with the rollout's credential when it is the same repository), and the value files.
