@@ -129,7 +129,11 @@ export function firstOf(items: string[], shown: number): string {
 /** Held clusters by holding rollout, each rollout's in the order given. */
 export function byHolder<T extends HeldCluster>(held: T[]): Map<string, T[]> {
   const by = new Map<string, T[]>();
-  for (const h of held) by.set(h.rollout, [...(by.get(h.rollout) ?? []), h]);
+  for (const h of held) {
+    const list = by.get(h.rollout);
+    if (list) list.push(h);
+    else by.set(h.rollout, [h]);
+  }
   return by;
 }
 
@@ -141,15 +145,18 @@ export function heldMessage(held: readonly Holding[]): string {
 
 /** Who holds what, for a person: one line per holding rollout, with its count and first few clusters. */
 export function lockDetails(table: LockTable): string {
-  const by = byHolder(heldClusters(table));
+  // The table is grouped already; runs of one rollout (a reused ID) share its line.
+  const by = new Map<string, string[]>();
+  for (const h of table.holders) {
+    const names = by.get(h.rollout);
+    if (names) names.push(...h.clusters);
+    else by.set(h.rollout, [...h.clusters]);
+  }
   if (by.size === 0) return '**held clusters**: none';
-  const lines = [...by].map(([rollout, hs]) => {
-    const named = firstOf(
-      hs.map((h) => h.cluster),
-      5,
-    );
-    return `- \`${rollout}\`: ${hs.length} cluster${hs.length === 1 ? '' : 's'} (${named})`;
-  });
+  const lines = [...by].map(
+    ([rollout, names]) =>
+      `- \`${rollout}\`: ${names.length} cluster${names.length === 1 ? '' : 's'} (${firstOf(names, 5)})`,
+  );
   const total = heldCount(table);
   return [`**held clusters**: ${total}, by ${by.size} rollout${by.size === 1 ? '' : 's'}`, '', ...lines].join('\n');
 }

@@ -35,9 +35,9 @@ const batchesAtOnce = 4;
  * no payload grows with the fleet: a check of 10,000 clusters returns what a person must look at.
  */
 export async function fleetStatus(input: FleetInput): Promise<FleetReport> {
-  // Every row read so far, in the plan's order (batches that have not answered yet are not in it).
-  let read: FleetRow[] = [];
-  setHandler(fleetPageQuery, (req) => fleetPage(read, req), {
+  // Rows by batch, filled as batches answer; a page reads those in, in the plan's order.
+  const rows: FleetRow[][] = [];
+  setHandler(fleetPageQuery, (req) => fleetPage(rows.flat(), req), {
     description: 'A page of the rows read so far, in the plan\'s order: {"offset": 0, "limit": 1000}.',
   });
   const source = input.source.kind === 'git-ref' ? await quick.resolveSource(input.source.git) : input.source;
@@ -48,17 +48,14 @@ export async function fleetStatus(input: FleetInput): Promise<FleetReport> {
   });
   const batches: (typeof clusters)[] = [];
   for (let i = 0; i < clusters.length; i += batchSize) batches.push(clusters.slice(i, i + batchSize));
-  const rows: FleetRow[][] = new Array<FleetRow[]>(batches.length);
   let next = 0;
   const lane = async () => {
     for (let b = next++; b < batches.length; b = next++) {
       rows[b] = await activitiesFor('5m').readFleet({ ...input, source, clusters: batches[b] ?? [] });
-      read = rows.flat();
     }
   };
   await Promise.all(Array.from({ length: batchesAtOnce }, lane));
   const all = rows.flat();
-  read = all;
   const report: FleetReport = {
     plan: input.plan,
     source: describeSource(source),
