@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { workerTuning } from '../src/worker/worker.js';
 import { instantActivities } from './fleet.js';
+import { dataConverter } from '../src/common/payload-codec.js';
 
 // The SDK's own metrics, for the benchmark to read how long each workflow type's activations took here.
 Runtime.install({
@@ -17,9 +18,10 @@ const address = process.env['BENCH_ADDRESS'] ?? '127.0.0.1:7233';
 const connection = await NativeConnection.connect({ address });
 // The rollouts take their clusters from the product's lock registry, through this client.
 const clientConnection = await Connection.connect({ address });
-const client = new Client({ connection: clientConnection });
+const client = new Client({ connection: clientConnection, dataConverter });
 const worker = await Worker.create({
   connection,
+  dataConverter,
   taskQueue: process.env['BENCH_QUEUE'] ?? 'bench',
   workflowBundle: { codePath: process.env['BENCH_BUNDLE'] ?? '' },
   activities: { ...instantActivities(client), noop: () => Promise.resolve() },

@@ -13,6 +13,7 @@ import { rollout } from '../src/workflows/rollout.js';
 import { approveUpdate, statusPageQuery, statusQuery } from '../src/workflows/definitions.js';
 import { writeSection } from './docs.js';
 import { benchInput, instantActivities } from './fleet.js';
+import { dataConverter } from '../src/common/payload-codec.js';
 
 const n = Number(process.env['BENCH_CLUSTERS'] ?? 1000);
 const root = new URL('../', import.meta.url).pathname;
@@ -20,11 +21,12 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 const server = await startDevServer({ ui: false });
 const connection = await Connection.connect({ address: server.address });
-const client = new Client({ connection });
+const client = new Client({ connection, dataConverter });
 const native = await NativeConnection.connect({ address: server.address });
 const names = Array.from({ length: n }, (_, i) => `c${i + 1}`);
 const worker = await Worker.create({
   connection: native,
+  dataConverter,
   taskQueue: 'bench',
   ...workflowSource(),
   activities: instantActivities(client),

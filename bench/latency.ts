@@ -28,6 +28,7 @@ import { createWorker } from '../src/worker/worker.js';
 import { ensureTool } from '../src/tools/toolchain.js';
 import { writeSection } from './docs.js';
 import type { rollout } from '../src/workflows/rollout.js';
+import { dataConverter } from '../src/common/payload-codec.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
@@ -63,7 +64,7 @@ const taskQueue = 'bench-latency';
 const { worker, close } = await createWorker({ address: server.address, namespace: 'default', taskQueue });
 const running = worker.run();
 const connection = await Connection.connect({ address: server.address });
-const client = new Client({ connection });
+const client = new Client({ connection, dataConverter });
 
 const ms = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
 const events = async (id: string) => (await client.workflow.getHandle(id).fetchHistory()).events ?? [];

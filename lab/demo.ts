@@ -16,10 +16,12 @@ import { diffLines } from '../src/domain/diff.js';
 import { describeSource } from '../src/domain/source.js';
 import { finalStates, type RolloutStatus } from '../src/domain/types.js';
 import { loadPlanFile } from '../src/cli/shared.js';
+import { startCodecServer } from '../src/client/codec-server.js';
 import { startDevServer } from '../src/tools/dev-server.js';
 import { ensureTool } from '../src/tools/toolchain.js';
 import { approveUpdate, statusQuery } from '../src/workflows/api.js';
 import { argocdStatus, labDown, labStatus, labUp, readState } from './lab.js';
+import { dataConverter } from '../src/common/payload-codec.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -33,9 +35,15 @@ const say = (line: string) => console.log(`[demo] ${line}`);
 const cleanups: (() => Promise<void>)[] = [];
 
 async function main(): Promise<number> {
-  const server = await startDevServer({ port: 7233, uiPort: 8233, log: (l) => say(l) }).catch((err: Error) => {
-    throw new Error(`${err.message}\nIs another Temporal server using port 7233? Stop it, then run the demo again.`);
-  });
+  // The Web UI shows a large rollout's compressed payloads as JSON through this codec endpoint.
+  const codec = await startCodecServer('127.0.0.1', 0);
+  cleanups.push(() => codec.close());
+  const codecEndpoint = codec.url;
+  const server = await startDevServer({ port: 7233, uiPort: 8233, log: (l) => say(l), codecEndpoint }).catch(
+    (err: Error) => {
+      throw new Error(`${err.message}\nIs another Temporal server using port 7233? Stop it, then run the demo again.`);
+    },
+  );
   cleanups.push(() => server.stop());
   say(`Temporal dev server on ${server.address}; Web UI at ${server.uiUrl}`);
 
@@ -80,7 +88,7 @@ async function main(): Promise<number> {
 
   const connection = await Connection.connect({ address: server.address });
   cleanups.push(() => connection.close());
-  const handle = new Client({ connection }).workflow.getHandle(id);
+  const handle = new Client({ connection, dataConverter }).workflow.getHandle(id);
   let last = '';
   let status: RolloutStatus;
   for (;;) {

@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { envValue, logLevel } from '../src/common/env.js';
 import { temporalConfig } from '../src/common/temporal-config.js';
+import { startCodecServer } from '../src/client/codec-server.js';
 import { startDevServer } from '../src/tools/dev-server.js';
 import { findTool } from '../src/tools/find.js';
 import { createWorker, installWorkerLogging } from '../src/worker/worker.js';
@@ -29,7 +30,15 @@ const port = (name: 'port' | 'ui-port') => {
 };
 
 const say = (line: string) => console.log(line);
-const server = await startDevServer({ port: port('port'), uiPort: port('ui-port'), dbFile: opts['db-file'], log: say });
+// The Web UI shows a large rollout's compressed payloads as JSON through this codec endpoint.
+const codec = await startCodecServer('127.0.0.1', 0);
+const server = await startDevServer({
+  port: port('port'),
+  uiPort: port('ui-port'),
+  dbFile: opts['db-file'],
+  log: say,
+  codecEndpoint: codec.url,
+});
 const config = { ...temporalConfig(), address: server.address };
 const built = envValue('ROLLOUT_HELM') ? undefined : await findTool('helm');
 if (built) process.env['ROLLOUT_HELM'] = built;
@@ -42,4 +51,5 @@ try {
 } finally {
   await close();
   await server.stop();
+  await codec.close();
 }

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { registerCodec } from './codec.js';
 import { registerControls } from './controls.js';
 import { registerDiff } from './diff.js';
 import { registerFleet } from './fleet.js';
@@ -40,6 +41,7 @@ for (const register of [
   registerList,
   registerLocks,
   registerSetup,
+  registerCodec,
 ]) {
   register(program);
 }

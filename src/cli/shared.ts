@@ -12,6 +12,7 @@ import { diagnoseConnection } from '../common/tls-diagnosis.js';
 import { temporalConfig, type TemporalConfig } from '../common/temporal-config.js';
 import { envValue } from '../common/env.js';
 import { CliError } from './errors.js';
+import { dataConverter } from '../common/payload-codec.js';
 
 export { CliError, exitCodes } from './errors.js';
 
@@ -85,7 +86,7 @@ export async function withClient<T>(fn: (client: Client, config: TemporalConfig)
     throw new CliError(`cannot reach Temporal at ${config.address}: ${why ?? (err as Error).message}`);
   }
   try {
-    return await fn(new Client({ connection, namespace: config.namespace }), config);
+    return await fn(new Client({ connection, namespace: config.namespace, dataConverter }), config);
   } finally {
     await connection.close();
   }

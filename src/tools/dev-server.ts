@@ -50,6 +50,8 @@ export async function startDevServer(
     config?: Record<string, string>;
     /** False: a server without the rollout's search attributes, as a self-hosted one starts. */
     searchAttributes?: boolean;
+    /** The codec endpoint the Web UI decodes compressed payloads with (`rollout codec-server`'s). */
+    codecEndpoint?: string;
   } = {},
 ): Promise<DevServer> {
   const temporal = await ensureTool('temporal', opts.log);
@@ -57,6 +59,7 @@ export async function startDevServer(
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   if (opts.ui === false) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? port + 1000));
+  if (opts.ui !== false && opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   if (opts.searchAttributes !== false)
     for (const key of rolloutSearchAttributes) args.push('--search-attribute', `${key.name}=${indexedType(key).name}`);

@@ -25,6 +25,7 @@ import type { TemporalConfig } from '../common/temporal-config.js';
 import { bundleFile, bundleSource } from './bundles.js';
 import { envValue, workflowCacheSize } from '../common/env.js';
 import { activityRunContext } from '../activities/context.js';
+import { dataConverter } from '../common/payload-codec.js';
 
 /**
  * Where a worker finds workflow code: the prebuilt bundle in production (`npm run build` writes it),
@@ -157,13 +158,14 @@ export async function createWorker(
     throw why ? new Error(`cannot reach Temporal at ${config.address}: ${why}`, { cause: err }) : err;
   });
   const clientConnection = await Connection.connect(connectionOptions);
-  const client = new Client({ connection: clientConnection, namespace: config.namespace });
+  const client = new Client({ connection: clientConnection, namespace: config.namespace, dataConverter });
   const identity = overrides.identity ? { identity: overrides.identity } : {};
   // Read once, before anything polls: a bad file stops the worker with the file and field it names.
   const credentials = overrides.activities ? undefined : Credentials.load(envValue('ROLLOUT_CREDENTIALS'));
   const worker = await Worker.create({
     connection: native,
     namespace: config.namespace,
+    dataConverter,
     taskQueue: config.taskQueue,
     ...identity,
     activities:

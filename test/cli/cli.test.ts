@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { rolloutCli } from '../helpers/cli.js';
 import { TemporalTestEnv } from '../helpers/temporal.js';
+import { startCodecServer } from '../../src/client/codec-server.js';
 
 describe('rollout validate', () => {
   it('prints the resolved order of a valid plan', async () => {
@@ -125,6 +126,20 @@ describe('rollout validate', () => {
   it('exits 2 on an unreadable plan and on unknown commands', async () => {
     expect((await rolloutCli(['validate', 'nope.yaml'])).code).toBe(2);
     expect((await rolloutCli(['frobnicate'])).code).toBe(2);
+  });
+
+  it('codec-server: a bad --listen is exit 2 naming it; a port in use is exit 1 saying so', async () => {
+    const bad = await rolloutCli(['codec-server', '--listen', 'localhost']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--listen is "localhost": give HOST:PORT');
+    const taken = await startCodecServer('127.0.0.1', 0);
+    try {
+      const busy = await rolloutCli(['codec-server', '--listen', new URL(taken.url).host]);
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    } finally {
+      await taken.close();
+    }
   });
 });
 

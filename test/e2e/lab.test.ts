@@ -45,6 +45,7 @@ import {
   type PrivateCa,
   type Registry,
 } from '../helpers/registries.js';
+import { dataConverter } from '../../src/common/payload-codec.js';
 
 type LabModule = typeof LabApi;
 
@@ -94,7 +95,7 @@ async function stopWorker(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
 }
 
 const cli = (...args: string[]): Promise<CliRun> => rolloutCli(args, env);
-const client = (connection: Connection) => new Client({ connection });
+const client = (connection: Connection) => new Client({ connection, dataConverter });
 
 async function history(cluster: string, release = 'express'): Promise<HelmRelease[]> {
   const ns = release === 'express-operator' ? 'express-system' : 'express';
@@ -1057,7 +1058,7 @@ describe(
 
     beforeAll(async () => {
       connection = await Connection.connect({ address: inject('temporalAddress') });
-      temporal = new Client({ connection });
+      temporal = new Client({ connection, dataConverter });
       for (const c of clusters) {
         const kc = new KubeConfig();
         kc.loadFromFile(kubeconfig);

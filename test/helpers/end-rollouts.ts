@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { dataConverter } from '../../src/common/payload-codec.js';
 
 /**
  * Terminates every rollout still running on a task queue: a failed test must not leave one holding the
@@ -6,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
  */
 export async function endRunningRollouts(address: string, taskQueue: string, reason: string): Promise<void> {
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter });
   const query = `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running' AND WorkflowType = 'rollout'`;
   for await (const wf of client.workflow.list({ query })) {
     await client.workflow

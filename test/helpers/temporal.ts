@@ -9,6 +9,7 @@ import { createFence, withFence } from '../../src/activities/fence.js';
 import type { RolloutInput, RolloutStatus } from '../../src/domain/types.js';
 import { statusQuery } from '../../src/workflows/definitions.js';
 import { rollout } from '../../src/workflows/rollout.js';
+import { dataConverter } from '../../src/common/payload-codec.js';
 
 // Workers log only warnings and errors, so a failing test's output shows what matters.
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -26,7 +27,10 @@ export class TemporalTestEnv {
   /** The SDK's test environment on the shared dev server (started once by the global setup). */
   static async create(): Promise<TemporalTestEnv> {
     return new TemporalTestEnv(
-      await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') }),
+      await TestWorkflowEnvironment.createFromExistingServer({
+        address: inject('temporalAddress'),
+        client: { dataConverter },
+      }),
     );
   }
 
@@ -36,6 +40,7 @@ export class TemporalTestEnv {
     const worker = await Worker.create({
       connection: this.sdk.nativeConnection,
       taskQueue: this.taskQueue,
+      dataConverter,
       workflowBundle: { codePath: inject('workflowBundlePath') },
       // As the worker composes them: the registries' activities are real, and mutating steps are fenced.
       activities: withFence({ ...activities, ...createRegistryActivities(this.client) }, createFence(this.client)),

@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCodecServer } from '../../src/client/codec-server.js';
 import { createRegistryActivities } from '../../src/client/registries.js';
 import { ensureDebianTool } from '../../src/tools/debian.js';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server.js';
@@ -17,6 +18,7 @@ import { workflowSource } from '../../src/worker/worker.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { waitForStatus } from '../helpers/temporal.js';
+import { dataConverter, zlibEncoding } from '../../src/common/payload-codec.js';
 
 let server: DevServer;
 let connection: Connection;
@@ -26,15 +28,20 @@ let worker: Worker;
 let running: Promise<unknown>;
 let browser: Browser;
 const taskQueue = `ui-${randomUUID()}`;
-const fleet = new FakeFleet(['ui-c1', 'ui-c2']);
+// A rollout large enough that its input travels compressed (over compressAbove as JSON).
+const bigNames = Array.from({ length: 1_500 }, (_, i) => `ui-big-c${i + 1}`);
+const fleet = new FakeFleet(['ui-c1', 'ui-c2', ...bigNames]);
+let codec: Awaited<ReturnType<typeof startCodecServer>>;
 
 beforeAll(async () => {
-  server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
+  codec = await startCodecServer('127.0.0.1', 0);
+  server = await startDevServer({ port: await freePort(), uiPort: await freePort(), codecEndpoint: codec.url });
   connection = await Connection.connect({ address: server.address });
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter });
   native = await NativeConnection.connect({ address: server.address });
   worker = await Worker.create({
     connection: native,
+    dataConverter,
     taskQueue,
     ...workflowSource(),
     activities: { ...fleet.activities(), ...createRegistryActivities(client) },
@@ -61,6 +68,7 @@ afterAll(async () => {
   await native?.close();
   await connection?.close();
   await server?.stop();
+  await codec?.close();
 });
 
 /** Opens a workflow's page (a rollout's, or a helper's) and waits until it has rendered. */
@@ -157,5 +165,31 @@ describe('the Temporal Web UI', { timeout: 120_000 }, () => {
     const status = await handle.query(statusQuery);
     expect(status.phases[1]?.approvedBy).toMatchObject({ by: 'ui-user', comment: 'from the web UI', verified: false });
     await page.close();
+  });
+
+  it("shows a large rollout's compressed input as the JSON it was, through the codec endpoint", async () => {
+    const id = `rollout-ui-big-${randomUUID().slice(0, 8)}`;
+    const input = testInput([
+      { name: 'canary', clusters: bigNames.slice(0, 1), approval: 'required' },
+      { name: 'wave', clusters: bigNames.slice(1) },
+    ]);
+    const handle = await client.workflow.start('rollout', { taskQueue, workflowId: id, args: [input] });
+    try {
+      const { events } = await handle.fetchHistory();
+      const stored = events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.metadata?.['encoding'];
+      expect(Buffer.from(stored ?? new Uint8Array()).toString()).toBe(zlibEncoding);
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      await openRollout(page, id);
+      // The UI asked the codec endpoint: the input reads as the plan (its apiVersion is nowhere else on the
+      // page), not as compressed bytes.
+      await expect
+        .poll(() => page.getByText('phased-rollout.dev/v1alpha1').count(), { timeout: 30_000 })
+        .toBeGreaterThan(0);
+      expect(await page.getByText(zlibEncoding).count()).toBe(0);
+      expect(await page.getByText(Buffer.from(zlibEncoding).toString('base64')).count()).toBe(0);
+      await page.close();
+    } finally {
+      await handle.terminate('test done');
+    }
   });
 });

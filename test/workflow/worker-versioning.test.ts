@@ -21,6 +21,7 @@ import { rollout } from '../../src/workflows/rollout.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { waitForStatus } from '../helpers/temporal.js';
+import { dataConverter } from '../../src/common/payload-codec.js';
 
 const exec = promisify(execFile);
 const x = `v${randomBytes(3).toString('hex')}`;
@@ -83,7 +84,7 @@ async function buildsOf(workflowId: string): Promise<string[]> {
 beforeAll(async () => {
   temporal = await ensureTool('temporal');
   connection = await Connection.connect({ address: inject('temporalAddress') });
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter });
 });
 
 afterAll(async () => {
