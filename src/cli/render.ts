@@ -25,6 +25,8 @@ export interface FetchedStatus {
   selected: number;
   shown: DisplayState;
   live: Map<string, LiveCluster>;
+  /** Clusters in flight whose live step was not read (past liveReadsMax, the longest in flight read first). */
+  liveSkipped?: number;
   /** While the rollout starts: what its own work (the preflight) is doing, in words, when it is not plain running. */
   waiting?: string;
 }
@@ -51,7 +53,7 @@ export function selectClusters(s: RolloutStatus, view: StatusView = {}): Cluster
  * large one lists the clusters in flight, failed or held by a window, and counts the rest.
  */
 export function renderStatus(
-  { status: s, shown, live, waiting, counts, selected: total }: FetchedStatus,
+  { status: s, shown, live, liveSkipped, waiting, counts, selected: total }: FetchedStatus,
   view: StatusView = {},
 ): string {
   const head = [
@@ -96,6 +98,11 @@ export function renderStatus(
   }
   const out = [...head, phases.toString(), ...diffs];
   if (listed.length > 0) out.push(clusters.toString());
+  if (liveSkipped) {
+    out.push(
+      `step read for the ${live.size} clusters longest in flight; ${liveSkipped} more in flight show none (--cluster NAME reads one)`,
+    );
+  }
   if (listed.length < total) {
     // Those not listed, counted: every phase's counts less the listed clusters.
     const rest: Partial<Record<ClusterState, number>> = {};

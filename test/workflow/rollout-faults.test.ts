@@ -11,8 +11,8 @@ import {
 } from '../../src/workflows/definitions.js';
 import { RolloutStateKey } from '../../src/common/search-attributes.js';
 import type { temporal } from '@temporalio/proto';
-import { fetchStatus } from '../../src/cli/status.js';
-import type { LiveCluster } from '../../src/cli/render.js';
+import { fetchStatus, liveReadsMax } from '../../src/cli/status.js';
+import { renderStatus, type LiveCluster } from '../../src/cli/render.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { clusterNames } from '../helpers/names.js';
 import { testInput } from '../helpers/plans.js';
@@ -228,5 +228,32 @@ describe('rollout faults', () => {
     answer();
     expect((await handle.result()).state).toBe('succeeded');
     expect(fleet.releases.get(c1)?.chart?.version).toBe('3.0.0');
+  });
+
+  it('reads the live step of at most liveReadsMax clusters in flight, the longest in flight first, and says so', async () => {
+    const names = clusterNames(liveReadsMax + 10);
+    const fleet = new FakeFleet(names);
+    const release = names.map((c) => fleet.hold(c, 'cache'));
+    await env.startWorker(fleet.activities());
+    const handle = await env.start(
+      testInput([{ name: 'all', clusters: names, approval: 'auto', maxParallel: names.length }]),
+    );
+    await waitForStatus(handle, (s) => s.clusters.every((c) => c.state === 'running'));
+    const fetched = await fetchStatus(env.client, handle.workflowId);
+    expect(fetched.live.size).toBe(liveReadsMax);
+    expect(fetched.liveSkipped).toBe(10);
+    const oldest = [...fetched.status.clusters]
+      .sort((a, b) => (a.startedAt ?? '').localeCompare(b.startedAt ?? ''))
+      .slice(0, liveReadsMax)
+      .map((c) => c.name);
+    expect([...fetched.live.keys()].sort()).toEqual([...oldest].sort());
+    await expect
+      .poll(async () => (await fetchStatus(env.client, handle.workflowId)).live.get(oldest[0] as string)?.step)
+      .toBe('wait-cache');
+    expect(renderStatus(fetched)).toContain(
+      `step read for the ${liveReadsMax} clusters longest in flight; 10 more in flight show none (--cluster NAME reads one)`,
+    );
+    release.forEach((r) => r());
+    expect((await handle.result()).state).toBe('succeeded');
   });
 });
