@@ -21,10 +21,12 @@ import { lockRegistryId } from '../src/workflows/definitions.js';
 import type { bareFanout } from './bare.js';
 import { writeSection } from './docs.js';
 import { benchInput } from './fleet.js';
-import { activationTimes, profileHistories, profileTable, since } from './profile.js';
+import { activationTimes, largestPayload, profileHistories, profileTable, since } from './profile.js';
+import { dataConverter } from '../src/common/payload-codec.js';
 
 const n = Number(process.env['BENCH_CLUSTERS'] ?? 1000);
-const parallel = 100;
+// The waves' maxParallel: 100 at 1,000 clusters; from 5,000 clusters, 500 (the 10,000-cluster shape).
+const parallel = Number(process.env['BENCH_PARALLEL'] ?? (n >= 5000 ? 500 : 100));
 const root = new URL('../', import.meta.url).pathname;
 const taskQueue = 'bench-engine';
 
@@ -99,8 +101,12 @@ await new Promise<void>((resolve, reject) => {
 const pids = { worker: worker.pid as number, 'Temporal dev server': server.process.pid as number };
 const idleMiB = sample(pids.worker).rssMiB;
 
-const connection = await Connection.connect({ address: server.address });
-const client = new Client({ connection });
+// A page of a 10,000-cluster rollout's history is larger than gRPC's default 4 MB answer.
+const connection = await Connection.connect({
+  address: server.address,
+  channelArgs: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
+});
+const client = new Client({ connection, dataConverter });
 const names = Array.from({ length: n }, (_, i) => `c${i + 1}`);
 const canary = Math.max(1, Math.round(n / 100));
 const wave = Math.ceil((n - canary) / 3);
@@ -128,7 +134,11 @@ async function rolloutRun(id: string) {
     (e) => isLocal(e) || e.activityTaskScheduledEventAttributes?.activityId?.startsWith('snapshot:'),
   ).length;
   const registry1 = await registryCounts();
-  const registry = { events: registry1.events - registry0.events, tasks: registry1.tasks - registry0.tasks };
+  const registry = {
+    events: registry1.events - registry0.events,
+    tasks: registry1.tasks - registry0.tasks,
+    maxPayloadBytes: registry1.maxPayloadBytes,
+  };
   return {
     roll,
     events: parent.length,
@@ -142,7 +152,7 @@ async function rolloutRun(id: string) {
  * The lock registry's events and workflow tasks so far: a workflow of its own, not in the rollout's
  * tree, which the rollout asks for its clusters and gives them back to (none before the first rollout).
  */
-async function registryCounts(): Promise<{ events: number; tasks: number }> {
+async function registryCounts(): Promise<{ events: number; tasks: number; maxPayloadBytes: number }> {
   const handle = client.workflow.getHandle(lockRegistryId(taskQueue));
   const exists = await handle.describe().then(
     () => true,
@@ -152,7 +162,11 @@ async function registryCounts(): Promise<{ events: number; tasks: number }> {
     },
   );
   const events = exists ? ((await handle.fetchHistory()).events ?? []) : [];
-  return { events: events.length, tasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length };
+  return {
+    events: events.length,
+    tasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length,
+    maxPayloadBytes: Math.max(0, ...events.map((e) => largestPayload(e))),
+  };
 }
 
 async function bareRun(id: string, steps: number) {
@@ -187,7 +201,8 @@ const rounds: Awaited<ReturnType<typeof round>>[] = [];
 for (let r = 1; r <= Number(process.env['BENCH_ROUNDS'] ?? 2); r++) rounds.push(await round(r, rounds[0]?.steps));
 const last = rounds[rounds.length - 1] as Awaited<ReturnType<typeof round>>;
 // Read back after the runs, so that reading histories never competes with a run being measured.
-const rollProfile = profileTable(await profileHistories(client, `RootWorkflowId = '${last.id}'`), last.rollTasks);
+const rollHistories = await profileHistories(client, `RootWorkflowId = '${last.id}'`);
+const rollProfile = profileTable(rollHistories, last.rollTasks);
 const bareProfile = profileTable(await profileHistories(client, `RootWorkflowId = '${last.bareId}'`), last.bareTasks);
 
 worker.kill('SIGTERM');
@@ -243,15 +258,25 @@ const rows: [string, string][] = [
   ['parent history', `${last.events} events`],
   [
     `lock registry, for the rollout (taking and giving back ${n} clusters)`,
-    `${last.registry.events} events, ${last.registry.tasks} workflow tasks`,
+    `${last.registry.events} events, ${last.registry.tasks} workflow tasks, largest payload ${(last.registry.maxPayloadBytes / 1024).toFixed(1)} kB`,
+  ],
+  [
+    "longest history in the rollout's tree",
+    `${Math.max(...rollHistories.map((h) => h.maxEvents))} events (Temporal warns at 10,240)`,
+  ],
+  [
+    "largest payload stored in the rollout's tree",
+    `${(Math.max(...rollHistories.map((h) => h.maxPayloadBytes)) / 1024).toFixed(1)} kB as stored, large ones compressed (Temporal warns at 512 kB)`,
   ],
   ['CPU during the rollout (last round)', cpuRow(last.roll)],
   ['CPU during the bare fan-out (last round)', cpuRow(last.bare)],
 ];
 const tableText = ['| measure | value |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
 
+// 1,000 clusters is the standing figure; another size gets a section of its own beside it.
+const heading = n === 1000 ? '## Engine cost at fleet scale' : `## Engine cost at ${n.toLocaleString('en')} clusters`;
 const section = `
-## Engine cost at fleet scale
+${heading}
 
 \`npm run bench:engine\` (BENCH_CLUSTERS=${n}, BENCH_ROUNDS=${rounds.length}): one rollout of ${n} clusters in four
 phases (a canary of ${canary}, then three waves, maxParallel ${parallel}, no gates) on a dev server (eager activity execution ${eager ? 'on, as the project runs it' : 'off, the server default'}) with activity
@@ -278,7 +303,7 @@ Bare fan-out:
 
 ${bareProfile}
 `;
-writeSection(join(root, 'docs/benchmarks.md'), '## Engine cost at fleet scale', section);
+writeSection(join(root, 'docs/benchmarks.md'), heading, section);
 console.log(tableText);
 console.log(rollProfile);
 console.log(bareProfile);

@@ -24,6 +24,27 @@ export interface TypeProfile {
   /** From the worker's metrics (see activationTimes): workflow tasks run and the time from receipt to completion. */
   activations?: number;
   activationMs?: number;
+  /** The longest history of the type, in events (Temporal warns at 10,240). */
+  maxEvents: number;
+  /** The largest payload any of its events holds, in bytes as stored (after the codec; Temporal warns at 512 kB). */
+  maxPayloadBytes: number;
+}
+
+/** The largest payload within an event (inputs, results, details, memos, headers): bytes as stored. */
+export function largestPayload(value: unknown, depth = 0): number {
+  if (!value || typeof value !== 'object' || depth > 12) return 0;
+  if (value instanceof Uint8Array) return 0;
+  const o = value as Record<string, unknown>;
+  if (o['data'] instanceof Uint8Array && o['metadata'] && typeof o['metadata'] === 'object') {
+    const meta = Object.values(o['metadata'] as Record<string, unknown>).reduce<number>(
+      (n, v) => n + (v instanceof Uint8Array ? v.length : 0),
+      0,
+    );
+    return o['data'].length + meta;
+  }
+  let max = 0;
+  for (const v of Object.values(o)) max = Math.max(max, largestPayload(v, depth + 1));
+  return max;
 }
 
 const empty = (type: string): TypeProfile => ({
@@ -35,6 +56,8 @@ const empty = (type: string): TypeProfile => ({
   queueMs: 0,
   activities: 0,
   localActivities: 0,
+  maxEvents: 0,
+  maxPayloadBytes: 0,
 });
 
 const ms = (e: Event | undefined) => {
@@ -60,8 +83,10 @@ export async function profileHistories(client: Client, query: string, concurrenc
       const events = history.events ?? [];
       p.workflows++;
       p.events += events.length;
+      p.maxEvents = Math.max(p.maxEvents, events.length);
       const byId = new Map(events.map((e) => [Number(e.eventId), e]));
       for (const e of events) {
+        p.maxPayloadBytes = Math.max(p.maxPayloadBytes, largestPayload(e));
         if (e.activityTaskScheduledEventAttributes) p.activities++;
         if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') p.localActivities++;
         const started = e.workflowTaskStartedEventAttributes;
@@ -132,15 +157,17 @@ export function profileTable(
       localActivities: t.localActivities + r.localActivities,
       activations: t.activations + r.activations,
       activationMs: t.activationMs + r.activationMs,
+      maxEvents: Math.max(t.maxEvents, r.maxEvents),
+      maxPayloadBytes: Math.max(t.maxPayloadBytes, r.maxPayloadBytes),
     }),
     { ...empty('all'), activations: 0, activationMs: 0 },
   );
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const line = (r: (typeof rows)[number]) =>
-    `| ${r.type} | ${r.workflows} | ${r.events} | ${r.workflowTasks} | ${r.activations} | ${s(r.activationMs)} | ${s(r.taskMs)} | ${s(r.queueMs)} | ${r.activities} | ${r.localActivities} |`;
+    `| ${r.type} | ${r.workflows} | ${r.events} | ${r.workflowTasks} | ${r.activations} | ${s(r.activationMs)} | ${s(r.taskMs)} | ${s(r.queueMs)} | ${r.activities} | ${r.localActivities} | ${r.maxEvents} | ${(r.maxPayloadBytes / 1024).toFixed(1)} kB |`;
   return [
-    '| workflow type | workflows | events | workflow tasks | tasks run on the worker | worker time in them | started -> completed, as the server saw it | scheduled -> started (waiting) | activities | local activities |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| workflow type | workflows | events | workflow tasks | tasks run on the worker | worker time in them | started -> completed, as the server saw it | scheduled -> started (waiting) | activities | local activities | longest history (events) | largest payload stored |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(line),
     line(total),
   ].join('\n');
