@@ -52,7 +52,8 @@ export async function listCommand(opts: {
   with?: string;
   limit: number;
 }): Promise<Outcome> {
-  const clauses = [`WorkflowType = '${WorkflowType.Rollout}'`];
+  // A rollout that continued as new is listed once, by its latest run.
+  const clauses = [`WorkflowType = '${WorkflowType.Rollout}'`, `ExecutionStatus != 'ContinuedAsNew'`];
   if (opts.plan) clauses.push(`${RolloutPlanKey.name} = ${quote(opts.plan)}`);
   if (opts.state) clauses.push(stateClause(opts.state));
   if (opts.with) clauses.push(`${RolloutVersionsKey.name} = ${quote(opts.with)}`);

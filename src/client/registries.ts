@@ -32,11 +32,16 @@ export function registryStartOptions(workflowId: string, taskQueue: string) {
   } as const;
 }
 
-/** Whether a rollout's run still runs (a run the server no longer knows does not). */
+/**
+ * Whether a rollout still runs: its latest run, in the chain that began with the owner's first run (a
+ * rollout that continued as new holds its clusters by its first run's ID). A run the server no longer
+ * knows does not.
+ */
 async function running(client: Client, owner: LockOwner): Promise<boolean> {
   try {
-    const run = client.workflow.getHandle(owner.rollout, owner.runId || undefined);
-    return (await run.describe()).status.name === 'RUNNING';
+    const latest = await client.workflow.getHandle(owner.rollout).describe();
+    const first = latest.raw.workflowExecutionInfo?.firstRunId || latest.runId;
+    return latest.status.name === 'RUNNING' && (first === owner.runId || latest.runId === owner.runId);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return false;
     throw err;
@@ -102,18 +107,21 @@ export async function heldByRunningRollouts(client: Client, taskQueue: string): 
     const run = client.workflow.getHandle(wf.workflowId, wf.runId);
     const clusters: string[] = [];
     let since: string | undefined;
+    let firstRunId: string | undefined;
     for (let offset = 0; ;) {
       const page = await run.query<StatusPage, [StatusPageRequest]>(MessageName.StatusPage, {
         offset,
         limit: maxPageSize,
       });
       since = page.status.locksHeldAt;
+      firstRunId = page.status.runId;
       if (!since) break;
       clusters.push(...page.status.clusters.map((c) => c.name));
       offset += page.status.clusters.length;
       if (page.status.clusters.length === 0 || offset >= page.total) break;
     }
-    if (since) held.push({ rollout: wf.workflowId, runId: wf.runId, since, clusters });
+    // Held by the rollout's first run, which the status names (the same run ID unless it continued as new).
+    if (since) held.push({ rollout: wf.workflowId, runId: firstRunId ?? wf.runId, since, clusters });
   }
   return held;
 }

@@ -109,3 +109,23 @@ function changedClusters(status: RolloutStatus, states: readonly ClusterState[])
     .filter((c) => c.seq !== undefined && c.snapshot !== undefined && states.includes(c.state))
     .sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0));
 }
+
+/**
+ * A run's history budget, in events: under Temporal's warning line (10,240) with room for the end of a
+ * phase (its bake, its summary) and the continue-as-new itself.
+ */
+export const historyBudget = 9_000;
+
+/**
+ * Events one cluster costs its rollout's history, counted high: its child's start, start and completion
+ * events, its snapshot's marker, and its share of workflow tasks (about 4.5 measured at 1,000 clusters).
+ */
+export const eventsPerCluster = 6;
+
+/**
+ * How many more clusters this run may start before its history would pass `budget`: each cluster in
+ * flight or started costs `eventsPerCluster`. At zero with none in flight, the run continues as new.
+ */
+export function launchRoom(historyLength: number, inFlight: number, budget = historyBudget): number {
+  return Math.max(0, Math.floor((budget - historyLength) / eventsPerCluster) - inFlight);
+}

@@ -66,6 +66,22 @@ export interface RolloutInput {
    * `nonce` (random, in the signed text) makes it good for one run: the control registry records it.
    */
   startSignature?: { signature: string; signedAt: string; nonce: string };
+  /**
+   * Set by the rollout itself when it continues as a new run (its history near its budget): where the
+   * previous run stood. A rollout started with it resumes there: no preflight, no new locks.
+   */
+  carried?: CarriedRun;
+  /** How many events one run's history may reach before it continues as new; historyBudget by default. */
+  historyBudget?: number;
+}
+
+/** What a rollout's run hands to the next one when it continues as new. */
+export interface CarriedRun {
+  status: RolloutStatus;
+  /** The run's counters: clusters started (their order), bakes, notifications sent. */
+  started: number;
+  bakes: number;
+  notified: number;
 }
 
 /**

@@ -4,8 +4,11 @@ import { quick } from './activity-options.js';
 import { lockRegistryId } from './definitions.js';
 import { heldMessage } from '../domain/locks.js';
 
-/** This run of the rollout, as the holder of its clusters. */
-const owner = () => ({ rollout: workflowInfo().workflowId, runId: workflowInfo().runId });
+/**
+ * The rollout, as the holder of its clusters: its workflow ID and its first run's ID, which every run
+ * of it shares when it continues as new (a later run gives back what the first took).
+ */
+const owner = () => ({ rollout: workflowInfo().workflowId, runId: workflowInfo().firstExecutionRunId });
 
 /**
  * Takes every cluster from the lock registry, all or none, in one activity: the registry changes one

@@ -1,5 +1,12 @@
-import { CancellationScope, condition, executeChild, isCancellation, startChild } from '@temporalio/workflow';
-import { clustersToStart, tallyPhase } from '../domain/progress.js';
+import {
+  CancellationScope,
+  condition,
+  executeChild,
+  isCancellation,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { clustersToStart, launchRoom, tallyPhase } from '../domain/progress.js';
 import {
   RolloutState,
   type AnalysisRecord,
@@ -20,8 +27,11 @@ import { snapshotActivityId } from './activity-ids.js';
 import { releaseTarget } from '../domain/source.js';
 import { overlaysOf } from '../plan/components.js';
 
-/** How a phase ended: all clusters done (and baked), or a stop the caller must carry out. */
-export type PhaseEnd = 'done' | 'stop';
+/**
+ * How a phase ended: all clusters done (and baked), a stop the caller must carry out, or this run's
+ * history at its budget with none in flight: the rollout continues as a new run, which goes on here.
+ */
+export type PhaseEnd = 'done' | 'stop' | 'continue';
 
 /**
  * Runs one phase: its clusters as child workflows (at most maxParallel at once), then its bake. On
@@ -31,7 +41,7 @@ export async function runPhase(run: RolloutRun, phase: PhaseStatus): Promise<Pha
   run.apply({ kind: 'phase-started', phase: phase.name, at: nowIso() });
   for (;;) {
     const end = await runClusters(run, phase);
-    if (end === 'stop') return 'stop';
+    if (end !== 'done') return end;
     const bakeFailed = await bake(run, phase);
     if (run.stop) return 'stop';
     if (!bakeFailed) break;
@@ -62,7 +72,12 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
     }
     if (tally.outcome === 'succeeded') return 'done';
     const waits = windowWaits(run, phase);
-    clustersToStart(status, phase, (c) => !waits.has(c.name)).forEach((c) => launch(run, c));
+    const ready = clustersToStart(status, phase, (c) => !waits.has(c.name));
+    // Each cluster started costs this run's history some events: past its budget, the clusters in
+    // flight finish and the rollout continues as a new run, which starts the rest.
+    const room = launchRoom(workflowInfo().historyLength, run.inFlightCount, run.input.historyBudget);
+    ready.slice(0, room).forEach((c) => launch(run, c));
+    if (ready.length > room && run.inFlightCount === 0) return 'continue';
     await run.nextChange(true, waits.size > 0 ? earliest(waits) - nowMs() : undefined);
   }
 }

@@ -66,7 +66,34 @@ export class RolloutRun {
     readonly input: RolloutInput,
     id: string,
   ) {
-    this.#status = { ...initialStatus(id, input, nowIso()), runId: workflowInfo().firstExecutionRunId };
+    const carried = input.carried;
+    this.#status = carried
+      ? carried.status
+      : { ...initialStatus(id, input, nowIso()), runId: workflowInfo().firstExecutionRunId };
+    this.order = carried?.started ?? 0;
+    this.bakes = carried?.bakes ?? 0;
+    this.notified = carried?.notified ?? 0;
+  }
+
+  /** Whether this run resumes a rollout an earlier run started (it continued as new). */
+  get resumed(): boolean {
+    return this.input.carried !== undefined;
+  }
+
+  /** Clusters whose work runs now. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * The input of the run this one continues as: the same release, and where this run stood. Only with
+   * nothing in flight (no cluster, bake or update), so nothing of this run's is lost.
+   */
+  carry(): RolloutInput {
+    return {
+      ...this.input,
+      carried: { status: this.#status, started: this.order, bakes: this.bakes, notified: this.notified },
+    };
   }
 
   /** The rollout's status, to read: it changes by `apply` only. */

@@ -1,12 +1,12 @@
 import type { PreflightResult } from '../activities/contracts.js';
-import { allHandlersFinished, ApplicationFailure, condition, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../domain/failure-types.js';
 import { registryWorkflowId } from './definitions.js';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
 import { releaseTarget, sourceRevision } from '../domain/source.js';
 import { componentRolling, overlaysOf } from '../plan/components.js';
 import { signatureMaxAgeMs, startMessage } from '../domain/approvals.js';
-import type { RolloutInput, RolloutResult } from '../domain/types.js';
+import { PhaseState, type RolloutInput, type RolloutResult } from '../domain/types.js';
 import { activitiesFor, quick } from './activity-options.js';
 import { nowIso } from './clock.js';
 import { releaseClusters, takeClusters } from './cluster-locks.js';
@@ -29,6 +29,42 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   installControls(run);
   run.publish();
 
+  if (!run.resumed) await start(run);
+  let end: WalkEnd;
+  try {
+    end = await walkPhases(run);
+  } catch (err) {
+    // However the walk ended (cancelled, failed), the clusters are no longer this rollout's.
+    await releaseClusters();
+    throw err;
+  }
+  if (end === 'continue') {
+    // This run's history is at its budget: the next run goes on from here, holding the same clusters
+    // (they are held by the rollout's first run ID, which every run of it shares).
+    await run.notificationsStarted();
+    await condition(allHandlersFinished);
+    return await continueAsNew<typeof rollout>(run.carry());
+  }
+  await releaseClusters();
+  run.apply({ kind: 'closed', at: nowIso() });
+  await run.notificationsStarted();
+  await condition(allHandlersFinished);
+  return {
+    id: status.id,
+    state: status.state,
+    reason: status.reason,
+    finishedAt: status.finishedAt,
+    clusters: status.clusters.map(({ name, state, error }) => ({ name, state, error })),
+  };
+}
+
+/**
+ * The start of a rollout's first run: its preflight, the registry's word (bad versions, freezes), a
+ * signed start's check, and its clusters taken. Refused: says so in its status and search attributes,
+ * gives back what it may have been granted, and fails.
+ */
+async function start(run: RolloutRun): Promise<void> {
+  const { input, status } = run;
   try {
     const checked = await preflight(input);
     run.apply({ kind: 'preflight-passed', warnings: checked.warnings });
@@ -44,30 +80,28 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     throw err;
   }
   run.apply({ kind: 'clusters-taken', at: nowIso() });
-  try {
-    await walkPhases(run);
-  } finally {
-    // However the walk ended (done, stopped, cancelled), the clusters are no longer this rollout's.
-    await releaseClusters();
-  }
-  run.apply({ kind: 'closed', at: nowIso() });
-  await run.notificationsStarted();
-  await condition(allHandlersFinished);
-  return {
-    id: status.id,
-    state: status.state,
-    reason: status.reason,
-    finishedAt: status.finishedAt,
-    clusters: status.clusters.map(({ name, state, error }) => ({ name, state, error })),
-  };
 }
 
-/** The phases in order, then what a stop asked for (rollback, abort); sets the state they end in. */
-async function walkPhases(run: RolloutRun): Promise<void> {
+/** How the walk ended: the rollout is over, or it continues as a new run. */
+type WalkEnd = 'over' | 'continue';
+
+/**
+ * The phases in order, then what a stop asked for (rollback, abort); sets the state they end in. A run
+ * that resumes an earlier one's skips the phases done and goes on in the phase it had started (its gate
+ * passed: not asked again).
+ */
+async function walkPhases(run: RolloutRun): Promise<WalkEnd> {
   const { status } = run;
   for (const phase of status.phases) {
-    run.apply({ kind: 'phase-entered', phase: phase.name });
-    if (!(await gate(run, phase)) || (await runPhase(run, phase)) === 'stop') break;
+    if (phase.state === PhaseState.Succeeded) continue;
+    // Started by an earlier run of this rollout (its gate passed then): it goes on where it was.
+    if (!phase.startedAt) {
+      run.apply({ kind: 'phase-entered', phase: phase.name });
+      if (!(await gate(run, phase))) break;
+    }
+    const end = await runPhase(run, phase);
+    if (end === 'continue') return 'continue';
+    if (end === 'stop') break;
   }
   const stop = run.stop;
   if (stop?.kind === 'rollback') {
@@ -79,6 +113,7 @@ async function walkPhases(run: RolloutRun): Promise<void> {
   } else {
     run.apply({ kind: 'succeeded' });
   }
+  return 'over';
 }
 
 /** Checks on the worker, once, what would make the rollout fail on its first cluster; changes no cluster. */

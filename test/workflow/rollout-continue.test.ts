@@ -1,0 +1,133 @@
+/**
+ * A rollout whose history reaches its budget continues as a new run, carrying where it stood: the next
+ * run starts the clusters left, holds the same clusters in the lock registry, and a rollback restores
+ * clusters rolled by earlier runs. Here with a budget of a few hundred events instead of 9,000, so that
+ * tens of clusters take several runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventsPerCluster, launchRoom } from '../../src/domain/progress.js';
+import { heldClusters } from '../../src/domain/locks.js';
+import { lockRegistryId, locksQuery, statusQuery } from '../../src/workflows/definitions.js';
+import { FakeFleet } from '../helpers/fake-activities.js';
+import { testInput } from '../helpers/plans.js';
+import { TemporalTestEnv, waitForStatus } from '../helpers/temporal.js';
+
+let env: TemporalTestEnv;
+beforeAll(async () => {
+  env = await TemporalTestEnv.create();
+});
+afterAll(async () => {
+  await env?.close();
+});
+
+const budget = 200;
+
+/** Every run of a workflow ID, oldest first, with its history's length and how it closed. */
+async function runsOf(workflowId: string) {
+  const runs: { runId: string; status: string; events: number }[] = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    const events = (await env.client.workflow.getHandle(workflowId, wf.runId).fetchHistory()).events ?? [];
+    runs.push({ runId: wf.runId, status: wf.status.name, events: events.length });
+  }
+  return runs.reverse();
+}
+
+const latestRun = (runs: { runId: string }[]) => runs.at(-1)?.runId;
+
+describe('launchRoom', () => {
+  it('gives the clusters that fit in the budget less those in flight, never below zero', () => {
+    expect(launchRoom(0, 0, 9_000)).toBe(Math.floor(9_000 / eventsPerCluster));
+    expect(launchRoom(8_400, 40, 9_000)).toBe(60);
+    expect(launchRoom(8_400, 200, 9_000)).toBe(0);
+    expect(launchRoom(9_500, 0, 9_000)).toBe(0);
+  });
+});
+
+describe('a rollout past its history budget', () => {
+  it('continues as new runs that finish it, each under the budget, holding its clusters throughout', async () => {
+    const x = `can${randomBytes(3).toString('hex')}`;
+    const names = Array.from({ length: 60 }, (_, i) => `${x}-c${i + 1}`);
+    const fleet = new FakeFleet([...names, `${x}-other`]);
+    // The last cluster waits, so that a second rollout can be refused it by a later run.
+    const release = fleet.hold(names.at(-1) as string, 'cache');
+    await env.startWorker(fleet.activities());
+    const input = {
+      ...testInput([
+        { name: 'canary', clusters: names.slice(0, 5), approval: 'auto' },
+        { name: 'wave', clusters: names.slice(5), approval: 'auto', maxParallel: 8 },
+      ]),
+      historyBudget: budget,
+    };
+    const handle = await env.start(input);
+    await waitForStatus(handle, (s) => s.clusters.filter((c) => c.state === 'succeeded').length === 59, 60_000);
+    const { runId: latest } = await handle.describe();
+    expect(latest).not.toBe(handle.firstExecutionRunId);
+
+    // The lock registry still lists the clusters as the rollout's (by its first run): another rollout is refused.
+    const registry = env.client.workflow.getHandle(lockRegistryId(env.taskQueue));
+    const held = heldClusters(await registry.query(locksQuery), [names[0] as string]);
+    expect(held.map((h) => [h.rollout, h.runId])).toEqual([[handle.workflowId, handle.firstExecutionRunId]]);
+    const other = await env.start(testInput([{ name: 'all', clusters: [names[0] as string], approval: 'auto' }]));
+    const err = await other.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(((err as WorkflowFailedError).cause as Error).message).toBe(
+      `clusters already taken by another running rollout: ${names[0]} (held by ${handle.workflowId})`,
+    );
+
+    release();
+    const result = await handle.result();
+    expect(result.state).toBe('succeeded');
+    expect(result.clusters.map((c) => c.state)).toEqual(Array(60).fill('succeeded'));
+    // Each cluster rolled once, whichever run started it.
+    for (const c of names) {
+      expect(fleet.callsFor(c).filter((call) => call.activity === 'upgradeRelease')).toHaveLength(2);
+    }
+    const status = await handle.query(statusQuery);
+    expect(new Set(status.clusters.map((c) => c.seq)).size).toBe(60);
+    expect(status.phases.map((p) => p.state)).toEqual(['succeeded', 'succeeded']);
+
+    // Several runs, each under its budget (and the room kept for clusters in flight at its end).
+    const runs = await runsOf(handle.workflowId);
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    expect(runs.slice(0, -1).map((r) => r.status)).toEqual(Array(runs.length - 1).fill('CONTINUED_AS_NEW'));
+    expect(runs.at(-1)?.status).toBe('COMPLETED');
+    expect(Math.max(...runs.map((r) => r.events))).toBeLessThanOrEqual(budget + 60);
+
+    // Given back as it closed: the other rollout can take the cluster now; `rollout list` shows it once.
+    const again = await env.start(testInput([{ name: 'all', clusters: [names[0] as string], approval: 'auto' }]));
+    expect((await again.result()).state).toBe('succeeded');
+    const listed = [];
+    for await (const wf of env.client.workflow.list({
+      query: `WorkflowId = '${handle.workflowId}' AND ExecutionStatus != 'ContinuedAsNew'`,
+    }))
+      listed.push(wf.runId);
+    expect(listed).toEqual([latestRun(runs)]);
+  });
+
+  it('rolls back, after a failure, clusters that earlier runs rolled', async () => {
+    const x = `canrb${randomBytes(3).toString('hex')}`;
+    const names = Array.from({ length: 40 }, (_, i) => `${x}-c${i + 1}`);
+    const fleet = new FakeFleet(names);
+    fleet.fail(names.at(-1) as string, 'chart');
+    await env.startWorker(fleet.activities());
+    const handle = await env.start({
+      ...testInput(
+        [
+          { name: 'canary', clusters: names.slice(0, 4), approval: 'auto' },
+          { name: 'wave', clusters: names.slice(4), approval: 'auto', maxParallel: 6 },
+        ],
+        { onFailure: { action: 'rollback', rollbackScope: 'all', rollbackTimeout: '5s' } },
+      ),
+      historyBudget: budget,
+    });
+    const result = await handle.result();
+    expect(result.state).toBe('rolled-back');
+    expect((await runsOf(handle.workflowId)).length).toBeGreaterThan(1);
+    // Every cluster is back where it was, the canary's (rolled by the first run) included.
+    for (const c of names) {
+      expect(fleet.releases.get(c)).toMatchObject({ operator: { version: '1.0.0' }, chart: { version: '2.0.0' } });
+    }
+  });
+});
