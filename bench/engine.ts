@@ -125,7 +125,13 @@ async function rolloutRun(id: string) {
     client.workflow.execute<typeof rollout>('rollout', { taskQueue, workflowId: id, args: [input] }),
   );
   const m1 = await metrics();
-  const parent = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+  // Every run of the rollout: one continues as new when its history nears its budget.
+  const runIds: string[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) runIds.push(w.runId);
+  const runs = await Promise.all(
+    runIds.map(async (r) => (await client.workflow.getHandle(id, r).fetchHistory()).events ?? []),
+  );
+  const parent = runs.flat();
   const child = await client.workflow.getHandle(`${id}:c1`).fetchHistory();
   const isLocal = (e: (typeof parent)[number]) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity';
   const childSteps = (child.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes || isLocal(e)).length;
@@ -142,6 +148,8 @@ async function rolloutRun(id: string) {
   return {
     roll,
     events: parent.length,
+    runs: runs.length,
+    longestRun: Math.max(...runs.map((r) => r.length)),
     steps: childSteps + Math.round(snapshots / n),
     rollTasks: since(m1, m0),
     registry,
@@ -255,7 +263,7 @@ const rows: [string, string][] = [
   ['worker RSS idle', `${idleMiB.toFixed(0)} MiB`],
   ['worker RSS peak, rollout', `${Math.max(...rounds.map((r) => r.roll.peakMiB)).toFixed(0)} MiB`],
   ['worker RSS peak, bare', `${Math.max(...rounds.map((r) => r.bare.peakMiB)).toFixed(0)} MiB`],
-  ['parent history', `${last.events} events`],
+  ['parent history', `${last.events} events in ${last.runs} run(s), the longest ${last.longestRun}`],
   [
     `lock registry, for the rollout (taking and giving back ${n} clusters)`,
     `${last.registry.events} events, ${last.registry.tasks} workflow tasks, largest payload ${(last.registry.maxPayloadBytes / 1024).toFixed(1)} kB`,
