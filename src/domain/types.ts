@@ -82,6 +82,15 @@ export interface CarriedRun {
   started: number;
   bakes: number;
   notified: number;
+  /** A stop people asked for that the run had not carried out yet. */
+  stop?: StopRequest;
+}
+
+/** What people asked the rollout to do that its main loop must carry out. */
+export interface StopRequest {
+  kind: 'abort' | 'rollback';
+  scope?: RollbackScope;
+  reason: string;
 }
 
 /**

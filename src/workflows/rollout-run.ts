@@ -14,7 +14,7 @@ import { displayState } from '../domain/display.js';
 import { initialStatus } from '../domain/progress.js';
 import { transition, type Notice, type RolloutChange } from '../domain/rollout-machine.js';
 import { detailsMarkdown } from '../domain/summary.js';
-import type { ClusterStatus, RollbackScope, RolloutInput, RolloutStatus } from '../domain/types.js';
+import type { ClusterStatus, RolloutInput, RolloutStatus, StopRequest } from '../domain/types.js';
 import { nowIso } from './clock.js';
 import { appliesTo, componentsOf, overlaysOf, type Component } from '../plan/components.js';
 import type { ClusterReleases } from '../activities/contracts.js';
@@ -32,13 +32,6 @@ const recountOn: ReadonlySet<string> = new Set([
   'closed',
 ]);
 import { rolloutAttributes } from '../common/search-attributes.js';
-
-/** What people asked the rollout to do that the main loop must carry out. */
-export interface StopRequest {
-  kind: 'abort' | 'rollback';
-  scope?: RollbackScope;
-  reason: string;
-}
 
 /**
  * The one owner of a rollout's state, in the way Temporal's safe-message-handlers sample keeps its state
@@ -73,6 +66,7 @@ export class RolloutRun {
     this.order = carried?.started ?? 0;
     this.bakes = carried?.bakes ?? 0;
     this.notified = carried?.notified ?? 0;
+    this.stop = carried?.stop;
   }
 
   /** Whether this run resumes a rollout an earlier run started (it continued as new). */
@@ -92,7 +86,14 @@ export class RolloutRun {
   carry(): RolloutInput {
     return {
       ...this.input,
-      carried: { status: this.#status, started: this.order, bakes: this.bakes, notified: this.notified },
+      carried: {
+        status: this.#status,
+        started: this.order,
+        bakes: this.bakes,
+        notified: this.notified,
+        // Asked for while this run let its last clusters finish: the next run carries it out.
+        ...(this.stop ? { stop: this.stop } : {}),
+      },
     };
   }
 
