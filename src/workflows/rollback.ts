@@ -1,4 +1,5 @@
-import { executeChild } from '@temporalio/workflow';
+import { executeChild, workflowInfo } from '@temporalio/workflow';
+import { launchRoom } from '../domain/progress.js';
 import { ClusterState, type ClusterStatus, type RolloutState } from '../domain/types.js';
 import { nowIso } from './clock.js';
 import { clusterRollback } from './cluster-rollback.js';
@@ -18,11 +19,16 @@ export async function restoreClusters(
   targets: () => ClusterStatus[],
   done: Extract<RolloutState, 'rolled-back' | 'aborted'>,
   reason: string,
-): Promise<void> {
+): Promise<'done' | 'continue'> {
   run.apply({ kind: 'restore-started', done, reason });
   await run.cancelInFlight();
   const list = targets().filter((c) => c.snapshot);
-  for (const c of list) await rollBack(run, c);
+  for (const c of list) {
+    // Past the run's history budget, the next run goes on (the stop is carried; the clusters restored
+    // are no target any more).
+    if (launchRoom(workflowInfo().historyLength, 0, run.input.historyBudget) === 0) return 'continue';
+    await rollBack(run, c);
+  }
   for (;;) {
     // A retry decision puts the cluster back to rolling-back; the loop is the only one that runs them.
     const again = list.filter((c) => c.state === 'rolling-back');
@@ -37,6 +43,7 @@ export async function restoreClusters(
     await run.nextChange(false);
   }
   run.apply({ kind: 'restored', done, reason, restored: list.map((c) => c.name) });
+  return 'done';
 }
 
 /** One attempt at rolling one cluster back, as a child workflow; its outcome is recorded on the cluster. */

@@ -93,6 +93,8 @@ type WalkEnd = 'over' | 'continue';
 async function walkPhases(run: RolloutRun): Promise<WalkEnd> {
   const { status } = run;
   for (const phase of status.phases) {
+    // A run that resumes a stop (asked for before it continued as new) goes straight to carrying it out.
+    if (run.stop) break;
     if (phase.state === PhaseState.Succeeded) continue;
     // Started by an earlier run of this rollout (its gate passed then): it goes on where it was.
     if (!phase.startedAt) {
@@ -107,9 +109,12 @@ async function walkPhases(run: RolloutRun): Promise<WalkEnd> {
   if (stop?.kind === 'rollback') {
     const current = status.currentPhase ?? '';
     const scope = stop.scope ?? 'phase';
-    await restoreClusters(run, () => rollbackTargets(status, scope, current), 'rolled-back', stop.reason);
+    const targets = () => rollbackTargets(status, scope, current);
+    if ((await restoreClusters(run, targets, 'rolled-back', stop.reason)) === 'continue') return 'continue';
   } else if (stop?.kind === 'abort') {
-    await restoreClusters(run, () => abortTargets(status), 'aborted', stop.reason);
+    if ((await restoreClusters(run, () => abortTargets(status), 'aborted', stop.reason)) === 'continue') {
+      return 'continue';
+    }
   } else {
     run.apply({ kind: 'succeeded' });
   }

@@ -26,10 +26,13 @@ const budget = 200;
 
 /** Every run of a workflow ID, oldest first, with its history's length and how it closed. */
 async function runsOf(workflowId: string) {
-  const runs: { runId: string; status: string; events: number }[] = [];
+  const runs: { runId: string; status: string; events: number; rollbacks: number }[] = [];
   for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
     const events = (await env.client.workflow.getHandle(workflowId, wf.runId).fetchHistory()).events ?? [];
-    runs.push({ runId: wf.runId, status: wf.status.name, events: events.length });
+    const rollbacks = events.filter(
+      (e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'clusterRollback',
+    ).length;
+    runs.push({ runId: wf.runId, status: wf.status.name, events: events.length, rollbacks });
   }
   return runs.reverse();
 }
@@ -106,7 +109,7 @@ describe('a rollout past its history budget', () => {
     expect(listed).toEqual([latestRun(runs)]);
   });
 
-  it('rolls back, after a failure, clusters that earlier runs rolled', async () => {
+  it('rolls back, after a failure, clusters that earlier runs rolled, continuing as new as it restores them', async () => {
     const x = `canrb${randomBytes(3).toString('hex')}`;
     const names = Array.from({ length: 40 }, (_, i) => `${x}-c${i + 1}`);
     const fleet = new FakeFleet(names);
@@ -124,7 +127,11 @@ describe('a rollout past its history budget', () => {
     });
     const result = await handle.result();
     expect(result.state).toBe('rolled-back');
-    expect((await runsOf(handle.workflowId)).length).toBeGreaterThan(1);
+    // The restore itself went on in more than one run, each under its budget.
+    const runs = await runsOf(handle.workflowId);
+    expect(runs.filter((r) => r.rollbacks > 0).length).toBeGreaterThan(1);
+    expect(runs.reduce((n, r) => n + r.rollbacks, 0)).toBe(40);
+    expect(Math.max(...runs.map((r) => r.events))).toBeLessThanOrEqual(budget + 60);
     // Every cluster is back where it was, the canary's (rolled by the first run) included.
     for (const c of names) {
       expect(fleet.releases.get(c)).toMatchObject({ operator: { version: '1.0.0' }, chart: { version: '2.0.0' } });
