@@ -87,10 +87,12 @@ export function renderStatus(
   );
   const selected = selectClusters(s, view);
   const whole = selected.length === total;
-  const listed =
-    whole && (view.all || view.phase || view.cluster?.length || total <= listedWhole)
-      ? selected
-      : selected.filter(needsEyes);
+  const every = whole && (view.all || view.phase || view.cluster?.length || total <= listedWhole);
+  // A large rollout lists the clusters needing eyes; of those in flight, only the ones whose step was
+  // read (the longest in flight) when there are more: the rest are counted below.
+  const inFlightUnread = (c: (typeof selected)[number]) =>
+    !!liveSkipped && (c.state === 'running' || c.state === 'rolling-back') && !live.has(c.name);
+  const listed = every ? selected : selected.filter((c) => needsEyes(c) && !inFlightUnread(c));
   const clusters = table(['cluster', 'phase', 'state', 'step', 'attempts', 'note']);
   for (const c of listed) {
     const now = live.get(c.name);
@@ -100,7 +102,9 @@ export function renderStatus(
   if (listed.length > 0) out.push(clusters.toString());
   if (liveSkipped) {
     out.push(
-      `step read for the ${live.size} clusters longest in flight; ${liveSkipped} more in flight show none (--cluster NAME reads one)`,
+      every
+        ? `step read for the ${live.size} clusters longest in flight; ${liveSkipped} more in flight show none (--cluster NAME reads one)`
+        : `listed in flight: the ${live.size} longest, with their step; ${liveSkipped} more in flight are counted below (--cluster NAME reads one)`,
     );
   }
   if (listed.length < total) {

@@ -95,7 +95,7 @@ async function liveOf(client: Client, workflowId: string, progress: boolean): Pr
 }
 
 /** How many clusters in flight `status` and `watch` read the live step of, at most. */
-export const liveReadsMax = 50;
+export const liveReadsMax = 10;
 
 /**
  * The rollout's status as the workflow records it, how Temporal says the execution stands (so that a

@@ -231,7 +231,7 @@ describe('rollout faults', () => {
   });
 
   it('reads the live step of at most liveReadsMax clusters in flight, the longest in flight first, and says so', async () => {
-    const names = clusterNames(liveReadsMax + 10);
+    const names = clusterNames(liveReadsMax + 20);
     const fleet = new FakeFleet(names);
     const release = names.map((c) => fleet.hold(c, 'cache'));
     await env.startWorker(fleet.activities());
@@ -241,17 +241,27 @@ describe('rollout faults', () => {
     await waitForStatus(handle, (s) => s.clusters.every((c) => c.state === 'running'));
     const fetched = await fetchStatus(env.client, handle.workflowId);
     expect(fetched.live.size).toBe(liveReadsMax);
-    expect(fetched.liveSkipped).toBe(10);
+    expect(fetched.liveSkipped).toBe(20);
     const oldest = [...fetched.status.clusters]
       .sort((a, b) => (a.startedAt ?? '').localeCompare(b.startedAt ?? ''))
       .slice(0, liveReadsMax)
       .map((c) => c.name);
     expect([...fetched.live.keys()].sort()).toEqual([...oldest].sort());
     await expect
-      .poll(async () => (await fetchStatus(env.client, handle.workflowId)).live.get(oldest[0] as string)?.step)
+      .poll(async () => (await fetchStatus(env.client, handle.workflowId)).live.get(oldest[0] as string)?.step, {
+        timeout: 20_000,
+      })
       .toBe('wait-cache');
-    expect(renderStatus(fetched)).toContain(
-      `step read for the ${liveReadsMax} clusters longest in flight; 10 more in flight show none (--cluster NAME reads one)`,
+    // The table lists the ones read, with their step; the rest in flight are counted.
+    const text = renderStatus(fetched);
+    expect(text).toContain(
+      `listed in flight: the ${liveReadsMax} longest, with their step; 20 more in flight are counted below (--cluster NAME reads one)`,
+    );
+    expect(text).toContain('20 more not listed: 20 running');
+    expect(names.filter((c) => new RegExp(`│ ${c} +│`).test(text)).sort()).toEqual([...oldest].sort());
+    // Every cluster, with --all: those not read show no step, and the text says so.
+    expect(renderStatus(fetched, { all: true })).toContain(
+      `step read for the ${liveReadsMax} clusters longest in flight; 20 more in flight show none (--cluster NAME reads one)`,
     );
     release.forEach((r) => r());
     expect((await handle.result()).state).toBe('succeeded');
