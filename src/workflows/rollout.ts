@@ -94,7 +94,7 @@ async function walkPhases(run: RolloutRun): Promise<WalkEnd> {
   const { status } = run;
   for (const phase of status.phases) {
     // A run that resumes a stop (asked for before it continued as new) goes straight to carrying it out.
-    if (run.stop) break;
+    if (run.resumed && run.stop) break;
     if (phase.state === PhaseState.Succeeded) continue;
     // Started by an earlier run of this rollout (its gate passed then): it goes on where it was.
     if (!phase.startedAt) {
