@@ -59,8 +59,12 @@ export interface PhaseTally {
 }
 
 /** Counts a phase's clusters and says where the phase stands against its failure budget. */
-export function tallyPhase(status: RolloutStatus, phase: PhaseStatus): PhaseTally {
-  const mine = status.clusters.filter((c) => c.phase === phase.name);
+export function tallyPhase(
+  status: RolloutStatus,
+  phase: PhaseStatus,
+  /** The phase's clusters, when the caller keeps them (a rollout tallies a phase at every change). */
+  mine: readonly ClusterStatus[] = status.clusters.filter((c) => c.phase === phase.name),
+): PhaseTally {
   const pending = mine.filter((c) => c.state === 'pending');
   const running = mine.filter((c) => c.state === 'running').length;
   const failed = mine.filter((c) => c.state === 'failed');
@@ -78,9 +82,10 @@ export function clustersToStart(
   phase: PhaseStatus,
   /** Whether a pending cluster may start now (its deploy windows); those that may not stay pending. */
   mayStart: (c: ClusterStatus) => boolean = () => true,
+  mine?: readonly ClusterStatus[],
 ): ClusterStatus[] {
   if (status.paused || status.frozen || status.state !== 'running') return [];
-  const tally = tallyPhase(status, phase);
+  const tally = tallyPhase(status, phase, mine);
   if (tally.outcome === 'over-budget') return [];
   return tally.pending.filter(mayStart).slice(0, Math.max(0, phase.maxParallel - tally.running));
 }

@@ -119,14 +119,25 @@ const phaseOf = (s: RolloutStatus, name: string): PhaseStatus => {
   if (!p) throw new Error(`no phase ${name} in rollout ${s.id}`);
   return p;
 };
-const clusterOf = (s: RolloutStatus, name: string): ClusterStatus => {
-  const c = s.clusters.find((x) => x.name === name);
-  if (!c) throw new Error(`no cluster ${name} in rollout ${s.id}`);
-  return c;
-};
+
+/**
+ * Finds one of a rollout's clusters by name. By default a search of the list; the rollout passes an index
+ * of its own (a phase of thousands of clusters applies an event per cluster step: a search each was
+ * quadratic in the rollout's size).
+ */
+export type ClusterLookup = (name: string) => ClusterStatus | undefined;
 
 /** Applies one event to the status; returns the notification it calls for, if any. */
-export function transition(s: RolloutStatus, e: RolloutChange): Notice | undefined {
+export function transition(
+  s: RolloutStatus,
+  e: RolloutChange,
+  lookup: ClusterLookup = (name) => s.clusters.find((x) => x.name === name),
+): Notice | undefined {
+  const clusterOf = (_: RolloutStatus, name: string): ClusterStatus => {
+    const c = lookup(name);
+    if (!c) throw new Error(`no cluster ${name} in rollout ${s.id}`);
+    return c;
+  };
   switch (e.kind) {
     case 'refused':
       Object.assign(s, { state: RolloutState.Failed, reason: e.reason, finishedAt: e.at });
@@ -233,7 +244,7 @@ export function transition(s: RolloutStatus, e: RolloutChange): Notice | undefin
       clusterOf(s, e.cluster).finishedAt = e.at;
       return undefined;
     case 'window-waits':
-      return windowWaits(s, e);
+      return windowWaits(s, e, clusterOf);
     case 'bake-started':
       Object.assign(phaseOf(s, e.phase), { state: PhaseState.Baking, bakeUntil: e.until });
       s.state = RolloutState.Baking;
@@ -355,7 +366,11 @@ function decide(s: RolloutStatus, d: DecisionChange): void {
  * reason is the first such line (told once). When no cluster waits any more, a reason that was a window's
  * is cleared.
  */
-function windowWaits(s: RolloutStatus, e: Extract<RolloutChange, { kind: 'window-waits' }>): Notice | undefined {
+function windowWaits(
+  s: RolloutStatus,
+  e: Extract<RolloutChange, { kind: 'window-waits' }>,
+  clusterOf: (s: RolloutStatus, name: string) => ClusterStatus,
+): Notice | undefined {
   for (const w of e.waiting) clusterOf(s, w.cluster).waitingFor = w.line;
   const line = e.waiting.find((w) => w.line)?.line;
   if (line && s.reason !== line && s.state === RolloutState.Running) {

@@ -55,7 +55,8 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
   const policy = run.spec.onFailure;
   for (;;) {
     if (run.stop) return 'stop';
-    const tally = tallyPhase(status, phase);
+    const mine = run.clustersIn(phase.name);
+    const tally = tallyPhase(status, phase, mine);
     if (tally.outcome === 'over-budget') {
       const failed = tally.failed.map((c) => `${c.name}: ${c.error ?? 'failed'}`).join('; ');
       // An inconclusive analysis is no verdict: a person decides, whatever the plan's failure action.
@@ -72,7 +73,7 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
     }
     if (tally.outcome === 'succeeded') return 'done';
     const waits = windowWaits(run, phase);
-    const ready = clustersToStart(status, phase, (c) => !waits.has(c.name));
+    const ready = clustersToStart(status, phase, (c) => !waits.has(c.name), mine);
     // Each cluster started costs this run's history some events: past its budget, the clusters in
     // flight finish and the rollout continues as a new run, which starts the rest.
     const room = launchRoom(workflowInfo().historyLength, run.inFlightCount, run.input.historyBudget);

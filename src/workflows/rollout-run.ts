@@ -67,6 +67,27 @@ export class RolloutRun {
     this.bakes = carried?.bakes ?? 0;
     this.notified = carried?.notified ?? 0;
     this.stop = carried?.stop;
+    for (const c of this.#status.clusters) {
+      this.#byName.set(c.name, c);
+      const mine = this.#byPhase.get(c.phase) ?? [];
+      mine.push(c);
+      this.#byPhase.set(c.phase, mine);
+    }
+  }
+
+  // The status's cluster records by name and by phase. A record is created once (domain/progress.ts) and
+  // changed in place, so these stay true; a rollout of thousands of clusters looks one up at every change.
+  readonly #byName = new Map<string, ClusterStatus>();
+  readonly #byPhase = new Map<string, ClusterStatus[]>();
+
+  /** One of the rollout's clusters, by name. */
+  cluster(name: string): ClusterStatus | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** A phase's clusters, in plan order. */
+  clustersIn(phase: string): readonly ClusterStatus[] {
+    return this.#byPhase.get(phase) ?? [];
   }
 
   /** Whether this run resumes a rollout an earlier run started (it continued as new). */
@@ -118,13 +139,29 @@ export class RolloutRun {
    */
   apply(event: RolloutChange): void {
     const before = this.#status.state;
-    const touched = 'cluster' in event ? this.#status.clusters.filter((c) => c.name === event.cluster) : undefined;
+    const one = 'cluster' in event ? this.#byName.get(event.cluster) : undefined;
+    const touched = 'cluster' in event ? (one ? [one] : []) : undefined;
     const was = touched?.map((c) => c.state);
-    const notice = transition(this.#status, event);
+    const notice = transition(this.#status, event, (name) => this.#byName.get(name));
     this.measure(event, before, touched, was);
     this.changed();
-    this.publish();
+    this.publishSoon();
     if (notice) this.notify(notice);
+  }
+
+  private publishing = false;
+  /**
+   * Publishes once the changes under way have been applied: the children that settle in one workflow
+   * task apply an event each, and the Web UI's details (which count every cluster) are written once for
+   * all of them. Deterministic: a microtask of the workflow's own, run before its task completes.
+   */
+  private publishSoon(): void {
+    if (this.publishing) return;
+    this.publishing = true;
+    void Promise.resolve().then(() => {
+      this.publishing = false;
+      this.publish();
+    });
   }
 
   /** Cluster counts by state, as last exported (the metrics say only what changed). */
