@@ -29,6 +29,7 @@ import { promisify } from 'node:util';
 import { cacheRoot } from '../common/cache-dir.js';
 import { ensureDebianTool } from './debian.js';
 import { ensureTool } from './toolchain.js';
+import { workerNodeFlags } from '../worker/heap.js';
 
 const exec = promisify(execFile);
 const big = { maxBuffer: 256 * 1024 * 1024 };
@@ -145,10 +146,10 @@ async function appTree(root: string, log: (l: string) => void): Promise<string> 
 async function launchers(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'image-bin-'));
   await writeFile(join(dir, 'rollout'), '#!/bin/sh\nexec node /app/dist/cli/main.js "$@"\n');
-  // The worker's own first line (env -S) sets V8's young generation; /bin/sh passes it the same way.
+  // The worker's own first line (env -S) passes Node its heap flags; /bin/sh passes them the same way.
   await writeFile(
     join(dir, 'rollout-worker'),
-    '#!/bin/sh\nexec node --max-semi-space-size=2 /app/dist/worker/main.js "$@"\n',
+    `#!/bin/sh\nexec node ${workerNodeFlags.join(' ')} /app/dist/worker/main.js "$@"\n`,
   );
   for (const f of ['rollout', 'rollout-worker']) await chmod(join(dir, f), 0o755);
   return dir;
