@@ -17,6 +17,12 @@ import { compressPayload, decompressPayload } from '../common/payload-codec.js';
 /** A request body larger than this is refused: Temporal's own payloads are at most 2 MB each. */
 const maxBody = 16 * 1024 * 1024;
 
+/**
+ * What one request's payloads may inflate to in all. Each is bounded on its own (payload-codec.ts), but a
+ * body of many small zlib bombs would still make one request hold gigabytes.
+ */
+export const maxDecodedPerRequest = 128 * 1024 * 1024;
+
 interface JsonPayload {
   metadata?: Record<string, string> | null;
   data?: string | null;
@@ -56,8 +62,18 @@ export function codecReply(op: 'encode' | 'decode', text: string): { payloads: J
   const list = (parsed as { payloads?: unknown } | null)?.payloads;
   if (!Array.isArray(list)) throw new TypeError('the body has no "payloads" list: send {"payloads": [...]}');
   const payloads = (list as JsonPayload[]).map(fromJson);
-  const done = op === 'encode' ? payloads.map((p) => compressPayload(p)) : payloads.map(decompressPayload);
-  return { payloads: done.map(toJson) };
+  if (op === 'encode') return { payloads: payloads.map((p) => toJson(compressPayload(p))) };
+  let decoded = 0;
+  return {
+    payloads: payloads.map((p, i) => {
+      const out = decompressPayload(p);
+      decoded += out.data?.length ?? 0;
+      if (decoded > maxDecodedPerRequest) {
+        throw new RangeError(`the payloads up to #${i + 1} inflate to over ${maxDecodedPerRequest} bytes in all`);
+      }
+      return toJson(out);
+    }),
+  };
 }
 
 const cors = {

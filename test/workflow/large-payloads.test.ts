@@ -52,6 +52,20 @@ describe('the payload codec', () => {
     expect(() => codecReply('decode', 'not json')).toThrow(/not JSON/);
     expect(() => codecReply('decode', '{"items":[]}')).toThrow(/no "payloads" list/);
   });
+
+  it('refuses a request whose payloads inflate past its bound in all, each one under its own', () => {
+    // 40 MiB of zeros deflate to about 40 kB: four of them pass every bound but the request's.
+    const bomb = compressPayload({ metadata: { encoding: Buffer.from('binary/plain') }, data: Buffer.alloc(40 << 20) });
+    expect(bomb.data?.length).toBeLessThan(100_000);
+    const asJson = {
+      metadata: { encoding: Buffer.from(zlibEncoding).toString('base64') },
+      data: Buffer.from(bomb.data as Uint8Array).toString('base64'),
+    };
+    expect(codecReply('decode', JSON.stringify({ payloads: [asJson] })).payloads).toHaveLength(1);
+    expect(() => codecReply('decode', JSON.stringify({ payloads: Array(4).fill(asJson) }))).toThrow(
+      /payloads up to #4 inflate to over 134217728 bytes in all/,
+    );
+  });
 });
 
 describe('a rollout of 8,000 clusters', () => {
