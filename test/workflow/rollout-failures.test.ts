@@ -125,6 +125,39 @@ describe('rollout failures', () => {
     expect(fleet.callsFor(c3)).toEqual([]);
   });
 
+  it('rolls a wave back as it rolled out, maxParallel at once, the last phase before the one before', async () => {
+    const names = clusterNames(8);
+    const [canary, ...rest] = names as [string, ...string[]];
+    const wave = rest.slice(0, 6);
+    const last = rest[6] as string;
+    const fleet = new FakeFleet(names);
+    fleet.delayMs = 150;
+    await env.startWorker(fleet.activities());
+    const handle = await env.start(
+      testInput([
+        { name: 'canary', clusters: [canary], approval: 'auto' },
+        { name: 'wave', clusters: wave, approval: 'auto', maxParallel: 3 },
+        { name: 'last', clusters: [last], approval: 'required' },
+      ]),
+    );
+    await waitForStatus(handle, (s) => s.state === 'awaiting-approval', 30_000);
+    fleet.maxInFlight = 0;
+    await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'frank', scope: 'all', comment: 'bad metrics' }] });
+    const result = await handle.result();
+    expect(result.state).toBe('rolled-back');
+    expect(result.clusters.map((c) => c.state)).toEqual([...Array(7).fill('rolled-back'), 'pending']);
+    // Three of the wave's clusters at once, never more; one at a time took six times as long.
+    expect(fleet.maxInFlight).toBe(3);
+    // The canary, the oldest phase, went back after every cluster of the wave.
+    const order = rollbacks(fleet);
+    const canaryFirst = order.findIndex((r) => r.startsWith(`${canary}:`));
+    expect(canaryFirst).toBe(order.length - 2);
+    for (const c of names) {
+      expect(fleet.releases.get(c)).toMatchObject({ chart: { version: '2.0.0' }, operator: { version: '1.0.0' } });
+    }
+    expect(fleet.callsFor(last)).toEqual([]);
+  });
+
   it('keeps at most maxParallel clusters in flight', async () => {
     const names = clusterNames(6);
     const fleet = new FakeFleet(names);
