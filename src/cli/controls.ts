@@ -80,11 +80,16 @@ export async function approveCommand(id: string, o: Common & { phase: string; si
  * The clusters a stop word found in flight, with their steps, and what becomes of them: "2 clusters were in
  * flight (lab-2 run-synchronizer, lab-3 wait-cache), cancelled mid-step".
  */
-function inFlightLine(r: rollout.ControlReply, fate: string): string {
+/** How many of the clusters in flight a control's answer names (`-o json` has them all). */
+export const inFlightNamed = 10;
+
+export function inFlightLine(r: Pick<rollout.ControlReply, 'inFlight'>, fate: string, id?: string): string {
   const list = r.inFlight ?? [];
   if (list.length === 0) return 'no cluster was in flight';
-  const named = list.map((c) => (c.step ? `${c.cluster} ${c.step}` : c.cluster)).join(', ');
-  return `${list.length} cluster${list.length === 1 ? ' was' : 's were'} in flight (${named}), ${fate}`;
+  const named = list.slice(0, inFlightNamed).map((c) => (c.step ? `${c.cluster} ${c.step}` : c.cluster));
+  const more = list.length - named.length;
+  const rest = more > 0 ? ` and ${more} more${id ? `, counted by rollout status ${id}` : ''}` : '';
+  return `${list.length} cluster${list.length === 1 ? ' was' : 's were'} in flight (${named.join(', ')}${rest}), ${fate}`;
 }
 
 export const pauseCommand = (id: string, o: Common) =>
@@ -92,7 +97,7 @@ export const pauseCommand = (id: string, o: Common) =>
     id,
     rollout.pauseUpdate,
     who(o),
-    (r) => `paused ${id}: no cluster starts from now on; ${inFlightLine(r, 'left to finish')}`,
+    (r) => `paused ${id}: no cluster starts from now on; ${inFlightLine(r, 'left to finish', id)}`,
   );
 
 export const resumeCommand = (id: string, o: Common) => send(id, rollout.resumeUpdate, who(o), () => `resumed ${id}`);
@@ -103,7 +108,7 @@ export const abortCommand = (id: string, o: Common & { reason: string }) =>
     rollout.abortUpdate,
     { by: actor(o.as), reason: o.reason },
     (r) =>
-      `aborting ${id}: no step that changes a cluster starts from now on; ${inFlightLine(r, 'cancelled mid-step')}; half-done clusters are restored`,
+      `aborting ${id}: no step that changes a cluster starts from now on; ${inFlightLine(r, 'cancelled mid-step', id)}; half-done clusters are restored`,
   );
 
 export const rollbackCommand = (id: string, o: Common & { scope: RollbackScope }) =>
@@ -112,7 +117,7 @@ export const rollbackCommand = (id: string, o: Common & { scope: RollbackScope }
     rollout.rollbackUpdate,
     { ...who(o), scope: o.scope },
     (r) =>
-      `rolling back ${id} (scope ${o.scope}): no step that changes a cluster starts from now on but the rollback's; ${inFlightLine(r, 'cancelled mid-step')}`,
+      `rolling back ${id} (scope ${o.scope}): no step that changes a cluster starts from now on but the rollback's; ${inFlightLine(r, 'cancelled mid-step', id)}`,
   );
 
 export const retryCommand = (id: string, o: Common & { cluster: string }) =>

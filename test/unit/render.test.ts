@@ -120,3 +120,23 @@ describe('status at fleet scale', () => {
     expect(waitsForPerson(displayState(s))).toBe(false);
   });
 });
+
+describe("a control's answer", () => {
+  it('names the first clusters in flight and counts the rest, however many were in flight', async () => {
+    const { inFlightLine, inFlightNamed } = await import('../../src/cli/controls.js');
+    const inFlight = Array.from({ length: 500 }, (_, i) => ({
+      cluster: `c${i + 1}`,
+      ...(i === 1 ? { step: 'wait-cache' } : {}),
+    }));
+    const line = inFlightLine({ inFlight }, 'left to finish', 'r1');
+    expect(line).toBe(
+      `500 clusters were in flight (c1, c2 wait-cache, ${inFlight
+        .slice(2, inFlightNamed)
+        .map((c) => c.cluster)
+        .join(', ')} and 490 more, counted by rollout status r1), left to finish`,
+    );
+    expect(inFlightLine({ inFlight: inFlight.slice(0, 1) }, 'left to finish')).toBe(
+      '1 cluster was in flight (c1), left to finish',
+    );
+  });
+});
