@@ -389,6 +389,8 @@ function restored(s: RolloutStatus, e: Extract<RolloutChange, { kind: 'restored'
   const touched = new Set(s.clusters.filter((c) => rollbackStates.includes(c.state)).map((c) => c.phase));
   for (const p of s.phases) {
     if (e.done === 'rolled-back' && touched.has(p.name)) p.state = PhaseState.RolledBack;
+    // Its gate waited when the rollback was asked for: the phase never started, and nothing awaits now.
+    else if (e.done === 'rolled-back' && p.state === PhaseState.AwaitingApproval) p.state = PhaseState.Pending;
     else if (e.done === 'aborted' && p.state !== PhaseState.Succeeded && p.state !== PhaseState.Pending) {
       p.state = PhaseState.Aborted;
     }

@@ -294,6 +294,34 @@ describe('the rollout state machine', () => {
     ]);
   });
 
+  it('a phase whose gate waited when the rollout rolled back goes back to pending: it never started', () => {
+    const s = started();
+    run(
+      s,
+      { kind: 'phase-started', phase: 'canary', at },
+      { kind: 'cluster-started', cluster: 'a', workflowId: 'r1:a', seq: 1, at },
+      { kind: 'snapshot-taken', cluster: 'a', snapshot },
+      { kind: 'cluster-succeeded', cluster: 'a', skipped: [] },
+      { kind: 'cluster-settled', cluster: 'a', at },
+      { kind: 'phase-succeeded', phase: 'canary', at },
+      { kind: 'phase-entered', phase: 'wave' },
+      { kind: 'gate-waiting', phase: 'wave', why: '', approveCommand: 'rollout approve r1 --phase wave' },
+    );
+    expect(phase(s, 'wave')?.state).toBe('awaiting-approval');
+    run(
+      s,
+      { kind: 'restore-started', done: 'rolled-back', reason: 'rollback (all) requested by bob' },
+      { kind: 'rollback-started', cluster: 'a', workflowId: 'r1:a:rollback' },
+      { kind: 'rollback-ended', cluster: 'a', at },
+      { kind: 'restored', done: 'rolled-back', reason: 'rollback (all) requested by bob', restored: ['a'] },
+    );
+    expect([s.state, phase(s, 'canary')?.state, phase(s, 'wave')?.state]).toEqual([
+      'rolled-back',
+      'rolled-back',
+      'pending',
+    ]);
+  });
+
   it('aborts: the phases in progress end aborted, finished and untouched ones keep their state', () => {
     const s = started();
     run(
