@@ -93,7 +93,9 @@ describe('a rollout past its history budget', () => {
 
     // Several runs, each under its budget (and the room kept for clusters in flight at its end).
     const runs = await runsOf(handle.workflowId);
-    expect(runs.length).toBeGreaterThanOrEqual(3);
+    // At least two: 60 clusters cost at least 4 events each (a child's three, the snapshot's marker),
+    // over the budget of one run; how many more depends on how the worker's tasks batch their events.
+    expect(runs.length).toBeGreaterThanOrEqual(2);
     expect(runs.slice(0, -1).map((r) => r.status)).toEqual(Array(runs.length - 1).fill('CONTINUED_AS_NEW'));
     expect(runs.at(-1)?.status).toBe('COMPLETED');
     expect(Math.max(...runs.map((r) => r.events))).toBeLessThanOrEqual(budget + 30);
@@ -123,7 +125,8 @@ describe('a rollout past its history budget', () => {
         ],
         { onFailure: { action: 'rollback', rollbackScope: 'all', rollbackTimeout: '5s' } },
       ),
-      historyBudget: budget,
+      // Under what 40 rollbacks cost at least (a child's three events each), so the restore takes two runs.
+      historyBudget: 100,
     });
     const result = await handle.result();
     expect(result.state).toBe('rolled-back');
@@ -131,7 +134,7 @@ describe('a rollout past its history budget', () => {
     const runs = await runsOf(handle.workflowId);
     expect(runs.filter((r) => r.rollbacks > 0).length).toBeGreaterThan(1);
     expect(runs.reduce((n, r) => n + r.rollbacks, 0)).toBe(40);
-    expect(Math.max(...runs.map((r) => r.events))).toBeLessThanOrEqual(budget + 30);
+    expect(Math.max(...runs.map((r) => r.events))).toBeLessThanOrEqual(100 + 30);
     // Every cluster is back where it was, the canary's (rolled by the first run) included.
     for (const c of names) {
       expect(fleet.releases.get(c)).toMatchObject({ operator: { version: '1.0.0' }, chart: { version: '2.0.0' } });
