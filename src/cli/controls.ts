@@ -76,13 +76,14 @@ export async function approveCommand(id: string, o: Common & { phase: string; si
   return { ...outcome, data: { ...(outcome.data as object), digest: diff?.digest } };
 }
 
-/**
- * The clusters a stop word found in flight, with their steps, and what becomes of them: "2 clusters were in
- * flight (lab-2 run-synchronizer, lab-3 wait-cache), cancelled mid-step".
- */
 /** How many of the clusters in flight a control's answer names (`-o json` has them all). */
 export const inFlightNamed = 10;
 
+/**
+ * The clusters a stop word found in flight, with their steps, and what becomes of them: "2 clusters were in
+ * flight (lab-2 run-synchronizer, lab-3 wait-cache), cancelled mid-step"; past `inFlightNamed`, the rest
+ * counted.
+ */
 export function inFlightLine(r: Pick<rollout.ControlReply, 'inFlight'>, fate: string, id?: string): string {
   const list = r.inFlight ?? [];
   if (list.length === 0) return 'no cluster was in flight';

@@ -133,7 +133,7 @@ export function transition(
   e: RolloutChange,
   lookup: ClusterLookup = (name) => s.clusters.find((x) => x.name === name),
 ): Notice | undefined {
-  const clusterOf = (_: RolloutStatus, name: string): ClusterStatus => {
+  const clusterOf = (name: string): ClusterStatus => {
     const c = lookup(name);
     if (!c) throw new Error(`no cluster ${name} in rollout ${s.id}`);
     return c;
@@ -202,17 +202,17 @@ export function transition(
         Object.assign(s, { state: RolloutState.Running, reason: undefined });
       return undefined;
     case 'cluster-started': {
-      const c = clusterOf(s, e.cluster);
+      const c = clusterOf(e.cluster);
       Object.assign(c, { state: ClusterState.Running, workflowId: e.workflowId, startedAt: e.at });
       c.attempts += 1;
       c.seq ??= e.seq;
       return undefined;
     }
     case 'snapshot-taken':
-      clusterOf(s, e.cluster).snapshot ??= e.snapshot;
+      clusterOf(e.cluster).snapshot ??= e.snapshot;
       return undefined;
     case 'cluster-succeeded':
-      Object.assign(clusterOf(s, e.cluster), {
+      Object.assign(clusterOf(e.cluster), {
         // Finished after an abort was accepted while it was in flight: the abort cancels clusters in flight
         // and restores them, and one whose last step beat the cancellation is no exception.
         state: s.stopping === 'abort' ? ClusterState.Cancelled : ClusterState.Succeeded,
@@ -222,13 +222,13 @@ export function transition(
       });
       return undefined;
     case 'cluster-cancelled':
-      clusterOf(s, e.cluster).state = ClusterState.Cancelled;
+      clusterOf(e.cluster).state = ClusterState.Cancelled;
       return undefined;
     case 'cluster-requeued':
-      clusterOf(s, e.cluster).state = ClusterState.Pending;
+      clusterOf(e.cluster).state = ClusterState.Pending;
       return undefined;
     case 'cluster-failed': {
-      const c = clusterOf(s, e.cluster);
+      const c = clusterOf(e.cluster);
       const bake = e.at !== undefined;
       Object.assign(c, {
         state: ClusterState.Failed,
@@ -241,7 +241,7 @@ export function transition(
       return { type: 'cluster-failed', cluster: c.name, phase: c.phase, summary: `${c.name}: ${c.error}` };
     }
     case 'cluster-settled':
-      clusterOf(s, e.cluster).finishedAt = e.at;
+      clusterOf(e.cluster).finishedAt = e.at;
       return undefined;
     case 'window-waits':
       return windowWaits(s, e, clusterOf);
@@ -252,7 +252,7 @@ export function transition(
     case 'bake-ended':
       phaseOf(s, e.phase).state = PhaseState.Running;
       s.state = RolloutState.Running;
-      for (const m of e.records) addBakeRecords(clusterOf(s, m.cluster), m.records);
+      for (const m of e.records) addBakeRecords(clusterOf(m.cluster), m.records);
       return undefined;
 
     case 'restore-started':
@@ -263,7 +263,7 @@ export function transition(
       });
       return undefined;
     case 'rollback-started': {
-      const c = clusterOf(s, e.cluster);
+      const c = clusterOf(e.cluster);
       c.rollbackAttempts = (c.rollbackAttempts ?? 0) + 1;
       // A previous rollback attempt's failure is history now; the failure that caused the rollback stays.
       if (c.rollbackError) c.error = c.rollbackError = undefined;
@@ -271,14 +271,14 @@ export function transition(
       return undefined;
     }
     case 'rollback-ended': {
-      const c = clusterOf(s, e.cluster);
+      const c = clusterOf(e.cluster);
       c.finishedAt = e.at;
       if (e.error === undefined) c.state = ClusterState.RolledBack;
       else Object.assign(c, { state: ClusterState.RollbackFailed, error: e.error, rollbackError: e.error });
       return undefined;
     }
     case 'rollback-stuck': {
-      const stuck = e.clusters.map((n) => clusterOf(s, n)).map((c) => `${c.name} (${c.error ?? 'failed'})`);
+      const stuck = e.clusters.map(clusterOf).map((c) => `${c.name} (${c.error ?? 'failed'})`);
       s.state = RolloutState.AwaitingDecision;
       s.reason = `rollback could not finish on ${stuck.join('; ')}; decide for each: rollout retry ${s.id} --cluster NAME (roll it back again) or rollout accept ${s.id} --cluster NAME -m WHY (leave it as it is)`;
       return { type: 'waiting-for-decision', summary: s.reason };
@@ -369,9 +369,9 @@ function decide(s: RolloutStatus, d: DecisionChange): void {
 function windowWaits(
   s: RolloutStatus,
   e: Extract<RolloutChange, { kind: 'window-waits' }>,
-  clusterOf: (s: RolloutStatus, name: string) => ClusterStatus,
+  clusterOf: (name: string) => ClusterStatus,
 ): Notice | undefined {
-  for (const w of e.waiting) clusterOf(s, w.cluster).waitingFor = w.line;
+  for (const w of e.waiting) clusterOf(w.cluster).waitingFor = w.line;
   const line = e.waiting.find((w) => w.line)?.line;
   if (line && s.reason !== line && s.state === RolloutState.Running) {
     s.reason = s.windowReason = line;
