@@ -4,8 +4,9 @@
  * and activity doubles that answer at once. Prints "ready" when polling.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { workerTuning } from '../src/worker/worker.js';
+import { RolloutWorkers } from '../src/worker/workers.js';
 import { instantActivities } from './fleet.js';
 import { dataConverter } from '../src/common/payload-codec.js';
 
@@ -19,7 +20,8 @@ const connection = await NativeConnection.connect({ address });
 // The rollouts take their clusters from the product's lock registry, through this client.
 const clientConnection = await Connection.connect({ address });
 const client = new Client({ connection: clientConnection, dataConverter });
-const worker = await Worker.create({
+// As rollout-worker runs: the bench queue and its cluster queue, where the bare fan-out's children run too.
+const worker = await RolloutWorkers.create({
   connection,
   dataConverter,
   taskQueue: process.env['BENCH_QUEUE'] ?? 'bench',

@@ -6,9 +6,10 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { startDevServer } from '../src/tools/dev-server.js';
 import { workflowSource } from '../src/worker/worker.js';
+import { RolloutWorkers } from '../src/worker/workers.js';
 import { rollout } from '../src/workflows/rollout.js';
 import { approveUpdate, statusPageQuery, statusQuery } from '../src/workflows/definitions.js';
 import { writeSection } from './docs.js';
@@ -24,7 +25,7 @@ const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection, dataConverter });
 const native = await NativeConnection.connect({ address: server.address });
 const names = Array.from({ length: n }, (_, i) => `c${i + 1}`);
-const worker = await Worker.create({
+const worker = await RolloutWorkers.create({
   connection: native,
   dataConverter,
   taskQueue: 'bench',

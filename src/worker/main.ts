@@ -1,7 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=50
 /**
  * `rollout-worker`: runs workflows and activities for rollouts. Connection from TEMPORAL_* variables,
- * task queue from ROLLOUT_TASK_QUEUE. SIGINT/SIGTERM shut it down gracefully: running activities get the
+ * task queue from ROLLOUT_TASK_QUEUE (it polls that queue and, for cluster workflows, the same name with
+ * `-clusters` after it). SIGINT/SIGTERM shut it down gracefully: running activities get the
  * grace time to finish or are cancelled, and another worker takes over where this one stopped.
  */
 import { temporalConfig } from '../common/temporal-config.js';
@@ -26,8 +27,10 @@ try {
       })
     : undefined;
   if (health) console.error(`rollout-worker: probes on ${healthAddress} (/livez, /readyz)`);
-  console.error(`rollout-worker: polling ${config.taskQueue} on ${config.address} (namespace ${config.namespace})`);
-  // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.
+  console.error(
+    `rollout-worker: polling ${worker.taskQueues.join(' and ')} on ${config.address} (namespace ${config.namespace})`,
+  );
+  // The SDK's runtime shuts both workers down gracefully on SIGINT/SIGTERM.
   await worker.run();
   await health?.close();
   await close();

@@ -6,7 +6,6 @@ import {
   DefaultLogger,
   NativeConnection,
   Runtime,
-  Worker,
   type LogEntry,
   type LogLevel,
   type WorkerDeploymentOptions,
@@ -26,6 +25,7 @@ import { bundleFile, bundleSource } from './bundles.js';
 import { envValue, workflowCacheSize } from '../common/env.js';
 import { activityRunContext } from '../activities/context.js';
 import { dataConverter } from '../common/payload-codec.js';
+import { RolloutWorkers } from './workers.js';
 
 /**
  * Where a worker finds workflow code: the prebuilt bundle in production (`npm run build` writes it),
@@ -140,7 +140,8 @@ export function installWorkerLogging(level: LogLevel, metricsAddress?: string, f
 
 /**
  * The composition root: connects to Temporal, builds the real activities from real clients, and
- * registers the workflows. `activities` may be overridden (tests pass doubles).
+ * registers the workflows on the task queue and its cluster queue (RolloutWorkers). `activities` may be
+ * overridden (tests pass doubles).
  */
 export async function createWorker(
   config: TemporalConfig,
@@ -151,7 +152,7 @@ export async function createWorker(
     workflows?: Pick<WorkerOptions, 'workflowsPath' | 'bundlerOptions'>;
     deployment?: WorkerDeploymentOptions;
   } = {},
-): Promise<{ worker: Worker; close: () => Promise<void>; temporalAnswers: () => Promise<void> }> {
+): Promise<{ worker: RolloutWorkers; close: () => Promise<void>; temporalAnswers: () => Promise<void> }> {
   const connectionOptions = { address: config.address, tls: config.tls, apiKey: config.apiKey };
   const native = await NativeConnection.connect(connectionOptions).catch(async (err: unknown) => {
     const why = await diagnoseConnection(config).catch(() => undefined);
@@ -162,7 +163,7 @@ export async function createWorker(
   const identity = overrides.identity ? { identity: overrides.identity } : {};
   // Read once, before anything polls: a bad file stops the worker with the file and field it names.
   const credentials = overrides.activities ? undefined : Credentials.load(envValue('ROLLOUT_CREDENTIALS'));
-  const worker = await Worker.create({
+  const worker = await RolloutWorkers.create({
     connection: native,
     namespace: config.namespace,
     dataConverter,

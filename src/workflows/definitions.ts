@@ -190,6 +190,14 @@ export const handlerDescriptions = {
 } as const;
 
 /**
+ * The task queue a rollout's cluster workflows (rolling a cluster out, rolling it back) and their steps run
+ * on, beside the rollouts' own. The rollout-worker polls both with an SDK worker each, so that a rollout's
+ * workflow tasks, and the queries its controls, `status` and the fence send it, never wait behind the tasks
+ * of the hundreds of cluster workflows a wide phase runs at once.
+ */
+export const clusterTaskQueue = (taskQueue: string) => `${taskQueue}-clusters`;
+
+/**
  * The registry of freezes and bad versions: one per task queue, shared by every rollout its workers run
  * (a freeze of "everything" is of those rollouts).
  */

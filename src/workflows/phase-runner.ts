@@ -23,6 +23,7 @@ import { failureDetails, rootMessage } from './failures.js';
 import { phaseBake, type BakeFailureDetails, type PhaseBakeInput } from './phase-bake.js';
 import type { RolloutRun } from './rollout-run.js';
 import { quickFirst } from './activity-options.js';
+import { clusterTaskQueue } from './definitions.js';
 import { snapshotActivityId } from './activity-ids.js';
 import { releaseTarget } from '../domain/source.js';
 import { overlaysOf } from '../plan/components.js';
@@ -94,6 +95,7 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
       const snapshot = await takeSnapshot(run, c);
       const child = await startChild(clusterRollout, {
         workflowId,
+        taskQueue: clusterTaskQueue(workflowInfo().taskQueue),
         args: [
           {
             rolloutId: status.id,

@@ -3,6 +3,7 @@ import { launchRoom } from '../domain/progress.js';
 import { ClusterState, type ClusterStatus, type RolloutState } from '../domain/types.js';
 import { nowIso } from './clock.js';
 import { clusterRollback } from './cluster-rollback.js';
+import { clusterTaskQueue } from './definitions.js';
 import { rootMessage } from './failures.js';
 import type { RolloutRun } from './rollout-run.js';
 
@@ -90,6 +91,7 @@ async function rollBack(run: RolloutRun, c: ClusterStatus): Promise<void> {
   try {
     await executeChild(clusterRollback, {
       workflowId,
+      taskQueue: clusterTaskQueue(workflowInfo().taskQueue),
       args: [
         {
           cluster: c.name,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { RolloutWorkers } from '../../src/worker/workers.js';
 import { inject } from 'vitest';
 import type { Activities } from '../../src/activities/contracts.js';
 import { createRegistryActivities } from '../../src/client/registries.js';
@@ -17,7 +18,7 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 /** A client and workers against the shared real dev server; each test file gets its own task queue. */
 export class TemporalTestEnv {
   readonly taskQueue = `test-${randomUUID()}`;
-  private workers: { worker: Worker; running: Promise<unknown> }[] = [];
+  private workers: { worker: RolloutWorkers; running: Promise<unknown> }[] = [];
   private constructor(private readonly sdk: TestWorkflowEnvironment) {}
 
   get client(): Client {
@@ -34,10 +35,13 @@ export class TemporalTestEnv {
     );
   }
 
-  /** Starts a worker with the given activity doubles (plus the real lock registry's), replacing any running one. */
-  async startWorker(activities: Activities): Promise<Worker> {
+  /**
+   * Starts a worker with the given activity doubles (plus the real lock registry's), replacing any running
+   * one: as `rollout-worker`, one SDK worker on the test's task queue and one on its cluster queue.
+   */
+  async startWorker(activities: Activities): Promise<RolloutWorkers> {
     for (const w of [...this.workers]) await this.stopWorker(w.worker);
-    const worker = await Worker.create({
+    const worker = await RolloutWorkers.create({
       connection: this.sdk.nativeConnection,
       taskQueue: this.taskQueue,
       dataConverter,
@@ -51,9 +55,9 @@ export class TemporalTestEnv {
     return worker;
   }
 
-  async stopWorker(worker: Worker): Promise<void> {
+  async stopWorker(worker: RolloutWorkers): Promise<void> {
     const entry = this.workers.find((w) => w.worker === worker);
-    if (worker.getState() === 'RUNNING') worker.shutdown();
+    worker.shutdown();
     await entry?.running;
     this.workers = this.workers.filter((w) => w !== entry);
   }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCodecServer } from '../../src/client/codec-server.js';
@@ -15,6 +15,7 @@ import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-se
 import { isLoopback, listeners } from '../../lab/listeners.js';
 import { lockRegistryId, statusQuery } from '../../src/workflows/definitions.js';
 import { workflowSource } from '../../src/worker/worker.js';
+import { RolloutWorkers } from '../../src/worker/workers.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { waitForStatus } from '../helpers/temporal.js';
@@ -24,7 +25,7 @@ let server: DevServer;
 let connection: Connection;
 let client: Client;
 let native: NativeConnection;
-let worker: Worker;
+let worker: RolloutWorkers;
 let running: Promise<unknown>;
 let browser: Browser;
 const taskQueue = `ui-${randomUUID()}`;
@@ -39,7 +40,7 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: server.address });
   client = new Client({ connection, dataConverter });
   native = await NativeConnection.connect({ address: server.address });
-  worker = await Worker.create({
+  worker = await RolloutWorkers.create({
     connection: native,
     dataConverter,
     taskQueue,

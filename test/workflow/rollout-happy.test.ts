@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveUpdate, statusPageQuery } from '../../src/workflows/definitions.js';
+import { approveUpdate, clusterTaskQueue, statusPageQuery } from '../../src/workflows/definitions.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { TemporalTestEnv, waitForStatus } from '../helpers/temporal.js';
@@ -62,6 +62,26 @@ describe('rollout: happy path over three phases', () => {
     const lastOf = (c: string) => fleet.calls.map((call) => call.cluster).lastIndexOf(c);
     expect(firstOf(c2)).toBeGreaterThan(lastOf(c1));
     expect(firstOf(c4)).toBeGreaterThan(Math.max(lastOf(c2), lastOf(c3)));
+
+    // The rollout ran on the task queue it was started on; each cluster's workflow and its steps on the
+    // cluster queue (the worker's second SDK worker).
+    expect((await handle.describe()).taskQueue).toBe(env.taskQueue);
+    const clusterRun = env.client.workflow.getHandle(`${handle.workflowId}:${c2}`);
+    expect((await clusterRun.describe()).taskQueue).toBe(clusterTaskQueue(env.taskQueue));
+    const steps = ((await clusterRun.fetchHistory()).events ?? []).flatMap((e) => {
+      const a = e.activityTaskScheduledEventAttributes;
+      return a ? [`${a.activityType?.name ?? ''} on ${a.taskQueue?.name ?? ''}`] : [];
+    });
+    expect(steps).toEqual(
+      [
+        'upgradeRelease',
+        'verifyWorkloads',
+        'runSynchronizerJob',
+        'waitForCacheReady',
+        'upgradeRelease',
+        'verifyWorkloads',
+      ].map((step) => `${step} on ${clusterTaskQueue(env.taskQueue)}`),
+    );
 
     const status = await waitForStatus(handle, () => true);
     expect(status.decisions.map((d) => [d.kind, d.phase, d.by, d.comment])).toEqual([

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import type { RolloutWorkers } from '../../src/worker/workers.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRegistryActivities } from '../../src/client/registries.js';
 import { createFence, withFence } from '../../src/activities/fence.js';
@@ -30,7 +30,7 @@ const deploymentName = `rollout-${x}`;
 let connection: Connection;
 let client: Client;
 let temporal = '';
-const running: { buildId: string; worker: Worker; run: Promise<unknown>; close: () => Promise<void> }[] = [];
+const running: { buildId: string; worker: RolloutWorkers; run: Promise<unknown>; close: () => Promise<void> }[] = [];
 
 /** The stock CLI against the test server. */
 const cli = (...args: string[]) => exec(temporal, [...args, '--address', inject('temporalAddress')]);
@@ -89,7 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const r of running) {
-    if (r.worker.getState() === 'RUNNING') r.worker.shutdown();
+    r.worker.shutdown();
     await r.run.catch(() => undefined);
     await r.close();
   }
