@@ -1,7 +1,8 @@
 /**
  * Upgrading the worker while rollouts run, with Temporal's Worker Versioning on a real dev server: a
  * rollout started on build A stays on A to its end, while a rollout started after build B became the
- * deployment's current version runs B's changed code. Workers are made by `createWorker`, as
+ * deployment's current version runs B's changed code; the first's wave, wider than one run's history
+ * budget, continues as new on A after B is current, its cluster workflows too. Workers are made by `createWorker`, as
  * `rollout-worker` makes them with ROLLOUT_DEPLOYMENT_NAME and ROLLOUT_BUILD_ID; activities are doubled.
  */
 import { randomBytes } from 'node:crypto';
@@ -72,13 +73,26 @@ async function makeCurrent(buildId: string): Promise<void> {
   }
 }
 
-/** The builds that completed a workflow's tasks, from its history. */
-async function buildsOf(workflowId: string): Promise<string[]> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+/** The builds that completed a workflow's tasks (its latest run's, or `runId`'s), from its history. */
+async function buildsOf(workflowId: string, runId?: string): Promise<string[]> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   const builds = (history.events ?? [])
     .map((e) => e.workflowTaskCompletedEventAttributes?.deploymentVersion?.buildId)
     .filter((b): b is string => !!b);
   return [...new Set(builds)];
+}
+
+/** Every run of a workflow ID, oldest first. */
+async function runsOf(workflowId: string): Promise<string[]> {
+  const runs: string[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(wf.runId);
+  return runs.reverse();
+}
+
+/** The cluster workflows a run of a rollout started. */
+async function childrenOf(workflowId: string, runId: string): Promise<string[]> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  return (history.events ?? []).flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []);
 }
 
 beforeAll(async () => {
@@ -99,18 +113,20 @@ afterAll(async () => {
 describe('upgrading the worker while a rollout runs (Worker Versioning)', { timeout: 120_000 }, () => {
   it('a rollout started on build A finishes on A; one started after B is current runs B; both succeed', async () => {
     const clusters = [`${x}-c1`, `${x}-c2`, `${x}-c3`, `${x}-c4`];
-    const fleet = new FakeFleet(clusters);
+    // The first rollout's wave is too wide for one run's history budget: it continues as new after B is current.
+    const wide = Array.from({ length: 40 }, (_, i) => `${x}-w${i + 1}`);
+    const fleet = new FakeFleet([...clusters, ...wide]);
     await startBuild('a', fleet);
     await makeCurrent('a');
     const gated = (cs: string[]): RolloutInput =>
       testInput([
         { name: 'canary', clusters: [cs[0] as string], approval: 'auto' },
-        { name: 'wave', clusters: [cs[1] as string], approval: 'required' },
+        { name: 'wave', clusters: cs.slice(1), approval: 'required', maxParallel: 8 },
       ]);
     const first = await client.workflow.start(rollout, {
       taskQueue,
       workflowId: `${x}-first`,
-      args: [gated(clusters.slice(0, 2))],
+      args: [{ ...gated([...clusters.slice(0, 2), ...wide]), historyBudget: 200 }],
     });
     await waitForStatus(first, (s) => s.state === 'awaiting-approval');
 
@@ -128,6 +144,16 @@ describe('upgrading the worker while a rollout runs (Worker Versioning)', { time
     expect((await first.result()).state).toBe('succeeded');
     expect((await second.result()).state).toBe('succeeded');
     expect(await buildsOf(first.workflowId), 'the first stayed pinned to A').toEqual(['a']);
+    // ...in every run: a pinned rollout continues as new on its own build, and so do the cluster
+    // workflows each run starts, B current or not.
+    const firstRuns = await runsOf(first.workflowId);
+    expect(firstRuns.length).toBeGreaterThanOrEqual(2);
+    for (const runId of firstRuns) {
+      expect(await buildsOf(first.workflowId, runId)).toEqual(['a']);
+      const children = await childrenOf(first.workflowId, runId);
+      expect(children.length).toBeGreaterThan(0);
+      expect(await buildsOf(children.at(-1) as string)).toEqual(['a']);
+    }
     expect(await buildsOf(second.workflowId)).toEqual(['b']);
     // B's code ran: its extra timer is in the second rollout's history, not in the first's.
     const timers = async (id: string) =>
