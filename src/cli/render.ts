@@ -96,7 +96,7 @@ export function renderStatus(
   const clusters = table(['cluster', 'phase', 'state', 'step', 'attempts', 'note']);
   for (const c of listed) {
     const now = live.get(c.name);
-    clusters.push([c.name, c.phase, c.state, now?.step ?? c.failedStep ?? '', String(c.attempts), note(c, now)]);
+    clusters.push([c.name, c.phase, c.state, stepOf(c, now), String(c.attempts), note(c, now)]);
   }
   const out = [...head, phases.toString(), ...diffs];
   if (listed.length > 0) out.push(clusters.toString());
@@ -130,6 +130,16 @@ export function renderStatus(
 }
 
 /** What a person should know about one cluster: why it failed, that it is unreachable, what was resumed. */
+/**
+ * The step column: the live step; between two steps (the next one not started yet: a workflow task or a
+ * window away) the last one done, or `starting` before the first; else the step that failed.
+ */
+function stepOf(c: ClusterStatus, now: LiveCluster | undefined): string {
+  if (now?.step) return now.step;
+  if (now?.done) return now.done.length ? `after ${now.done.at(-1)}` : 'starting';
+  return c.failedStep ?? '';
+}
+
 function note(c: ClusterStatus, now: LiveCluster | undefined): string {
   if (now?.unreachable) {
     const u = now.unreachable;

@@ -121,6 +121,25 @@ describe('status at fleet scale', () => {
   });
 });
 
+describe('the step of a cluster in flight', () => {
+  it('is the live step; between steps the last one done, or starting before the first', () => {
+    const s = fleet();
+    const [a, b, c] = s.clusters.filter((x) => x.state === 'running');
+    const none = { skipped: [], resumed: [] };
+    const live = new Map([
+      [a?.name as string, { step: 'wait-cache' as const, done: ['upgrade-operator' as const], ...none }],
+      [b?.name as string, { done: ['upgrade-operator' as const, 'run-synchronizer' as const], ...none }],
+      [c?.name as string, { done: [], ...none }],
+    ]);
+    const counts = statusPage(s, {}).counts;
+    const text = renderStatus({ status: s, shown: displayState(s), live, counts, selected: 1000 }, { all: true });
+    const row = (name?: string) => text.split('\n').find((l) => l.startsWith(`│ ${name} `)) ?? '';
+    expect(row(a?.name)).toMatch(/│ running +│ wait-cache +│/);
+    expect(row(b?.name)).toMatch(/│ running +│ after run-synchronizer +│/);
+    expect(row(c?.name)).toMatch(/│ running +│ starting +│/);
+  });
+});
+
 describe("a control's answer", () => {
   it('names the first clusters in flight and counts the rest, however many were in flight', async () => {
     const { inFlightLine, inFlightNamed } = await import('../../src/cli/controls.js');
