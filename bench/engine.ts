@@ -23,6 +23,7 @@ import { writeSection } from './docs.js';
 import { benchInput } from './fleet.js';
 import { activationTimes, largestPayload, profileHistories, profileTable, since } from './profile.js';
 import { dataConverter } from '../src/common/payload-codec.js';
+import { fetchStatus } from '../src/cli/status.js';
 
 const n = Number(process.env['BENCH_CLUSTERS'] ?? 1000);
 // The waves' maxParallel: 100 at 1,000 clusters; from 5,000 clusters, 500 (the 10,000-cluster shape).
@@ -117,13 +118,39 @@ const input = benchInput([
   { name: 'wave-3', clusters: names.slice(canary + 2 * wave), maxParallel: parallel },
 ]);
 
+/**
+ * What `rollout status` costs while the rollout runs at full width: every 3 s, the time `fetchStatus`
+ * (the CLI's own read: describe, the rollout's status-page queries, the live step of the 10 clusters
+ * longest in flight) takes from this process, until `running` says the rollout closed.
+ */
+async function statusReads(id: string, running: () => boolean): Promise<number[]> {
+  const seconds: number[] = [];
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await pause(3000);
+  while (running()) {
+    const t0 = performance.now();
+    const read = await fetchStatus(client, id).then(
+      () => true,
+      () => false, // not started yet, or closed between the check and the read
+    );
+    if (read && running()) seconds.push((performance.now() - t0) / 1000);
+    await pause(3000);
+  }
+  return seconds;
+}
+
 /** The rollout, measured (it gives its clusters back before it closes); then how many activities a cluster ran. */
 async function rolloutRun(id: string) {
   const registry0 = await registryCounts();
   const m0 = await metrics();
+  let running = true;
+  const reads = statusReads(id, () => running);
   const roll = await measured(pids, () =>
-    client.workflow.execute<typeof rollout>('rollout', { taskQueue, workflowId: id, args: [input] }),
+    client.workflow
+      .execute<typeof rollout>('rollout', { taskQueue, workflowId: id, args: [input] })
+      .finally(() => (running = false)),
   );
+  const statusSeconds = await reads;
   const m1 = await metrics();
   // Every run of the rollout: one continues as new when its history nears its budget.
   const runIds: string[] = [];
@@ -147,6 +174,7 @@ async function rolloutRun(id: string) {
   };
   return {
     roll,
+    statusSeconds,
     events: parent.length,
     runs: runs.length,
     longestRun: Math.max(...runs.map((r) => r.length)),
@@ -229,6 +257,12 @@ const median = (xs: number[]) => {
 };
 const each = (xs: number[], digits: number, unit = '') =>
   `${median(xs).toFixed(digits)}${unit} (${xs.map((x) => x.toFixed(digits)).join(', ')})`;
+const statusRow = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0).toFixed(2);
+  const within = xs.filter((x) => x <= 2).length;
+  return `${xs.length} reads: median ${at(0.5)} s, 90th percentile ${at(0.9)} s, longest ${at(1)} s; ${within} of ${xs.length} within 2 s`;
+};
 const rows: [string, string][] = [
   ['clusters', String(n)],
   ['rounds', String(rounds.length)],
@@ -259,6 +293,10 @@ const rows: [string, string][] = [
   [
     'activities per cluster',
     `${last.steps} (${last.steps - 2} activities, 2 local activities: the snapshot, taken by the rollout, and the Job's removal)`,
+  ],
+  [
+    '`rollout status` read every 3 s during the rollout (all rounds)',
+    statusRow(rounds.flatMap((r) => r.statusSeconds)),
   ],
   ['worker RSS idle', `${idleMiB.toFixed(0)} MiB`],
   ['worker RSS peak, rollout', `${Math.max(...rounds.map((r) => r.roll.peakMiB)).toFixed(0)} MiB`],
@@ -292,8 +330,9 @@ doubles, then on the same server and worker a bare Temporal fan-out of the same 
 each running ${last.steps} no-op activities (as many as one cluster of the rollout ran), ${parallel} at a time; the
 two alternate, ${rounds.length} rounds (rollout first in odd rounds, bare first in even ones, so that a drift of
 the machine's speed within a round weighs on both alike). The worker is the product's: compiled, in a process of its own, with the
-product's options and prebuilt bundle; its resident memory is sampled
-every 100 ms. Measured on ${new Date().toISOString().slice(0, 10)} on this project's standard machine (2 cores).
+product's options and prebuilt bundle (an SDK worker on the task queue and one on its cluster queue, where the bare
+fan-out's children run too); its resident memory is sampled every 100 ms. While the rollout runs, the benchmark
+reads its status as \`rollout status\` does every 3 s (none during the bare fan-out, which has no status). Measured on ${new Date().toISOString().slice(0, 10)} on this project's standard machine (2 cores).
 
 ${tableText}
 

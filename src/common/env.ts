@@ -64,7 +64,7 @@ export const environment = {
   },
   ROLLOUT_WORKFLOW_CACHE: {
     readBy: 'worker',
-    meaning: 'most workflows a worker keeps in memory (docs/benchmarks.md)',
+    meaning: "most workflows each of the worker's two SDK workers keeps in memory (docs/benchmarks.md)",
     default: "the SDK's, by heap size",
   },
   ROLLOUT_HEALTH_ADDRESS: {

@@ -63,10 +63,11 @@ function deploymentOptions(d: WorkerDeploymentOptions | undefined): Partial<Work
 
 /**
  * How the worker is sized: the one set of options production workers and the engine benchmark share, so
- * that what the benchmark measures is what runs. `ROLLOUT_WORKFLOW_CACHE` caps how many workflows the
- * worker keeps in memory (the SDK's default scales with the heap: about 2,300 on a 4 GB heap). A rollout
- * keeps its cluster workflows (up to the phase's maxParallel) and itself in it, the lock registry
- * one more. A cap trades memory for replays: docs/benchmarks.md has the figures.
+ * that what the benchmark measures is what runs. `ROLLOUT_WORKFLOW_CACHE` caps how many workflows each of
+ * the two SDK workers keeps in memory (the SDK's default scales with the heap: about 2,300 on a 4 GB
+ * heap). The cluster queue's keeps a rollout's cluster workflows (up to the phase's maxParallel), the
+ * other the rollout itself and the registries. A cap trades memory for replays: docs/benchmarks.md has
+ * the figures.
  */
 export const workerTuning: Partial<WorkerOptions> = {
   shutdownGraceTime: '10s',
