@@ -14,6 +14,8 @@ export interface LiveCluster extends Partial<Omit<ClusterProgress, 'step'>> {
   unreachable?: ActivityHeartbeat['unreachable'];
   /** Temporal is retrying the step's activity (a worker died, a conflict...): its attempt and last failure. */
   retrying?: { attempt: number; error: string };
+  /** The activity in progress, when the cluster's workflow did not say its step in time. */
+  activity?: string;
 }
 
 export interface FetchedStatus {
@@ -132,11 +134,13 @@ export function renderStatus(
 /** What a person should know about one cluster: why it failed, that it is unreachable, what was resumed. */
 /**
  * The step column: the live step; between two steps (the next one not started yet: a workflow task or a
- * window away) the last one done, or `starting` before the first; else the step that failed.
+ * window away) the last one done, or `starting` before the first; when the cluster's workflow did not
+ * answer in time, its activity in progress; else the step that failed.
  */
 function stepOf(c: ClusterStatus, now: LiveCluster | undefined): string {
   if (now?.step) return now.step;
   if (now?.done) return now.done.length ? `after ${now.done.at(-1)}` : 'starting';
+  if (now?.activity) return `${now.activity} (activity)`;
   return c.failedStep ?? '';
 }
 

@@ -76,15 +76,25 @@ function pendingIn(desc: WorkflowExecutionDescription | undefined): PendingWork[
   });
 }
 
+/** How long `status` waits for a cluster workflow to answer its progress query (its worker may be busy). */
+export const liveQueryMs = 1_000;
+
 /**
  * A cluster workflow's live step, and whether its activity finds the cluster unreachable or is retrying.
  * A rollback's workflow (`progress` false) has no progress query: its step is read from the activity it
- * runs, so a cluster rolling back shows its rollback's step, not the forward step that failed.
+ * runs, so a cluster rolling back shows its rollback's step, not the forward step that failed. A progress
+ * query not answered within liveQueryMs leaves the step to the activity in progress, read from Temporal.
  */
 async function liveOf(client: Client, workflowId: string, progress: boolean): Promise<LiveCluster> {
   const handle = client.workflow.getHandle(workflowId);
-  const live: LiveCluster = progress ? await handle.query(progressQuery).catch(() => ({})) : {};
-  const pending = await pendingWork(handle);
+  const [answer, pending] = await Promise.all([
+    progress
+      ? client.withDeadline(Date.now() + liveQueryMs, () => handle.query(progressQuery)).catch(() => undefined)
+      : undefined,
+    pendingWork(handle),
+  ]);
+  const live: LiveCluster = answer ?? {};
+  if (progress && !answer && pending[0]) live.activity = pending[0].activity;
   if (!progress) live.step = pending[0]?.activity === 'verifyWorkloads' ? 'verify-rollback' : 'rollback';
   for (const work of pending) {
     live.unreachable ??= work.unreachable;

@@ -122,14 +122,16 @@ describe('status at fleet scale', () => {
 });
 
 describe('the step of a cluster in flight', () => {
-  it('is the live step; between steps the last one done, or starting before the first', () => {
+  it('is the live step; between steps the last one done, or starting; unanswered, the activity running', () => {
     const s = fleet();
-    const [a, b, c] = s.clusters.filter((x) => x.state === 'running');
+    const [a, b, c, d] = s.clusters.filter((x) => x.state === 'running');
     const none = { skipped: [], resumed: [] };
     const live = new Map([
       [a?.name as string, { step: 'wait-cache' as const, done: ['upgrade-operator' as const], ...none }],
       [b?.name as string, { done: ['upgrade-operator' as const, 'run-synchronizer' as const], ...none }],
       [c?.name as string, { done: [], ...none }],
+      // Its workflow did not answer in time: the activity in progress, as Temporal describes it.
+      [d?.name as string, { activity: 'waitForCacheReady' }],
     ]);
     const counts = statusPage(s, {}).counts;
     const text = renderStatus({ status: s, shown: displayState(s), live, counts, selected: 1000 }, { all: true });
@@ -137,6 +139,7 @@ describe('the step of a cluster in flight', () => {
     expect(row(a?.name)).toMatch(/│ running +│ wait-cache +│/);
     expect(row(b?.name)).toMatch(/│ running +│ after run-synchronizer +│/);
     expect(row(c?.name)).toMatch(/│ running +│ starting +│/);
+    expect(row(d?.name)).toMatch(/│ running +│ waitForCacheReady \(activity\) +│/);
   });
 });
 
