@@ -240,6 +240,12 @@ export async function statusCommand(id: string, view: StatusView & { output?: st
 
 function pick(live: LiveCluster | undefined) {
   return live
-    ? { step: live.step, unreachable: live.unreachable, retrying: live.retrying, waitingFor: live.waitingFor }
+    ? {
+        step: live.step,
+        activity: live.activity,
+        unreachable: live.unreachable,
+        retrying: live.retrying,
+        waitingFor: live.waitingFor,
+      }
     : {};
 }
