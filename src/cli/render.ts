@@ -131,7 +131,6 @@ export function renderStatus(
   return out.join('\n');
 }
 
-/** What a person should know about one cluster: why it failed, that it is unreachable, what was resumed. */
 /**
  * The step column: the live step; between two steps (the next one not started yet: a workflow task or a
  * window away) the last one done, or `starting` before the first; when the cluster's workflow did not
@@ -144,6 +143,7 @@ function stepOf(c: ClusterStatus, now: LiveCluster | undefined): string {
   return c.failedStep ?? '';
 }
 
+/** What a person should know about one cluster: why it failed, that it is unreachable, what was resumed. */
 function note(c: ClusterStatus, now: LiveCluster | undefined): string {
   if (now?.unreachable) {
     const u = now.unreachable;
