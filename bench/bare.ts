@@ -29,10 +29,8 @@ export async function bareFanout(input: {
   parallel: number;
   done?: number;
 }): Promise<number> {
-  const first = input.done ?? 0;
-  const end = Math.min(input.children, first + perRun);
-  let next = first;
-  let done = first;
+  let next = input.done ?? 0;
+  const end = Math.min(input.children, next + perRun);
   const lane = async () => {
     while (next < end) {
       const i = next++;
@@ -42,10 +40,10 @@ export async function bareFanout(input: {
         taskQueue: clusterTaskQueue(workflowInfo().taskQueue),
         args: [input.steps],
       });
-      done++;
     }
   };
   await Promise.all(Array.from({ length: input.parallel }, lane));
-  if (done < input.children) return continueAsNew<typeof bareFanout>({ ...input, done });
-  return done;
+  // Every lane has finished: the children up to `end` are done.
+  if (end < input.children) return continueAsNew<typeof bareFanout>({ ...input, done: end });
+  return end;
 }

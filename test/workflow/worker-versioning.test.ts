@@ -92,7 +92,10 @@ async function runsOf(workflowId: string): Promise<string[]> {
 /** The cluster workflows a run of a rollout started. */
 async function childrenOf(workflowId: string, runId: string): Promise<string[]> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-  return (history.events ?? []).flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []);
+  return (history.events ?? []).flatMap((e) => {
+    const child = e.startChildWorkflowExecutionInitiatedEventAttributes;
+    return child?.workflowType?.name === 'clusterRollout' && child.workflowId ? [child.workflowId] : [];
+  });
 }
 
 beforeAll(async () => {
