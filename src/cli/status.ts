@@ -179,7 +179,10 @@ export async function fetchStatus(
 /**
  * What `status` and `watch` show, read a page at a time: every cluster the view selects when `every`
  * (JSON) or the view names some (or the rollout is small); else, for a large rollout shown as a table,
- * those that need eyes (the rest are counted). No answer holds more than a page.
+ * those that need eyes (the rest are counted). No answer holds more than a page. The table of a large
+ * rollout is one query (its clusters needing eyes, with every phase's counts), asked first: under load
+ * each query waits its turn on the worker, and that view is the one `watch` repeats. `first.total` is how
+ * many clusters the view selects, whichever page was asked first.
  */
 export async function readPaged(
   ask: (req: StatusPageRequest) => Promise<StatusPage>,
@@ -187,18 +190,22 @@ export async function readPaged(
   every: boolean,
 ): Promise<{ first: StatusPage; status: RolloutStatus }> {
   const filter: StatusPageRequest = { clusters: view.cluster, phase: view.phase };
+  const named = every || !!view.all || !!view.phase || !!view.cluster?.length;
+  if (!named) {
+    const eyes = await ask({ attention: true });
+    const total = Object.values(eyes.counts).reduce(
+      (sum, phase) => sum + Object.values(phase).reduce((n, count) => n + (count ?? 0), 0),
+      0,
+    );
+    if (total > listedWhole) return { first: { ...eyes, total, offset: 0 }, status: eyes.status };
+  }
   const first = await ask(filter);
   if (first.unknown) return { first, status: first.status };
-  const whole = every || !!view.all || !!view.phase || !!view.cluster?.length || first.total <= listedWhole;
   const clusters = [...first.status.clusters];
-  if (whole) {
-    while (clusters.length < first.total) {
-      const next = await ask({ ...filter, offset: clusters.length });
-      if (next.status.clusters.length === 0) break;
-      clusters.push(...next.status.clusters);
-    }
-  } else {
-    clusters.splice(0, clusters.length, ...(await ask({ attention: true })).status.clusters);
+  while (clusters.length < first.total) {
+    const next = await ask({ ...filter, offset: clusters.length });
+    if (next.status.clusters.length === 0) break;
+    clusters.push(...next.status.clusters);
   }
   return { first, status: { ...first.status, clusters } };
 }

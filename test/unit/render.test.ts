@@ -96,10 +96,23 @@ describe('status at fleet scale', () => {
     for (const c of big.clusters) Object.assign(c, { state: 'failed', error: 'x'.repeat(150), attempts: 3 });
     expect(JSON.stringify(big).length).toBeGreaterThan(2 * 1024 * 1024);
     expect(JSON.stringify(statusPage(big, { attention: true })).length).toBeLessThan(512 * 1024);
-    // The table of a large rollout asks for the clusters that need eyes, and counts the rest.
+    // The table of a large rollout asks once, for the clusters that need eyes, and counts the rest.
     const table = rolloutOf(s);
-    await readPaged(table.ask, {}, false);
-    expect(table.answered).toEqual([maxPageSize, 100]);
+    const read = await readPaged(table.ask, {}, false);
+    expect(table.answered).toEqual([100]);
+    expect(read.first.total).toBe(1000);
+    expect(read.status.clusters.every((c) => c.state === 'running' || c.state === 'failed')).toBe(true);
+    // A small one is listed whole: the first answer's counts say how small, the second lists it.
+    const few = initialStatus(
+      'few',
+      testInput([{ name: 'all', clusters: Array.from({ length: 12 }, (_, i) => `c${i}`) }]),
+      '2026-01-01T00:00:00Z',
+    );
+    const small = rolloutOf(few);
+    const whole = await readPaged(small.ask, {}, false);
+    expect(small.answered).toEqual([0, 12]);
+    expect(whole.status.clusters.map((c) => c.name)).toEqual(few.clusters.map((c) => c.name));
+    expect(whole.first.total).toBe(12);
   });
 
   it('keeps the Web UI details to a row per phase, naming failed clusters', () => {
