@@ -22,7 +22,7 @@ import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { HelmClient } from '../src/adapters/helm.js';
 import { abortUpdate } from '../src/workflows/definitions.js';
 import type { RolloutPlan } from '../src/plan/schema.js';
-import { loadPlanFile } from '../src/cli/shared.js';
+import { loadPlanFile } from '../src/cli/plan-file.js';
 import { freePort, startDevServer } from '../src/tools/dev-server.js';
 import { createWorker } from '../src/worker/worker.js';
 import { ensureTool } from '../src/tools/toolchain.js';

@@ -15,7 +15,7 @@ import { temporalConfig, workflowUiLink } from '../src/common/temporal-config.js
 import { diffLines } from '../src/domain/diff.js';
 import { describeSource } from '../src/domain/source.js';
 import { finalStates, type RolloutStatus } from '../src/domain/types.js';
-import { loadPlanFile } from '../src/cli/shared.js';
+import { loadPlanFile } from '../src/cli/plan-file.js';
 import { startCodecServer } from '../src/client/codec-server.js';
 import { startDevServer } from '../src/tools/dev-server.js';
 import { ensureTool } from '../src/tools/toolchain.js';

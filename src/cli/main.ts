@@ -5,19 +5,8 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { registerCodec } from './codec.js';
-import { registerControls } from './controls.js';
-import { registerDiff } from './diff.js';
-import { registerFleet } from './fleet.js';
-import { registerRegistry } from './registry.js';
-import { registerList } from './list.js';
-import { registerLocks } from './locks.js';
-import { CliError, exitCodes } from './shared.js';
-import { registerSetup } from './setup.js';
-import { registerStart } from './start.js';
-import { registerStatus } from './status.js';
-import { registerValidate } from './validate.js';
-import { registerWatch } from './watch.js';
+import { CliError, exitCodes } from './errors.js';
+import { registerVerbs } from './verbs.js';
 
 // The same relative path from src/cli (tsx) and dist/cli (built).
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -29,22 +18,8 @@ const program = new Command('rollout')
   .exitOverride();
 
 // Each verb registers itself with its own options; its action returns what to print and the exit code.
-for (const register of [
-  registerValidate,
-  registerStart,
-  registerStatus,
-  registerWatch,
-  registerControls,
-  registerDiff,
-  registerFleet,
-  registerRegistry,
-  registerList,
-  registerLocks,
-  registerSetup,
-  registerCodec,
-]) {
-  register(program);
-}
+// Only the verb being run is loaded (see verbs.ts).
+await registerVerbs(program, process.argv.slice(2));
 
 try {
   await program.parseAsync();

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { Version } from '../plan/schema.js';
+import { semverPattern } from '../plan/semver.js';
 
 /** Option parsers: commander reports a bad value, naming the option, and the CLI exits 2. */
 export const parse = {
@@ -19,7 +19,7 @@ export const parse = {
     return n;
   },
   version(this: void, value: string): string {
-    if (!Version.safeParse(value).success) {
+    if (!semverPattern.test(value)) {
       throw new InvalidArgumentError('must be a SemVer 2 version such as 1.4.2 or 2.0.0-rc.1.');
     }
     return value;

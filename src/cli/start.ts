@@ -27,7 +27,8 @@ import {
 } from '../workflows/api.js';
 import { Option, type Command } from 'commander';
 import { asOption, parse } from './options.js';
-import { actor, CliError, exitCodes, loadPlanFile, withClient } from './shared.js';
+import { loadPlanFile } from './plan-file.js';
+import { actor, CliError, exitCodes, withClient } from './shared.js';
 import { describeWork, pendingWork } from './status.js';
 import { action, outputOption, type Outcome } from './verb.js';
 import { WorkflowType } from '../domain/names.js';

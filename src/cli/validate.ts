@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { describeSource } from '../domain/source.js';
 import { resolvePhases } from '../plan/resolve.js';
 import { componentsOf } from '../plan/components.js';
-import { loadPlanFile } from './shared.js';
+import { loadPlanFile } from './plan-file.js';
 import { action, outputOption, type Outcome } from './verb.js';
 
 export function registerValidate(program: Command): void {

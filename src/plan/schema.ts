@@ -7,11 +7,9 @@ import { notificationEvents } from '../domain/notification-events.js';
 import { parseDuration } from './duration.js';
 import { cronProblem, timeZoneProblem } from './cron.js';
 import { celProblem } from './cel.js';
+import { semverPattern as semver } from './semver.js';
 
 const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-// SemVer 2.0.0, as Helm requires of chart versions (https://semver.org).
-const semver =
-  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
 export const Name = z
   .string()
