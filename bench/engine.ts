@@ -17,7 +17,7 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { devServerConfig, freePort, startDevServer } from '../src/tools/dev-server.js';
 import type { rollout } from '../src/workflows/rollout.js';
-import { lockRegistryId } from '../src/workflows/definitions.js';
+import { lockRegistryId, statusPageQuery } from '../src/workflows/definitions.js';
 import type { bareFanout } from './bare.js';
 import { writeSection } from './docs.js';
 import { benchInput } from './fleet.js';
@@ -120,23 +120,25 @@ const input = benchInput([
 
 /**
  * What `rollout status` costs while the rollout runs at full width: every 3 s, the time `fetchStatus`
- * (the CLI's own read: describe, the rollout's status-page queries, the live step of the 10 clusters
- * longest in flight) takes from this process, until `running` says the rollout closed.
+ * (the CLI's own read: describe, the rollout's status-page query, the live step of the 10 clusters
+ * longest in flight) takes from this process, until `running` says the rollout closed; with when each
+ * read began, to place the slow ones against the rollout's changes of run and phase.
  */
-async function statusReads(id: string, running: () => boolean): Promise<number[]> {
-  const seconds: number[] = [];
+async function statusReads(id: string, running: () => boolean): Promise<{ at: number; seconds: number }[]> {
+  const reads: { at: number; seconds: number }[] = [];
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
   await pause(3000);
   while (running()) {
+    const at = Date.now();
     const t0 = performance.now();
     const read = await fetchStatus(client, id).then(
       () => true,
       () => false, // not started yet, or closed between the check and the read
     );
-    if (read && running()) seconds.push((performance.now() - t0) / 1000);
+    if (read && running()) reads.push({ at, seconds: (performance.now() - t0) / 1000 });
     await pause(3000);
   }
-  return seconds;
+  return reads;
 }
 
 /** The rollout, measured (it gives its clusters back before it closes); then how many activities a cluster ran. */
@@ -150,11 +152,33 @@ async function rolloutRun(id: string) {
       .execute<typeof rollout>('rollout', { taskQueue, workflowId: id, args: [input] })
       .finally(() => (running = false)),
   );
-  const statusSeconds = await reads;
+  const statusReadList = await reads;
+  const statusSeconds = statusReadList.map((r) => r.seconds);
   const m1 = await metrics();
   // Every run of the rollout: one continues as new when its history nears its budget.
   const runIds: string[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) runIds.push(w.runId);
+  const runStarts: number[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) {
+    runIds.push(w.runId);
+    runStarts.push(w.startTime.getTime());
+  }
+  // When each phase began (the last run's status carries every phase's).
+  const phaseStarts = (await client.workflow.getHandle(id).query(statusPageQuery, { limit: 1 })).status.phases
+    .map((p) => (p.startedAt ? Date.parse(p.startedAt) : undefined))
+    .filter((t): t is number => t !== undefined);
+  const t0 = Math.min(...runStarts);
+  // A slow read, placed: seconds into the rollout, and whether a run or a phase began in the 10 s before it
+  // or while it ran (when the rollout starts up to maxParallel clusters in one workflow task).
+  const slowReads = statusReadList
+    .filter((r) => r.seconds > 2)
+    .map((r) => {
+      const near = (ts: number[]) => ts.some((t) => t >= r.at - 10_000 && t <= r.at + r.seconds * 1000);
+      return {
+        into: (r.at - t0) / 1000,
+        seconds: r.seconds,
+        change: near(runStarts.filter((t) => t > t0)) ? 'run' : near(phaseStarts) ? 'phase' : undefined,
+      };
+    });
   const runs = await Promise.all(
     runIds.map(async (r) => (await client.workflow.getHandle(id, r).fetchHistory()).events ?? []),
   );
@@ -175,6 +199,8 @@ async function rolloutRun(id: string) {
   return {
     roll,
     statusSeconds,
+    slowReads,
+    runOffsets: runStarts.map((t) => (t - t0) / 1000).sort((a, b) => a - b),
     events: parent.length,
     runs: runs.length,
     longestRun: Math.max(...runs.map((r) => r.length)),
@@ -297,6 +323,12 @@ const rows: [string, string][] = [
   [
     '`rollout status` read every 3 s during the rollout (all rounds)',
     statusRow(rounds.flatMap((r) => r.statusSeconds)),
+  ],
+  [
+    'reads over 2 s (last round): seconds into the rollout, and a change of run or phase in the 10 s before',
+    last.slowReads.length === 0
+      ? 'none'
+      : `${last.slowReads.map((r) => `${r.seconds.toFixed(1)} s at ${r.into.toFixed(0)} s${r.change ? ` (new ${r.change})` : ''}`).join(', ')}; runs began at ${last.runOffsets.map((t) => `${t.toFixed(0)} s`).join(', ')}`,
   ],
   ['worker RSS idle', `${idleMiB.toFixed(0)} MiB`],
   ['worker RSS peak, rollout', `${Math.max(...rounds.map((r) => r.roll.peakMiB)).toFixed(0)} MiB`],
