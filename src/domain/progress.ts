@@ -130,6 +130,14 @@ export const historyBudget = 9_000;
 export const eventsPerCluster = 10;
 
 /**
+ * The most clusters a rollout starts in one workflow task. Each takes its snapshot in the task that
+ * starts it (a local activity, which keeps the task open), and Temporal answers a query only between
+ * tasks: starting a wave's 500 at once held `rollout status` for 8 to 10 s. The next burst starts after
+ * a 1 ms timer, in a task of its own.
+ */
+export const launchBurst = 50;
+
+/**
  * How many more clusters this run may start before its history would pass `budget`: each cluster in
  * flight or started costs `eventsPerCluster`. At zero with none in flight, the run continues as new.
  */

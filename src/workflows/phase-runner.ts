@@ -3,10 +3,11 @@ import {
   condition,
   executeChild,
   isCancellation,
+  sleep,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { clustersToStart, launchRoom, tallyPhase } from '../domain/progress.js';
+import { clustersToStart, launchBurst, launchRoom, tallyPhase } from '../domain/progress.js';
 import {
   RolloutState,
   type AnalysisRecord,
@@ -78,8 +79,14 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
     // Each cluster started costs this run's history some events: past its budget, the clusters in
     // flight finish and the rollout continues as a new run, which starts the rest.
     const room = launchRoom(workflowInfo().historyLength, run.inFlightCount, run.input.historyBudget);
-    ready.slice(0, room).forEach((c) => launch(run, c));
-    if (ready.length > room && run.inFlightCount === 0) return 'continue';
+    if (ready.length > room && room === 0 && run.inFlightCount === 0) return 'continue';
+    const burst = ready.slice(0, Math.min(room, launchBurst));
+    burst.forEach((c) => launch(run, c));
+    if (burst.length === launchBurst && ready.length > launchBurst && room > launchBurst) {
+      // More to start now: let this burst's task end first, so queries and controls are answered between.
+      await sleep(1);
+      continue;
+    }
     await run.nextChange(true, waits.size > 0 ? earliest(waits) - nowMs() : undefined);
   }
 }

@@ -2,12 +2,12 @@
  * A rollout whose history reaches its budget continues as a new run, carrying where it stood: the next
  * run starts the clusters left, holds the same clusters in the lock registry, and a rollback restores
  * clusters rolled by earlier runs. Here with a budget of a few hundred events instead of 9,000, so that
- * tens of clusters take several runs.
+ * tens of clusters take several runs. And a wide phase starts its clusters a burst at a time.
  */
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsPerCluster, launchRoom } from '../../src/domain/progress.js';
+import { eventsPerCluster, launchBurst, launchRoom } from '../../src/domain/progress.js';
 import { heldClusters } from '../../src/domain/locks.js';
 import { lockRegistryId, locksQuery, statusQuery } from '../../src/workflows/definitions.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
@@ -139,5 +139,27 @@ describe('a rollout past its history budget', () => {
     for (const c of names) {
       expect(fleet.releases.get(c)).toMatchObject({ operator: { version: '1.0.0' }, chart: { version: '2.0.0' } });
     }
+  });
+});
+
+describe('a wide phase', () => {
+  it(`starts its clusters ${launchBurst} to a workflow task, so that queries are answered between bursts`, async () => {
+    const x = `wide${randomBytes(3).toString('hex')}`;
+    const names = Array.from({ length: 130 }, (_, i) => `${x}-c${i + 1}`);
+    await env.startWorker(new FakeFleet(names).activities());
+    const handle = await env.start(testInput([{ name: 'wave', clusters: names, approval: 'auto', maxParallel: 130 }]));
+    const result = await handle.result();
+    expect(result.clusters.map((c) => c.state)).toEqual(Array(130).fill('succeeded'));
+    // Clusters started by each workflow task: a task's commands follow its completion in the history.
+    const perTask: number[] = [];
+    for (const e of (await handle.fetchHistory()).events ?? []) {
+      if (e.workflowTaskCompletedEventAttributes) perTask.push(0);
+      else if (e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'clusterRollout') {
+        perTask[perTask.length - 1] = (perTask.at(-1) ?? 0) + 1;
+      }
+    }
+    expect(perTask.reduce((a, b) => a + b, 0)).toBe(130);
+    expect(Math.max(...perTask)).toBe(launchBurst);
+    expect(perTask.filter((n) => n > 0).length).toBeGreaterThanOrEqual(3);
   });
 });
