@@ -5,6 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { Activities } from '../src/activities/contracts.js';
 import { createRegistryActivities } from '../src/client/registries.js';
+import { fleetVerdict } from '../src/domain/fleet.js';
 import type { RolloutInput } from '../src/domain/types.js';
 import { RolloutPlan } from '../src/plan/schema.js';
 
@@ -37,7 +38,28 @@ export function instantActivities(client: Client): Activities {
         })),
       }),
     diffText: () => Promise.resolve([]),
-    readFleet: () => Promise.resolve([]),
+    // Rows as long as real ones: every cluster runs what is wanted but every 50th, an older chart.
+    readFleet: ({ clusters, versions }) =>
+      Promise.resolve(
+        clusters.map(({ cluster }, i) => {
+          const old = Number(/\d+$/.exec(cluster)?.[0] ?? i) % 50 === 0;
+          const releases = Object.fromEntries(
+            Object.entries(versions).map(([name, want]) => [
+              name,
+              {
+                desiredVersion: want,
+                desiredValues: `sha256:${'v'.repeat(64)}`,
+                version: old && name === 'chart' ? '1.9.0' : want,
+                revision: 3,
+                status: 'deployed',
+                valuesDigest: `sha256:${'v'.repeat(64)}`,
+                changedBy: 'bench-previous',
+              },
+            ]),
+          );
+          return { cluster, releases, ...fleetVerdict({ cluster, releases }) };
+        }),
+      ),
     resolveSource: () => Promise.reject(new Error('the benchmark fleet has no config repository')),
     deliverNotification: () => Promise.resolve({ status: 204 }),
     measureAnalysis: () => Promise.resolve({ at: new Date().toISOString(), phase: 'successful', value: 0 }),

@@ -19,7 +19,7 @@ export interface FleetOptions {
 }
 
 /** What the check reads, from a plan: its releases at the plan's versions, every cluster, the cache check. */
-function fleetInput(plan: RolloutPlan, source: FleetInput['source']): FleetInput {
+export function fleetInput(plan: RolloutPlan, source: FleetInput['source']): FleetInput {
   const { cache, synchronizer } = plan.spec;
   const components = componentsOf(plan);
   return {
@@ -104,7 +104,7 @@ function releaseCell(r: FleetRelease | undefined, reachable: boolean): string {
 }
 
 /** Every row of a finished fleet check, read by the `fleet-page` query a page at a time. */
-async function allRows(handle: WorkflowHandle, total: number): Promise<FleetRow[]> {
+export async function allRows(handle: WorkflowHandle, total: number): Promise<FleetRow[]> {
   const rows: FleetRow[] = [];
   while (rows.length < total) {
     const page = await handle.query(fleetPageQuery, { offset: rows.length, limit: fleetPageSize });
