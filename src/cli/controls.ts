@@ -5,6 +5,7 @@ import * as rollout from '../workflows/api.js';
 import { Option, type Command } from 'commander';
 import { asOption, commentOption } from './options.js';
 import { approvalMessage } from '../domain/approvals.js';
+import { inFlightNamed } from '../domain/controls.js';
 import { signNow, signWithOption } from './sign.js';
 import { diffLines } from '../domain/diff.js';
 import { actor, CliError, withClient } from './shared.js';
@@ -76,8 +77,7 @@ export async function approveCommand(id: string, o: Common & { phase: string; si
   return { ...outcome, data: { ...(outcome.data as object), digest: diff?.digest } };
 }
 
-/** How many of the clusters in flight a control's answer names (`-o json` has them all). */
-export const inFlightNamed = 10;
+export { inFlightNamed };
 
 /**
  * The clusters a stop word found in flight, with their steps, and what becomes of them: "2 clusters were in

@@ -10,7 +10,7 @@ import {
   refuseRollback,
 } from '../domain/controls.js';
 import { finalStates, type Decision, type RollbackScope } from '../domain/types.js';
-import type { Actor } from '../domain/controls.js';
+import { inFlightNamed, type Actor } from '../domain/controls.js';
 import { requestProblem } from '../domain/control-requests.js';
 import { approvalMessage, gateApproved, refuseByPolicy, signatureMaxAgeMs } from '../domain/approvals.js';
 import { shortDigest } from '../domain/diff.js';
@@ -306,8 +306,9 @@ async function verifySignature(run: RolloutRun, req: ApproveRequest): Promise<bo
 }
 
 /**
- * The step each cluster in flight was at when a stop word was accepted, asked of their workflows (a quick
- * activity: the answer is for the person who sent it; the fence does not wait for it).
+ * The clusters in flight when a stop word was accepted, the first `inFlightNamed` with the step each was
+ * at, asked of their workflows (a quick activity: the answer is for the person who sent it; the fence does
+ * not wait for it).
  */
 async function inFlightSteps(
   run: RolloutRun,
@@ -315,7 +316,8 @@ async function inFlightSteps(
 ): Promise<{ cluster: string; step?: string }[]> {
   const list = clusters();
   if (list.length === 0) return [];
-  const steps = await quick.stepsOf({ workflowIds: list.map((c) => c.workflowId ?? '') }).catch(() => []);
+  const named = list.slice(0, inFlightNamed);
+  const steps = await quick.stepsOf({ workflowIds: named.map((c) => c.workflowId ?? '') }).catch(() => []);
   return list.map((c) => {
     const step = steps.find((s) => s.workflowId === c.workflowId)?.step;
     return { cluster: c.name, ...(step ? { step } : {}) };
