@@ -23,22 +23,6 @@ const locks = async () => (await import('./locks.js')).registerLocks;
 const setup = async () => (await import('./setup.js')).registerSetup;
 const codec = async () => (await import('./codec.js')).registerCodec;
 
-/** Every module, in the order help lists their verbs. */
-export const verbModules: (() => Promise<Register>)[] = [
-  validate,
-  start,
-  status,
-  watch,
-  controls,
-  diff,
-  fleet,
-  registry,
-  list,
-  locks,
-  setup,
-  codec,
-];
-
 /** Each verb's module. */
 export const verbModule: Record<string, () => Promise<Register>> = {
   validate,
@@ -66,6 +50,9 @@ export const verbModule: Record<string, () => Promise<Register>> = {
   setup,
   'codec-server': codec,
 };
+
+/** Every module once, in the order help lists their verbs. */
+export const verbModules = [...new Set(Object.values(verbModule))];
 
 /** Registers the verb the arguments name (the first that is not an option), else every verb. */
 export async function registerVerbs(program: Command, args: string[]): Promise<void> {

@@ -79,10 +79,10 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
     // Each cluster started costs this run's history some events: past its budget, the clusters in
     // flight finish and the rollout continues as a new run, which starts the rest.
     const room = launchRoom(workflowInfo().historyLength, run.inFlightCount, run.input.historyBudget);
-    if (ready.length > room && room === 0 && run.inFlightCount === 0) return 'continue';
-    const burst = ready.slice(0, Math.min(room, launchBurst));
-    burst.forEach((c) => launch(run, c));
-    if (burst.length === launchBurst && ready.length > launchBurst && room > launchBurst) {
+    if (room === 0 && ready.length > 0 && run.inFlightCount === 0) return 'continue';
+    const startable = Math.min(room, ready.length);
+    ready.slice(0, Math.min(startable, launchBurst)).forEach((c) => launch(run, c));
+    if (startable > launchBurst) {
       // More to start now: let this burst's task end first, so queries and controls are answered between.
       await sleep(1);
       continue;
