@@ -2,12 +2,16 @@
  * What the benchmarks orchestrate against when they measure the engine alone: activities that answer at
  * once, as an idempotent fleet that is always healthy would, and a plan of N named clusters in phases.
  */
+import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Activities } from '../src/activities/contracts.js';
 import { createRegistryActivities } from '../src/client/registries.js';
 import { fleetVerdict } from '../src/domain/fleet.js';
 import type { RolloutInput } from '../src/domain/types.js';
 import { RolloutPlan } from '../src/plan/schema.js';
+
+const valuesDigest = (cluster: string, release: string) =>
+  `sha256:${createHash('sha256').update(`${cluster}/${release}`).digest('hex')}`;
 
 /** Answers at once for the clusters; the locks are the product's, taken from the lock registry on `client`'s server. */
 export function instantActivities(client: Client): Activities {
@@ -38,7 +42,8 @@ export function instantActivities(client: Client): Activities {
         })),
       }),
     diffText: () => Promise.resolve([]),
-    // Rows as long as real ones: every cluster runs what is wanted but every 50th, an older chart.
+    // Rows as long as real ones: every cluster runs what is wanted but every 50th, an older chart. Each
+    // values digest is the cluster's own, as overlays make them, so rows compress as real ones do.
     readFleet: ({ clusters, versions }) =>
       Promise.resolve(
         clusters.map(({ cluster }, i) => {
@@ -48,11 +53,11 @@ export function instantActivities(client: Client): Activities {
               name,
               {
                 desiredVersion: want,
-                desiredValues: `sha256:${'v'.repeat(64)}`,
+                desiredValues: valuesDigest(cluster, name),
                 version: old && name === 'chart' ? '1.9.0' : want,
                 revision: 3,
                 status: 'deployed',
-                valuesDigest: `sha256:${'v'.repeat(64)}`,
+                valuesDigest: valuesDigest(cluster, name),
                 changedBy: 'bench-previous',
               },
             ]),

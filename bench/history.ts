@@ -16,9 +16,9 @@ import { RolloutWorkers } from '../src/worker/workers.js';
 import { rollout } from '../src/workflows/rollout.js';
 import { approveUpdate, fleetPageQuery, statusPageQuery, statusQuery } from '../src/workflows/definitions.js';
 import { writeSection } from './docs.js';
-import { largestPayload } from './profile.js';
+import { largestPayload, storedSize } from './profile.js';
 import { allRows, fleetInput } from '../src/cli/fleet.js';
-import { fleetStatus } from '../src/workflows/fleet-status.js';
+import { fleetBatchSize, fleetStatus } from '../src/workflows/fleet-status.js';
 import { benchInput, instantActivities } from './fleet.js';
 import { dataConverter } from '../src/common/payload-codec.js';
 
@@ -92,6 +92,7 @@ const allEvents = runs.flatMap((h) => h.events ?? []);
 const events = allEvents.length;
 const longestRun = Math.max(...runs.map((h) => h.events?.length ?? 0));
 const bytes = runs.reduce((sum, h) => sum + Buffer.byteLength(historyToJSON(h)), 0);
+const serverBytes = runs.reduce((sum, h) => sum + storedSize(h.events ?? []), 0);
 const largestStored = Math.max(0, ...allEvents.map((e) => largestPayload(e)));
 const child = await client.workflow.getHandle(`bench-${n}:c1`).fetchHistory();
 // What the gates cost: the diff activities' events and payloads, and the approvals (updates).
@@ -144,6 +145,7 @@ const fleetHistory = (await fleet.fetchHistory()).events ?? [];
 const fleetPayload = Math.max(0, ...fleetHistory.map((e) => largestPayload(e)));
 const firstPage = await fleet.query(fleetPageQuery, { offset: 0 });
 const fleetReads = fleetHistory.filter((e) => e.activityTaskScheduledEventAttributes).length;
+const fleetServerBytes = storedSize(fleetHistory);
 
 worker.shutdown();
 await running;
@@ -161,16 +163,17 @@ clusters twice: when reached, and again right before the phase starts); outcome 
 ${seconds.toFixed(0)} s (including the benchmark's own approvals, polled every 0.5 s). Then the fleet check of
 the same ${n} clusters, as \`rollout fleet\` starts and reads it. Measured on ${new Date().toISOString().slice(0, 10)}.
 
-| history | events | size (JSON) | largest payload as stored |
-| --- | --- | --- | --- |
-| parent \`rollout\`, every run | ${events} (${(events / n).toFixed(1)} per cluster) in ${runs.length} run(s), the longest ${longestRun} | ${(bytes / 1e6).toFixed(2)} MB | ${kB(largestStored)} |
-| one \`clusterRollout\` child | ${child.events?.length ?? 0} | ${kB(Buffer.byteLength(historyToJSON(child)))} | ${kB(Math.max(0, ...(child.events ?? []).map((e) => largestPayload(e))))} |
-| a gate's diffs (${Math.round(n / 2)} clusters) | ${gateEvents} | ${kB(gateBytes)} | ${kB(gatePayload)} |
-| the fleet check (\`fleetStatus\`) | ${fleetHistory.length} (${fleetReads} reads of 25 clusters) | ${kB(Buffer.byteLength(historyToJSON({ events: fleetHistory })))} | ${kB(fleetPayload)} |
+| history | events | size (JSON) | size (the server's count) | largest payload as stored |
+| --- | --- | --- | --- | --- |
+| parent \`rollout\`, every run | ${events} (${(events / n).toFixed(1)} per cluster) in ${runs.length} run(s), the longest ${longestRun} | ${(bytes / 1e6).toFixed(2)} MB | ${(serverBytes / 1e6).toFixed(2)} MB | ${kB(largestStored)} |
+| one \`clusterRollout\` child | ${child.events?.length ?? 0} | ${kB(Buffer.byteLength(historyToJSON(child)))} | ${kB(storedSize(child.events ?? []))} | ${kB(Math.max(0, ...(child.events ?? []).map((e) => largestPayload(e))))} |
+| a gate's diffs (${Math.round(n / 2)} clusters) | ${gateEvents} | ${kB(gateBytes)} | | ${kB(gatePayload)} |
+| the fleet check (\`fleetStatus\`) | ${fleetHistory.length} (${fleetReads} reads of ${fleetBatchSize} clusters) | ${kB(Buffer.byteLength(historyToJSON({ events: fleetHistory })))} | ${kB(fleetServerBytes)} | ${kB(fleetPayload)} |
 
 Temporal's limits are 51,200 events and 50 MB per history (warnings at 10,240 events and 10 MB; the SDK warns
 of a payload over 512 kB); a rollout continues as new before its history reaches 9,000 events. The JSON
-size overstates the server's (payloads are base64 in JSON); payloads over 64 kB are stored compressed. Per
+size overstates the server's (payloads are base64 in JSON; the server's count is the \`historySizeBytes\` it
+reports at the last workflow task); payloads over 64 kB are stored compressed. Per
 cluster the parent holds: the cluster child's start and completion (3 events), its snapshot (a local
 activity's marker, 1), and its share of workflow tasks; the clusters are taken from the lock registry and
 given back in one activity each (3 events each, whatever the fleet's size). A gate's diffs add
@@ -183,7 +186,7 @@ the whole status${statusBytes > 0 ? ` it used to return was ${kB(statusBytes)} o
 500 clusters (those in flight or failed, for the table; page after page for \`-o json\`), at most
 ${kB(pageBytes)} here.
 
-The fleet check of ${n} clusters: **${fleetSeconds.toFixed(1)} s** to its result (${fleetReads} reads of 25 clusters, 4 at a
+The fleet check of ${n} clusters: **${fleetSeconds.toFixed(1)} s** to its result (${fleetReads} reads of ${fleetBatchSize} clusters, 2 at a
 time, each answered at once by the double: the time is the engine's), its result ${kB(Buffer.byteLength(JSON.stringify(report)))}
 as JSON (counts and the ${report.rows.length} clusters not in sync it names, at most 200), then every row read back by the CLI's
 own paging, ${Math.ceil(n / 1000)} \`fleet-page\` queries of at most 1,000 rows (${kB(Buffer.byteLength(JSON.stringify(firstPage)))} each), in ${pageSeconds.toFixed(1)} s; the

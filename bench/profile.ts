@@ -31,6 +31,13 @@ export interface TypeProfile {
 }
 
 /** The largest payload within an event (inputs, results, details, memos, headers): bytes as stored. */
+/** A history's size as the server counts it: the `historySizeBytes` it reports at the last workflow task. */
+export function storedSize(
+  events: readonly { workflowTaskStartedEventAttributes?: { historySizeBytes?: unknown } | null }[],
+): number {
+  return Math.max(0, ...events.map((e) => Number(e.workflowTaskStartedEventAttributes?.historySizeBytes ?? 0)));
+}
+
 export function largestPayload(value: unknown, depth = 0): number {
   if (!value || typeof value !== 'object' || depth > 12) return 0;
   if (value instanceof Uint8Array) return 0;

@@ -12,8 +12,8 @@ import { mapLimited } from '../common/limited.js';
 import { driverFor, type Drivers } from '../drivers/driver.js';
 import { pinnedValues } from '../drivers/values.js';
 
-/** Clusters read at once within one batch; the workflow runs a few batches side by side. */
-const parallelism = 2;
+/** Clusters read at once within one batch; the workflow runs two batches side by side (workflows/fleet-status.ts). */
+const parallelism = 4;
 
 /**
  * Reads what runs on clusters against what the config source wants: each release's chart version,

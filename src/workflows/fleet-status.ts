@@ -22,9 +22,17 @@ export interface FleetInput extends Omit<FleetReadInput, 'source' | 'clusters'> 
   cacheKey?: string;
 }
 
-/** Clusters per activity, and activities in flight at once: bounded, whatever the fleet's size. */
-const batchSize = 25;
-const batchesAtOnce = 4;
+/**
+ * Clusters per activity, and activities in flight at once: bounded, whatever the fleet's size. A batch is
+ * large enough that its clusters and its rows travel over the codec's 64 kB and are stored compressed: the
+ * check's history grows by about 100 bytes a cluster, where batches of 25 (each payload just under the
+ * line, kept as JSON) grew it by 1.3 kB, 13 MB at 10,000 clusters (docs/benchmarks.md). Each batch reads
+ * 4 clusters at once (activities/fleet.ts), so the check reads 8 at a time, as it did with smaller batches.
+ */
+export const fleetBatchSize = 200;
+const batchesAtOnce = 2;
+/** How long a batch may take: 5 minutes, or 3 s a cluster (a cluster that does not answer takes its timeout). */
+const batchDeadline = (clusters: number) => `${Math.max(300, clusters * 3)}s`;
 
 /**
  * The fleet at a glance: every cluster's releases and cache against what the config source wants, read on
@@ -47,11 +55,12 @@ export async function fleetStatus(input: FleetInput): Promise<FleetReport> {
     return { ...c, cacheCheck: input.cache ? renderCacheCheck(input.cache.check, { ...vars, cacheKey }) : undefined };
   });
   const batches: (typeof clusters)[] = [];
-  for (let i = 0; i < clusters.length; i += batchSize) batches.push(clusters.slice(i, i + batchSize));
+  for (let i = 0; i < clusters.length; i += fleetBatchSize) batches.push(clusters.slice(i, i + fleetBatchSize));
   let next = 0;
   const lane = async () => {
     for (let b = next++; b < batches.length; b = next++) {
-      rows[b] = await activitiesFor('5m').readFleet({ ...input, source, clusters: batches[b] ?? [] });
+      const batch = batches[b] ?? [];
+      rows[b] = await activitiesFor(batchDeadline(batch.length)).readFleet({ ...input, source, clusters: batch });
     }
   };
   await Promise.all(Array.from({ length: batchesAtOnce }, lane));

@@ -52,6 +52,13 @@ describe('fleet check at scale', () => {
     );
     expect(report.rows.every((r) => r.verdict !== 'in-sync')).toBe(true);
     expect(kB(report)).toBeLessThan(512);
+    // The history as the server counts it: batches large enough to be stored compressed keep it to about
+    // 100 bytes a cluster here (batches of 25, each payload under the codec's line, took 506).
+    const { events } = await handle.fetchHistory();
+    const stored = Math.max(
+      ...(events ?? []).map((e) => Number(e.workflowTaskStartedEventAttributes?.historySizeBytes ?? 0)),
+    );
+    expect(stored / 2_500).toBeLessThan(200);
 
     // Every row, in the plan's order, a page at a time (the workflow has closed: the query replays it).
     const first = await handle.query(fleetPageQuery, { offset: 0 });
