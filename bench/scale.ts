@@ -23,6 +23,7 @@ import { RolloutWorkers } from '../src/worker/workers.js';
 import type { rollout } from '../src/workflows/api.js';
 import type { Activities } from '../src/activities/contracts.js';
 import { benchInput, instantActivities } from './fleet.js';
+import { rolloutSummary } from '../src/domain/summary.js';
 
 const positive = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -61,17 +62,17 @@ const failed = new Set<string>();
 // Each step of a cluster takes stepMs, as a real fleet's do; a failing cluster's first verification fails.
 const instant = instantActivities(client);
 const slow =
-  <K extends keyof Activities>(name: K) =>
-  async (...args: Parameters<Activities[K]>) => {
+  <A extends unknown[], R>(step: (...args: A) => Promise<R>) =>
+  async (...args: A): Promise<R> => {
     await new Promise((r) => setTimeout(r, stepMs));
-    return (instant[name] as (...a: Parameters<Activities[K]>) => ReturnType<Activities[K]>)(...args);
+    return step(...args);
   };
 const activities: Activities = {
   ...instant,
-  upgradeRelease: slow('upgradeRelease'),
-  runSynchronizerJob: slow('runSynchronizerJob'),
-  waitForCacheReady: slow('waitForCacheReady'),
-  rollbackRelease: slow('rollbackRelease'),
+  upgradeRelease: slow((i: Parameters<Activities['upgradeRelease']>[0]) => instant.upgradeRelease(i)),
+  runSynchronizerJob: slow((i: Parameters<Activities['runSynchronizerJob']>[0]) => instant.runSynchronizerJob(i)),
+  waitForCacheReady: slow((i: Parameters<Activities['waitForCacheReady']>[0]) => instant.waitForCacheReady(i)),
+  rollbackRelease: slow((i: Parameters<Activities['rollbackRelease']>[0]) => instant.rollbackRelease(i)),
   verifyWorkloads: async (input) => {
     await new Promise((r) => setTimeout(r, stepMs));
     // The chart's verification (the operator's passes), once.
@@ -105,7 +106,13 @@ const input = benchInput([
   { name: 'wave-3', clusters: waves[2] ?? [], maxParallel: parallel, approval: 'required' },
 ]);
 const id = `scale-${n}`;
-await client.workflow.start<typeof rollout>('rollout', { taskQueue: 'scale', workflowId: id, args: [input] });
+// Started as \`rollout start\` starts one, with the summary the Web UI shows under User Metadata.
+await client.workflow.start<typeof rollout>('rollout', {
+  taskQueue: 'scale',
+  workflowId: id,
+  args: [input],
+  staticSummary: rolloutSummary(input),
+});
 
 console.log(`
 A rollout of ${n} clusters is running: ${id}, in four phases (a canary of 10, 5 at a time, then waves of about ${third} at

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { findHeldClusters, readRegistry } from '../client/registries.js';
-import { componentRolling, componentsOf, versionsLine } from '../plan/components.js';
+import { componentRolling, componentsOf } from '../plan/components.js';
 import {
   chosenVersions,
   chartVersionOption,
@@ -13,6 +13,7 @@ import {
 import { FailureType } from '../domain/failure-types.js';
 import { describeSource, primaryVersion, sourceRevision } from '../domain/source.js';
 import { startMessage } from '../domain/approvals.js';
+import { rolloutSummary } from '../domain/summary.js';
 import { groupByHolder, heldMessage } from '../domain/locks.js';
 import { signNow, signWithOption } from './sign.js';
 import type { RolloutInput } from '../domain/types.js';
@@ -95,7 +96,7 @@ export async function startCommand(file: string, opts: StartOptions): Promise<Ou
         workflowId,
         args: [input],
         typedSearchAttributes: new TypedSearchAttributes(rolloutAttributes(input, 'starting')),
-        staticSummary: `Roll ${plan.metadata.name}: ${versionsLine(components, input.versions)}, from ${describeSource(source)}`,
+        staticSummary: rolloutSummary(input),
       });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {

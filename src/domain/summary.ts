@@ -1,13 +1,22 @@
+import { componentsOf, versionsLine } from '../plan/components.js';
 import { displayState, stateCounts } from './display.js';
-import type { RolloutStatus } from './types.js';
+import { describeSource } from './source.js';
+import type { RolloutInput, RolloutStatus } from './types.js';
+
+/** What a rollout rolls, in a line: the static summary `rollout start` gives it in the Web UI. */
+export function rolloutSummary(input: Pick<RolloutInput, 'plan' | 'versions' | 'source'>): string {
+  return `Roll ${input.plan.metadata.name}: ${versionsLine(componentsOf(input.plan), input.versions)}, from ${describeSource(input.source)}`;
+}
 
 /**
  * The rollout's current details for the Temporal Web UI, as Markdown: the state and why (a gate's reason
  * carries its diff's digest and first group), then a row per phase. The UI shows them in a frame of fixed
  * height (about 235 px), so they stay this short whatever the fleet's size: large phases show counts by
  * state, the pinned source is in the static summary `rollout start` sets, and `rollout diff` has the rest.
+ * A run that continued as new has no static summary (Temporal does not carry it, and the SDK's
+ * continue-as-new cannot set one): `summary` is then that line, shown last.
  */
-export function detailsMarkdown(status: RolloutStatus): string {
+export function detailsMarkdown(status: RolloutStatus, summary?: string): string {
   const { state, reason } = displayState(status);
   const rows = status.phases.map((p) => `| ${p.name} | ${p.state} | ${clusterSummary(status, p.name)} |`);
   return [
@@ -16,6 +25,7 @@ export function detailsMarkdown(status: RolloutStatus): string {
     '| phase | state | clusters |',
     '|---|---|---|',
     ...rows,
+    ...(summary ? ['', asCode(summary)] : []),
     // The UI sizes its frame short of the page by the page's margins, cutting off the last line; a blank
     // paragraph at the end is what it cuts.
     '',

@@ -13,7 +13,7 @@ import { notification } from './notification.js';
 import { displayState } from '../domain/display.js';
 import { initialStatus } from '../domain/progress.js';
 import { transition, type Notice, type RolloutChange } from '../domain/rollout-machine.js';
-import { detailsMarkdown } from '../domain/summary.js';
+import { detailsMarkdown, rolloutSummary } from '../domain/summary.js';
 import type { ClusterStatus, RolloutInput, RolloutStatus, StopRequest } from '../domain/types.js';
 import { nowIso } from './clock.js';
 import { appliesTo, componentsOf, overlaysOf, type Component } from '../plan/components.js';
@@ -315,6 +315,7 @@ export class RolloutRun {
       this.published = key;
       upsertSearchAttributes(rolloutAttributes(this.input, state, this.status.currentPhase));
     }
-    setCurrentDetails(detailsMarkdown(this.status));
+    // A continued run has no static summary: its details say what it rolls.
+    setCurrentDetails(detailsMarkdown(this.status, this.input.carried ? rolloutSummary(this.input) : undefined));
   }
 }

@@ -13,6 +13,10 @@ import { lockRegistryId, locksQuery, statusQuery } from '../../src/workflows/def
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { TemporalTestEnv, waitForStatus } from '../helpers/temporal.js';
+import { rolloutSummary } from '../../src/domain/summary.js';
+
+/** Temporal's own query of a workflow's definitions and current details (what the Web UI reads). */
+const metadataQuery = '__temporal_workflow_metadata';
 
 let env: TemporalTestEnv;
 beforeAll(async () => {
@@ -67,6 +71,12 @@ describe('a rollout past its history budget', () => {
     await waitForStatus(handle, (s) => s.clusters.filter((c) => c.state === 'succeeded').length === 59, 60_000);
     const { runId: latest } = await handle.describe();
     expect(latest).not.toBe(handle.firstExecutionRunId);
+    // Temporal does not carry the static summary to a continued run: its Web UI details say what it rolls.
+    type Metadata = { currentDetails?: string };
+    const details = async (runId?: string) =>
+      (await env.client.workflow.getHandle(handle.workflowId, runId).query<Metadata>(metadataQuery)).currentDetails;
+    expect(await details()).toContain(rolloutSummary(input));
+    expect(await details(handle.firstExecutionRunId)).not.toContain(rolloutSummary(input));
 
     // The lock registry still lists the clusters as the rollout's (by its first run): another rollout is refused.
     const registry = env.client.workflow.getHandle(lockRegistryId(env.taskQueue));
