@@ -25,8 +25,9 @@ export interface FleetInput extends Omit<FleetReadInput, 'source' | 'clusters'> 
 /**
  * Clusters per activity, and activities in flight at once: bounded, whatever the fleet's size. A batch is
  * large enough that its clusters and its rows travel over the codec's 64 kB and are stored compressed: the
- * check's history grows by about 100 bytes a cluster, where batches of 25 (each payload just under the
- * line, kept as JSON) grew it by 1.3 kB, 13 MB at 10,000 clusters (docs/benchmarks.md). Each batch reads
+ * check's history grows by 100 to 300 bytes a cluster by the server's count, where batches of 25 (each
+ * payload just under the line, kept as JSON) grew it by 506 in the workflow test and 13 MB as JSON at
+ * 10,000 clusters (docs/benchmarks.md). Each batch reads
  * 4 clusters at once (activities/fleet.ts), so the check reads 8 at a time, as it did with smaller batches.
  */
 export const fleetBatchSize = 200;
