@@ -30,7 +30,6 @@ export interface TypeProfile {
   maxPayloadBytes: number;
 }
 
-/** The largest payload within an event (inputs, results, details, memos, headers): bytes as stored. */
 /** A history's size as the server counts it: the `historySizeBytes` it reports at the last workflow task. */
 export function storedSize(
   events: readonly { workflowTaskStartedEventAttributes?: { historySizeBytes?: unknown } | null }[],
@@ -38,6 +37,7 @@ export function storedSize(
   return Math.max(0, ...events.map((e) => Number(e.workflowTaskStartedEventAttributes?.historySizeBytes ?? 0)));
 }
 
+/** The largest payload within an event (inputs, results, details, memos, headers): bytes as stored. */
 export function largestPayload(value: unknown, depth = 0): number {
   if (!value || typeof value !== 'object' || depth > 12) return 0;
   if (value instanceof Uint8Array) return 0;

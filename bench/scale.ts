@@ -7,7 +7,7 @@
  * The rollout: SCALE_CLUSTERS (10,000) clusters in four phases, a canary of 10 and three waves at
  * maxParallel SCALE_PARALLEL (500); the second and third waves wait behind an approval gate. SCALE_FAIL
  * clusters of the first wave (3) fail their verification once, so that the rollout pauses for a decision
- * (retry them, accept them, or roll back). The Web UI decodes the compressed payloads through the
+ * (retry them, skip them, or roll back). The Web UI decodes the compressed payloads through the
  * project's codec endpoint (`rollout codec-server`), started here. Prints how to point the CLI at it and
  * holds until Ctrl-C, which stops everything it started.
  */
@@ -25,7 +25,7 @@ import type { Activities } from '../src/activities/contracts.js';
 import { benchInput, instantActivities } from './fleet.js';
 import { rolloutSummary } from '../src/domain/summary.js';
 
-const positive = (name: string, fallback: number): number => {
+const count = (name: string, fallback: number): number => {
   const raw = process.env[name];
   const value = raw === undefined ? fallback : Number(raw);
   if (!Number.isInteger(value) || value < 0) {
@@ -34,10 +34,10 @@ const positive = (name: string, fallback: number): number => {
   }
   return value;
 };
-const n = positive('SCALE_CLUSTERS', 10_000);
-const parallel = positive('SCALE_PARALLEL', 500);
-const stepMs = positive('SCALE_STEP_MS', 2_000);
-const failing = positive('SCALE_FAIL', 3);
+const n = count('SCALE_CLUSTERS', 10_000);
+const parallel = count('SCALE_PARALLEL', 500);
+const stepMs = count('SCALE_STEP_MS', 2_000);
+const failing = count('SCALE_FAIL', 3);
 if (n < 40) {
   console.error('SCALE_CLUSTERS must be at least 40: a canary of 10 and three waves');
   process.exit(2);
@@ -61,31 +61,30 @@ const failed = new Set<string>();
 
 // Each step of a cluster takes stepMs, as a real fleet's do; a failing cluster's first verification fails.
 const instant = instantActivities(client);
-const slow =
-  <A extends unknown[], R>(step: (...args: A) => Promise<R>) =>
-  async (...args: A): Promise<R> => {
-    await new Promise((r) => setTimeout(r, stepMs));
-    return step(...args);
-  };
+/** What a double answers, after the time a real step takes. */
+const slowly = async <T>(answer: () => Promise<T>): Promise<T> => {
+  await new Promise((r) => setTimeout(r, stepMs));
+  return answer();
+};
 const activities: Activities = {
   ...instant,
-  upgradeRelease: slow((i: Parameters<Activities['upgradeRelease']>[0]) => instant.upgradeRelease(i)),
-  runSynchronizerJob: slow((i: Parameters<Activities['runSynchronizerJob']>[0]) => instant.runSynchronizerJob(i)),
-  waitForCacheReady: slow((i: Parameters<Activities['waitForCacheReady']>[0]) => instant.waitForCacheReady(i)),
-  rollbackRelease: slow((i: Parameters<Activities['rollbackRelease']>[0]) => instant.rollbackRelease(i)),
-  verifyWorkloads: async (input) => {
-    await new Promise((r) => setTimeout(r, stepMs));
-    // The chart's verification (the operator's passes), once.
-    if (input.release.releaseName === 'app' && fails.has(input.cluster) && !failed.has(input.cluster)) {
-      failed.add(input.cluster);
-      throw ApplicationFailure.create({
-        type: FailureType.VerifyFailed,
-        message: `deployment/app on ${input.cluster}: 0 of 3 pods Ready (a double failing once, so that you can decide)`,
-        nonRetryable: true,
-      });
-    }
-    return instant.verifyWorkloads(input);
-  },
+  upgradeRelease: (i) => slowly(() => instant.upgradeRelease(i)),
+  runSynchronizerJob: (i) => slowly(() => instant.runSynchronizerJob(i)),
+  waitForCacheReady: (i) => slowly(() => instant.waitForCacheReady(i)),
+  rollbackRelease: (i) => slowly(() => instant.rollbackRelease(i)),
+  verifyWorkloads: (input) =>
+    slowly(() => {
+      // The chart's verification (the operator's passes), once.
+      if (input.release.releaseName === 'app' && fails.has(input.cluster) && !failed.has(input.cluster)) {
+        failed.add(input.cluster);
+        throw ApplicationFailure.create({
+          type: FailureType.VerifyFailed,
+          message: `deployment/app on ${input.cluster}: 0 of 3 pods Ready (a double failing once, so that you can decide)`,
+          nonRetryable: true,
+        });
+      }
+      return instant.verifyWorkloads(input);
+    }),
 };
 
 const native = await NativeConnection.connect({ address: server.address });
