@@ -88,14 +88,24 @@ export async function startArgoCd(parts: LabParts, log: (l: string) => void): Pr
   await kubectl(['create', 'namespace', argocdNamespace]);
   await kubectl(['-n', argocdNamespace, 'apply', '-k', join(bundle, 'manifests', 'base', 'config')]);
   // Every CRD served before any object of theirs is written (the AppProject below, the Applications).
-  await kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/applications.argoproj.io',
-    'crd/appprojects.argoproj.io',
-    'crd/applicationsets.argoproj.io',
-  ]);
+  // kubectl wait fails at once instead of waiting while a new CRD's status.conditions is still null
+  // ("accessor error: <nil>", seen once in CI); the API server fills them a moment later: ask again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await kubectl([
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        'crd/applications.argoproj.io',
+        'crd/appprojects.argoproj.io',
+        'crd/applicationsets.argoproj.io',
+      ]);
+      break;
+    } catch (err) {
+      if (attempt >= 5 || !/accessor error/.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
   await kubectl(
     ['apply', '-f', '-'],
     JSON.stringify({
