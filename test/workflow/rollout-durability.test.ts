@@ -27,6 +27,8 @@ afterAll(async () => {
 
 /** Workflow IDs whose histories the replay test checks, gathered from the runs in this file. */
 const recorded: string[] = [];
+/** Earlier runs of a workflow that continued as new, checked too: `recorded` reads a workflow's latest run. */
+const earlierRuns: { workflowId: string; runId: string }[] = [];
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
@@ -169,6 +171,28 @@ describe('rollout durability', () => {
     recorded.push(handle.workflowId);
   });
 
+  it('records a rollout that continues as new with a cluster in flight, which its next run takes over', async () => {
+    const names = clusterNames(8);
+    const held = names[1] as string;
+    const fleet = new FakeFleet(names);
+    const release = fleet.hold(held, 'cache');
+    await env.startWorker(fleet.activities());
+    const handle = await env.start({
+      ...testInput([{ name: 'all', clusters: names, approval: 'auto', maxParallel: 3 }]),
+      historyBudget: 70,
+    });
+    await waitForStatus(handle, (s) => s.clusters.filter((c) => c.state === 'succeeded').length === 7);
+    release();
+    expect((await handle.result()).state).toBe('succeeded');
+    const runs: string[] = [];
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
+      if (wf.status.name === 'CONTINUED_AS_NEW') runs.push(wf.runId);
+    }
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    earlierRuns.push(...runs.map((runId) => ({ workflowId: handle.workflowId, runId })));
+    recorded.push(handle.workflowId);
+  });
+
   it('replays recorded histories, fresh and committed, without nondeterminism', async () => {
     const fixtures = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
     const histories = [];
@@ -182,13 +206,14 @@ describe('rollout durability', () => {
       }),
     );
     recorded.push(...children.flat());
-    for (const id of recorded) {
-      const history = await env.client.workflow.getHandle(id).fetchHistory();
+    const runs = [...recorded.map((workflowId) => ({ workflowId, runId: undefined })), ...earlierRuns];
+    for (const [i, { workflowId: id, runId }] of runs.entries()) {
+      const history = await env.client.workflow.getHandle(id, runId).fetchHistory();
       histories.push({ workflowId: id, history });
       if (process.env['RECORD_HISTORIES'] === '1') {
         mkdirSync(fixtures, { recursive: true });
         writeFileSync(
-          `${fixtures}${recorded.indexOf(id)}.json`,
+          `${fixtures}${i}.json`,
           // Stack traces in failures carry this checkout's path; it has no place in committed files.
           `{"workflowId":${JSON.stringify(id)},"history":${historyToJSON(history).replaceAll(repoRoot, '<repo>/')}}`,
         );
