@@ -94,6 +94,29 @@ describe('rollout durability', () => {
     expect(heldClusters(await registry.query(locksQuery), [c1, c2])).toEqual([]);
   });
 
+  it('lets no cluster workflow of a terminated rollout change its cluster: the next step is fenced', async () => {
+    const [c1] = clusterNames(1) as [string];
+    const fleet = new FakeFleet([c1]);
+    const release = fleet.hold(c1, 'cache');
+    await env.startWorker(fleet.activities());
+    const first = await env.start(testInput([{ name: 'all', clusters: [c1], approval: 'auto' }]));
+    // At the cache wait: its operator upgraded, its synchronizer run, its chart not yet.
+    const running = await waitForStatus(
+      first,
+      (s) => s.clusters[0]?.state === 'running' && fleet.callsFor(c1).some((c) => c.activity === 'runSynchronizerJob'),
+    );
+    await first.terminate('stopped by hand');
+    // Cluster workflows outlive a run (the next run of a rollout takes them over): this one goes on.
+    const cluster = env.client.workflow.getHandle(running.clusters[0]?.workflowId ?? '');
+    release();
+    const err = await cluster.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(((err as WorkflowFailedError).cause as Error).message).toMatch(
+      new RegExp(`^upgrade-chart failed: not started on ${c1}: the rollout is not running \\(TERMINATED\\)`),
+    );
+    expect(fleet.releases.get(c1)?.['chart']).toEqual({ version: '2.0.0', revision: 1 });
+  });
+
   it('frees no cluster when a person terminates the lock registry: it rebuilds from the running rollouts', async () => {
     const [c1, c2] = clusterNames(2) as [string, string];
     const { first, release } = await holdingRollout(c1, c2);
@@ -127,6 +150,9 @@ describe('rollout durability', () => {
     await env.startWorker(fleet.activities());
     const result = await handle.result();
     expect(result.state).toBe('succeeded');
+    // The Web UI's details of the closed rollout, which a worker replays the whole history to answer.
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toContain('succeeded');
 
     for (const c of [c1, c2]) {
       const done = fleet.callsFor(c).filter((call) => !call.failed);
