@@ -145,10 +145,19 @@ export const launchBurst = 50;
 export const eventsPerEnd = 6;
 
 /**
+ * The most clusters in flight a run hands over to the next as it continues as new; with more, it lets
+ * them end first. Temporal refuses a continue-as-new whose workflow task saw new events arrive (a child
+ * ending): the run is replayed whole and tries again. With 500 in flight ending at 30 a second, a
+ * 10,000-cluster run's task (about 6 s to replay) never got through until they had all ended, each try
+ * a replay. A tail of stragglers, which is what holds a wave back, ends rarely enough to hand over.
+ */
+export const handOverAtMost = 10;
+
+/**
  * How many more clusters this run may start before its history would pass `budget`: each started costs
  * `eventsPerCluster` and, as it ends, `eventsPerEnd`; each in flight `eventsPerEnd` still. At zero with
- * more to start, the run continues as new and the next run takes over the clusters in flight; with none
- * to start, those in flight end within the budget.
+ * more to start, the run continues as new once at most `handOverAtMost` are in flight, and the next run
+ * takes those over; until then, and with none to start, those in flight end within the budget.
  */
 export function launchRoom(historyLength: number, inFlight: number, budget = historyBudget): number {
   const left = budget - historyLength - inFlight * eventsPerEnd;

@@ -8,7 +8,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { clustersToStart, launchBurst, launchRoom, tallyPhase } from '../domain/progress.js';
+import { clustersToStart, handOverAtMost, launchBurst, launchRoom, tallyPhase } from '../domain/progress.js';
 import {
   RolloutState,
   type AnalysisRecord,
@@ -79,10 +79,11 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
     const waits = windowWaits(run, phase);
     const ready = clustersToStart(status, phase, (c) => !waits.has(c.name), mine);
     // Each cluster started costs this run's history some events, and each in flight a few more when it
-    // ends: past its budget, the rollout continues as a new run, which takes over the clusters in flight
-    // (once each has its workflow started) and starts the rest. The wave does not drain first.
+    // ends: past its budget, once few are left in flight, the rollout continues as a new run, which takes
+    // those over (once each has its workflow started) and starts the rest: a wave does not wait for its
+    // slowest clusters to end before the next run goes on.
     const room = launchRoom(workflowInfo().historyLength, run.inFlightCount, run.input.historyBudget);
-    if (room === 0 && ready.length > 0) {
+    if (room === 0 && ready.length > 0 && run.inFlightCount <= handOverAtMost) {
       await run.startsDone();
       return 'continue';
     }
