@@ -55,6 +55,8 @@ export class RolloutRun {
   #startFailure?: { type?: string; message: string };
 
   private changes = 0;
+  /** Clusters in flight that ended in this run (its own, and those it took over). */
+  private ended = 0;
   private order = 0;
   private bakes = 0;
   /**
@@ -263,6 +265,15 @@ export class RolloutRun {
     else await condition(changed, Math.max(1, timeoutMs));
   }
 
+  /**
+   * Waits `ms` (a durable timer) for no cluster in flight to end: true when none did, false as soon as
+   * one does or a stop is asked for.
+   */
+  async quietFor(ms: number): Promise<boolean> {
+    const seen = this.ended;
+    return !(await condition(() => this.ended !== seen || this.stop !== undefined, ms));
+  }
+
   requestStop(stop: StopRequest): void {
     this.stop = stop;
     this.changed();
@@ -282,6 +293,7 @@ export class RolloutRun {
       .finally(() => {
         this.#starting.delete(c.name);
         this.inFlight.delete(c.name);
+        this.ended++;
         this.apply({ kind: 'cluster-settled', cluster: c.name, at: nowIso() });
       })
       .catch(() => undefined); // `work` records its own outcome on the cluster
@@ -308,6 +320,7 @@ export class RolloutRun {
   adoptedSettled(name: string): void {
     if (this.inFlight.get(name) !== 'adopted') return;
     this.inFlight.delete(name);
+    this.ended++;
     this.apply({ kind: 'cluster-settled', cluster: name, at: nowIso() });
   }
 

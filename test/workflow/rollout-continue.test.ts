@@ -176,8 +176,9 @@ describe('clusters in flight as the rollout continues as new', () => {
     });
     // Two of six held in flight from the first run's start: the others all finish, over several runs.
     await waitForStatus(handle, (s) => s.clusters.filter((c) => c.state === 'succeeded').length === 38, 60_000);
+    // At least one change of run while both were held (how many depends on how the worker batches tasks).
     const runs = await runsOf(handle.workflowId);
-    expect(runs.length).toBeGreaterThanOrEqual(3);
+    expect(runs.length).toBeGreaterThanOrEqual(2);
     expect(runs.slice(0, -1).map((r) => r.status)).toEqual(Array(runs.length - 1).fill('CONTINUED_AS_NEW'));
     // Still the first run's children, still running, followed by the latest run.
     for (const name of [held, failing]) {
