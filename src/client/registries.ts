@@ -296,12 +296,14 @@ export async function awaitClusterRuns(
       .finally(wake);
   }
   const beat = setInterval(() => ctx.heartbeat(), 5_000);
-  const timeUp = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+  const timers: NodeJS.Timeout[] = [];
+  const timeUp = (ms: number) => new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
   try {
     await Promise.race([first, timeUp(waitMs), ctx.cancelled.catch(() => undefined)]);
     if (closed.length > 0) await Promise.race([timeUp(1_000), ctx.cancelled.catch(() => undefined)]);
   } finally {
     clearInterval(beat);
+    timers.forEach(clearTimeout);
     stop.abort();
   }
   ctx.cancellationSignal.throwIfAborted();

@@ -28,7 +28,7 @@ function endOfOutcome(o: ClusterRunOutcome): ClusterEnd {
   if (o.failed) {
     return { failed: { message: o.failed.message, details: o.failed.details as ClusterFailureDetails | undefined } };
   }
-  return { completed: (o.completed ?? { skipped: [] }) as ClusterRolloutResult };
+  return { completed: o.completed as ClusterRolloutResult };
 }
 
 /** Records a cluster workflow's end on the cluster: succeeded, failed (with step and analyses), cancelled or requeued. */

@@ -292,9 +292,7 @@ export class RolloutRun {
       .run(work)
       .finally(() => {
         this.#starting.delete(c.name);
-        this.inFlight.delete(c.name);
-        this.ended++;
-        this.apply({ kind: 'cluster-settled', cluster: c.name, at: nowIso() });
+        this.settled(c.name);
       })
       .catch(() => undefined); // `work` records its own outcome on the cluster
   }
@@ -318,7 +316,11 @@ export class RolloutRun {
 
   /** A cluster taken over has ended (its outcome recorded on it): no longer in flight. */
   adoptedSettled(name: string): void {
-    if (this.inFlight.get(name) !== 'adopted') return;
+    if (this.inFlight.get(name) === 'adopted') this.settled(name);
+  }
+
+  /** A cluster in flight, its own or taken over, has ended: the main loop hears of it. */
+  private settled(name: string): void {
     this.inFlight.delete(name);
     this.ended++;
     this.apply({ kind: 'cluster-settled', cluster: name, at: nowIso() });
