@@ -154,13 +154,6 @@ export const eventsPerEnd = 6;
 export const handOverAtMost = 10;
 
 /**
- * With clusters in flight, a run continues as new only after this long with none of them ending: one
- * ending while it does so makes Temporal refuse it again. Quick clusters end within it (the run then
- * waits for them); a straggler waiting for its cache or a window does not.
- */
-export const handOverQuietMs = 2_000;
-
-/**
  * How many more clusters this run may start before its history would pass `budget`: each started costs
  * `eventsPerCluster` and, as it ends, `eventsPerEnd`; each in flight `eventsPerEnd` still. At zero with
  * more to start, the run continues as new once at most `handOverAtMost` are in flight, and the next run

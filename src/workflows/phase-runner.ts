@@ -8,14 +8,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  clustersToStart,
-  handOverAtMost,
-  handOverQuietMs,
-  launchBurst,
-  launchRoom,
-  tallyPhase,
-} from '../domain/progress.js';
+import { clustersToStart, handOverAtMost, launchBurst, launchRoom, tallyPhase } from '../domain/progress.js';
 import {
   RolloutState,
   type AnalysisRecord,
@@ -92,8 +85,7 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
     const room = launchRoom(workflowInfo().historyLength, run.inFlightCount, run.input.historyBudget);
     if (room === 0 && ready.length > 0 && run.inFlightCount <= handOverAtMost) {
       await run.startsDone();
-      if (run.inFlightCount === 0 || (await run.quietFor(handOverQuietMs))) return 'continue';
-      continue;
+      return 'continue';
     }
     const startable = Math.min(room, ready.length);
     ready.slice(0, Math.min(startable, launchBurst)).forEach((c) => launch(run, c));

@@ -55,8 +55,6 @@ export class RolloutRun {
   #startFailure?: { type?: string; message: string };
 
   private changes = 0;
-  /** Clusters in flight that ended in this run (its own, and those it took over). */
-  private ended = 0;
   private order = 0;
   private bakes = 0;
   /**
@@ -265,15 +263,6 @@ export class RolloutRun {
     else await condition(changed, Math.max(1, timeoutMs));
   }
 
-  /**
-   * Waits `ms` (a durable timer) for no cluster in flight to end: true when none did, false as soon as
-   * one does or a stop is asked for.
-   */
-  async quietFor(ms: number): Promise<boolean> {
-    const seen = this.ended;
-    return !(await condition(() => this.ended !== seen || this.stop !== undefined, ms));
-  }
-
   requestStop(stop: StopRequest): void {
     this.stop = stop;
     this.changed();
@@ -322,7 +311,6 @@ export class RolloutRun {
   /** A cluster in flight, its own or taken over, has ended: the main loop hears of it. */
   private settled(name: string): void {
     this.inFlight.delete(name);
-    this.ended++;
     this.apply({ kind: 'cluster-settled', cluster: name, at: nowIso() });
   }
 
