@@ -239,20 +239,6 @@ export interface FleetReadInput extends ReleaseTarget {
   clusters: (ClusterReleases & { cacheCheck?: CacheSpec['check'] })[];
 }
 
-/**
- * How a cluster workflow ended, as Temporal recorded it (not as anyone reported it): read for the
- * clusters a rollout's run took over in flight from the run before it, which are not its children.
- */
-export interface ClusterRunOutcome {
-  workflowId: string;
-  /** It completed, with this result (the cluster workflow's own). */
-  completed?: unknown;
-  /** It failed, timed out or was terminated: the innermost message, the failure's type, its details. */
-  failed?: { message: string; type?: string; details?: unknown };
-  /** It was cancelled (an abort, a rollback). */
-  cancelled?: boolean;
-}
-
 /** Everything a worker must implement. Workflows import this type only. */
 export interface Activities {
   /**
@@ -288,11 +274,6 @@ export interface Activities {
   claimStart(input: { registryId: string; taskQueue: string; claim: StartClaim }): Promise<StartClaimReply>;
   /** The step each of these cluster workflows is at (their `progress` query); absent for one that ended. */
   stepsOf(input: { workflowIds: string[] }): Promise<{ workflowId: string; step?: string }[]>;
-  /**
-   * Waits until at least one of these cluster workflows has closed (or `waitMs` passed: then none), and
-   * returns how each closed one ended; a watch on the server, not a poll. Heartbeats while it waits.
-   */
-  awaitClusterRuns(input: { workflowIds: string[]; waitMs?: number }): Promise<ClusterRunOutcome[]>;
   /** Signals the running rollouts a registry change concerns; returns the IDs of those told. */
   tellRollouts(input: TellRolloutsInput): Promise<{ told: string[] }>;
   /**

@@ -3,8 +3,7 @@
  * once an abort or a rollback is accepted, no upgrade or synchronizer Job starts on any cluster; once a
  * pause, a freeze or a bad-version mark is, no cluster's first change starts (clusters in flight finish).
  * The rollout records each of these in its status in the same workflow task that accepts it, so a step
- * that asks afterwards sees it; one that began before was already running, and the stop cancels it. A
- * rollout that is not running any more (terminated by hand) lets no step start.
+ * that asks afterwards sees it; one that began before was already running, and the stop cancels it.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -31,25 +30,16 @@ export function fencedBy(status: Pick<RolloutStatus, 'stopping' | 'paused' | 'fr
 /** Asks the rollout (its `fence` query) whether the step may start; throws a non-retryable Fenced if not. */
 export function createFence(client: Client): (input: FenceInput) => Promise<void> {
   return async (input) => {
-    let why: string | undefined;
+    let status: Pick<RolloutStatus, 'stopping' | 'paused' | 'frozen'>;
     try {
-      const rollout = client.workflow.getHandle(input.rolloutId);
-      // Cluster workflows outlive the run that started them (the next run takes them over), so one can
-      // outlive its rollout too, terminated by hand: the rollout's latest run must still be running.
-      const { status: run } = await rollout.describe();
       // The fence query answers a few bytes; the whole status of a large rollout is hundreds of kilobytes.
-      why =
-        run.name !== 'RUNNING'
-          ? `the rollout is not running (${run.name})`
-          : fencedBy(
-              await rollout.query<Pick<RolloutStatus, 'stopping' | 'paused' | 'frozen'>>(MessageName.Fence),
-              input.opensCluster,
-            );
+      status = await client.workflow.getHandle(input.rolloutId).query(MessageName.Fence);
     } catch (err) {
       // A step run outside any rollout (an operator's one-off, a test) has no fence to keep.
       if (err instanceof WorkflowNotFoundError) return;
       throw err;
     }
+    const why = fencedBy(status, input.opensCluster);
     if (why) {
       throw ApplicationFailure.nonRetryable(
         `not started on ${input.cluster}: ${why}; nothing was changed`,

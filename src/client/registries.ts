@@ -1,16 +1,5 @@
-import {
-  WithStartWorkflowOperation,
-  WorkflowFailedError,
-  WorkflowNotFoundError,
-  type Client,
-} from '@temporalio/client';
-import {
-  ApplicationFailure,
-  CancelledFailure,
-  TerminatedFailure,
-  TimeoutFailure,
-  type Workflow,
-} from '@temporalio/common';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import type { RegistryState, StartClaim, StartClaimReply } from '../domain/types.js';
 import {
   heldClusters,
@@ -25,7 +14,7 @@ import {
 import { MessageName, WorkflowType } from '../domain/names.js';
 import { maxPageSize, type StatusPage, type StatusPageRequest } from '../domain/status-page.js';
 import { RolloutPlanKey } from '../common/search-attributes.js';
-import type { ClusterRunOutcome, TellRolloutsInput } from '../activities/contracts.js';
+import type { TellRolloutsInput } from '../activities/contracts.js';
 
 /**
  * How a registry (the lock registry, the control registry) is started, by whoever reaches it first. The
@@ -261,82 +250,6 @@ async function stepsOf(client: Client, workflowIds: string[]): Promise<{ workflo
   );
 }
 
-/** At most this many outcomes in one answer (each carries its analyses): the rest come with the next. */
-const outcomesAtOnce = 200;
-
-/**
- * Waits for the first of these cluster workflows to close (each one's result is a long poll on the
- * server: a watch, not a poll), a second more for others closing with it, and returns how each closed
- * one ended, as Temporal recorded it. None after `waitMs`: the caller asks again. Heartbeats while it
- * waits; cancelled (the rollout's run closed), it stops its watches.
- */
-export async function awaitClusterRuns(
-  client: Client,
-  { workflowIds, waitMs = 300_000 }: { workflowIds: string[]; waitMs?: number },
-): Promise<ClusterRunOutcome[]> {
-  const { Context } = await import('@temporalio/activity');
-  const ctx = Context.current();
-  const stop = new AbortController();
-  const closed: ClusterRunOutcome[] = [];
-  let unexpected: Error | undefined;
-  let wake = () => {};
-  const first = new Promise<void>((resolve) => (wake = resolve));
-  for (const workflowId of workflowIds) {
-    client
-      .withAbortSignal(stop.signal, () => client.workflow.getHandle(workflowId).result())
-      .then(
-        (completed: unknown) => closed.push({ workflowId, completed: completed ?? null }),
-        (err: unknown) => {
-          if (stop.signal.aborted) return;
-          const outcome = outcomeOf(workflowId, err);
-          if (outcome) closed.push(outcome);
-          else unexpected = err instanceof Error ? err : new Error(String(err));
-        },
-      )
-      .finally(wake);
-  }
-  const beat = setInterval(() => ctx.heartbeat(), 5_000);
-  const timers: NodeJS.Timeout[] = [];
-  const timeUp = (ms: number) => new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
-  try {
-    await Promise.race([first, timeUp(waitMs), ctx.cancelled.catch(() => undefined)]);
-    if (closed.length > 0) await Promise.race([timeUp(1_000), ctx.cancelled.catch(() => undefined)]);
-  } finally {
-    clearInterval(beat);
-    timers.forEach(clearTimeout);
-    stop.abort();
-  }
-  ctx.cancellationSignal.throwIfAborted();
-  // Only a broken connection and nothing closed: the activity is retried.
-  if (closed.length === 0 && unexpected !== undefined) throw unexpected;
-  return closed.slice(0, outcomesAtOnce);
-}
-
-/** How a cluster workflow ended, from the error its result gave; undefined when the error says nothing of it. */
-function outcomeOf(workflowId: string, err: unknown): ClusterRunOutcome | undefined {
-  if (err instanceof WorkflowNotFoundError) {
-    return { workflowId, failed: { message: `its workflow ${workflowId} is not found` } };
-  }
-  if (!(err instanceof WorkflowFailedError)) return undefined;
-  const cause = err.cause;
-  if (cause instanceof CancelledFailure) return { workflowId, cancelled: true };
-  if (cause instanceof TerminatedFailure) {
-    return { workflowId, failed: { message: `its workflow was terminated: ${cause.message}` } };
-  }
-  if (cause instanceof TimeoutFailure) return { workflowId, failed: { message: 'its workflow timed out' } };
-  let root: unknown = cause;
-  while (root instanceof Error && root.cause) root = root.cause;
-  const app = cause instanceof ApplicationFailure ? cause : undefined;
-  return {
-    workflowId,
-    failed: {
-      message: root instanceof Error ? root.message : err.message,
-      ...(app?.type ? { type: app.type } : {}),
-      ...(app?.details?.[0] !== undefined ? { details: app.details[0] } : {}),
-    },
-  };
-}
-
 const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
 
 /** The activities that talk to the registries and to running rollouts through the Temporal client. */
@@ -344,7 +257,6 @@ export function createRegistryActivities(client: Client) {
   return {
     tellRollouts: (input: TellRolloutsInput) => tellRollouts(client, input),
     stepsOf: ({ workflowIds }: { workflowIds: string[] }) => stepsOf(client, workflowIds),
-    awaitClusterRuns: (input: Parameters<typeof awaitClusterRuns>[1]) => awaitClusterRuns(client, input),
     takeClusters: (input: Parameters<typeof takeClusters>[1]) => takeClusters(client, input),
     releaseClusters: (input: Parameters<typeof releaseClusters>[1]) => releaseClusters(client, input),
     heldByRunningRollouts: ({ taskQueue }: { taskQueue: string }) => heldByRunningRollouts(client, taskQueue),

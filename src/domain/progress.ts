@@ -122,12 +122,12 @@ function changedClusters(status: RolloutStatus, states: readonly ClusterState[])
 export const historyBudget = 9_000;
 
 /**
- * Events starting one cluster may cost its rollout's history, at most: its snapshot's marker, its
- * child's initiated and started events (3), and a workflow task of 3 events for the started event when it
- * shares its task with no other's. Its end costs `eventsPerEnd` more. Under load they share: 4.5 a
- * cluster in all was measured at 1,000 clusters. Counting fewer let a run of quick clusters pass its budget.
+ * Events one cluster may cost its rollout's history, at most: its child's start, started and completed
+ * events and its snapshot's marker (4), and a workflow task of 3 events for each of the two events the
+ * server sends (started, completed) when none shares its task with another's. Under load they share: 4.5
+ * a cluster was measured at 1,000 clusters. Counting fewer let a run of quick clusters pass its budget.
  */
-export const eventsPerCluster = 6;
+export const eventsPerCluster = 10;
 
 /**
  * The most clusters a rollout starts in one workflow task. Each takes its snapshot in the task that
@@ -138,28 +138,9 @@ export const eventsPerCluster = 6;
 export const launchBurst = 50;
 
 /**
- * Events a cluster in flight may still cost the run's history as it ends, at most: its child's
- * completion and a workflow task (4); taken over from the run before, its share of a watch for its end
- * (an activity's three events and a workflow task: 6 when it ends alone).
- */
-export const eventsPerEnd = 6;
-
-/**
- * The most clusters in flight a run hands over to the next as it continues as new; with more, it lets
- * them end first. Temporal refuses a continue-as-new whose workflow task saw new events arrive (a child
- * ending): the run is replayed whole and tries again. With 500 in flight ending at 30 a second, a
- * 10,000-cluster run's task (about 6 s to replay) never got through until they had all ended, each try
- * a replay. A tail of stragglers, which is what holds a wave back, ends rarely enough to hand over.
- */
-export const handOverAtMost = 10;
-
-/**
- * How many more clusters this run may start before its history would pass `budget`: each started costs
- * `eventsPerCluster` and, as it ends, `eventsPerEnd`; each in flight `eventsPerEnd` still. At zero with
- * more to start, the run continues as new once at most `handOverAtMost` are in flight, and the next run
- * takes those over; until then, and with none to start, those in flight end within the budget.
+ * How many more clusters this run may start before its history would pass `budget`: each cluster in
+ * flight or started costs `eventsPerCluster`. At zero with none in flight, the run continues as new.
  */
 export function launchRoom(historyLength: number, inFlight: number, budget = historyBudget): number {
-  const left = budget - historyLength - inFlight * eventsPerEnd;
-  return Math.max(0, Math.floor(left / (eventsPerCluster + eventsPerEnd)));
+  return Math.max(0, Math.floor((budget - historyLength) / eventsPerCluster) - inFlight);
 }

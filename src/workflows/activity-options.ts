@@ -45,17 +45,6 @@ export const quick = proxyActivities<Activities>({
   retry,
 });
 
-/**
- * A watch on the server (`awaitClusterRuns`): returns within five minutes, heartbeating while it waits,
- * retried however long the server is away. Cancelled without waiting: it changes nothing.
- */
-export const watching = proxyActivities<Activities>({
-  startToCloseTimeout: '6m',
-  heartbeatTimeout: '30s',
-  cancellationType: ActivityCancellationType.TRY_CANCEL,
-  retry,
-});
-
 /** How long diffing a set of clusters may take: 5 minutes, or 2 s per cluster for large sets. */
 export function diffDeadline(clusters: number): string {
   return `${Math.max(300, clusters * 2)}s`;

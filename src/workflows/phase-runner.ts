@@ -3,12 +3,11 @@ import {
   condition,
   executeChild,
   isCancellation,
-  ParentClosePolicy,
   sleep,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { clustersToStart, handOverAtMost, launchBurst, launchRoom, tallyPhase } from '../domain/progress.js';
+import { clustersToStart, launchBurst, launchRoom, tallyPhase } from '../domain/progress.js';
 import {
   RolloutState,
   type AnalysisRecord,
@@ -19,8 +18,7 @@ import {
 import { durationMs } from '../plan/duration.js';
 import { nowIso, nowMs } from './clock.js';
 import { earliest, inFlightWindows, windowWaits } from './windows.js';
-import { clusterRollout, clusterStepFailed } from './cluster-rollout.js';
-import { endOfFailure, recordEnd } from './cluster-outcome.js';
+import { clusterRollout, clusterStepFailed, type ClusterFailureDetails } from './cluster-rollout.js';
 import { analysisFor } from './analysis.js';
 import { failureDetails, rootMessage } from './failures.js';
 import { phaseBake, type BakeFailureDetails, type PhaseBakeInput } from './phase-bake.js';
@@ -78,15 +76,10 @@ async function runClusters(run: RolloutRun, phase: PhaseStatus): Promise<PhaseEn
     if (tally.outcome === 'succeeded') return 'done';
     const waits = windowWaits(run, phase);
     const ready = clustersToStart(status, phase, (c) => !waits.has(c.name), mine);
-    // Each cluster started costs this run's history some events, and each in flight a few more when it
-    // ends: past its budget, once few are left in flight, the rollout continues as a new run, which takes
-    // those over (once each has its workflow started) and starts the rest: a wave does not wait for its
-    // slowest clusters to end before the next run goes on.
+    // Each cluster started costs this run's history some events: past its budget, the clusters in
+    // flight finish and the rollout continues as a new run, which starts the rest.
     const room = launchRoom(workflowInfo().historyLength, run.inFlightCount, run.input.historyBudget);
-    if (room === 0 && ready.length > 0 && run.inFlightCount <= handOverAtMost) {
-      await run.startsDone();
-      return 'continue';
-    }
+    if (room === 0 && ready.length > 0 && run.inFlightCount === 0) return 'continue';
     const startable = Math.min(room, ready.length);
     ready.slice(0, Math.min(startable, launchBurst)).forEach((c) => launch(run, c));
     if (startable > launchBurst) {
@@ -110,8 +103,6 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
       const child = await startChild(clusterRollout, {
         workflowId,
         taskQueue: clusterTaskQueue(workflowInfo().taskQueue),
-        // Not ended with this run: when the rollout continues as new, the next run takes it over.
-        parentClosePolicy: ParentClosePolicy.ABANDON,
         args: [
           {
             rolloutId: status.id,
@@ -129,10 +120,28 @@ function launch(run: RolloutRun, c: ClusterStatus): void {
           },
         ],
       });
-      run.clusterWorkflowStarted(c.name);
-      recordEnd(run, c.name, { completed: await child.result() });
+      const r = await child.result();
+      run.apply({ kind: 'cluster-succeeded', cluster: c.name, ...r });
     } catch (err) {
-      recordEnd(run, c.name, endOfFailure(err));
+      if (isCancellation(err)) {
+        run.apply({ kind: 'cluster-cancelled', cluster: c.name });
+        return;
+      }
+      const details = failureDetails<ClusterFailureDetails>(err);
+      if (details?.fenced) {
+        // Nothing was changed by the step the fence kept back: a stopping rollout restores what the cluster
+        // did before; a paused or frozen one starts the cluster again later.
+        run.apply({ kind: run.stop ? 'cluster-cancelled' : 'cluster-requeued', cluster: c.name });
+        return;
+      }
+      run.apply({
+        kind: 'cluster-failed',
+        cluster: c.name,
+        error: rootMessage(err),
+        failedStep: details?.failedStep,
+        analyses: details?.analyses,
+        inconclusive: details?.inconclusive,
+      });
     }
   });
 }

@@ -2,7 +2,6 @@ import {
   workflowInfo,
   CancellationScope,
   condition,
-  getExternalWorkflowHandle,
   ParentClosePolicy,
   setCurrentDetails,
   startChild,
@@ -15,13 +14,7 @@ import { displayState } from '../domain/display.js';
 import { initialStatus } from '../domain/progress.js';
 import { transition, type Notice, type RolloutChange } from '../domain/rollout-machine.js';
 import { detailsMarkdown, rolloutSummary } from '../domain/summary.js';
-import {
-  ClusterState,
-  type ClusterStatus,
-  type RolloutInput,
-  type RolloutStatus,
-  type StopRequest,
-} from '../domain/types.js';
+import type { ClusterStatus, RolloutInput, RolloutStatus, StopRequest } from '../domain/types.js';
 import { nowIso } from './clock.js';
 import { appliesTo, componentsOf, overlaysOf, type Component } from '../plan/components.js';
 import type { ClusterReleases } from '../activities/contracts.js';
@@ -57,14 +50,7 @@ export class RolloutRun {
   private changes = 0;
   private order = 0;
   private bakes = 0;
-  /**
-   * The clusters in flight: this run's own (their work in a scope that abort and rollback cancel), or
-   * `adopted`, started by the run before this one and taken over as it continued as new (not this run's
-   * children: cancelled by workflow ID, their end read from Temporal by `followAdopted`).
-   */
-  private readonly inFlight = new Map<string, CancellationScope | 'adopted'>();
-  /** This run's clusters in flight whose workflow is not started yet (their snapshot, their start). */
-  readonly #starting = new Set<string>();
+  private readonly inFlight = new Map<string, CancellationScope>();
   private published?: string;
   private notified = 0;
   private readonly notifying: Promise<void>[] = [];
@@ -82,7 +68,6 @@ export class RolloutRun {
     this.notified = carried?.notified ?? 0;
     this.stop = carried?.stop;
     for (const c of this.#status.clusters) {
-      if (c.state === ClusterState.Running && c.workflowId) this.inFlight.set(c.name, 'adopted');
       this.#byName.set(c.name, c);
       const mine = this.#byPhase.get(c.phase) ?? [];
       mine.push(c);
@@ -116,9 +101,8 @@ export class RolloutRun {
   }
 
   /**
-   * The input of the run this one continues as: the same release, and where this run stood. Its clusters
-   * in flight (each with its workflow started: `startsDone`) are carried as running, with their workflow
-   * IDs, and the next run takes them over; no bake or update is in flight.
+   * The input of the run this one continues as: the same release, and where this run stood. Only with
+   * nothing in flight (no cluster, bake or update), so nothing of this run's is lost.
    */
   carry(): RolloutInput {
     return {
@@ -276,62 +260,19 @@ export class RolloutRun {
     this.apply({ kind: 'cluster-started', cluster: c.name, workflowId, seq: ++this.order, at: nowIso() });
     const scope = new CancellationScope();
     this.inFlight.set(c.name, scope);
-    this.#starting.add(c.name);
     void scope
       .run(work)
       .finally(() => {
-        this.#starting.delete(c.name);
-        this.settled(c.name);
+        this.inFlight.delete(c.name);
+        this.apply({ kind: 'cluster-settled', cluster: c.name, at: nowIso() });
       })
       .catch(() => undefined); // `work` records its own outcome on the cluster
   }
 
-  /** The cluster's workflow is started: from here on, a next run can take it over. */
-  clusterWorkflowStarted(name: string): void {
-    this.#starting.delete(name);
-  }
-
-  /** Waits until every cluster this run launched has its workflow started (or has settled). */
-  async startsDone(): Promise<void> {
-    await condition(() => this.#starting.size === 0);
-  }
-
-  /** The clusters in flight that this run took over from the run before it, with their workflow IDs. */
-  adoptedRuns(): { cluster: string; workflowId: string }[] {
-    return [...this.inFlight]
-      .filter(([, w]) => w === 'adopted')
-      .map(([name]) => ({ cluster: name, workflowId: this.#byName.get(name)?.workflowId ?? '' }));
-  }
-
-  /** A cluster taken over has ended (its outcome recorded on it): no longer in flight. */
-  adoptedSettled(name: string): void {
-    if (this.inFlight.get(name) === 'adopted') this.settled(name);
-  }
-
-  /** A cluster in flight, its own or taken over, has ended: the main loop hears of it. */
-  private settled(name: string): void {
-    this.inFlight.delete(name);
-    this.apply({ kind: 'cluster-settled', cluster: name, at: nowIso() });
-  }
-
   /** Cancels every cluster in flight and waits until each has settled. */
   async cancelInFlight(): Promise<void> {
-    this.requestCancelInFlight();
+    for (const scope of this.inFlight.values()) scope.cancel();
     await condition(() => this.inFlight.size === 0);
-  }
-
-  /**
-   * Asks every cluster in flight to stop: this run's own through their scopes, those taken over by their
-   * workflow IDs (a cluster that ended meanwhile needs asking no more).
-   */
-  requestCancelInFlight(): void {
-    for (const [name, w] of this.inFlight) {
-      if (w !== 'adopted') w.cancel();
-      else {
-        const id = this.#byName.get(name)?.workflowId ?? '';
-        void CancellationScope.nonCancellable(() => getExternalWorkflowHandle(id).cancel()).catch(() => undefined);
-      }
-    }
   }
 
   /** A workflow ID for the phase's next bake, unique within the rollout. */

@@ -1,12 +1,5 @@
 import type { PreflightResult } from '../activities/contracts.js';
-import {
-  allHandlersFinished,
-  ApplicationFailure,
-  condition,
-  continueAsNew,
-  isCancellation,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../domain/failure-types.js';
 import { registryWorkflowId } from './definitions.js';
 import { abortTargets, rollbackTargets } from '../domain/progress.js';
@@ -23,7 +16,6 @@ import { runPhase } from './phase-runner.js';
 import { restoreClusters } from './rollback.js';
 import { installControls } from './rollout-controls.js';
 import { RolloutRun } from './rollout-run.js';
-import { followAdopted } from './cluster-outcome.js';
 
 /**
  * A whole rollout: checks the release (preflight), takes every cluster from the lock registry, then walks
@@ -36,27 +28,19 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   const { status } = run;
   installControls(run);
   run.publish();
-  // The clusters the run before this one left in flight: their ends are read from Temporal.
-  void followAdopted(run).catch((err: unknown) => {
-    if (!isCancellation(err)) throw err;
-  });
 
   if (!run.resumed) await start(run);
   let end: WalkEnd;
   try {
     end = await walkPhases(run);
   } catch (err) {
-    // Its clusters in flight outlive a run (they are taken over by the next): a rollout that ends here
-    // asks them to stop, its own children and those it took over from the run before alike.
-    run.requestCancelInFlight();
     // However the walk ended (cancelled, failed), the clusters are no longer this rollout's.
     await releaseClusters();
     throw err;
   }
   if (end === 'continue') {
     // This run's history is at its budget: the next run goes on from here, holding the same clusters
-    // (they are held by the rollout's first run ID, which every run of it shares) and taking over the
-    // clusters in flight, which this run leaves running.
+    // (they are held by the rollout's first run ID, which every run of it shares).
     await run.notificationsStarted();
     await condition(allHandlersFinished);
     return await continueAsNew<typeof rollout>(run.carry());

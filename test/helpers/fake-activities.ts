@@ -207,7 +207,6 @@ export class FakeFleet {
       claimStart: () => Promise.reject(new Error('signed starts are claimed in the real control registry')),
       tellRollouts: () => Promise.resolve({ told: [] }),
       stepsOf: ({ workflowIds }) => Promise.resolve(workflowIds.map((workflowId) => ({ workflowId }))),
-      awaitClusterRuns: () => Promise.reject(new Error('cluster workflows are awaited on the real server')),
       diffClusters: ({ clusters, versions }) => {
         this.diffs.push(clusters.map((c) => c.cluster));
         const diffs = clusters.map((c) => ({ cluster: c.cluster, ...this.diffOf(c.cluster, versions.chart ?? '') }));

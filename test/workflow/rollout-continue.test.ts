@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsPerCluster, eventsPerEnd, launchBurst, launchRoom } from '../../src/domain/progress.js';
+import { eventsPerCluster, launchBurst, launchRoom } from '../../src/domain/progress.js';
 import { heldClusters } from '../../src/domain/locks.js';
-import { abortUpdate, lockRegistryId, locksQuery, retryUpdate, statusQuery } from '../../src/workflows/definitions.js';
+import { lockRegistryId, locksQuery, statusQuery } from '../../src/workflows/definitions.js';
 import { FakeFleet } from '../helpers/fake-activities.js';
 import { testInput } from '../helpers/plans.js';
 import { TemporalTestEnv, waitForStatus } from '../helpers/temporal.js';
@@ -44,11 +44,10 @@ async function runsOf(workflowId: string) {
 const latestRun = (runs: { runId: string }[]) => runs.at(-1)?.runId;
 
 describe('launchRoom', () => {
-  it('gives the clusters whose start and end fit in the budget, the ends of those in flight kept, never below zero', () => {
-    const each = eventsPerCluster + eventsPerEnd;
-    expect(launchRoom(0, 0, 9_000)).toBe(Math.floor(9_000 / each));
-    expect(launchRoom(8_400, 40, 9_000)).toBe(Math.floor((600 - 40 * eventsPerEnd) / each));
-    expect(launchRoom(8_400, 600 / eventsPerEnd, 9_000)).toBe(0);
+  it('gives the clusters that fit in the budget less those in flight, never below zero', () => {
+    expect(launchRoom(0, 0, 9_000)).toBe(Math.floor(9_000 / eventsPerCluster));
+    expect(launchRoom(8_400, 40, 9_000)).toBe(600 / eventsPerCluster - 40);
+    expect(launchRoom(8_400, 600 / eventsPerCluster, 9_000)).toBe(0);
     expect(launchRoom(9_500, 0, 9_000)).toBe(0);
   });
 });
@@ -150,90 +149,6 @@ describe('a rollout past its history budget', () => {
     for (const c of names) {
       expect(fleet.releases.get(c)).toMatchObject({ operator: { version: '1.0.0' }, chart: { version: '2.0.0' } });
     }
-  });
-});
-
-describe('clusters in flight as the rollout continues as new', () => {
-  /** The cluster's record, and how Temporal describes its workflow: who started it, whether it runs. */
-  async function clusterRun(handle: Awaited<ReturnType<typeof env.start>>, name: string) {
-    const record = (await handle.query(statusQuery)).clusters.find((c) => c.name === name);
-    const wf = await env.client.workflow.getHandle(record?.workflowId ?? '').describe();
-    return { record, status: wf.status.name, parentRunId: wf.parentExecution?.runId };
-  }
-
-  it('are taken over by the next run, which goes on starting the rest: the wave does not drain first', async () => {
-    const x = `adopt${randomBytes(3).toString('hex')}`;
-    const names = Array.from({ length: 40 }, (_, i) => `${x}-c${i + 1}`);
-    const [held, failing] = [names[1], names[2]] as [string, string];
-    const fleet = new FakeFleet(names);
-    const releaseHeld = fleet.hold(held, 'cache');
-    const releaseFailing = fleet.hold(failing, 'cache');
-    fleet.fail(failing, 'chart', 1);
-    await env.startWorker(fleet.activities());
-    const handle = await env.start({
-      ...testInput([{ name: 'wave', clusters: names, approval: 'auto', maxParallel: 6 }]),
-      historyBudget: 150,
-    });
-    // Two of six held in flight from the first run's start: the others all finish, over several runs.
-    await waitForStatus(handle, (s) => s.clusters.filter((c) => c.state === 'succeeded').length === 38, 60_000);
-    // At least one change of run while both were held (how many depends on how the worker batches tasks).
-    const runs = await runsOf(handle.workflowId);
-    expect(runs.length).toBeGreaterThanOrEqual(2);
-    expect(runs.slice(0, -1).map((r) => r.status)).toEqual(Array(runs.length - 1).fill('CONTINUED_AS_NEW'));
-    // Still the first run's children, still running, followed by the latest run.
-    for (const name of [held, failing]) {
-      const run = await clusterRun(handle, name);
-      expect(run.record).toMatchObject({ state: 'running', attempts: 1 });
-      expect(run.status).toBe('RUNNING');
-      expect(run.parentRunId).toBe(handle.firstExecutionRunId);
-    }
-
-    // A failure of a cluster taken over reaches the run that took it over, with its step and error.
-    releaseFailing();
-    const failed = await waitForStatus(handle, (s) =>
-      s.clusters.some((c) => c.name === failing && c.state === 'failed'),
-    );
-    expect(failed.state).toBe('awaiting-decision');
-    expect(failed.clusters.find((c) => c.name === failing)).toMatchObject({
-      failedStep: 'upgrade-chart',
-      error: `upgrade-chart failed: injected failure of chart on ${failing}`,
-    });
-    await handle.executeUpdate(retryUpdate, { args: [{ cluster: failing, by: 'tester' }] });
-    releaseHeld();
-    const result = await handle.result();
-    expect(result.state).toBe('succeeded');
-    expect(result.clusters.map((c) => c.state)).toEqual(Array(40).fill('succeeded'));
-    // Each cluster's chart upgraded once, whichever run started or followed it (the failing one twice).
-    for (const c of names) {
-      const upgrades = fleet.callsFor(c).filter((call) => call.activity === 'upgradeRelease' && call.role === 'chart');
-      expect(upgrades).toHaveLength(c === failing ? 2 : 1);
-    }
-    expect((await clusterRun(handle, held)).status).toBe('COMPLETED');
-  });
-
-  it('are cancelled by an abort in a later run, by their workflow IDs, and restored', async () => {
-    const x = `adoptab${randomBytes(3).toString('hex')}`;
-    const names = Array.from({ length: 24 }, (_, i) => `${x}-c${i + 1}`);
-    const held = names[0] as string;
-    const fleet = new FakeFleet(names);
-    fleet.hold(held, 'cache'); // never released
-    await env.startWorker(fleet.activities());
-    const handle = await env.start({
-      ...testInput([{ name: 'wave', clusters: names, approval: 'auto', maxParallel: 4 }]),
-      historyBudget: 120,
-    });
-    await waitForStatus(handle, (s) => s.clusters.filter((c) => c.state === 'succeeded').length === 23, 60_000);
-    expect((await runsOf(handle.workflowId)).length).toBeGreaterThanOrEqual(2);
-    const before = await clusterRun(handle, held);
-    expect(before.parentRunId).toBe(handle.firstExecutionRunId);
-    await handle.executeUpdate(abortUpdate, { args: [{ by: 'dave', reason: 'wrong build' }] });
-    const result = await handle.result();
-    expect(result.state).toBe('aborted');
-    expect(result.clusters.find((c) => c.name === held)?.state).toBe('rolled-back');
-    const wf = await env.client.workflow.getHandle(before.record?.workflowId ?? '').describe();
-    expect(wf.status.name).toBe('CANCELLED');
-    // Its operator had been upgraded: back where it was.
-    expect(fleet.releases.get(held)).toMatchObject({ operator: { version: '1.0.0' }, chart: { version: '2.0.0' } });
   });
 });
 
