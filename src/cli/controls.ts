@@ -8,6 +8,7 @@ import { approvalMessage } from '../domain/approvals.js';
 import { inFlightNamed } from '../domain/controls.js';
 import { signNow, signWithOption } from './sign.js';
 import { diffLines } from '../domain/diff.js';
+import { queryCurrentRun } from './current-run.js';
 import { actor, CliError, withClient } from './shared.js';
 import { action, outputOption, type Outcome } from './verb.js';
 
@@ -51,10 +52,7 @@ export async function approveCommand(id: string, o: Common & { phase: string; si
   const { diff, run } = await withClient(async (client) => {
     // A page of one cluster: the phases and the run are what is wanted, whatever the fleet's size.
     const status = (
-      await client.workflow
-        .getHandle(id)
-        .query(rollout.statusPageQuery, { limit: 1 })
-        .catch(() => undefined)
+      await queryCurrentRun(client, id, undefined, rollout.statusPageQuery, { limit: 1 }).catch(() => undefined)
     )?.status;
     return { diff: status?.phases.find((p) => p.name === o.phase)?.diff, run: status?.runId ?? '' };
   });

@@ -21,6 +21,7 @@ import {
 import type { Command } from 'commander';
 import { clusterFilterOptions } from './options.js';
 import { CliError, exitCodes, withClient } from './shared.js';
+import { queryCurrentRun } from './current-run.js';
 import { action, outputOption, type Outcome } from './verb.js';
 
 /** Why a closed execution closed, as Temporal recorded it (termination reason, uncaught failure). */
@@ -131,8 +132,12 @@ export async function fetchStatus(
     throw new CliError(`cannot read rollout ${id}: ${(err as Error).message}`);
   }
   if (execution.status !== 'RUNNING') execution.reason = await closeReason(handle);
+  // A running rollout may continue as new while it is asked: the newer run answers then.
   const ask = (req: StatusPageRequest) =>
-    handle.query(statusPageQuery, req).catch((err: unknown) => {
+    (execution.status === 'RUNNING'
+      ? queryCurrentRun(client, id, desc.runId, statusPageQuery, req)
+      : handle.query(statusPageQuery, req)
+    ).catch((err: unknown) => {
       throw new CliError(
         `cannot read rollout ${id} (${execution.status.toLowerCase()}${execution.reason ? `: ${execution.reason}` : ''}): ${(err as Error).message}`,
       );
