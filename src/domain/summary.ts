@@ -1,7 +1,7 @@
 import { componentsOf, versionsLine } from '../plan/components.js';
 import { displayState, stateCounts } from './display.js';
 import { describeSource } from './source.js';
-import type { RolloutInput, RolloutStatus } from './types.js';
+import type { ClusterStatus, RolloutInput, RolloutStatus } from './types.js';
 
 /** What a rollout rolls, in a line: the static summary `rollout start` gives it in the Web UI. */
 export function rolloutSummary(input: Pick<RolloutInput, 'plan' | 'versions' | 'source'>): string {
@@ -14,11 +14,16 @@ export function rolloutSummary(input: Pick<RolloutInput, 'plan' | 'versions' | '
  * height (about 235 px), so they stay this short whatever the fleet's size: large phases show counts by
  * state, the pinned source is in the static summary `rollout start` sets, and `rollout diff` has the rest.
  * A run that continued as new has no static summary (Temporal does not carry it, and the SDK's
- * continue-as-new cannot set one): `summary` is then that line, shown last.
+ * continue-as-new cannot set one): `summary` is then that line, shown last. `clustersIn` gives a phase's
+ * clusters: the rollout keeps them by phase, and writes these details at every workflow task, replays too.
  */
-export function detailsMarkdown(status: RolloutStatus, summary?: string): string {
+export function detailsMarkdown(
+  status: RolloutStatus,
+  summary?: string,
+  clustersIn: (phase: string) => readonly ClusterStatus[] = (phase) => status.clusters.filter((c) => c.phase === phase),
+): string {
   const { state, reason } = displayState(status);
-  const rows = status.phases.map((p) => `| ${p.name} | ${p.state} | ${clusterSummary(status, p.name)} |`);
+  const rows = status.phases.map((p) => `| ${p.name} | ${p.state} | ${clusterSummary(clustersIn(p.name))} |`);
   return [
     `**${state}**${reason ? `: ${asCode(reason, quotedIn(status))}` : ''}`,
     '',
@@ -34,8 +39,7 @@ export function detailsMarkdown(status: RolloutStatus, summary?: string): string
 }
 
 /** Names and states for small phases; counts by state for large ones, with the failed clusters named. */
-function clusterSummary(status: RolloutStatus, phase: string): string {
-  const mine = status.clusters.filter((c) => c.phase === phase);
+function clusterSummary(mine: readonly ClusterStatus[]): string {
   if (mine.length <= 10) return mine.map((c) => `${c.name}: ${c.state}`).join(', ');
   const failed = mine.filter((c) => c.state === 'failed' || c.state === 'rollback-failed').map((c) => c.name);
   const named =

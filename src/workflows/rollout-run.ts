@@ -316,6 +316,7 @@ export class RolloutRun {
       upsertSearchAttributes(rolloutAttributes(this.input, state, this.status.currentPhase));
     }
     // A continued run has no static summary: its details say what it rolls.
-    setCurrentDetails(detailsMarkdown(this.status, this.input.carried ? rolloutSummary(this.input) : undefined));
+    const summary = this.input.carried ? rolloutSummary(this.input) : undefined;
+    setCurrentDetails(detailsMarkdown(this.status, summary, (phase) => this.clustersIn(phase)));
   }
 }
