@@ -113,10 +113,17 @@ await client.workflow.start<typeof rollout>('rollout', {
   staticSummary: rolloutSummary(input),
 });
 
+const failingNames = [...fails];
+const failLine =
+  failingNames.length === 0
+    ? 'no cluster fails its verification'
+    : failingNames.length === 1
+      ? `${failingNames[0]} fails its verification once`
+      : `${failingNames.join(', ')} fail their verification once`;
 console.log(`
 A rollout of ${n} clusters is running: ${id}, in four phases (a canary of 10, 5 at a time, then waves of about ${third} at
 maxParallel ${parallel}; wave-2 and wave-3 wait for an approval). Each step of a cluster takes ${stepMs} ms;
-${[...fails].join(', ') || 'no cluster'} fail their verification once.
+${failLine}.
 
 In another terminal:
   export TEMPORAL_ADDRESS=${server.address}
