@@ -12,9 +12,9 @@ export const runChangeCheckMs = 2_000;
  *
  * A query that reaches a run while its last workflow task runs (the one that continues it as new) waits
  * for that task, and Temporal then sends it to the run, now closed: no worker holds a closed run, so one
- * replays its whole history to answer. At 10,000 clusters a run's history is 9,000 events, and reads sent at
- * that moment took 14 and 20 s under load. So while the answer has not come, the
- * CLI looks every `runChangeCheckMs` for a newer run, asks it too, and takes the first answer.
+ * replays its whole history to answer. At 10,000 clusters a run's history is 9,000 events, and reads sent
+ * at that moment took 14 and 20 s under load. So while the answer has not come, the CLI looks every
+ * `runChangeCheckMs` for a newer run, asks it too, and takes the first answer.
  */
 export async function queryCurrentRun<R, A extends unknown[]>(
   client: Client,

@@ -2,8 +2,8 @@
  * The CLI's reads of a rollout that continues as new while it is asked. A query that reaches a run while
  * its last workflow task is open waits for that task, and Temporal then sends it to the run, closed by
  * then, which a worker must replay whole to answer (14 to 20 s at 10,000 clusters under load). Here no
- * worker polls the closed run's queue any more, so without the CLI's look for a newer run the read would
- * not end at all.
+ * worker polls the closed run's queue any more, so without the CLI's look for a newer run the read waits
+ * until the server gives up on it (about 30 s here).
  */
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -60,7 +60,9 @@ describe('a query of a rollout that continues as new meanwhile', () => {
       await open; // the first run's last workflow task is open
       const { runId } = await handle.describe();
       const answer = queryCurrentRun(env.client, workflowId, runId, runQuery);
-      await sleep(500); // the query has reached the server and waits for that task
+      // Time for the query to reach the server while that task is open (nothing shows that it has; sent
+      // later, it would reach the newer run and pass without the look: it failed without it here).
+      await sleep(500);
       // The first run's worker stops taking tasks once this one is done: nothing will replay that run.
       first.shutdown();
       release();
